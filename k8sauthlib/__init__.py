@@ -1,0 +1,51 @@
+"""k8sauthlib: Kubernetes X.509 client-certificate authentication, hands-on.
+
+One import serves every notebook: ``import k8sauthlib as k8s``. Names are loaded lazily
+(PEP 562), so ``k8sauthlib json -bare`` and ``--help`` start without importing
+``cryptography``.
+"""
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    # errors
+    "K8sAuthError": "errors", "InputError": "errors", "KeyMismatchError": "errors",
+    "UnknownUsageError": "errors", "UnknownProfileError": "errors",
+    "FileExistsRefusedError": "errors", "VerificationError": "errors",
+    # certificates and CAs
+    "CA": "certs", "Cert": "certs", "CSR": "certs", "KeySpec": "certs",
+    "make_csr": "certs", "load_cert": "certs", "load_private_key": "certs",
+    "resolve_usages": "certs",
+    # files
+    "BareFiles": "files", "write_bare": "files", "atomic_write": "files",
+    # inspection and verification
+    "CertInfo": "inspect", "Identity": "inspect", "describe": "inspect",
+    "kubernetes_identity": "inspect", "verify_chain": "inspect",
+    # cfssl inputs
+    "CsrRequest": "cfssl", "SigningConfig": "cfssl",
+    # mTLS client and nginx
+    "MTLSClient": "client", "TLSProblem": "client", "Nginx": "nginx",
+    # Kubernetes side
+    "Kubeconfig": "kubeconfig", "KubeadmTree": "kubeadm", "LabServer": "lab",
+    # pictures
+    "draw_chain": "figures",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'k8sauthlib' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
