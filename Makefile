@@ -1,0 +1,26 @@
+# Two commands for readers and CI:
+#   make book   build the book into _build/html, executing every notebook (fails on any warning)
+#   make test   run every test: unit tests, interop tests and the notebooks (nbval, strict)
+# Each one first runs .ci/setup.sh, which installs what is missing (system packages as root,
+# the .venv with the pinned Python packages) and is a no-op when everything is in place.
+
+SHELL := /bin/bash
+VENV  := $(CURDIR)/.venv
+# Tools installed into the venv (jupyter-book, a fallback kubectl) come first; notebooks'
+# `!kubectl` cells see the same PATH.
+export PATH := $(VENV)/bin:$(PATH)
+
+.PHONY: book test setup clean
+
+book: setup
+	$(VENV)/bin/jupyter-book build --all -W --keep-going .
+
+test: setup
+	$(VENV)/bin/python -m pytest
+
+# helpers
+setup:
+	@.ci/setup.sh
+
+clean:
+	rm -rf _build .pytest_cache
