@@ -1,0 +1,153 @@
+"""Writing certificates and keys to disk: atomically, with the right modes, never over a key.
+
+This module imports nothing heavy: ``k8sauthlib json -bare`` (the cfssljson step) runs on it
+alone, without ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import FileExistsRefusedError, InputError
+
+#: Modes cfssljson gives the three "bare" files (its umask aside): the key is owner-only.
+CERT_MODE = 0o644
+KEY_MODE = 0o600
+CSR_MODE = 0o644
+
+
+@dataclass(frozen=True)
+class BareFiles:
+    """The files of one ``cfssljson -bare NAME`` step.
+
+    Attributes:
+        cert: ``NAME.pem``.
+        key: ``NAME-key.pem`` (mode 0600), or None when there was no key to write
+            (a certificate signed from someone else's CSR).
+        csr: ``NAME.csr``, or None when there was no CSR.
+    """
+
+    cert: Path
+    key: Path | None
+    csr: Path | None
+
+    def __iter__(self):
+        return iter(p for p in (self.cert, self.key, self.csr) if p is not None)
+
+
+def bare_paths(name: str | os.PathLike, directory: str | os.PathLike = ".") -> tuple[Path, Path, Path]:
+    """Return the cfssljson file names for ``name``: ``NAME.pem``, ``NAME-key.pem``, ``NAME.csr``."""
+    base = Path(directory) / Path(name)
+    if not base.name or base.name in (".", ".."):
+        raise InputError(f"{str(name)!r} is not a usable base name for certificate files; give a name like 'server'")
+    return (base.with_name(base.name + ".pem"), base.with_name(base.name + "-key.pem"),
+            base.with_name(base.name + ".csr"))
+
+
+def _stage(path: Path, data: bytes, mode: int) -> Path:
+    """Write ``data`` to a hidden temporary file beside ``path`` with ``mode`` from the start."""
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path}: directory {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        # chmod before the first byte: a key must never exist, even briefly, with wider permissions.
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
+    if overwrite:
+        os.replace(tmp, path)
+        return
+    # link() fails if the target exists: "create, never replace" without a check-then-act race.
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise FileExistsRefusedError(
+            f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)") from None
+    finally:
+        os.unlink(tmp)
+
+
+def atomic_write(path: str | os.PathLike, data: bytes, *, mode: int = CERT_MODE, overwrite: bool = True) -> Path:
+    """Write ``data`` to ``path`` all at once: readers see the old file or the new one, never half.
+
+    Args:
+        path: target file.
+        data: the bytes to write.
+        mode: permission bits of the new file (use 0o600 for private keys).
+        overwrite: when False, an existing file is an error instead of being replaced.
+
+    Returns:
+        The path written.
+
+    Raises:
+        FileExistsRefusedError: ``overwrite`` is False and the file exists.
+        InputError: the directory does not exist.
+    """
+    path = Path(path)
+    if not overwrite and path.exists():
+        raise FileExistsRefusedError(
+            f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)")
+    _commit(_stage(path, data, mode), path, overwrite)
+    return path
+
+
+def write_bare(name: str | os.PathLike, directory: str | os.PathLike = ".", *, cert_pem: bytes,
+               key_pem: bytes | None = None, csr_pem: bytes | None = None, overwrite: bool = False) -> BareFiles:
+    """Write the files ``cfssljson -bare NAME`` writes: ``NAME.pem``, ``NAME-key.pem``, ``NAME.csr``.
+
+    All files are staged first and only then moved into place, so an error (a full disk, an
+    existing key) leaves none of them behind. Unlike cfssljson, an existing file is not
+    replaced unless ``overwrite`` is True: a silently replaced private key cannot be undone.
+
+    Args:
+        name: base name, optionally with a directory part.
+        directory: where to write (default: the current directory).
+        cert_pem: the certificate, PEM.
+        key_pem: the private key, PEM, written with mode 0600; None to skip.
+        csr_pem: the certificate signing request, PEM; None to skip.
+        overwrite: replace existing files.
+
+    Returns:
+        The paths written.
+    """
+    cert_path, key_path, csr_path = bare_paths(name, directory)
+    plan = [(cert_path, cert_pem, CERT_MODE)]
+    if key_pem is not None:
+        plan.append((key_path, key_pem, KEY_MODE))
+    if csr_pem is not None:
+        plan.append((csr_path, csr_pem, CSR_MODE))
+    for path, data, _ in plan:
+        if not data:
+            raise InputError(f"nothing to write to {path}: the PEM data is empty")
+        if not overwrite and path.exists():
+            raise FileExistsRefusedError(
+                f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)")
+    staged: list[tuple[Path, Path]] = []
+    done: list[Path] = []
+    try:
+        for path, data, mode in plan:
+            staged.append((_stage(path, data, mode), path))
+        for tmp, path in staged:
+            _commit(tmp, path, overwrite)
+            done.append(path)
+    except BaseException:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        if not overwrite:  # only files we created; never delete what was there before
+            for path in done:
+                path.unlink(missing_ok=True)
+        raise
+    return BareFiles(cert=cert_path, key=key_path if key_pem is not None else None,
+                     csr=csr_path if csr_pem is not None else None)
