@@ -1,0 +1,651 @@
+"""A real nginx, owned by the Python process that starts it.
+
+The article's "HTTPS web server" sections run nginx with a ``default.conf`` that points at a
+server certificate and key and, for mutual TLS, at the CA that signs client certificates.
+:class:`Nginx` writes exactly that server block (readable, so a notebook can show it), wraps it
+in the smallest ``nginx.conf`` that keeps every file under one work directory, and runs the
+Debian ``/usr/sbin/nginx`` binary in the foreground::
+
+    with k8s.Nginx("work/nginx", server_cert="server.pem", server_key="server-key.pem",
+                   client_ca="rootCA.pem", verify_client="on") as web:
+        print(web.config_text)
+        ...  # curl / MTLSClient against web.url
+
+Why the care:
+
+* ``daemon off`` plus :class:`subprocess.Popen`: a daemonizing nginx survives the notebook kernel
+  and blocks the port for the next run.
+* nginx's own output goes to files under ``logs/``, never to the notebook (it would leak into
+  cell outputs with timestamps).
+* nginx started by root drops its workers to ``nobody``; the master reads certificates and keys
+  before that (so a root-owned 0600 key is fine), but the workers serve ``html/`` and must be
+  able to reach it.
+* A crash (``kill -9`` of the master) leaves the workers running and holding the port; the next
+  start finds them by their working directory (our prefix) and ends them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import time
+import weakref
+from pathlib import Path
+
+from .errors import InputError, K8sAuthError
+
+__all__ = [
+    "Nginx", "NginxError", "NginxNotFoundError", "NginxStartError",
+    "DEFAULT_INDEX_HTML", "find_nginx", "port_is_free",
+]
+
+DEFAULT_PORT = 8443
+
+DEFAULT_INDEX_HTML = """<!DOCTYPE html>
+<html lang="ko">
+<head><meta charset="utf-8"><title>상호 TLS 실습</title></head>
+<body>
+<h1>안녕하세요, mTLS!</h1>
+<p>이 페이지가 보인다면 nginx가 TLS 핸드셰이크를 마치고 응답한 것입니다.</p>
+</body>
+</html>
+"""
+
+_INSTALL_HINT = "install it with `apt-get install nginx` (Debian/Ubuntu)"
+
+
+class NginxError(K8sAuthError):
+    """nginx could not be started, configured or stopped.
+
+    Attributes:
+        log_lines: the relevant lines of nginx's own error log and stderr (may be empty).
+    """
+
+    def __init__(self, message, *, log_lines=()):
+        self.log_lines = list(log_lines)
+        if self.log_lines:
+            message = message + "\nnginx said:\n" + "\n".join("  " + l for l in self.log_lines)
+        super().__init__(message)
+
+
+class NginxNotFoundError(NginxError, FileNotFoundError):
+    """No nginx binary on this machine."""
+
+
+class NginxStartError(NginxError):
+    """nginx exited or never answered TLS while starting."""
+
+
+def find_nginx(binary=None):
+    """Locate the nginx binary.
+
+    Args:
+        binary: an explicit path or name; ``None`` uses ``$K8SAUTHLIB_NGINX`` when set, else
+            ``nginx`` on ``PATH``.
+
+    Returns:
+        The absolute path of the binary.
+
+    Raises:
+        NginxNotFoundError: nothing found; the message says how to install nginx.
+    """
+    name = binary if binary is not None else os.environ.get("K8SAUTHLIB_NGINX", "nginx")
+    found = shutil.which(str(name))
+    if found:
+        return found
+    hint = ""
+    if binary is None and os.path.exists("/usr/sbin/nginx"):
+        hint = " (/usr/sbin/nginx exists: add /usr/sbin to PATH)"
+    raise NginxNotFoundError(f"nginx not found: {name!r} is not an executable on PATH{hint}; "
+                             f"{_INSTALL_HINT}")
+
+
+def port_is_free(port, host="127.0.0.1"):
+    """True when nothing listens on ``host:port`` and we could bind it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # no SO_REUSEADDR: we want to know whether nginx (which sets it) could bind, and a
+        # port in TIME_WAIT is fine for nginx, so test with connect first
+        try:
+            s.settimeout(0.2)
+            if s.connect_ex((host, port)) == 0:
+                return False
+        except OSError:
+            pass
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+def _die_with_parent():  # runs in the child between fork and exec
+    # PR_SET_PDEATHSIG: the kernel sends SIGTERM to nginx's master when the process that
+    # started it dies, even by SIGKILL, so no nginx outlives a killed notebook kernel.
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+    except Exception:  # pragma: no cover - not Linux
+        pass
+
+
+def _others_can_traverse(path):
+    """True when a user other than the owner (nginx's ``nobody`` workers) can reach ``path``."""
+    path = Path(path).resolve()
+    for p in [path, *path.parents]:
+        if not p.stat().st_mode & 0o001:
+            return False
+    return True
+
+
+def _stop_process(proc, timeout):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGQUIT)  # graceful: finish open requests, then exit
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _finalize(proc, prefix):
+    # atexit / garbage collection: never leave nginx running behind its owner
+    try:
+        _stop_process(proc, 5)
+    finally:
+        _kill_orphans(prefix)
+
+
+def _pids_with_cwd(prefix, binary_names=("nginx",)):
+    """Processes whose executable is nginx and whose working directory is ``prefix``."""
+    prefix = str(Path(prefix).resolve())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if os.readlink(entry / "cwd") != prefix:
+                continue
+            exe = os.path.basename(os.readlink(entry / "exe"))
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if exe in binary_names and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def _kill_orphans(prefix):
+    """End nginx processes left over from an earlier run in this prefix (e.g. after kill -9).
+
+    We start nginx with its working directory set to the prefix, so a process whose executable
+    is nginx and whose cwd is our prefix is one of ours: nobody else's nginx matches.
+    """
+    pids = _pids_with_cwd(prefix)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 5
+    while pids and time.monotonic() < deadline:
+        pids = _pids_with_cwd(prefix)
+        if pids:
+            time.sleep(0.05)
+    return pids
+
+
+class Nginx:
+    """A foreground nginx serving HTTPS (and optionally mutual TLS) from a work directory.
+
+    Layout under ``workdir`` (nginx's ``-p`` prefix)::
+
+        conf/nginx.conf       the wrapper: daemon off, pid, logs and temp paths in the prefix
+        conf/default.conf     the article's server block (what :attr:`config_text` returns)
+        conf/server.pem       copies of the certificates; server-key.pem is 0600
+        conf/client-ca.pem    the CA for client certificates (mutual TLS only)
+        html/index.html       a Korean page, served as UTF-8
+        logs/error.log        nginx's error log (client certificate verify errors land here)
+        logs/access.log       one line per request, with $ssl_client_verify and the connection
+        logs/nginx.stdout / nginx.stderr
+        tmp/                  nginx's temp paths
+
+    Args:
+        workdir: the work directory; created if missing and owned by this object.
+        server_cert: PEM file (path) or PEM bytes of the server certificate (with any
+            intermediates after it).
+        server_key: PEM file or bytes of the server's private key.
+        client_ca: PEM file or bytes of the CA bundle that signs client certificates
+            (``ssl_client_certificate``); required when ``verify_client`` is not off.
+        verify_client: ``False``/``"off"`` (plain HTTPS), ``True``/``"on"`` (mutual TLS, nginx
+            answers 400 without a valid client certificate) or ``"optional"``.
+        port: the TCP port; ``None`` takes 8443 (the article's) when free, else a free port.
+        host: the address to listen on.
+        server_name: nginx's ``server_name`` (also the host in :attr:`url`).
+        index_html: the page served at ``/`` (str, written as UTF-8).
+        verify_depth: ``ssl_verify_depth`` (nginx's default is 1: client cert + its CA).
+        nginx_binary: the nginx executable; ``None`` finds it (``PATH``, then ``/usr/sbin``).
+        start_timeout: seconds :meth:`start` waits for nginx to answer TLS.
+
+    Raises:
+        InputError: inconsistent arguments (mutual TLS without ``client_ca``, bad
+            ``verify_client``, missing certificate files).
+    """
+
+    def __init__(self, workdir, *, server_cert, server_key, client_ca=None, verify_client=False,
+                 port=None, host="127.0.0.1", server_name="localhost",
+                 index_html=DEFAULT_INDEX_HTML, verify_depth=None, nginx_binary=None,
+                 start_timeout=10.0):
+        self.workdir = Path(workdir).absolute()
+        self.verify_client = _normalize_verify(verify_client)
+        if self.verify_client != "off" and client_ca is None:
+            raise InputError(f"verify_client={verify_client!r} needs client_ca "
+                             "(the CA that signs client certificates: ssl_client_certificate)")
+        self.host = host
+        self.server_name = server_name
+        self.requested_port = port
+        self.port = port
+        self.index_html = index_html
+        self.verify_depth = verify_depth
+        self.nginx_binary = nginx_binary
+        self.start_timeout = start_timeout
+        self._server_cert = _read_pem(server_cert, "server_cert")
+        self._server_key = _read_pem(server_key, "server_key")
+        self._client_ca = _read_pem(client_ca, "client_ca") if client_ca is not None else None
+        self.proc = None
+        self._finalizer = None
+        self.worker_user = None
+
+    # -- paths ---------------------------------------------------------------------------
+    @property
+    def conf_dir(self):
+        return self.workdir / "conf"
+
+    @property
+    def conf_path(self):
+        """Path of the wrapper ``conf/nginx.conf``."""
+        return self.conf_dir / "nginx.conf"
+
+    @property
+    def default_conf_path(self):
+        """Path of the server block ``conf/default.conf``."""
+        return self.conf_dir / "default.conf"
+
+    @property
+    def error_log_path(self):
+        return self.workdir / "logs" / "error.log"
+
+    @property
+    def access_log_path(self):
+        return self.workdir / "logs" / "access.log"
+
+    @property
+    def pid_path(self):
+        return self.workdir / "logs" / "nginx.pid"
+
+    @property
+    def server_cert_path(self):
+        return self.conf_dir / "server.pem"
+
+    @property
+    def server_key_path(self):
+        return self.conf_dir / "server-key.pem"
+
+    @property
+    def client_ca_path(self):
+        return self.conf_dir / "client-ca.pem" if self._client_ca is not None else None
+
+    @property
+    def url(self):
+        """``https://<server_name>:<port>/`` (port known once started or given)."""
+        return f"https://{self.server_name}:{self.port}/"
+
+    @property
+    def ip_url(self):
+        """``https://<host>:<port>/``."""
+        return f"https://{self.host}:{self.port}/"
+
+    @property
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc is not None else None
+
+    # -- configuration -----------------------------------------------------------------
+    @property
+    def config_text(self):
+        """The server block (``conf/default.conf``), the part the article shows."""
+        return self._default_conf()
+
+    @property
+    def main_config_text(self):
+        """The wrapper ``conf/nginx.conf`` that includes :attr:`config_text`."""
+        return self._main_conf()
+
+    def _default_conf(self):
+        port = self.port if self.port is not None else DEFAULT_PORT
+        lines = [
+            "server {",
+            f"    listen {self.host}:{port} ssl;",
+            f"    server_name {self.server_name};",
+            "",
+            "    ssl_certificate     server.pem;       # relative to conf/",
+            "    ssl_certificate_key server-key.pem;",
+        ]
+        if self.verify_client != "off":
+            lines += [
+                "",
+                "    # mutual TLS: client certificates must be signed by this CA",
+                "    ssl_client_certificate client-ca.pem;",
+                f"    ssl_verify_client      {self.verify_client};",
+            ]
+            if self.verify_depth is not None:
+                lines.append(f"    ssl_verify_depth       {int(self.verify_depth)};")
+        lines += [
+            "",
+            "    location / {",
+            "        root  html;                    # relative to the prefix",
+            "        index index.html;",
+            "    }",
+            "}",
+        ]
+        return "\n".join(lines) + "\n"
+
+    def _main_conf(self):
+        user_line = ""
+        if self.worker_user == "root":
+            user_line = ("# the work directory is not reachable by 'nobody' (a 0700 parent), so the\n"
+                         "# workers keep root's identity instead of dropping to nobody\n"
+                         "user root;\n")
+        return (
+            "# written by k8sauthlib.Nginx: everything stays under the prefix (nginx -p)\n"
+            "daemon off;\n"
+            "worker_processes 1;\n"
+            f"{user_line}"
+            "pid logs/nginx.pid;\n"
+            "error_log logs/error.log info;\n"
+            "\n"
+            "events { worker_connections 64; }\n"
+            "\n"
+            "http {\n"
+            "    log_format mtls '$remote_addr [$time_local] \"$request\" $status '\n"
+            "                    'conn=$connection reqs=$connection_requests '\n"
+            "                    'verify=$ssl_client_verify subject=\"$ssl_client_s_dn\"';\n"
+            "    access_log logs/access.log mtls;\n"
+            "    client_body_temp_path tmp/body;\n"
+            "    proxy_temp_path       tmp/proxy;\n"
+            "    fastcgi_temp_path     tmp/fastcgi;\n"
+            "    uwsgi_temp_path       tmp/uwsgi;\n"
+            "    scgi_temp_path        tmp/scgi;\n"
+            "    types { text/html html; text/plain txt; }\n"
+            "    default_type application/octet-stream;\n"
+            "    charset utf-8;    # without it, HTTP clients decode the Korean page as ISO-8859-1\n"
+            "\n"
+            "    include default.conf;\n"
+            "}\n"
+        )
+
+    def write_config(self):
+        """Create the prefix layout and write configuration, certificates and the index page.
+
+        Returns:
+            The path of ``conf/nginx.conf``.
+        """
+        for sub in ("conf", "html", "logs", "tmp"):
+            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
+        # the workers (nobody) read html/: the prefix and html/ must be world-traversable
+        self.workdir.chmod(0o755)
+        (self.workdir / "html").chmod(0o755)
+        self.conf_dir.chmod(0o755)
+        if os.geteuid() == 0 and not _others_can_traverse(self.workdir / "html"):
+            self.worker_user = "root"
+        else:
+            self.worker_user = None
+        _write(self.server_cert_path, self._server_cert, 0o644)
+        _write(self.server_key_path, self._server_key, 0o600)  # read by the master (root) only
+        if self._client_ca is not None:
+            _write(self.client_ca_path, self._client_ca, 0o644)
+        _write(self.workdir / "html" / "index.html", self.index_html.encode("utf-8"), 0o644)
+        _write(self.default_conf_path, self._default_conf().encode(), 0o644)
+        _write(self.conf_path, self._main_conf().encode(), 0o644)
+        return self.conf_path
+
+    # -- lifecycle -------------------------------------------------------------------
+    def test_config(self):
+        """Run ``nginx -t`` on the written configuration.
+
+        Returns:
+            nginx's output lines (it reports on stderr).
+
+        Raises:
+            NginxError: the configuration is invalid (nginx's lines attached).
+        """
+        binary = find_nginx(self.nginx_binary)
+        if self.port is None:
+            self.port = self._pick_port()
+        self.write_config()
+        res = subprocess.run([binary, "-t", "-q", "-p", f"{self.workdir}/", "-c", "conf/nginx.conf",
+                              "-e", "logs/error.log"], cwd=self.workdir, capture_output=True,
+                             text=True, errors="replace", timeout=30)
+        lines = [l for l in (res.stdout + res.stderr).splitlines() if l.strip()]
+        if res.returncode != 0:
+            raise NginxError("nginx -t rejected the configuration "
+                             f"{self.conf_path}", log_lines=lines)
+        return lines
+
+    def _pick_port(self):
+        if self.requested_port is not None:
+            return int(self.requested_port)
+        if port_is_free(DEFAULT_PORT, self.host):
+            return DEFAULT_PORT
+        return _free_port(self.host)
+
+    def start(self):
+        """Start nginx and wait until it completes a TLS handshake on its port.
+
+        Returns:
+            self (so ``web = Nginx(...).start()`` reads well).
+
+        Raises:
+            NginxNotFoundError: nginx is not installed (the message says how to install it).
+            NginxStartError: nginx exited or did not answer TLS in time; carries nginx's own
+                error-log lines (``bind() ... failed (98: Address already in use)``, a key that
+                does not match the certificate, ...).
+        """
+        if self.running:
+            return self
+        binary = find_nginx(self.nginx_binary)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        _kill_orphans(self.workdir)  # workers left behind by a crashed master
+        attempts = 3 if self.requested_port is None else 1
+        for attempt in range(attempts):
+            self.port = self._pick_port() if attempt == 0 else _free_port(self.host)
+            try:
+                self._start_once(binary)
+                return self
+            except NginxStartError as exc:
+                in_use = any("Address already in use" in l for l in exc.log_lines)
+                if not (in_use and attempt + 1 < attempts):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _start_once(self, binary):
+        self.write_config()
+        self.pid_path.unlink(missing_ok=True)  # a stale pid file from a crash
+        self.error_log_path.unlink(missing_ok=True)  # so the lines we report are this run's
+        logs = self.workdir / "logs"
+        with open(logs / "nginx.stdout", "wb") as out, open(logs / "nginx.stderr", "wb") as err:
+            self.proc = subprocess.Popen(
+                [binary, "-p", f"{self.workdir}/", "-c", "conf/nginx.conf", "-e", "logs/error.log"],
+                cwd=self.workdir,  # also how _kill_orphans recognizes our processes
+                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                preexec_fn=_die_with_parent, start_new_session=True)
+        self._finalizer = weakref.finalize(self, _finalize, self.proc, self.workdir)
+        self._finalizer.atexit = True
+        deadline = time.monotonic() + self.start_timeout
+        last_error = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self._finalizer()
+                raise NginxStartError(
+                    f"nginx exited with status {self.proc.returncode} while starting "
+                    f"(prefix {self.workdir}, port {self.port})", log_lines=self._problem_lines())
+            try:
+                self.handshake()
+                return
+            except (OSError, ssl.SSLError) as exc:
+                last_error = exc
+                time.sleep(0.05)
+        self._finalizer()
+        raise NginxStartError(f"nginx did not answer TLS on {self.host}:{self.port} within "
+                              f"{self.start_timeout} s (last error: {last_error})",
+                              log_lines=self._problem_lines())
+
+    def handshake(self, timeout=2.0):
+        """Do one TLS handshake with the server (no HTTP request) and return the protocol.
+
+        Server verification is off here on purpose: this only asks "does nginx speak TLS on
+        the port yet", whatever certificate it serves.
+
+        Returns:
+            The negotiated protocol, e.g. ``"TLSv1.3"``.
+        """
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection((self.host, self.port), timeout=timeout) as raw:
+            with ctx.wrap_socket(raw, server_hostname=self.server_name) as tls:
+                return tls.version()
+
+    def stop(self, timeout=10.0):
+        """Stop nginx (graceful quit, then harder) and wait until its port is free.
+
+        Safe to call twice, and on an nginx that already died.
+
+        Raises:
+            NginxError: the port is still bound after ``timeout`` seconds.
+        """
+        if self._finalizer is not None:
+            self._finalizer.detach()
+            self._finalizer = None
+        if self.proc is not None:
+            _stop_process(self.proc, timeout)
+        _kill_orphans(self.workdir)
+        if self.port is None or self.proc is None:
+            return
+        deadline = time.monotonic() + timeout
+        while not _port_closed(self.host, self.port):
+            if time.monotonic() > deadline:
+                raise NginxError(f"port {self.host}:{self.port} is still in use after stopping nginx")
+            time.sleep(0.05)
+
+    def kill(self):
+        """Kill the master with SIGKILL, like a crash (workers stay behind). For tests and demos."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def __repr__(self):
+        state = f"running pid={self.pid}" if self.running else "stopped"
+        return (f"<Nginx {self.host}:{self.port} verify_client={self.verify_client} {state} "
+                f"prefix={self.workdir}>")
+
+    # -- logs ------------------------------------------------------------------------
+    def error_log_lines(self, contains=None):
+        """Lines of ``logs/error.log`` (nginx's verify errors, e.g.
+        ``client SSL certificate verify error: (18:self-signed certificate) ...``).
+
+        Args:
+            contains: keep only lines containing this text.
+        """
+        return _read_lines(self.error_log_path, contains)
+
+    def access_log_lines(self, contains=None):
+        """Lines of ``logs/access.log`` (one per request; shows the connection number, the
+        request count on that connection and ``$ssl_client_verify``)."""
+        return _read_lines(self.access_log_path, contains)
+
+    def _problem_lines(self):
+        # the same messages go to stderr and to error.log; prefer the log (it has timestamps
+        # and survives), fall back to stderr for errors before the config was read
+        problems = [l for l in self.error_log_lines()
+                    if any(f"[{lvl}]" in l for lvl in ("emerg", "alert", "crit", "error"))]
+        return problems or _read_lines(self.workdir / "logs" / "nginx.stderr")
+
+
+def _port_closed(host, port):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) != 0
+
+
+def _normalize_verify(value):
+    if value in (False, None, "off"):
+        return "off"
+    if value in (True, "on"):
+        return "on"
+    if value in ("optional", "optional_no_ca"):
+        return value
+    raise InputError(f"verify_client must be False/'off', True/'on', 'optional' or "
+                     f"'optional_no_ca', not {value!r}")
+
+
+def _read_pem(value, what):
+    if isinstance(value, (bytes, bytearray)):
+        data = bytes(value)
+    elif isinstance(value, str) and value.lstrip().startswith("-----BEGIN"):
+        data = value.encode()
+    else:
+        path = Path(value)
+        if not path.is_file():
+            raise InputError(f"{what}: file {str(path)!r} not found")
+        data = path.read_bytes()
+    if b"-----BEGIN" not in data:
+        raise InputError(f"{what}: not PEM data (no '-----BEGIN' line)")
+    return data
+
+
+def _write(path, data, mode):
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def _read_lines(path, contains=None):
+    try:
+        text = Path(path).read_text(errors="replace")
+    except FileNotFoundError:
+        return []
+    lines = [l for l in text.splitlines() if l.strip()]
+    if contains is not None:
+        lines = [l for l in lines if contains in l]
+    return lines
