@@ -34,10 +34,16 @@ _EXPORTS = {
     "draw_chain": "figures",
 }
 
+# submodules reachable as attributes, e.g. ``k8s.book.workdir(...)``
+_SUBMODULES = ("book", "certs", "cfssl", "cli", "client", "diagnose", "errors", "figures", "files",
+               "inspect", "kubeadm", "kubeconfig", "lab", "nginx")
+
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
     try:
         module = _EXPORTS[name]
     except KeyError:
