@@ -1,0 +1,162 @@
+"""The built book's search page finds Korean words, tested the way a reader meets it.
+
+The book is built once per session into a temporary directory from a copy of the sources
+(`_config.yml`, `_toc.yml`, `book/`) with notebook execution turned off: the notebooks are
+committed executed, and search only needs their text, so this takes seconds, not the minutes of
+`make book`. A small fixture page, added to the copy's table of contents, uses the query words only
+with particles glued on, the case Sphinx's own splitter misses. Then the real `search.html` is
+opened in headless Chromium for each query and the result list is read from the DOM.
+
+To check a real chapter, add a row to SEARCHES (docnames are paths without the extension).
+"""
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+FIXTURE_DOC = "book/search_fixture"
+FIXTURE_TEXT = """\
+# 검색 확인용 페이지
+
+이 페이지는 검색 테스트만을 위한 것입니다. 아래 문장은 찾는 말을 모두 조사나 어미와 붙여 씁니다.
+
+개인 키를 잃어버리면 인증서를 다시 발급해야 합니다.
+사용자는 그룹에 속하고, 인증 기관은 인증서에 서명합니다.
+서명된 인증서의 키와 그룹이 무엇인지 확인합니다.
+"""
+
+# query -> docnames that must be listed on the search page for it
+SEARCHES = [
+    ("인증서", ["book/intro", FIXTURE_DOC]),
+    ("그룹", ["book/intro", FIXTURE_DOC]),
+    ("서명", ["book/intro", FIXTURE_DOC]),
+    ("키", ["book/intro", FIXTURE_DOC]),
+    ("kubeconfig", ["book/intro"]),      # Latin words keep English behaviour
+]
+# queries that must find nothing at all
+NOTHING = ["쀍뷁똠", "qzxwvjk"]
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def _browser():
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    pytest.fail(f"no headless browser found (tried {', '.join(BROWSERS)}); run `make test`, "
+                "which installs Debian's chromium")
+
+
+def _toc_with_fixture(toc):
+    entry = {"file": FIXTURE_DOC}
+    if "parts" in toc:
+        toc["parts"][-1]["chapters"].append(entry)
+    else:
+        toc.setdefault("chapters", []).append(entry)
+    return toc
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory):
+    """Build the book (no execution) plus the fixture page; return the html directory."""
+    src = tmp_path_factory.mktemp("book-src")
+    shutil.copytree(ROOT / "book", src / "book",
+                    ignore=shutil.ignore_patterns("work", ".ipynb_checkpoints", "__pycache__"))
+    (src / "book" / "search_fixture.md").write_text(FIXTURE_TEXT, encoding="utf-8")
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+    config.setdefault("execute", {})["execute_notebooks"] = "off"
+    (src / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    toc = _toc_with_fixture(yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8")))
+    (src / "_toc.yml").write_text(yaml.safe_dump(toc, allow_unicode=True), encoding="utf-8")
+
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run(
+        [str(jupyter_book), "build", "--all", "--quiet", "--path-output", str(src), str(src)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = src / "_build" / "html"
+    assert (out / "search.html").is_file()
+    return out
+
+
+def _search(browser, site, query):
+    """Open search.html?q=QUERY in headless Chromium; return the result docnames."""
+    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        url = (site / "search.html").as_uri() + "?q=" + quote(query)
+        dom = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+             "--dump-dom", url],
+            capture_output=True, text=True, timeout=120,
+        ).stdout
+    # The search has run when its summary paragraph is filled in ("... 개의 페이지를 찾았습니다" or
+    # "... 일치하는 문서가 없습니다"); only then is an empty list a real "nothing found".
+    summary = re.search(r'<p class="search-summary">(.*?)</p>', dom, re.S)
+    assert summary and summary.group(1).strip(), f"search did not finish for {query!r}"
+    results = re.search(r'<ul class="search">(.*?)</ul>', dom, re.S)
+    hrefs = re.findall(r'<a href="([^"#?]+)\.html', results.group(1)) if results else []
+    return [html.unescape(h) for h in hrefs]
+
+
+@pytest.fixture(scope="session")
+def results(site):
+    browser = _browser()
+    queries = [q for q, _ in SEARCHES] + NOTHING
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        found = pool.map(lambda q: _search(browser, site, q), queries)
+        return dict(zip(queries, found))
+
+
+@pytest.mark.parametrize("query,docnames", SEARCHES, ids=[q for q, _ in SEARCHES])
+def test_search_lists_the_pages_that_use_the_word(results, query, docnames):
+    found = results[query]
+    for docname in docnames:
+        assert docname in found, f"searching {query!r} did not list {docname}: {found}"
+
+
+@pytest.mark.parametrize("query", NOTHING)
+def test_nonsense_query_finds_nothing(results, query):
+    assert results[query] == []
+
+
+def test_fixture_page_has_no_bare_query_words():
+    # The fixture must exercise particle stripping: no query word stands alone there.
+    words = set(re.findall(r"\w+", FIXTURE_TEXT))
+    assert not words & {"키", "그룹", "서명", "인증서"}
+
+
+def test_search_index_has_the_stems(site):
+    raw = (site / "searchindex.js").read_text(encoding="utf-8")
+    index = json.loads(raw[raw.index("(") + 1: raw.rindex(")")])
+    fixture = index["docnames"].index(FIXTURE_DOC)
+    for term in ("키", "그룹", "서명", "인증서"):
+        docs = index["terms"].get(term, [])
+        assert fixture in (docs if isinstance(docs, list) else [docs]), term
+
+
+def test_pages_are_korean_and_load_nothing_from_the_network(site):
+    pages = sorted(site.rglob("*.html"))
+    assert pages
+    external = re.compile(r'<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)="(?:https?:)?//', re.I)
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert not external.search(text), f"{page.relative_to(site)} loads from the network"
+        assert "mathjax" not in text.lower(), f"{page.relative_to(site)} loads MathJax"
+    intro = (site / "book" / "intro.html").read_text(encoding="utf-8")
+    assert '<html lang="ko"' in intro
