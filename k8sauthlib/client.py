@@ -1,0 +1,564 @@
+"""A mutual-TLS HTTP client whose failures say what is wrong and what to do.
+
+:class:`MTLSClient` wraps one :class:`requests.Session` (so connections are reused across
+calls) configured with the CA to trust and, for mutual TLS, a client certificate and key::
+
+    api = k8s.MTLSClient("https://kubernetes:8443", ca="rootCA.pem",
+                         cert="client.pem", key="client-key.pem",
+                         resolve={"kubernetes:8443": "127.0.0.1"})
+    api.get("/").text
+
+``resolve`` does what ``curl --resolve kubernetes:8443:127.0.0.1`` does: the TCP connection goes
+to the given address while SNI, the ``Host`` header and the certificate's host-name check still
+use the name, without touching ``/etc/hosts``.
+
+Failures become :class:`TLSProblem` subclasses (``UnknownServerCA``, ``HostnameMismatch``,
+``ClientCertRequired``, ``ClientCertRejected``, ``ClientKeyMismatch``, ``CertificateExpired``,
+``PlainHTTPToHTTPS``, ...) whose messages name the cause and the fix; the original exception is
+chained, and for nginx's 400 pages the response stays available as ``exc.response``. The
+mapping itself lives in :mod:`k8sauthlib.diagnose`, shared with curl and kubectl.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+import ssl
+import warnings
+from datetime import datetime, timezone
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from . import diagnose
+from .errors import InputError, K8sAuthError, KeyMismatchError
+
+__all__ = [
+    "MTLSClient", "TLSProblem", "UnknownServerCA", "HostnameMismatch", "CertificateExpired",
+    "ServerCertExpired", "ClientCertExpired", "ClientCertRequired", "ClientCertRejected",
+    "ClientKeyMismatch", "WrongKeyUsage", "PlainHTTPToHTTPS", "HTTPSToPlainHTTP",
+    "ServerUnreachable", "CredentialFileError", "InsecureTLSWarning", "parse_resolve",
+    "check_key_pair",
+]
+
+
+class TLSProblem(K8sAuthError):
+    """A (mutual) TLS request failed for a known cause.
+
+    Attributes:
+        diagnosis: the :class:`k8sauthlib.diagnose.Diagnosis` (cause, evidence); may be ``None``.
+        url: the URL requested.
+        response: the HTTP response when the server answered (nginx's 400 pages), else ``None``.
+    """
+
+    def __init__(self, message, *, diagnosis=None, url=None, response=None):
+        super().__init__(message)
+        self.diagnosis = diagnosis
+        self.url = url
+        self.response = response
+
+    @property
+    def cause(self):
+        """The :class:`k8sauthlib.diagnose.Cause`, or ``None``."""
+        return self.diagnosis.cause if self.diagnosis is not None else None
+
+    @property
+    def key(self):
+        """The cause's key (e.g. ``"unknown-server-ca"``), or ``None``."""
+        return self.diagnosis.key if self.diagnosis is not None else None
+
+
+class UnknownServerCA(TLSProblem):
+    """The server's certificate chains to a CA the client was not told to trust."""
+
+
+class HostnameMismatch(TLSProblem):
+    """The URL's host is not among the server certificate's SANs.
+
+    Attributes:
+        hostname: the name (or IP) that was checked.
+        sans: the server certificate's SANs as strings (``DNS:...``/``IP:...``), when known.
+    """
+
+    def __init__(self, message, *, hostname=None, sans=(), **kw):
+        super().__init__(message, **kw)
+        self.hostname = hostname
+        self.sans = list(sans)
+
+
+class CertificateExpired(TLSProblem):
+    """A certificate in the exchange is outside its validity period."""
+
+
+class ServerCertExpired(CertificateExpired):
+    """The server's certificate has expired (or is not valid yet)."""
+
+
+class ClientCertRequired(TLSProblem):
+    """The server wants a client certificate and none was sent (nginx: 400 No required SSL
+    certificate was sent)."""
+
+
+class ClientCertRejected(TLSProblem):
+    """The server refused the client certificate (nginx: 400 The SSL certificate error)."""
+
+
+class ClientCertExpired(ClientCertRejected, CertificateExpired):
+    """The server refused the client certificate because it has expired."""
+
+
+class ClientKeyMismatch(TLSProblem, KeyMismatchError):
+    """The client private key does not belong to the client certificate."""
+
+
+class WrongKeyUsage(TLSProblem):
+    """A certificate's extended key usage does not allow its use here."""
+
+
+class PlainHTTPToHTTPS(TLSProblem):
+    """Plain HTTP was sent to an HTTPS port (nginx: 400 The plain HTTP request was sent to
+    HTTPS port)."""
+
+
+class HTTPSToPlainHTTP(TLSProblem):
+    """TLS was attempted against a plain-HTTP port."""
+
+
+class ServerUnreachable(TLSProblem):
+    """No connection at all: connection refused, or the host name does not resolve."""
+
+
+class CredentialFileError(TLSProblem):
+    """A CA, certificate or key file cannot be read."""
+
+
+class InsecureTLSWarning(UserWarning):
+    """Server verification is turned off (the ``curl -k`` of this library)."""
+
+
+_CLASSES = {
+    "plain-http-to-https-port": PlainHTTPToHTTPS,
+    "https-to-plain-http-port": HTTPSToPlainHTTP,
+    "hostname-mismatch": HostnameMismatch,
+    "server-cert-expired": ServerCertExpired,
+    "wrong-key-usage": WrongKeyUsage,
+    "unknown-server-ca": UnknownServerCA,
+    "client-cert-required": ClientCertRequired,
+    "client-cert-expired": ClientCertExpired,
+    "client-cert-rejected": ClientCertRejected,
+    "client-key-mismatch": ClientKeyMismatch,
+    "client-cert-unreadable": CredentialFileError,
+    "ca-file-unreadable": CredentialFileError,
+    "connection-refused": ServerUnreachable,
+    "name-not-resolved": ServerUnreachable,
+}
+
+
+def parse_resolve(resolve):
+    """Normalize a resolve override to ``{(host, port): address}``.
+
+    Accepts ``{"kubernetes:8443": "127.0.0.1"}``, ``("kubernetes", 8443, "127.0.0.1")``,
+    curl's ``"kubernetes:8443:127.0.0.1"``, or a list of those.
+
+    Raises:
+        InputError: a form that is none of these.
+    """
+    if not resolve:
+        return {}
+    out = {}
+    if isinstance(resolve, dict):
+        items = []
+        for hp, addr in resolve.items():
+            if isinstance(hp, tuple):
+                host, port = hp
+            else:
+                host, _, port = str(hp).rpartition(":")
+            items.append((host, port, addr))
+    elif isinstance(resolve, tuple) and len(resolve) == 3 and not isinstance(resolve[0], (tuple, list)):
+        items = [resolve]
+    elif isinstance(resolve, str):
+        items = [tuple(resolve.split(":", 2))]
+    else:
+        items = [(h, p, a) for r in resolve for (h, p), a in parse_resolve(r).items()]
+    for item in items:
+        try:
+            host, port, addr = item
+            port = int(port)
+        except (TypeError, ValueError):
+            raise InputError(f"resolve entry {item!r}: expected (host, port, address) or "
+                             "'host:port:address'") from None
+        if not host or not addr:
+            raise InputError(f"resolve entry {item!r}: empty host or address")
+        out[(str(host).lower(), port)] = str(addr)
+    return out
+
+
+def check_key_pair(cert, key):
+    """Check that a private key belongs to a certificate, without connecting anywhere.
+
+    Args:
+        cert: path or PEM bytes of the certificate.
+        key: path or PEM bytes of the private key.
+
+    Raises:
+        ClientKeyMismatch: the key's public half is not the certificate's public key.
+        CredentialFileError: a file is missing or is not PEM of the right kind.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    cert_pem = _read_bytes(cert, "client certificate")
+    key_pem = _read_bytes(key, "client key")
+    try:
+        certificate = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError as exc:
+        raise CredentialFileError(f"client certificate {_name(cert)} is not a PEM certificate: {exc}",
+                                  diagnosis=_diag("client-cert-unreadable", str(exc))) from exc
+    try:
+        private_key = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError) as exc:
+        # never echo the key's content, only what kind of problem it is
+        raise CredentialFileError(f"client key {_name(key)} is not an unencrypted PEM private key",
+                                  diagnosis=_diag("client-cert-unreadable", type(exc).__name__)) from exc
+    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
+    enc = serialization.Encoding.DER
+    if private_key.public_key().public_bytes(enc, fmt) != certificate.public_key().public_bytes(enc, fmt):
+        subject = certificate.subject.rfc4514_string() or "(empty subject)"
+        raise ClientKeyMismatch(
+            f"the client key {_name(key)} does not belong to the client certificate {_name(cert)} "
+            f"({subject}): their public keys differ. Pass the key generated with this "
+            "certificate (cfssljson writes NAME.pem and NAME-key.pem as a pair); TLS makes the "
+            "client sign the handshake with this key to prove it owns the certificate, so "
+            "another key cannot work (OpenSSL and curl refuse the pair: curl exit 58 "
+            "'unable to set private key file').",
+            diagnosis=_diag("client-key-mismatch", "public key of the key file != public key in the certificate"))
+
+
+def _diag(key, evidence, source="python"):
+    return diagnose.Diagnosis(diagnose.cause(key), source, evidence)
+
+
+def _name(value):
+    return repr(str(value)) if isinstance(value, (str, os.PathLike)) else "(PEM bytes)"
+
+
+def _read_bytes(value, what):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    path = Path(value)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CredentialFileError(f"cannot read the {what} file {str(path)!r}: {exc.strerror}",
+                                  diagnosis=_diag("client-cert-unreadable", str(exc))) from exc
+
+
+class _ResolvingAdapter(HTTPAdapter):
+    """An HTTPAdapter that connects to another address for some (host, port) pairs.
+
+    The pool is keyed by the address but created with ``server_hostname`` (SNI) and
+    ``assert_hostname`` (certificate check) set to the name, which is what curl's
+    ``--resolve`` does.
+    """
+
+    def __init__(self, resolve, **kw):
+        self.resolve = resolve
+        super().__init__(**kw)
+
+    def _target(self, url):
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        host = (parts.hostname or "").lower()
+        addr = self.resolve.get((host, port))
+        return parts, host, port, addr
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
+        parts, host, port, addr = self._target(request.url)
+        if addr is None:
+            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
+        pool_kwargs = {}
+        if parts.scheme == "https":
+            if verify is False:
+                pool_kwargs["cert_reqs"] = "CERT_NONE"
+            else:
+                pool_kwargs["cert_reqs"] = "CERT_REQUIRED"
+                bundle = verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
+                pool_kwargs["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
+                pool_kwargs["assert_hostname"] = host
+            pool_kwargs["server_hostname"] = host
+            if cert:
+                cert_file, key_file = cert if isinstance(cert, tuple) else (cert, None)
+                pool_kwargs["cert_file"] = cert_file
+                pool_kwargs["key_file"] = key_file
+        return self.poolmanager.connection_from_host(addr, port, scheme=parts.scheme,
+                                                     pool_kwargs=pool_kwargs)
+
+    def send(self, request, **kw):
+        parts, host, port, addr = self._target(request.url)
+        if addr is not None and "Host" not in request.headers:
+            default = 443 if parts.scheme == "https" else 80
+            request.headers["Host"] = parts.hostname if port == default else f"{parts.hostname}:{port}"
+        return super().send(request, **kw)
+
+
+class MTLSClient:
+    """One HTTPS/mTLS session against one server, with clear errors.
+
+    Args:
+        base_url: e.g. ``"https://localhost:8443"``; paths given to :meth:`get` are joined to it.
+        ca: the CA bundle (path) to trust for the server certificate; ``None`` uses the default
+            trust store (which will not know a private cluster CA: that is the lesson).
+        cert: the client certificate (path) for mutual TLS.
+        key: the client private key (path); checked against ``cert`` before any connection.
+        resolve: connect to another address for a host name, like ``curl --resolve``:
+            ``{"kubernetes:8443": "127.0.0.1"}`` or ``("kubernetes", 8443, "127.0.0.1")``.
+        verify: ``False`` turns server verification off (``curl -k``); an
+            :class:`InsecureTLSWarning` says so and every response carries the
+            ``verification-disabled`` diagnosis.
+        timeout: seconds for connect and read.
+        raise_for_tls: raise :class:`TLSProblem` for responses that report a TLS problem
+            (nginx's 400 pages); ``False`` returns them with ``response.diagnosis`` set.
+        server_log: an object with ``error_log_lines()`` (an :class:`~k8sauthlib.Nginx`) whose
+            new lines refine "400 The SSL certificate error" into the exact reason.
+        check_key: check that ``key`` matches ``cert`` before connecting (default). ``False``
+            leaves it to OpenSSL, which refuses the pair when loading it.
+
+    Raises:
+        ClientKeyMismatch: ``key`` does not belong to ``cert``.
+        CredentialFileError: a given file cannot be read.
+        InputError: ``cert`` without ``key`` or the other way round, bad ``resolve``.
+    """
+
+    def __init__(self, base_url, *, ca=None, cert=None, key=None, resolve=None, verify=True,
+                 timeout=10.0, raise_for_tls=True, server_log=None, check_key=True):
+        self.base_url = str(base_url).rstrip("/") + "/"
+        self.ca = str(ca) if ca is not None else None
+        self.cert = str(cert) if cert is not None else None
+        self.key = str(key) if key is not None else None
+        if (cert is None) != (key is None):
+            raise InputError("give both cert and key for mutual TLS (or neither)")
+        self.resolve = parse_resolve(resolve)
+        self.verify = bool(verify)
+        self.timeout = timeout
+        self.raise_for_tls = raise_for_tls
+        self.server_log = server_log
+        if self.ca is not None and not Path(self.ca).is_file():
+            raise CredentialFileError(f"CA file {self.ca!r} not found",
+                                      diagnosis=_diag("ca-file-unreadable", self.ca))
+        if self.cert is not None and check_key:
+            check_key_pair(self.cert, self.key)
+        if not self.verify:
+            warnings.warn(f"server certificate verification is OFF for {self.base_url} "
+                          "(like curl -k): anyone on the path can impersonate the server",
+                          InsecureTLSWarning, stacklevel=2)
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxies or REQUESTS_CA_BUNDLE from the environment
+        adapter = _ResolvingAdapter(self.resolve)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.verify = (self.ca if self.ca is not None else True) if self.verify else False
+        if self.cert is not None:
+            self.session.cert = (self.cert, self.key)
+
+    def __repr__(self):
+        parts = [self.base_url]
+        parts.append(f"ca={self.ca}" if self.verify else "verify=OFF")
+        if self.cert:
+            parts.append(f"cert={self.cert}")
+        if self.resolve:
+            parts.append("resolve=" + ",".join(f"{h}:{p}->{a}" for (h, p), a in self.resolve.items()))
+        return f"<MTLSClient {' '.join(parts)}>"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Close the pooled connections."""
+        self.session.close()
+
+    def url(self, path=""):
+        """The absolute URL for ``path`` (relative to ``base_url``)."""
+        return urljoin(self.base_url, str(path).lstrip("/"))
+
+    def get(self, path="/", **kw):
+        """GET ``path``; see :meth:`request`."""
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        """POST to ``path``; see :meth:`request`."""
+        return self.request("POST", path, **kw)
+
+    def request(self, method, path="/", *, raise_for_tls=None, **kw):
+        """Send one request on the shared session.
+
+        Args:
+            method: the HTTP method.
+            path: a path relative to ``base_url`` (or an absolute URL).
+            raise_for_tls: overrides the client's setting for this call.
+            **kw: passed to :meth:`requests.Session.request` (``json=``, ``headers=``, ...).
+
+        Returns:
+            The :class:`requests.Response`, with an extra ``diagnosis`` attribute
+            (a :class:`~k8sauthlib.diagnose.Diagnosis` or ``None``).
+
+        Raises:
+            TLSProblem: a subclass naming the cause (the original exception is chained).
+        """
+        url = path if "://" in str(path) else self.url(path)
+        kw.setdefault("timeout", self.timeout)
+        log_mark = len(self._server_log_lines())
+        try:
+            with warnings.catch_warnings():
+                # our InsecureTLSWarning already said it, once, at construction
+                warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+                response = self.session.request(method, url, **kw)
+        except (requests.RequestException, OSError, ssl.SSLError) as exc:
+            raise self._problem_from_exception(exc, url) from exc
+        if response.encoding is None or response.encoding.lower() == "iso-8859-1":
+            # a text response without charset: requests would assume ISO-8859-1 and garble
+            # Korean; our nginx sends charset=utf-8, but a server that does not is common
+            if "charset" not in response.headers.get("Content-Type", ""):
+                response.encoding = "utf-8"
+        diagnosis = diagnose.diagnose_response(response.status_code, response.content,
+                                               nginx_log=self._server_log_lines()[log_mark:])
+        if diagnosis is None and not self.verify:
+            diagnosis = _diag("verification-disabled", "MTLSClient(verify=False)")
+        response.diagnosis = diagnosis
+        raise_it = self.raise_for_tls if raise_for_tls is None else raise_for_tls
+        # 401/403 (unauthorized, forbidden) are the application's answers: diagnosed, not raised
+        if raise_it and diagnosis is not None and diagnosis.key in _CLASSES:
+            raise self._problem_from_response(diagnosis, response, url)
+        return response
+
+    # -- turning failures into TLSProblem ---------------------------------------------------
+    def _server_log_lines(self):
+        if self.server_log is None:
+            return []
+        reader = getattr(self.server_log, "error_log_lines", self.server_log)
+        try:
+            return list(reader())
+        except OSError:
+            return []
+
+    def _problem_from_response(self, d, response, url):
+        title = diagnose.nginx_page_title(response.text) or f"HTTP {response.status_code}"
+        head = f"{url}: {d.cause.title} (the server answered '{title}')."
+        extra = ""
+        if d.key == "client-cert-required":
+            extra = (" This client has no client certificate; pass cert= and key= "
+                     "(curl --cert client.pem --key client-key.pem).") if self.cert is None else \
+                    " A certificate was configured but the server did not receive one."
+        elif d.key in ("client-cert-rejected", "client-cert-expired"):
+            extra = self._client_cert_facts()
+            if d.key == "client-cert-rejected" and self._client_cert_expired():
+                d = _diag("client-cert-expired", d.evidence, d.source)
+            if d.source == "nginx-log":
+                extra += f" nginx error.log: {d.evidence}"
+        elif d.key == "plain-http-to-https-port":
+            extra = f" Use {url.replace('http://', 'https://', 1)} instead."
+        cls = _CLASSES[d.key]
+        return cls(f"{head} {d.cause.fix}{extra}", diagnosis=d, url=url, response=response)
+
+    def _client_cert(self):
+        if self.cert is None:
+            return None
+        from cryptography import x509
+        try:
+            return x509.load_pem_x509_certificate(Path(self.cert).read_bytes())
+        except (OSError, ValueError):
+            return None
+
+    def _client_cert_expired(self):
+        c = self._client_cert()
+        now = datetime.now(timezone.utc)
+        return c is not None and not (c.not_valid_before_utc <= now <= c.not_valid_after_utc)
+
+    def _client_cert_facts(self):
+        c = self._client_cert()
+        if c is None:
+            return ""
+        return (f" Our client certificate: subject {c.subject.rfc4514_string()}, issuer "
+                f"{c.issuer.rfc4514_string()}, valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} to "
+                f"{c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC.")
+
+    def _problem_from_exception(self, exc, url):
+        d = diagnose.diagnose_exception(exc)
+        if d is None or d.key not in _CLASSES:
+            return TLSProblem(f"{url}: request failed: {exc}", diagnosis=d, url=url)
+        cls = _CLASSES[d.key]
+        parts = urlsplit(url)
+        head = f"{url}: {d.cause.title} ({d.evidence})."
+        extra = ""
+        kw = {}
+        if d.key == "hostname-mismatch":
+            sans = self._server_sans(parts)
+            kw = {"hostname": parts.hostname, "sans": sans}
+            if sans:
+                extra = (f" The server certificate is valid for: {', '.join(sans)}; "
+                         f"not for {parts.hostname!r}.")
+        elif d.key == "unknown-server-ca":
+            issuer = self._server_issuer(parts)
+            extra = f" The server certificate's issuer is {issuer}." if issuer else ""
+            extra += (" This client trusts only the system CA bundle (ca=None)."
+                      if self.ca is None else f" The CA file given ({self.ca}) is not that issuer.")
+        elif d.key == "server-cert-expired":
+            c = self._peer_cert(parts)
+            if c is not None:
+                extra = (f" The server certificate is valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} "
+                         f"to {c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC.")
+        elif d.key == "https-to-plain-http-port":
+            extra = f" Try {url.replace('https://', 'http://', 1)}."
+        elif d.key == "name-not-resolved":
+            extra = (f" (for this request only: MTLSClient(..., resolve={{'{parts.hostname}:"
+                     f"{parts.port or 443}': '127.0.0.1'}}))")
+        return cls(f"{head} {d.cause.fix}{extra}", diagnosis=d, url=url, **kw)
+
+    def _peer_cert(self, parts):
+        """The server's certificate, fetched with verification off (only to explain an error)."""
+        from cryptography import x509
+        port = parts.port or 443
+        host = (parts.hostname or "").lower()
+        addr = self.resolve.get((host, port), parts.hostname)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        sni = None if _is_ip(host) else host
+        try:
+            with socket.create_connection((addr, port), timeout=self.timeout) as raw:
+                with ctx.wrap_socket(raw, server_hostname=sni) as tls:
+                    der = tls.getpeercert(binary_form=True)
+        except (OSError, ssl.SSLError):
+            return None
+        return x509.load_der_x509_certificate(der) if der else None
+
+    def _server_sans(self, parts):
+        from cryptography import x509
+        c = self._peer_cert(parts)
+        if c is None:
+            return []
+        try:
+            san = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        except x509.ExtensionNotFound:
+            return []
+        out = [f"DNS:{n}" for n in san.get_values_for_type(x509.DNSName)]
+        out += [f"IP:{ip}" for ip in san.get_values_for_type(x509.IPAddress)]
+        return out
+
+    def _server_issuer(self, parts):
+        c = self._peer_cert(parts)
+        return c.issuer.rfc4514_string() if c is not None else None
+
+
+def _is_ip(host):
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        return False

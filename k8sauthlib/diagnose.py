@@ -1,0 +1,669 @@
+"""What went wrong with a TLS or mutual-TLS request, and what to do about it.
+
+This module is the one place that maps what the tools print to a cause and a fix:
+
+* curl's exit codes and stderr (``curl: (60) SSL certificate problem: ...``),
+* nginx's 400 pages (``<title>400 No required SSL certificate was sent</title>``) and its
+  error-log lines (``client SSL certificate verify error: (18:self-signed certificate)``),
+* Python's ``ssl`` / ``urllib3`` / ``requests`` exceptions,
+* Go's (kubectl's, kube-apiserver's) messages (``x509: certificate signed by unknown authority``,
+  ``error: You must be logged in to the server (Unauthorized)``).
+
+Every :class:`Cause` carries English and Korean text, so the book's troubleshooting appendix is
+rendered from :data:`CAUSES` (see :func:`table`) and cannot drift from what the library says.
+:class:`k8sauthlib.client.MTLSClient` turns a :class:`Diagnosis` into an exception; notebooks
+and tests run the real curl through :func:`run_curl` and get the mapped cause with the result.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+import ssl
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "Sign", "Cause", "Diagnosis", "CurlResult", "CAUSES", "SOURCES",
+    "cause", "diagnose_curl", "diagnose_exception", "diagnose_response", "diagnose_text",
+    "diagnose_nginx_log", "nginx_page_title", "run_curl", "table", "markdown_table",
+]
+
+#: Where a sign is seen: the keys of :attr:`Sign.source`.
+SOURCES = {
+    "curl": ("curl (exit code, stderr)", "curl (종료 코드, stderr)"),
+    "nginx-page": ("nginx 400 page", "nginx 400 응답 페이지"),
+    "nginx-log": ("nginx error.log", "nginx error.log"),
+    "python": ("Python ssl / requests", "Python ssl / requests"),
+    "go": ("kubectl / Go (x509, tls)", "kubectl / Go (x509, tls)"),
+    "http": ("HTTP status", "HTTP 상태 코드"),
+}
+
+
+@dataclass(frozen=True)
+class Sign:
+    """One thing a tool prints for a cause.
+
+    Attributes:
+        source: a key of :data:`SOURCES`.
+        text: the text as the tool prints it (shown in the book's table; matched
+            case-insensitively as a substring unless ``pattern`` is given).
+        exit_code: for curl, the exit code that goes with the text (``None``: any).
+        pattern: a regular expression to match instead of ``text``.
+    """
+
+    source: str
+    text: str
+    exit_code: int | None = None
+    pattern: str | None = None
+
+    def matches(self, output):
+        if self.pattern is not None:
+            return re.search(self.pattern, output, re.IGNORECASE) is not None
+        return self.text.lower() in output.lower()
+
+
+@dataclass(frozen=True)
+class Cause:
+    """A reason a (mutual) TLS request fails, with the fix, in English and Korean.
+
+    Attributes:
+        key: a stable identifier, e.g. ``"unknown-server-ca"``.
+        title: one English line naming the cause.
+        fix: what to do, in English.
+        title_ko: the same in Korean.
+        fix_ko: the same in Korean.
+        signs: what the tools print when this is the cause.
+        severity: ``"error"``, or ``"warning"`` for a request that worked in an unsafe way.
+    """
+
+    key: str
+    title: str
+    fix: str
+    title_ko: str
+    fix_ko: str
+    signs: tuple = ()
+    severity: str = "error"
+
+    def text(self, lang="en"):
+        """``"<title>: <fix>"`` in ``lang`` (``"en"`` or ``"ko"``)."""
+        if lang == "ko":
+            return f"{self.title_ko}: {self.fix_ko}"
+        return f"{self.title}. {self.fix}"
+
+
+S = Sign  # brevity in the table below
+
+#: Every cause the library knows, most specific first (the first match wins).
+CAUSES = (
+    Cause(
+        "plain-http-to-https-port",
+        "Plain HTTP was sent to an HTTPS port",
+        "Use an https:// URL for this port.",
+        "HTTPS 포트에 평문 HTTP 요청을 보냈습니다",
+        "이 포트에는 https:// URL을 사용합니다.",
+        (S("nginx-page", "400 The plain HTTP request was sent to HTTPS port"),
+         S("nginx-log", "client sent plain HTTP request to HTTPS port"),
+         S("go", "Client sent an HTTP request to an HTTPS server")),
+    ),
+    Cause(
+        "https-to-plain-http-port",
+        "TLS was attempted against a port that speaks plain HTTP",
+        "Use an http:// URL, or point the client at the TLS port.",
+        "평문 HTTP 포트에 TLS로 접속했습니다",
+        "http:// URL을 쓰거나 TLS를 받는 포트로 접속합니다.",
+        (S("curl", "wrong version number", 35),
+         S("python", "WRONG_VERSION_NUMBER"),
+         S("go", "http: server gave HTTP response to HTTPS client")),
+    ),
+    Cause(
+        "hostname-mismatch",
+        "The host name in the URL is not among the server certificate's subject alternative names",
+        "Call the server by a name its certificate carries (see the SAN list), or re-issue the "
+        "server certificate with this name in its hosts/SANs. The CN is not used for this check.",
+        "URL의 호스트 이름이 서버 인증서의 주체 대체 이름(SAN)에 없습니다",
+        "인증서의 SAN에 있는 이름으로 접속하거나, 이 이름을 hosts(SAN)에 넣어 서버 인증서를 다시 "
+        "발급합니다. CN은 이 검사에 쓰이지 않습니다.",
+        (S("curl", "no alternative certificate subject name matches target host", 60),
+         S("curl", "does not match target host name", 60),
+         S("python", "Hostname mismatch, certificate is not valid for"),
+         S("python", "IP address mismatch, certificate is not valid for"),
+         S("python", "CertificateError: hostname 'H' doesn't match", pattern=r"hostname '.*' doesn't match"),
+         S("go", "x509: certificate is valid for X, not Y", pattern=r"x509: certificate is valid for .+, not "),
+         S("go", "x509: certificate is not valid for any names")),
+    ),
+    Cause(
+        "server-cert-expired",
+        "The server's certificate has expired (or is not valid yet)",
+        "Renew the server certificate (check the clocks of both machines too).",
+        "서버 인증서가 만료되었거나 아직 유효하지 않습니다",
+        "서버 인증서를 갱신합니다(두 컴퓨터의 시계도 확인합니다).",
+        (S("curl", "SSL certificate problem: certificate has expired", 60),
+         S("curl", "SSL certificate problem: certificate is not yet valid", 60),
+         S("python", "certificate verify failed: certificate has expired"),
+         S("python", "certificate verify failed: certificate is not yet valid"),
+         S("go", "x509: certificate has expired or is not yet valid")),
+    ),
+    Cause(
+        "wrong-key-usage",
+        "A certificate is used for a purpose its extended key usage does not allow",
+        "Issue server certificates with 'server auth' and client certificates with 'client auth'.",
+        "인증서의 확장 키 용도(EKU)가 이 용도를 허용하지 않습니다",
+        "서버 인증서는 'server auth', 클라이언트 인증서는 'client auth' 용도로 발급합니다.",
+        (S("curl", "SSL certificate problem: unsupported certificate purpose", 60),
+         S("python", "certificate verify failed: unsupported certificate purpose"),
+         S("nginx-log", "client SSL certificate verify error: (26:unsupported certificate purpose)"),
+         S("go", "x509: certificate specifies an incompatible key usage")),
+    ),
+    Cause(
+        "unknown-server-ca",
+        "The server's certificate was signed by a CA the client does not trust",
+        "Give the client the CA that signed the server certificate: curl --cacert ca.pem, "
+        "requests verify='ca.pem', MTLSClient(ca='ca.pem'), kubeconfig certificate-authority(-data).",
+        "클라이언트가 신뢰하지 않는 인증 기관(CA)이 서버 인증서에 서명했습니다",
+        "서버 인증서에 서명한 CA를 클라이언트에 알려 줍니다: curl --cacert ca.pem, requests의 "
+        "verify='ca.pem', MTLSClient(ca='ca.pem'), kubeconfig의 certificate-authority(-data).",
+        (S("curl", "SSL certificate problem: unable to get local issuer certificate", 60),
+         S("curl", "SSL certificate problem: self-signed certificate in certificate chain", 60),
+         S("curl", "SSL certificate problem: self-signed certificate", 60),
+         S("curl", "SSL certificate problem: self signed certificate", 60),
+         S("python", "certificate verify failed: unable to get local issuer certificate"),
+         S("python", "certificate verify failed: self-signed certificate"),
+         S("python", "certificate verify failed: unable to verify the first certificate"),
+         S("go", "x509: certificate signed by unknown authority")),
+    ),
+    Cause(
+        "client-cert-required",
+        "The server requires a client certificate and none was sent",
+        "Send a client certificate and its key: curl --cert client.pem --key client-key.pem, "
+        "MTLSClient(cert=..., key=...), kubeconfig client-certificate/client-key.",
+        "서버가 클라이언트 인증서를 요구하는데 보내지 않았습니다",
+        "클라이언트 인증서와 개인 키를 함께 보냅니다: curl --cert client.pem --key client-key.pem, "
+        "MTLSClient(cert=..., key=...), kubeconfig의 client-certificate/client-key.",
+        (S("nginx-page", "400 No required SSL certificate was sent"),
+         S("nginx-log", "client sent no required SSL certificate"),
+         S("curl", "alert certificate required"),
+         S("python", "TLSV13_ALERT_CERTIFICATE_REQUIRED"),
+         S("go", "remote error: tls: certificate required")),
+    ),
+    Cause(
+        "client-cert-expired",
+        "The server rejected the client certificate because it has expired",
+        "Issue a new client certificate (and check the clocks).",
+        "클라이언트 인증서가 만료되어 서버가 거부했습니다",
+        "클라이언트 인증서를 새로 발급합니다(시계도 확인합니다).",
+        (S("nginx-log", "client SSL certificate verify error: (10:certificate has expired)"),
+         S("curl", "alert certificate expired"),
+         S("python", "SSLV3_ALERT_CERTIFICATE_EXPIRED"),
+         S("go", "remote error: tls: expired certificate")),
+    ),
+    Cause(
+        "client-cert-rejected",
+        "The server rejected the client certificate (not signed by a CA it trusts for clients)",
+        "Use a client certificate signed by the CA the server trusts (nginx ssl_client_certificate, "
+        "kube-apiserver --client-ca-file); the server's error log names the exact reason.",
+        "서버가 클라이언트 인증서를 거부했습니다(서버가 신뢰하는 CA가 서명하지 않았습니다)",
+        "서버가 신뢰하는 CA(nginx의 ssl_client_certificate, kube-apiserver의 --client-ca-file)가 "
+        "서명한 클라이언트 인증서를 씁니다. 정확한 이유는 서버의 오류 로그에 있습니다.",
+        (S("nginx-page", "400 The SSL certificate error"),
+         S("nginx-log", "client SSL certificate verify error: (18:self-signed certificate)"),
+         S("nginx-log", "client SSL certificate verify error: (21:unable to verify the first certificate)"),
+         S("nginx-log", "client SSL certificate verify error: (20:unable to get local issuer certificate)"),
+         S("nginx-log", "client SSL certificate verify error", pattern=r"client SSL certificate verify error"),
+         S("curl", "alert unknown ca"),
+         S("curl", "alert bad certificate"),
+         S("python", "TLSV1_ALERT_UNKNOWN_CA"),
+         S("python", "SSLV3_ALERT_BAD_CERTIFICATE"),
+         S("go", "remote error: tls: unknown certificate authority"),
+         S("go", "remote error: tls: bad certificate")),
+    ),
+    Cause(
+        "client-key-mismatch",
+        "The client private key does not belong to the client certificate",
+        "Pass the key file that was generated with this certificate (cfssljson writes NAME.pem "
+        "and NAME-key.pem as a pair). The key proves you own the certificate; a certificate "
+        "alone, or with another key, proves nothing.",
+        "클라이언트 개인 키가 클라이언트 인증서의 짝이 아닙니다",
+        "이 인증서와 함께 만든 키 파일을 씁니다(cfssljson은 NAME.pem과 NAME-key.pem을 한 쌍으로 "
+        "씁니다). 개인 키가 인증서의 소유를 증명하므로, 인증서만 있거나 다른 키와 짝지으면 아무것도 "
+        "증명하지 못합니다.",
+        (S("curl", "unable to set private key file", 58),
+         S("python", "KEY_VALUES_MISMATCH"),
+         S("go", "tls: private key does not match public key"),
+         S("nginx-log", "bad signature"),
+         S("nginx-log", "decrypt error")),
+    ),
+    Cause(
+        "client-cert-unreadable",
+        "The client certificate or key file cannot be read",
+        "Check the paths and that the files are PEM (NAME.pem, NAME-key.pem).",
+        "클라이언트 인증서나 키 파일을 읽을 수 없습니다",
+        "경로와 PEM 형식(NAME.pem, NAME-key.pem)인지 확인합니다.",
+        (S("curl", "could not load PEM client certificate", 58),
+         S("python", "Could not find the TLS certificate file"),
+         S("python", "Could not find the TLS key file"),
+         S("python", "[SSL] PEM lib"),
+         S("go", "unable to read client-cert"),
+         S("go", "unable to read client-key")),
+    ),
+    Cause(
+        "ca-file-unreadable",
+        "The CA file to trust cannot be read",
+        "Check the path of the CA bundle (curl --cacert, verify=..., certificate-authority).",
+        "신뢰할 CA 파일을 읽을 수 없습니다",
+        "CA 번들 경로를 확인합니다(curl --cacert, verify=..., certificate-authority).",
+        (S("curl", "error setting certificate file", 77),
+         S("curl", "error setting certificate verify locations", 77),
+         S("python", "Could not find a suitable TLS CA certificate bundle"),
+         S("go", "unable to read certificate-authority")),
+    ),
+    Cause(
+        "connection-refused",
+        "Nothing listens on that address and port",
+        "Start the server (nginx, kube-apiserver) or fix the host/port in the URL.",
+        "해당 주소와 포트에서 기다리는 서버가 없습니다",
+        "서버(nginx, kube-apiserver)를 시작하거나 URL의 호스트와 포트를 고칩니다.",
+        (S("curl", "Failed to connect", 7),
+         S("python", "Connection refused"),
+         S("go", "connect: connection refused"),
+         S("go", "did you specify the right host or port?")),
+    ),
+    Cause(
+        "name-not-resolved",
+        "The host name does not resolve",
+        "Use a name that resolves, or map it to an address for this request only "
+        "(curl --resolve kubernetes:8443:127.0.0.1, MTLSClient(resolve=...)).",
+        "호스트 이름을 주소로 바꿀 수 없습니다",
+        "주소로 바뀌는 이름을 쓰거나, 이 요청에서만 이름을 주소에 연결합니다"
+        "(curl --resolve kubernetes:8443:127.0.0.1, MTLSClient(resolve=...)).",
+        (S("curl", "Could not resolve host", 6),
+         S("python", "Name or service not known"),
+         S("python", "Failed to resolve"),
+         S("go", "no such host")),
+    ),
+    Cause(
+        "unauthorized",
+        "The API server did not authenticate the request (401 Unauthorized)",
+        "Present a client certificate signed by the cluster CA (/etc/kubernetes/pki/ca.crt, "
+        "--client-ca-file), not expired, with 'client auth' usage; the API server log says "
+        "'Unable to authenticate the request' with the x509 reason.",
+        "API 서버가 요청을 인증하지 못했습니다(401 Unauthorized)",
+        "클러스터 CA(/etc/kubernetes/pki/ca.crt, --client-ca-file)가 서명했고, 만료되지 않았고, "
+        "'client auth' 용도가 있는 클라이언트 인증서를 보냅니다. API 서버 로그에 x509 이유와 함께 "
+        "'Unable to authenticate the request'가 남습니다.",
+        (S("go", "error: You must be logged in to the server"),
+         S("http", "401 Unauthorized")),
+    ),
+    Cause(
+        "forbidden",
+        "Authenticated, but RBAC does not allow the request (403 Forbidden)",
+        "Bind a Role/ClusterRole to the user (CN) or to one of its groups (O) with a "
+        "RoleBinding/ClusterRoleBinding; check with kubectl auth can-i.",
+        "인증은 되었지만 RBAC가 요청을 허용하지 않습니다(403 Forbidden)",
+        "롤바인딩(RoleBinding)이나 클러스터롤바인딩(ClusterRoleBinding)으로 사용자(CN)나 그룹(O)에 "
+        "롤을 연결하고 kubectl auth can-i로 확인합니다.",
+        (S("go", "Error from server (Forbidden)"),
+         S("go", "is forbidden: User"),
+         S("http", "403 Forbidden")),
+    ),
+    Cause(
+        "not-kubernetes",
+        "The server answered, but it is not a Kubernetes API server (no such resource)",
+        "Point kubectl at the API server (kubeconfig server:); a web server such as nginx only "
+        "answers kubectl get --raw /.",
+        "서버가 응답했지만 쿠버네티스 API 서버가 아닙니다(리소스가 없습니다)",
+        "kubeconfig의 server:를 API 서버로 지정합니다. nginx 같은 웹 서버는 kubectl get --raw / "
+        "정도에만 응답합니다.",
+        (S("go", "the server could not find the requested resource"),
+         S("go", "the server rejected our request for an unknown reason")),
+    ),
+    Cause(
+        "verification-disabled",
+        "The request worked only because server verification was turned off",
+        "Drop -k/--insecure (verify=False, insecure-skip-tls-verify) and pass the CA instead; "
+        "without verification anyone on the path can impersonate the server.",
+        "서버 인증서 검증을 끈 덕분에 요청이 성공했을 뿐입니다",
+        "-k/--insecure(verify=False, insecure-skip-tls-verify)를 빼고 CA를 지정합니다. 검증하지 "
+        "않으면 경로 위의 누구든 서버를 가장할 수 있습니다.",
+        (S("curl", "curl -k / --insecure", 0),
+         S("python", "InsecureRequestWarning"),
+         S("go", "insecure-skip-tls-verify")),
+        severity="warning",
+    ),
+    Cause(
+        "tls-handshake-failed",
+        "The TLS handshake failed",
+        "Run curl -v (or openssl s_client) to see which step fails; check the server's error log.",
+        "TLS 핸드셰이크가 실패했습니다",
+        "curl -v(또는 openssl s_client)로 어느 단계에서 실패하는지 보고 서버 오류 로그를 확인합니다.",
+        (S("curl", "SSL connect error", 35),
+         S("curl", "OpenSSL SSL_connect", 35),
+         S("python", "[SSL"),
+         S("go", "tls: ")),
+    ),
+)
+
+_BY_KEY = {c.key: c for c in CAUSES}
+
+
+def cause(key):
+    """The :class:`Cause` with this key.
+
+    Raises:
+        KeyError: no such cause (the message lists the known keys).
+    """
+    try:
+        return _BY_KEY[key]
+    except KeyError:
+        raise KeyError(f"unknown cause {key!r}; known: {', '.join(_BY_KEY)}") from None
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """A cause found in some output, with the evidence that points to it.
+
+    Attributes:
+        cause: the :class:`Cause`.
+        source: where it was seen (a key of :data:`SOURCES`).
+        evidence: the line of output that matched (a curl stderr line, a page title, ...).
+    """
+
+    cause: Cause
+    source: str
+    evidence: str
+
+    @property
+    def key(self):
+        return self.cause.key
+
+    def __str__(self):
+        return f"{self.cause.title} [{self.source}: {self.evidence}]. {self.cause.fix}"
+
+
+def _match(source, output, exit_code=None):
+    for c in CAUSES:
+        for sign in c.signs:
+            if sign.source != source:
+                continue
+            if source == "curl" and sign.exit_code is not None and exit_code is not None \
+                    and sign.exit_code != exit_code:
+                continue
+            if sign.matches(output):
+                return Diagnosis(c, source, _evidence_line(output, sign))
+    return None
+
+
+def _evidence_line(output, sign):
+    needle = sign.pattern or re.escape(sign.text)
+    for line in output.splitlines():
+        if re.search(needle, line, re.IGNORECASE):
+            return line.strip()
+    return output.strip().splitlines()[0] if output.strip() else ""
+
+
+_TITLE = re.compile(r"<title>\s*(.*?)\s*</title>", re.IGNORECASE | re.DOTALL)
+
+
+def nginx_page_title(body):
+    """The ``<title>`` of an HTML page (nginx's error pages say the cause there), or ``None``."""
+    if isinstance(body, bytes):
+        body = body.decode("utf-8", "replace")
+    m = _TITLE.search(body or "")
+    return m.group(1) if m else None
+
+
+def diagnose_nginx_log(lines):
+    """Map nginx error-log lines to a cause (the last line that matches wins: it is the newest).
+
+    Args:
+        lines: lines of nginx's ``error.log`` (e.g. :meth:`Nginx.error_log_lines`).
+
+    Returns:
+        A :class:`Diagnosis`, or ``None``.
+    """
+    found = None
+    for line in lines:
+        d = _match("nginx-log", line)
+        if d is not None:
+            found = d
+    return found
+
+
+def diagnose_response(status, body, *, nginx_log=()):
+    """Map an HTTP response (nginx's 400 pages, Kubernetes 401/403) to a cause.
+
+    Args:
+        status: the HTTP status code.
+        body: the response body (str or bytes).
+        nginx_log: nginx error-log lines that refine "400 The SSL certificate error" into the
+            exact reason (expired, wrong usage, ...).
+
+    Returns:
+        A :class:`Diagnosis`, or ``None`` for a response that is not a known failure.
+    """
+    title = nginx_page_title(body)
+    if title:
+        d = _match("nginx-page", title)
+        if d is not None:
+            if d.key == "client-cert-rejected" and nginx_log:
+                refined = diagnose_nginx_log(nginx_log)
+                if refined is not None:
+                    return refined
+            return d
+    if status in (401, 403):
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+        if '"kind"' in text and "Status" in text or status == 401:
+            return _match("http", "401 Unauthorized" if status == 401 else "403 Forbidden")
+    return None
+
+
+def diagnose_text(text, source="go"):
+    """Map a tool's message (kubectl/Go by default) to a cause.
+
+    Args:
+        text: the message, e.g. ``Unable to connect to the server: tls: failed to verify
+            certificate: x509: certificate signed by unknown authority``.
+        source: a key of :data:`SOURCES`.
+
+    Returns:
+        A :class:`Diagnosis`, or ``None``.
+    """
+    if source == "nginx-log":
+        return diagnose_nginx_log(text.splitlines())
+    return _match(source, text)
+
+
+_INSECURE_FLAGS = ("-k", "--insecure")
+
+
+def diagnose_curl(returncode, stderr, body=None, *, args=()):
+    """Map a curl run to a cause.
+
+    Args:
+        returncode: curl's exit code (0 also for HTTP errors unless ``--fail``).
+        stderr: curl's standard error (use ``-sS`` so it holds only errors).
+        body: the response body, for nginx's 400 pages when curl exited 0.
+        args: curl's arguments; ``-k``/``--insecure`` on a success gives the
+            ``verification-disabled`` warning.
+
+    Returns:
+        A :class:`Diagnosis`, or ``None`` when nothing is wrong.
+    """
+    if returncode != 0:
+        d = _match("curl", stderr or "", returncode)
+        if d is not None:
+            return d
+        return Diagnosis(cause("tls-handshake-failed"), "curl",
+                         (stderr or "").strip().splitlines()[0] if (stderr or "").strip()
+                         else f"exit code {returncode}") if returncode in (35, 56) else None
+    if body is not None:
+        d = diagnose_response(None, body)
+        if d is not None:
+            return d
+    if any(a in _INSECURE_FLAGS or (a.startswith("-") and not a.startswith("--") and "k" in a[1:])
+           for a in args):
+        return Diagnosis(cause("verification-disabled"), "curl", "curl -k / --insecure")
+    return None
+
+
+def _exception_chain(exc):
+    """The exception and everything it wraps (cause, context, urllib3's ``reason``, args)."""
+    seen, todo, out = set(), [exc], []
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        out.append(e)
+        todo.append(getattr(e, "reason", None) if isinstance(getattr(e, "reason", None), BaseException) else None)
+        todo.append(e.__cause__)
+        todo.append(e.__context__)
+        todo.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
+    return out
+
+
+# OpenSSL X509_V_ERR_* codes on ssl.SSLCertVerificationError.verify_code
+_VERIFY_CODES = {
+    2: "unknown-server-ca", 18: "unknown-server-ca", 19: "unknown-server-ca",
+    20: "unknown-server-ca", 21: "unknown-server-ca",
+    9: "server-cert-expired", 10: "server-cert-expired",
+    26: "wrong-key-usage",
+    62: "hostname-mismatch", 64: "hostname-mismatch",
+}
+
+
+def diagnose_exception(exc):
+    """Map a Python exception (``ssl``, ``urllib3``, ``requests``, ``OSError``) to a cause.
+
+    Looks through the whole chain of wrapped exceptions (``requests`` wraps ``urllib3`` wraps
+    ``ssl``) and prefers the most specific information: OpenSSL's verify code, then the texts.
+
+    Returns:
+        A :class:`Diagnosis`, or ``None``.
+    """
+    chain = _exception_chain(exc)
+    for e in chain:
+        if isinstance(e, ssl.SSLCertVerificationError) and e.verify_code in _VERIFY_CODES:
+            return Diagnosis(cause(_VERIFY_CODES[e.verify_code]), "python",
+                             f"{e.verify_message} (OpenSSL verify code {e.verify_code})")
+    for e in chain:
+        if isinstance(e, ConnectionRefusedError):
+            return _match("python", "Connection refused")
+    # the innermost texts are the most precise; skip the generic catch-all until the end
+    texts = [f"{type(e).__name__}: {e}" for e in reversed(chain)]
+    for t in texts:
+        d = _match("python", t)
+        if d is not None and d.key != "tls-handshake-failed":
+            return d
+    for t in texts:
+        d = _match("python", t)
+        if d is not None:
+            return d
+    return None
+
+
+@dataclass
+class CurlResult:
+    """What one run of the real curl gave.
+
+    Attributes:
+        args: the arguments as given (without the ones :func:`run_curl` adds).
+        returncode: curl's exit code.
+        stdout: the response body, decoded as UTF-8.
+        stderr: curl's error output.
+        http_code: the HTTP status (``0`` when no response came back).
+        cause: the :class:`Diagnosis` (``None`` when nothing went wrong).
+    """
+
+    args: list
+    returncode: int
+    stdout: str
+    stderr: str
+    http_code: int
+    cause: Diagnosis | None = None
+    _command: str = field(default="", repr=False)
+
+    @property
+    def ok(self):
+        """True for exit code 0 and a 2xx response."""
+        return self.returncode == 0 and 200 <= self.http_code < 300
+
+    @property
+    def command(self):
+        """The command line as a reader would type it."""
+        return self._command
+
+    @property
+    def title(self):
+        """The HTML ``<title>`` of the body (nginx's error pages), or ``None``."""
+        return nginx_page_title(self.stdout)
+
+    def __str__(self):
+        head = f"$ {self.command}\nexit {self.returncode}, HTTP {self.http_code or '-'}"
+        if self.cause is not None:
+            head += f"\ncause: {self.cause}"
+        return head
+
+
+def run_curl(args, *, curl="curl", timeout=30):
+    """Run the real curl and map its outcome to a cause.
+
+    ``-sS`` is added (no progress meter, errors still shown) and the body is written to a
+    temporary file so the HTTP status can be read from ``--write-out`` without mixing.
+
+    Args:
+        args: curl's arguments, e.g. ``["--cacert", "ca.pem", "https://localhost:8443/"]``.
+        curl: the curl executable.
+        timeout: seconds before the run is abandoned.
+
+    Returns:
+        A :class:`CurlResult`.
+    """
+    args = [str(a) for a in args]
+    with tempfile.TemporaryDirectory(prefix="k8sauth-curl-") as tmp:
+        body_path = Path(tmp) / "body"
+        proc = subprocess.run([curl, "-sS", "-o", str(body_path), "-w", "%{http_code}", *args],
+                              capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        body = body_path.read_bytes().decode("utf-8", "replace") if body_path.exists() else ""
+    out = proc.stdout.decode("utf-8", "replace").strip()
+    stderr = proc.stderr.decode("utf-8", "replace")
+    http_code = int(out) if out.isdigit() else 0
+    diagnosis = diagnose_curl(proc.returncode, stderr, body, args=args)
+    return CurlResult(args, proc.returncode, body, stderr, http_code, diagnosis,
+                      _command=shlex.join(["curl", *args]))
+
+
+def table(lang="en"):
+    """The cause table for the book: one dict per cause.
+
+    Args:
+        lang: ``"en"`` or ``"ko"``.
+
+    Returns:
+        A list of ``{"key", "cause", "fix", "signs": [(source label, text), ...], "severity"}``.
+    """
+    rows = []
+    for c in CAUSES:
+        signs = []
+        for s in c.signs:
+            label = SOURCES[s.source][1 if lang == "ko" else 0]
+            text = s.text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {s.text}"
+            if (label, text) not in signs:
+                signs.append((label, text))
+        rows.append({"key": c.key, "cause": c.title_ko if lang == "ko" else c.title,
+                     "fix": c.fix_ko if lang == "ko" else c.fix, "signs": signs,
+                     "severity": c.severity})
+    return rows
+
+
+def markdown_table(lang="ko"):
+    """:func:`table` as a Markdown table (symptoms | cause | fix) for the troubleshooting appendix."""
+    head = ("| 증상 | 원인 | 해결 |", "|---|---|---|") if lang == "ko" else \
+        ("| Symptom | Cause | Fix |", "|---|---|---|")
+    lines = list(head)
+    for row in table(lang):
+        signs = "<br>".join(f"{label}: `{text}`" for label, text in row["signs"])
+        lines.append(f"| {signs} | {row['cause']} | {row['fix']} |".replace("\n", " "))
+    return "\n".join(lines) + "\n"
