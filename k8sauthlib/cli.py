@@ -1,0 +1,470 @@
+"""The ``k8sauthlib`` command: cfssl's and cfssljson's commands from the article, in Python.
+
+::
+
+    k8sauthlib gencert -initca rootCA-csr.json | k8sauthlib json -bare rootCA
+    k8sauthlib gencert -ca=rootCA.pem -ca-key=rootCA-key.pem -config=rootCA-config.json \\
+        -profile=root-ca server-csr.json | k8sauthlib json -bare server
+    k8sauthlib certinfo -cert server.pem
+
+Flags are Go style, like cfssl's: one dash or two, ``-flag=value`` or ``-flag value``. The JSON
+on stdout is cfssl's, so either half of a pipe can be the real cfssl/cfssljson.
+
+Start-up time matters for a command a tutorial runs six times in a row: this module imports
+only the standard library at the top, ``json -bare`` and ``--help`` never import
+``cryptography``, and ``gencert`` imports it only after its JSON inputs have been read.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+
+from .errors import K8sAuthError
+
+PROG = "k8sauthlib"
+
+USAGE = f"""\
+usage: {PROG} COMMAND [flags] [args]
+
+cfssl-compatible commands (flags as in cfssl: -flag=value or -flag value):
+  gencert -initca CSR.json                      new key + self-signed root CA (cfssl's CA policy)
+  gencert -ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME] [-hostname=a,b] CSR.json
+                                                new key + certificate signed by the CA
+  sign -ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME] [-hostname=a,b] CSR.pem
+                                                sign a CSR whose key stays with its owner
+  json -bare NAME [-f FILE|-] [-overwrite]      cfssljson: write NAME.pem, NAME-key.pem (0600), NAME.csr
+  certinfo -cert FILE                           cfssl certinfo's JSON + the Kubernetes identity
+
+Kubernetes commands:
+  kubeconfig ...                                write and inspect kubeconfig files
+  lab ...                                       run the local lab API server
+
+  version                                       print the version
+Each command takes -h for its flags. Output JSON goes to stdout, logs to stderr.
+"""
+
+
+class UsageError(K8sAuthError):
+    """Bad command-line usage: exit status 2."""
+
+
+# ------------------------------------------------------------------------------ flag parsing
+class Flags:
+    """A tiny parser for Go's ``flag`` package syntax, which cfssl uses.
+
+    Accepts ``-name``, ``--name``, ``-name=value`` and ``-name value``; boolean flags take no
+    separate value (``-bare``, ``-initca=true``). ``--`` ends the flags; ``-`` alone is an
+    argument (standard input). Unlike Go, flags may also follow the positional arguments.
+    """
+
+    def __init__(self, command: str, usage: str, flags: dict[str, tuple[str, str]]):
+        # flags: name -> (kind "bool"|"str", help)
+        self.command = command
+        self.usage = usage
+        self.flags = flags
+
+    def help_text(self) -> str:
+        lines = [f"usage: {PROG} {self.command} {self.usage}", "", "flags:"]
+        for name, (kind, text) in self.flags.items():
+            lines.append(f"  -{name}{'' if kind == 'bool' else ' VALUE'}".ljust(24) + text)
+        return "\n".join(lines) + "\n"
+
+    def parse(self, argv: list[str]) -> tuple[dict, list[str]] | None:
+        """Return (values, positional), or None when help was asked for (help is printed)."""
+        values: dict = {name: (False if kind == "bool" else None) for name, (kind, _) in self.flags.items()}
+        positional: list[str] = []
+        i = 0
+        while i < len(argv):
+            arg = argv[i]
+            i += 1
+            if arg == "--":
+                positional.extend(argv[i:])
+                break
+            if not arg.startswith("-") or arg == "-":
+                positional.append(arg)
+                continue
+            name, eq, value = arg.lstrip("-").partition("=")
+            if name in ("h", "help"):
+                sys.stdout.write(self.help_text())
+                return None
+            if name not in self.flags:
+                known = ", ".join("-" + n for n in self.flags)
+                raise UsageError(f"{self.command}: flag provided but not defined: -{name} (known flags: {known})")
+            kind = self.flags[name][0]
+            if kind == "bool":
+                if eq and value.lower() not in ("true", "false", "1", "0", "t", "f"):
+                    raise UsageError(f"{self.command}: invalid boolean value {value!r} for -{name}")
+                values[name] = (value.lower() in ("true", "1", "t")) if eq else True
+                continue
+            if not eq:
+                if i >= len(argv):
+                    raise UsageError(f"{self.command}: flag needs an argument: -{name}")
+                value = argv[i]
+                i += 1
+            values[name] = value
+        return values, positional
+
+
+# ------------------------------------------------------------------------------------ output
+_LOG_LEVELS = {"DEBUG": 0, "INFO": 1, "WARNING": 2, "ERROR": 3, "CRITICAL": 4}
+
+
+class Log:
+    """cfssl-style log lines on stderr: ``2026/11/29 10:00:00 [INFO] ...``."""
+
+    def __init__(self, level: int = 1):
+        self.level = level
+
+    def __call__(self, level: str, message: str) -> None:
+        if _LOG_LEVELS[level] >= self.level:
+            sys.stderr.write(f"{time.strftime('%Y/%m/%d %H:%M:%S')} [{level}] {message}\n")
+
+
+def _loglevel(value) -> int:
+    if value is None:
+        return 1
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"-loglevel must be a number from 0 (debug) to 5 (fatal), not {value!r}") from None
+
+
+def _print_json_line(obj: dict) -> None:
+    from .cfssl import dumps_cfssl_json
+
+    sys.stdout.write(dumps_cfssl_json(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _read_input(path: str, what: str) -> bytes:
+    """Read a file, or standard input for ``-``."""
+    if path == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise K8sAuthError(f"no {what} on standard input; pipe it in or give a file name")
+        return sys.stdin.buffer.read()
+    try:
+        with open(path, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise K8sAuthError(f"{what} file {path} does not exist") from None
+    except IsADirectoryError:
+        raise K8sAuthError(f"{what} path {path} is a directory, not a file") from None
+    except PermissionError:
+        raise K8sAuthError(f"cannot read {what} file {path}: permission denied") from None
+
+
+# ----------------------------------------------------------------------------------- gencert
+_SIGN_FLAGS = {
+    "ca": ("str", "CA certificate (PEM) to sign with"),
+    "ca-key": ("str", "the CA's private key (PEM: PKCS#1, PKCS#8 or EC)"),
+    "config": ("str", "signing configuration JSON (cfssl's signing.default / signing.profiles)"),
+    "profile": ("str", "signing profile name from -config (default: signing.default)"),
+    "hostname": ("str", "comma-separated hosts that replace the request's hosts/SANs"),
+    "loglevel": ("str", "log level: 0 debug, 1 info (default), 2 warning, 3 error"),
+}
+GENCERT = Flags("gencert", "[-initca | -ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME]] "
+                "[-hostname=a,b] CSR.json",
+                {"initca": ("bool", "make a new self-signed root CA (cfssl's CA policy)"), **_SIGN_FLAGS})
+SIGN = Flags("sign", "-ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME] [-hostname=a,b] CSR.pem",
+             dict(_SIGN_FLAGS))
+
+
+def _one_positional(positional: list[str], command: str, what: str) -> str:
+    if not positional:
+        raise UsageError(f"{command}: give the {what} file (or - for standard input)")
+    if len(positional) > 1:
+        raise UsageError(f"{command}: expected one {what} file, got {len(positional)}: {' '.join(positional)}")
+    return positional[0]
+
+
+def _load_signer(values, command: str):
+    """Read -config and -profile (no cryptography yet), then the CA."""
+    from . import cfssl
+
+    if not values["ca"]:
+        raise UsageError(f"{command}: need a CA certificate (provide one with -ca), or use -initca"
+                         if command == "gencert" else f"{command}: need a CA certificate (provide one with -ca)")
+    if not values["ca-key"]:
+        raise UsageError(f"{command}: need a CA key (provide one with -ca-key)")
+    config = cfssl.SigningConfig.from_json(values["config"]) if values["config"] else cfssl.SigningConfig.builtin()
+    profile = config.profile(values["profile"])
+    from .certs import CA
+
+    ca = CA.load(values["ca"], values["ca-key"])
+    return ca, config, profile
+
+
+def cmd_gencert(argv: list[str]) -> int:
+    parsed = GENCERT.parse(argv)
+    if parsed is None:
+        return 0
+    values, positional = parsed
+    log = Log(_loglevel(values["loglevel"]))
+    from . import cfssl
+
+    path = _one_positional(positional, "gencert", "CSR request JSON")
+    source = _read_input(path, "CSR request")
+    req = cfssl.CsrRequest.from_json(source if path == "-" else path)
+    if values["hostname"] is not None:
+        req = req.with_hosts(cfssl.split_hosts(values["hostname"]))
+    if values["initca"]:
+        if values["ca"] or values["ca-key"]:
+            raise UsageError("gencert: -initca makes a self-signed CA; it takes no -ca or -ca-key")
+        if values["config"] or values["profile"]:
+            raise UsageError("gencert: -initca uses cfssl's CA policy; -config and -profile do not apply "
+                             "(set the lifetime with \"ca\": {\"expiry\": \"...\"} in the request)")
+        log("INFO", "generating a new CA key and certificate from CSR")
+        log("INFO", f"generating key: {req.key}")
+        result = cfssl.gencert_initca(req)
+    else:
+        ca, config, _ = _load_signer(values, "gencert")
+        log("INFO", f"generating key: {req.key}")
+        result = cfssl.gencert(ca, req, config, values["profile"])
+        if not req.hosts:
+            log("WARNING", 'This certificate lacks a "hosts" field: fine for a client certificate, '
+                           'unsuitable for a TLS server.')
+    log("INFO", f"signed certificate with serial number {result.cert.serial_number}")
+    _print_json_line(cfssl.to_cfssl_json(result))
+    return 0
+
+
+def cmd_sign(argv: list[str]) -> int:
+    parsed = SIGN.parse(argv)
+    if parsed is None:
+        return 0
+    values, positional = parsed
+    log = Log(_loglevel(values["loglevel"]))
+    from . import cfssl
+
+    path = _one_positional(positional, "sign", "CSR (PEM)")
+    data = _read_input(path, "CSR")
+    ca, _, profile = _load_signer(values, "sign")
+    hosts = None
+    if values["hostname"] is not None:
+        hosts = cfssl.go_san_order(cfssl.split_hosts(values["hostname"]))
+    not_before, not_after = cfssl.cfssl_validity(profile.expiry, profile.backdate)
+    if b"CERTIFICATE REQUEST-----" not in data:
+        raise K8sAuthError(f"{path} holds no PEM CSR (expected '-----BEGIN CERTIFICATE REQUEST-----')")
+    result = ca.sign_csr(data, usages=profile.usages, hosts=hosts, not_before=not_before, not_after=not_after)
+    log("INFO", f"signed certificate with serial number {result.cert.serial_number}")
+    _print_json_line({"cert": result.cert_pem.decode()})
+    return 0
+
+
+# -------------------------------------------------------------------------------------- json
+JSON = Flags("json", "-bare [NAME] [-f FILE|-] [-overwrite]   (reads cfssl's JSON from standard input)",
+             {"bare": ("bool", "the input is cfssl's bare {\"cert\",\"key\",\"csr\"} object (always accepted)"),
+              "f": ("str", "JSON input file (default: - for standard input)"),
+              "stdout": ("bool", "print the PEM blocks to standard output instead of writing files"),
+              "overwrite": ("bool", "replace existing files, even a private key (cfssljson always does)")})
+
+_PEM_KINDS = {
+    "cert": ("certificate", ("CERTIFICATE",)),
+    "key": ("private key", ("RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY")),
+    "csr": ("certificate request", ("CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST")),
+}
+
+
+def _check_pem(field: str, value) -> bytes:
+    """Check that a cfssl JSON field holds a well-formed PEM block of the right kind, without cryptography."""
+    import binascii
+    import re
+
+    what, labels = _PEM_KINDS[field]
+    if not isinstance(value, str):
+        raise K8sAuthError(f"the input's \"{field}\" must be a PEM string, not {type(value).__name__}")
+    m = re.search(r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", value, re.S)
+    if not m or m.group(1) not in labels:
+        found = f" (found a '{m.group(1)}' block)" if m else ""
+        raise K8sAuthError(f"the input's \"{field}\" is not a PEM {what}{found}")
+    body = "".join(line.strip() for line in m.group(2).splitlines() if ":" not in line)
+    try:
+        binascii.a2b_base64(body, strict_mode=True)
+    except (binascii.Error, ValueError):
+        raise K8sAuthError(f"the input's \"{field}\" is a damaged PEM {what}: its base64 body does not decode") from None
+    text = value if value.endswith("\n") else value + "\n"
+    return text.encode()
+
+
+def _parse_cfssl_output(data: bytes, label: str) -> dict:
+    import json
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise K8sAuthError(f"{label} is not UTF-8 text, so it is not cfssl's JSON output") from None
+    if not text.strip():
+        raise K8sAuthError(f"{label} is empty (did the command before the pipe fail?); expected cfssl's JSON "
+                           f"output with \"cert\", \"key\" and \"csr\"")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        kind = "incomplete JSON" if exc.pos >= len(text.rstrip()) else "not JSON"
+        raise K8sAuthError(f"{label} is {kind} (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected "
+                           f"the output of 'k8sauthlib gencert' or 'cfssl gencert'") from None
+    if not isinstance(obj, dict):
+        raise K8sAuthError(f"{label} is JSON but not an object; expected cfssl's {{\"cert\", \"key\", \"csr\"}}")
+    # The cfssl API's wrapped form: {"success": true, "result": {...}, "errors": [...]}
+    if "result" in obj and "success" in obj:
+        if not obj.get("success"):
+            errors = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
+                               for e in obj.get("errors") or []) or "no reason given"
+            raise K8sAuthError(f"{label} is a failed cfssl API response: {errors}")
+        obj = obj["result"] if isinstance(obj["result"], dict) else {}
+    if "code" in obj and "message" in obj and not any(k in obj for k in _PEM_KINDS):
+        raise K8sAuthError(f"{label} is an error from cfssl (code {obj['code']}): {obj['message']}")
+    if not any(obj.get(k) for k in _PEM_KINDS):
+        raise K8sAuthError(f"{label} has none of \"cert\", \"key\", \"csr\"; expected the output of "
+                           f"'k8sauthlib gencert' or 'cfssl gencert'")
+    return {k: _check_pem(k, obj[k]) for k in _PEM_KINDS if obj.get(k)}
+
+
+def cmd_json(argv: list[str]) -> int:
+    parsed = JSON.parse(argv)
+    if parsed is None:
+        return 0
+    values, positional = parsed
+    from .errors import FileExistsRefusedError
+    from .files import atomic_write, bare_paths, write_bare, KEY_MODE, CSR_MODE
+
+    if len(positional) > 2:
+        raise UsageError(f"json: expected a base name and at most one input file, got {' '.join(positional)}")
+    name = positional[0] if positional else "cert"  # cfssljson's default base name
+    source = values["f"] or (positional[1] if len(positional) > 1 else "-")
+    label = "standard input" if source == "-" else source
+    pems = _parse_cfssl_output(_read_input(source, "cfssl JSON"), label)
+    if values["stdout"]:
+        for k in ("cert", "key", "csr"):
+            if k in pems:
+                sys.stdout.write(pems[k].decode())
+        return 0
+    cert_path, key_path, csr_path = bare_paths(name)
+    overwrite = values["overwrite"]
+    if "key" in pems and key_path.exists() and not overwrite:
+        raise FileExistsRefusedError(f"{key_path} already exists; refusing to replace a private key (cfssljson "
+                                     f"would overwrite it silently), remove it or pass -overwrite")
+    if "cert" in pems:
+        files = write_bare(name, cert_pem=pems["cert"], key_pem=pems.get("key"), csr_pem=pems.get("csr"),
+                           overwrite=True)
+        written = list(files)
+    else:  # cfssl genkey's output: a key and a CSR, no certificate
+        written = []
+        try:
+            if "key" in pems:
+                written.append(atomic_write(key_path, pems["key"], mode=KEY_MODE, overwrite=overwrite))
+            if "csr" in pems:
+                written.append(atomic_write(csr_path, pems["csr"], mode=CSR_MODE, overwrite=True))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+    return 0
+
+
+# ---------------------------------------------------------------------------------- certinfo
+CERTINFO = Flags("certinfo", "-cert FILE", {"cert": ("str", "certificate file (PEM), or - for standard input"),
+                                            "unpadded": ("bool", "print key IDs without zero padding, like "
+                                                                 "Debian's 2016 cfssl")})
+
+
+def cmd_certinfo(argv: list[str]) -> int:
+    parsed = CERTINFO.parse(argv)
+    if parsed is None:
+        return 0
+    values, positional = parsed
+    import json
+
+    if not values["cert"]:
+        if positional:
+            raise UsageError(f"certinfo: give the certificate with -cert (as in cfssl): "
+                             f"{PROG} certinfo -cert {positional[0]}")
+        raise UsageError("certinfo: give a certificate with -cert FILE")
+    data = _read_input(values["cert"], "certificate")
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        label = "standard input" if values["cert"] == "-" else values["cert"]
+        raise K8sAuthError(f"{label} holds no PEM certificate (expected '-----BEGIN CERTIFICATE-----')")
+    from .inspect import describe
+
+    info = describe(data).to_cfssl_certinfo(unpadded_key_ids=values["unpadded"])
+    sys.stdout.write(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+# -------------------------------------------------------------------------------------- main
+def _delegate(module: str, argv: list[str]) -> int:
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"{__package__}.{module}")
+    except ImportError as exc:
+        raise K8sAuthError(f"the {module.split('.')[0]} command is not available in this installation ({exc})") from None
+    result = mod.main(argv)
+    return int(result or 0)
+
+
+COMMANDS = {
+    "gencert": cmd_gencert,
+    "sign": cmd_sign,
+    "json": cmd_json,
+    "cfssljson": cmd_json,
+    "certinfo": cmd_certinfo,
+    "lab": lambda argv: _delegate("lab.cli", argv),
+    "kubeconfig": lambda argv: _delegate("kubeconfig", argv),
+}
+
+
+def _error(message: str) -> None:
+    message = " ".join(str(message).split())  # one line, whatever the exception text held
+    sys.stderr.write(f"{PROG}: error: {message}\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 error, 2 usage error)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv:
+        sys.stderr.write(USAGE)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command in ("-h", "--help", "-help", "help"):
+        sys.stdout.write(USAGE)
+        return 0
+    if command in ("version", "-version", "--version"):
+        from . import __version__
+
+        sys.stdout.write(f"{PROG} {__version__}\n")
+        return 0
+    handler = COMMANDS.get(command)
+    if handler is None:
+        import difflib
+
+        close = difflib.get_close_matches(command, list(COMMANDS), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        _error(f"unknown command {command!r}{hint}; run '{PROG} --help' for the list")
+        return 2
+    try:
+        return handler(rest)
+    except UsageError as exc:
+        _error(str(exc))
+        return 2
+    except K8sAuthError as exc:
+        _error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except BrokenPipeError:
+        # The reader of our stdout went away (e.g. `| head`); nothing useful left to say.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 1
+    except OSError as exc:
+        _error(f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else ""))
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
