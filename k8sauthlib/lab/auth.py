@@ -1,0 +1,275 @@
+"""Authentication and authorization of one request, the way kube-apiserver does them.
+
+Three steps, each after its kube-apiserver counterpart (K8S-FACTS.md section 1):
+
+1. :func:`request_info` turns method + path + query into the attributes authorizers see
+   (``staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go``).
+2. :class:`X509Authenticator` verifies the client certificate against ``--client-ca-file`` with
+   the intermediates the client sent, and maps CN/O to a user. A bad certificate is an error
+   (HTTP 401), never anonymous (``union.NewFailOnError`` in
+   ``pkg/kubeapiserver/authenticator/config.go``). No certificate at all, or one with an empty
+   CN, is anonymous when ``--anonymous-auth`` is on.
+3. :class:`Authorizer` is the union of the privileged-groups authorizer (``system:masters``,
+   before anything else, ``pkg/kubeapiserver/authorizer/reload.go``) and the modes of
+   ``--authorization-mode`` (``RBAC``, ``Node``, ``AlwaysAllow``, ``AlwaysDeny``).
+
+The chain verification itself is :func:`k8sauthlib.verify_chain` (Go ``crypto/x509``
+semantics and error texts) and the CN/O mapping is :func:`k8sauthlib.kubernetes_identity`.
+"""
+
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from .rbac import Decision, go_aggregate
+
+ANONYMOUS_USER = "system:anonymous"
+UNAUTHENTICATED_GROUP = "system:unauthenticated"
+PRIVILEGED_GROUP = "system:masters"
+
+# requestinfo.go
+_API_PREFIXES = ("api", "apis")
+_GROUPLESS_PREFIXES = ("api",)
+_SPECIAL_VERBS = ("proxy", "watch")
+_NAMESPACE_SUBRESOURCES = ("status", "finalize")
+
+
+@dataclass(frozen=True)
+class RequestAttributes:
+    """What an authorizer decides on (``authorizer.Attributes``)."""
+
+    verb: str
+    path: str = ""
+    is_resource_request: bool = False
+    api_prefix: str = ""
+    api_group: str = ""
+    api_version: str = ""
+    namespace: str = ""
+    resource: str = ""
+    subresource: str = ""
+    name: str = ""
+    parts: tuple = ()
+
+
+def _true(values):
+    return bool(values) and values[-1].lower() in ("true", "1", "t")
+
+
+def request_info(method, path, query=""):
+    """Classify a request like ``RequestInfoFactory.NewRequestInfo``.
+
+    Examples: ``GET /api`` is a non-resource request with verb ``get``; ``GET
+    /api/v1/namespaces/kube-system/pods`` is ``list`` of ``pods`` in ``kube-system``;
+    ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`` is ``create`` of
+    ``selfsubjectaccessreviews`` in group ``authorization.k8s.io`` at the cluster scope.
+    """
+    params = parse_qs(query or "", keep_blank_values=True)
+    nonresource = RequestAttributes(verb=method.lower(), path=path)
+    parts = [p for p in path.strip("/").split("/")] if path.strip("/") else []
+    if len(parts) < 3 or parts[0] not in _API_PREFIXES:
+        return nonresource
+    prefix, parts = parts[0], parts[1:]
+    group = ""
+    if prefix not in _GROUPLESS_PREFIXES:
+        if len(parts) < 3:
+            return nonresource
+        group, parts = parts[0], parts[1:]
+    version, parts = parts[0], parts[1:]
+    via_special = False
+    if parts[0] in _SPECIAL_VERBS:
+        if len(parts) < 2:
+            return nonresource  # kube-apiserver: "unable to determine kind and namespace from url"
+        verb, parts, via_special = parts[0], parts[1:], True
+    else:
+        verb = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update",
+                "PATCH": "patch", "DELETE": "delete"}.get(method, "")
+    namespace = ""
+    if parts[0] == "namespaces":
+        if len(parts) > 1:
+            namespace = parts[1]
+            if len(parts) > 2 and parts[2] not in _NAMESPACE_SUBRESOURCES:
+                parts = parts[2:]
+    resource = parts[0] if parts else ""
+    name = parts[1] if len(parts) >= 2 else ""
+    subresource = parts[2] if len(parts) >= 3 and not via_special else ""
+    if not name and verb == "get":
+        verb = "watch" if _true(params.get("watch")) else "list"
+        for selector in params.get("fieldSelector", []):
+            for term in selector.split(","):
+                key, _, value = term.partition("=")
+                if key in ("metadata.name", "metadata.name=") and value.lstrip("="):
+                    name = value.lstrip("=")
+    if not name and verb == "delete":
+        verb = "deletecollection"
+    return RequestAttributes(verb=verb, path=path, is_resource_request=True, api_prefix=prefix,
+                             api_group=group, api_version=version, namespace=namespace,
+                             resource=resource, subresource=subresource, name=name, parts=tuple(parts))
+
+
+def anonymous_identity():
+    from ..inspect import Identity
+    return Identity(user=ANONYMOUS_USER, groups=(UNAUTHENTICATED_GROUP,), anonymous=True, extra={})
+
+
+@dataclass
+class AuthResult:
+    """Outcome of authentication: an identity, or ``None`` for HTTP 401.
+
+    ``error`` is the text kube-apiserver logs as ``"Unable to authenticate the request" err="..."``
+    (``None`` when there was simply no credential and anonymous access is off).
+    """
+
+    identity: object = None
+    error: str = None
+    via: str = ""   # "x509", "anonymous" or ""
+
+
+@dataclass
+class X509Authenticator:
+    """The client-certificate half of kube-apiserver's authenticator chain.
+
+    Args:
+        client_ca: the certificates of ``--client-ca-file`` (roots).
+        anonymous: ``--anonymous-auth`` (default true).
+        requestheader_ca: the certificates of ``--requestheader-client-ca-file`` when set.
+            kube-apiserver runs the front-proxy (request header) authenticator before the
+            client-certificate one, so a refused certificate is logged with both errors:
+            ``[x509: certificate signed by unknown authority, verifying certificate SN=...
+            failed: x509: ...]``. The lab reproduces that log line; it does not implement
+            authentication through ``X-Remote-User`` headers (a certificate that verifies
+            against the front-proxy CA is "no opinion" there, as it is in kube-apiserver
+            without the headers).
+    """
+
+    client_ca: list
+    anonymous: bool = True
+    requestheader_ca: list = field(default_factory=list)
+
+    def authenticate(self, peer_chain):
+        """Authenticate a request whose TLS peer sent ``peer_chain`` (leaf first; may be empty)."""
+        from .. import inspect as insp
+        from ..errors import VerificationError
+
+        errors = []
+        if peer_chain:
+            leaf, intermediates = peer_chain[0], list(peer_chain[1:])
+            if self.requestheader_ca:
+                try:
+                    insp.verify_chain(leaf, self.requestheader_ca, intermediates=intermediates, purpose="client")
+                except VerificationError as exc:
+                    errors.append(exc.go_message)
+            try:
+                insp.verify_chain(leaf, self.client_ca, intermediates=intermediates, purpose="client")
+            except VerificationError as exc:
+                errors.append(f"verifying certificate {insp.certificate_identifier(leaf)} failed: {exc.go_message}")
+            else:
+                identity = insp.kubernetes_identity(leaf)
+                if not identity.anonymous:
+                    return AuthResult(identity, None, "x509")
+                # Empty CN: CommonNameUserConversion says "no opinion", not an error.
+                errors = []
+        if errors:
+            return AuthResult(None, go_aggregate(errors))
+        if self.anonymous:
+            return AuthResult(anonymous_identity(), None, "anonymous")
+        return AuthResult(None, None)
+
+
+class Authorizer:
+    """Union authorizer: privileged groups first, then each ``--authorization-mode`` in order.
+
+    Follows ``union.go``: the first Allow or Deny wins; reasons of "no opinion" answers are
+    joined with newlines. RBAC's "no opinion" has an empty reason unless a binding pointed at
+    a missing role.
+
+    Args:
+        policy: an :class:`~k8sauthlib.lab.rbac.RBACPolicy`.
+        modes: the modes from ``--authorization-mode`` (kubeadm: ``Node,RBAC``). ``Node`` is
+            accepted but not modelled (it has no opinion on requests of non-node users,
+            which are the only users of the lab).
+    """
+
+    def __init__(self, policy, modes=("Node", "RBAC")):
+        self.policy = policy
+        self.modes = tuple(modes)
+
+    def authorize(self, identity, attrs):
+        groups = tuple(identity.groups)
+        if PRIVILEGED_GROUP in groups:
+            # privilegedGroupAuthorizer: allow, with an empty reason.
+            return Decision(True, "")
+        reasons = []
+        for mode in self.modes:
+            if mode == "AlwaysAllow":
+                return Decision(True, "")
+            if mode == "AlwaysDeny":
+                return Decision(False, "Everything is forbidden.", denied=True)
+            if mode == "RBAC":
+                decision = self.policy.authorize(identity.user, groups, attrs)
+                if decision.allowed:
+                    return decision
+                if decision.reason:
+                    reasons.append(decision.reason)
+        return Decision(False, "\n".join(reasons))
+
+    def rules_for(self, identity, namespace):
+        """Rules for SelfSubjectRulesReview: ``(resource rules, non-resource rules, incomplete, error)``."""
+        if "RBAC" not in self.modes:
+            return [], [], True, ""
+        rules, errors = self.policy.rules_for(identity.user, tuple(identity.groups), namespace)
+        resource = [r for r in rules if r.resources]
+        nonresource = [r for r in rules if r.non_resource_urls]
+        return resource, nonresource, bool(errors), go_aggregate(errors) if errors else ""
+
+
+def go_quote(text):
+    """Go's ``%q`` for the plain strings that appear in Kubernetes messages."""
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def forbidden_message(attrs, user, reason=""):
+    """``forbiddenMessage`` + ``NewForbidden`` from kube-apiserver; returns ``(message, details)``.
+
+    Source: ``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go``
+    and ``staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go`` (K8S-FACTS.md 1.5).
+    """
+    q = go_quote
+    if not attrs.is_resource_request:
+        text = f"User {q(user)} cannot {attrs.verb} path {q(attrs.path)}"
+    else:
+        resource = attrs.resource + ("/" + attrs.subresource if attrs.subresource else "")
+        if attrs.namespace:
+            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
+                    f"{q(attrs.api_group)} in the namespace {q(attrs.namespace)}")
+        else:
+            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
+                    f"{q(attrs.api_group)} at the cluster scope")
+    if reason:
+        text = f"{text}: {reason}"
+    group_resource = attrs.resource + ("." + attrs.api_group if attrs.api_group else "") if attrs.is_resource_request else ""
+    details = {}
+    if attrs.is_resource_request and attrs.name:
+        details["name"] = attrs.name
+    if attrs.is_resource_request and attrs.api_group:
+        details["group"] = attrs.api_group
+    if group_resource:
+        details["kind"] = attrs.resource
+    if not group_resource:
+        message = f"forbidden: {text}"
+    elif not attrs.name:
+        message = f"{group_resource} is forbidden: {text}"
+    else:
+        message = f"{group_resource} {q(attrs.name)} is forbidden: {text}"
+    return message, details

@@ -1,0 +1,190 @@
+"""Just enough of the Kubernetes protobuf wire format to read kubectl's review requests.
+
+``kubectl auth whoami``, ``kubectl auth can-i`` and ``kubectl auth can-i --list`` POST their
+request bodies as ``application/vnd.kubernetes.protobuf`` and never retry in JSON (a 415 is
+fatal for them; see ``../shared/KUBECTL-WIRE.md`` section 6). The body is the 4-byte magic
+``k8s\\x00`` followed by a ``runtime.Unknown`` message:
+
+* field 1: ``TypeMeta`` ``{1: apiVersion, 2: kind}``
+* field 2: the raw object (``{1: metadata, 2: spec, 3: status}``)
+* field 3: contentEncoding, field 4: contentType
+
+The field numbers below come from ``k8s.io/api/authorization/v1/generated.proto`` and
+``k8s.io/apimachinery/pkg/runtime/generated.proto`` and were checked against what kubectl
+v1.32.4 actually sends (KUBECTL-WIRE.md, appendix B).
+
+Only decoding is implemented: the lab always answers in JSON, which kubectl accepts.
+"""
+
+import json
+
+from ..errors import InputError
+
+MAGIC = b"k8s\x00"
+
+# SubjectAccessReviewSpec field numbers (authorization/v1 generated.proto)
+_RESOURCE_ATTRIBUTES = {
+    1: "namespace", 2: "verb", 3: "group", 4: "version",
+    5: "resource", 6: "subresource", 7: "name",
+}
+_NON_RESOURCE_ATTRIBUTES = {1: "path", 2: "verb"}
+
+
+def _varint(buf, i):
+    value = shift = 0
+    while True:
+        if i >= len(buf):
+            raise InputError("truncated protobuf varint")
+        byte = buf[i]
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        i += 1
+        if byte < 0x80:
+            return value, i
+        if shift > 63:
+            raise InputError("protobuf varint longer than 64 bits")
+
+
+def fields(buf):
+    """Split one protobuf message into ``{field number: [values]}``.
+
+    Length-delimited values stay ``bytes`` (the caller knows whether they are strings or
+    nested messages); varints are ints; fixed 32/64-bit values are raw ``bytes``.
+
+    Raises:
+        InputError: the bytes are not a well-formed protobuf message.
+    """
+    out = {}
+    i = 0
+    while i < len(buf):
+        key, i = _varint(buf, i)
+        number, wire_type = key >> 3, key & 7
+        if wire_type == 0:
+            value, i = _varint(buf, i)
+        elif wire_type == 1:
+            value, i = buf[i:i + 8], i + 8
+        elif wire_type == 2:
+            length, i = _varint(buf, i)
+            if i + length > len(buf):
+                raise InputError("truncated protobuf length-delimited field")
+            value, i = buf[i:i + length], i + length
+        elif wire_type == 5:
+            value, i = buf[i:i + 4], i + 4
+        else:
+            raise InputError(f"unsupported protobuf wire type {wire_type}")
+        out.setdefault(number, []).append(value)
+    return out
+
+
+def _last(message, number, default=b""):
+    values = message.get(number)
+    return values[-1] if values else default
+
+
+def _strings(message, names):
+    """Decode the string fields ``names`` (number -> JSON key); omit empty ones like Go's omitempty."""
+    out = {}
+    for number, key in names.items():
+        value = _last(message, number).decode("utf-8")
+        if value:
+            out[key] = value
+    return out
+
+
+def unwrap(body):
+    """Return ``(apiVersion, kind, raw object bytes)`` of a ``k8s\\x00`` protobuf envelope."""
+    if not body.startswith(MAGIC):
+        raise InputError("protobuf body does not start with the Kubernetes magic k8s\\x00")
+    unknown = fields(body[len(MAGIC):])
+    type_meta = fields(_last(unknown, 1))
+    api_version = _last(type_meta, 1).decode("utf-8")
+    kind = _last(type_meta, 2).decode("utf-8")
+    return api_version, kind, _last(unknown, 2)
+
+
+def decode_review(body, content_type=""):
+    """Decode a review request (JSON or protobuf) into the JSON-shaped dict the API uses.
+
+    Handles ``SelfSubjectReview`` (no spec), ``SelfSubjectAccessReview``
+    (``spec.resourceAttributes`` / ``spec.nonResourceAttributes``) and
+    ``SelfSubjectRulesReview`` (``spec.namespace``).
+
+    Args:
+        body: the request body.
+        content_type: the request's Content-Type header; protobuf is also recognised by its
+            magic prefix.
+
+    Returns:
+        ``{"apiVersion": ..., "kind": ..., "spec": {...}}``; empty fields are omitted.
+
+    Raises:
+        InputError: the body is neither valid JSON nor a protobuf object this module knows.
+    """
+    if body.startswith(MAGIC) or "protobuf" in (content_type or ""):
+        api_version, kind, raw = unwrap(body)
+        obj = fields(raw)
+        spec_msg = fields(_last(obj, 2))
+        spec = {}
+        if kind == "SelfSubjectAccessReview":
+            if 1 in spec_msg:
+                spec["resourceAttributes"] = _strings(fields(_last(spec_msg, 1)), _RESOURCE_ATTRIBUTES)
+            if 2 in spec_msg:
+                spec["nonResourceAttributes"] = _strings(fields(_last(spec_msg, 2)), _NON_RESOURCE_ATTRIBUTES)
+        elif kind == "SelfSubjectRulesReview":
+            spec = _strings(spec_msg, {1: "namespace"})
+        return {"apiVersion": api_version, "kind": kind, "spec": spec}
+    if not body.strip():
+        return {"spec": {}}
+    try:
+        obj = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"request body is neither protobuf nor JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise InputError("request body must be a JSON object")
+    obj.setdefault("spec", {})
+    if not isinstance(obj["spec"], dict):
+        raise InputError("spec must be a JSON object")
+    return obj
+
+
+def encode_review(api_version, kind, spec):
+    """Encode a review the way kubectl does (used by tests and for teaching; inverse of decode_review)."""
+    def field(number, payload):
+        return _key(number, 2) + _len(payload) + payload
+
+    def strings(values, names):
+        return b"".join(field(n, values.get(k, "").encode()) for n, k in names.items())
+
+    if kind == "SelfSubjectAccessReview":
+        spec_bytes = b""
+        if "resourceAttributes" in spec:
+            spec_bytes += field(1, strings(spec["resourceAttributes"], _RESOURCE_ATTRIBUTES))
+        if "nonResourceAttributes" in spec:
+            spec_bytes += field(2, strings(spec["nonResourceAttributes"], _NON_RESOURCE_ATTRIBUTES))
+    elif kind == "SelfSubjectRulesReview":
+        spec_bytes = strings(spec, {1: "namespace"})
+    else:
+        spec_bytes = b""
+    obj = field(1, b"") + field(2, spec_bytes) + field(3, b"")
+    type_meta = field(1, api_version.encode()) + field(2, kind.encode())
+    return MAGIC + field(1, type_meta) + field(2, obj) + field(3, b"") + field(4, b"")
+
+
+def _key(number, wire_type):
+    return _uvarint(number << 3 | wire_type)
+
+
+def _len(payload):
+    return _uvarint(len(payload))
+
+
+def _uvarint(n):
+    out = bytearray()
+    while True:
+        byte = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(byte | 0x80)
+        else:
+            out.append(byte)
+            return bytes(out)

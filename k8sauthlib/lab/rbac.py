@@ -1,0 +1,342 @@
+"""RBAC as kube-apiserver evaluates it, for the lab.
+
+The evaluation follows ``plugin/pkg/auth/authorizer/rbac/rbac.go`` and
+``pkg/registry/rbac/validation/rule.go`` (kubernetes/kubernetes):
+
+* ``VisitRulesFor`` walks every ClusterRoleBinding, then (for a namespaced request) every
+  RoleBinding of that namespace; a binding applies when one of its subjects is the user, one
+  of the user's groups, or (ServiceAccount) ``system:serviceaccount:<ns>:<name>``.
+* The first rule that allows the request wins, with the reason
+  ``RBAC: allowed by ClusterRoleBinding "<name>" of ClusterRole "<role>" to Group "<group>"``
+  (``RoleBinding "<name>/<namespace>" of Role ...`` for RoleBindings).
+* No match is *no opinion* with an empty reason. RBAC never says "deny". Only errors met on
+  the way, such as a binding whose role does not exist, end up in the reason:
+  ``RBAC: clusterrole.rbac.authorization.k8s.io "view" not found``.
+
+The policy is the part of kube-apiserver's bootstrap policy
+(``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go``) that the book uses, plus the
+binding kubeadm (1.29+) creates for ``admin.conf``, plus the Role, ClusterRole, RoleBinding and
+ClusterRoleBinding objects in the lab's YAML files. Listers in kube-apiserver return bindings
+in no defined order. The lab sorts them by name so that its answers are repeatable.
+
+Not modelled: aggregated ClusterRoles (``aggregationRule``) and the other bootstrap roles
+(``admin``, ``edit``, ``view``, ``system:node`` ...). A binding to one of them is reported as
+"not found", as kube-apiserver would report it if that role had been deleted.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import InputError
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+
+
+@dataclass(frozen=True)
+class PolicyRule:
+    """One ``rules[]`` entry of a Role or ClusterRole."""
+
+    verbs: tuple = ()
+    api_groups: tuple = ()
+    resources: tuple = ()
+    resource_names: tuple = ()
+    non_resource_urls: tuple = ()
+
+    @classmethod
+    def from_dict(cls, d):
+        def strings(key):
+            value = d.get(key) or ()
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise InputError(f"RBAC rule field {key!r} must be a list of strings, got {value!r}")
+            return tuple(value)
+
+        return cls(strings("verbs"), strings("apiGroups"), strings("resources"),
+                   strings("resourceNames"), strings("nonResourceURLs"))
+
+    def to_dict(self):
+        out = {"verbs": list(self.verbs)}
+        if self.api_groups:
+            out["apiGroups"] = list(self.api_groups)
+        if self.resources:
+            out["resources"] = list(self.resources)
+        if self.resource_names:
+            out["resourceNames"] = list(self.resource_names)
+        if self.non_resource_urls:
+            out["nonResourceURLs"] = list(self.non_resource_urls)
+        return out
+
+    def allows(self, attrs):
+        """``RuleAllows`` from rbac.go: verb, group, resource (+subresource), name or URL."""
+        if not _has(self.verbs, attrs.verb):
+            return False
+        if attrs.is_resource_request:
+            combined = attrs.resource + ("/" + attrs.subresource if attrs.subresource else "")
+            return (_has(self.api_groups, attrs.api_group)
+                    and self._resource_matches(combined, attrs.subresource)
+                    and (not self.resource_names or attrs.name in self.resource_names))
+        return any(url == "*" or url == attrs.path or (url.endswith("*") and attrs.path.startswith(url[:-1]))
+                   for url in self.non_resource_urls)
+
+    def _resource_matches(self, combined, subresource):
+        for resource in self.resources:
+            if resource == "*" or resource == combined:
+                return True
+            # "*/scale" matches any resource's scale subresource
+            if subresource and resource == "*/" + subresource:
+                return True
+        return False
+
+
+def _has(values, wanted):
+    return "*" in values or wanted in values
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str
+    name: str
+    namespace: str = ""
+
+    def describe(self, binding_namespace=""):
+        """``describeSubject`` from rule.go."""
+        if self.kind == "ServiceAccount":
+            return f'{self.kind} "{self.name}/{self.namespace or binding_namespace}"'
+        return f'{self.kind} "{self.name}"'
+
+    def applies_to(self, user, groups, binding_namespace=""):
+        """``appliesToUser`` from rule.go."""
+        if self.kind == "User":
+            return user == self.name
+        if self.kind == "Group":
+            return self.name in groups
+        if self.kind == "ServiceAccount":
+            namespace = self.namespace or binding_namespace
+            return bool(namespace) and user == f"system:serviceaccount:{namespace}:{self.name}"
+        return False
+
+
+@dataclass(frozen=True)
+class Role:
+    """A Role (namespaced) or ClusterRole (``namespace == ""``)."""
+
+    kind: str
+    name: str
+    namespace: str
+    rules: tuple
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A RoleBinding (namespaced) or ClusterRoleBinding (``namespace == ""``)."""
+
+    kind: str
+    name: str
+    namespace: str
+    role_kind: str
+    role_name: str
+    subjects: tuple
+
+    def describe(self, subject):
+        """The source text of an allow reason (``clusterRoleBindingDescriber``/``roleBindingDescriber``)."""
+        if self.kind == "ClusterRoleBinding":
+            return f'ClusterRoleBinding "{self.name}" of {self.role_kind} "{self.role_name}" to {subject.describe()}'
+        return (f'RoleBinding "{self.name}/{self.namespace}" of {self.role_kind} "{self.role_name}" '
+                f"to {subject.describe(self.namespace)}")
+
+
+@dataclass
+class Decision:
+    """What one authorizer says: ``allowed`` True/False, ``reason`` and an ``evaluation_error``."""
+
+    allowed: bool
+    reason: str = ""
+    evaluation_error: str = ""
+    denied: bool = False
+
+
+def go_aggregate(messages):
+    """Format errors like ``utilerrors.NewAggregate(...).Error()``: one as-is, several as ``[a, b]``."""
+    unique = list(dict.fromkeys(messages))
+    if len(unique) == 1:
+        return unique[0]
+    return "[" + ", ".join(unique) + "]"
+
+
+def _policy_rule(verbs, groups=(), resources=(), urls=()):
+    return PolicyRule(tuple(verbs), tuple(groups), tuple(resources), (), tuple(urls))
+
+
+def _cluster_binding(name, role, *subjects):
+    return Binding("ClusterRoleBinding", name, "", "ClusterRole", role,
+                   tuple(Subject(kind, subject) for kind, subject in subjects))
+
+
+def bootstrap_policy():
+    """The bootstrap roles and bindings the book relies on, as kube-apiserver 1.32 creates them.
+
+    Source: ``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`` (kubernetes/kubernetes),
+    and for ``kubeadm:cluster-admins`` kubeadm's ``ClusterAdminsGroupAndClusterRoleBinding``
+    (K8S-FACTS.md section 3).
+    """
+    public_info = ("/healthz", "/livez", "/readyz", "/version", "/version/")
+    roles = [
+        Role("ClusterRole", "cluster-admin", "", (
+            _policy_rule(["*"], ["*"], ["*"]),
+            _policy_rule(["*"], urls=["*"]),
+        )),
+        Role("ClusterRole", "system:discovery", "", (
+            _policy_rule(["get"], urls=sorted(public_info + ("/api", "/api/*", "/apis", "/apis/*", "/openapi", "/openapi/*"))),
+        )),
+        Role("ClusterRole", "system:public-info-viewer", "", (
+            _policy_rule(["get"], urls=sorted(public_info)),
+        )),
+        Role("ClusterRole", "system:basic-user", "", (
+            _policy_rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+            _policy_rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
+        )),
+    ]
+    bindings = [
+        _cluster_binding("cluster-admin", "cluster-admin", ("Group", "system:masters")),
+        _cluster_binding("kubeadm:cluster-admins", "cluster-admin", ("Group", "kubeadm:cluster-admins")),
+        _cluster_binding("system:basic-user", "system:basic-user", ("Group", "system:authenticated")),
+        _cluster_binding("system:discovery", "system:discovery", ("Group", "system:authenticated")),
+        _cluster_binding("system:public-info-viewer", "system:public-info-viewer",
+                         ("Group", "system:authenticated"), ("Group", "system:unauthenticated")),
+    ]
+    return roles, bindings
+
+
+def parse_objects(text, source="<yaml>"):
+    """Parse RBAC objects from (multi-document) YAML text. Returns ``(roles, bindings)``.
+
+    Documents of other kinds, and ``kind: List`` wrappers' non-RBAC items, are ignored, so a
+    file can sit next to other manifests. Malformed RBAC objects raise ``InputError`` naming
+    the file and the object.
+    """
+    roles, bindings = [], []
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.YAMLError as exc:
+        raise InputError(f"{source}: not valid YAML: {exc}") from None
+    queue = [d for d in documents if d]
+    while queue:
+        doc = queue.pop(0)
+        if not isinstance(doc, dict):
+            raise InputError(f"{source}: every YAML document must be a mapping")
+        kind = doc.get("kind")
+        if kind == "List":
+            queue.extend(doc.get("items") or [])
+            continue
+        if kind not in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+            continue
+        api_version = doc.get("apiVersion", "")
+        if not str(api_version).startswith(RBAC_GROUP + "/"):
+            raise InputError(f"{source}: {kind} must have apiVersion {RBAC_GROUP}/v1, got {api_version!r}")
+        meta = doc.get("metadata") or {}
+        name = meta.get("name")
+        if not name:
+            raise InputError(f"{source}: {kind} without metadata.name")
+        namespaced = kind in ("Role", "RoleBinding")
+        namespace = meta.get("namespace") or ("default" if namespaced else "")
+        where = f"{source}: {kind} {name!r}"
+        if kind in ("Role", "ClusterRole"):
+            if doc.get("aggregationRule"):
+                raise InputError(f"{where}: aggregationRule is not supported by the lab")
+            rules = tuple(PolicyRule.from_dict(r) for r in (doc.get("rules") or []))
+            roles.append(Role(kind, name, namespace if namespaced else "", rules))
+        else:
+            ref = doc.get("roleRef") or {}
+            if ref.get("kind") not in ("Role", "ClusterRole") or not ref.get("name"):
+                raise InputError(f"{where}: roleRef needs kind Role or ClusterRole and a name")
+            if kind == "ClusterRoleBinding" and ref["kind"] == "Role":
+                raise InputError(f"{where}: a ClusterRoleBinding can only reference a ClusterRole")
+            subjects = []
+            for s in doc.get("subjects") or []:
+                if s.get("kind") not in ("User", "Group", "ServiceAccount") or not s.get("name"):
+                    raise InputError(f"{where}: subject {s!r} needs kind User, Group or ServiceAccount and a name")
+                subjects.append(Subject(s["kind"], s["name"], s.get("namespace", "")))
+            bindings.append(Binding(kind, name, namespace if namespaced else "", ref["kind"], ref["name"], tuple(subjects)))
+    return roles, bindings
+
+
+@dataclass
+class RBACPolicy:
+    """The lab's RBAC objects and the RBAC authorizer that reads them.
+
+    Build it with :meth:`load` (bootstrap policy plus ``*.yaml``/``*.yml``/``*.json`` files of a
+    directory). Later objects with the same kind, namespace and name replace earlier ones, the
+    way ``kubectl apply`` of a second file would.
+    """
+
+    roles: dict = field(default_factory=dict)        # (kind, namespace, name) -> Role
+    bindings: dict = field(default_factory=dict)     # (kind, namespace, name) -> Binding
+    sources: list = field(default_factory=list)
+
+    @classmethod
+    def load(cls, directory=None, *, bootstrap=True):
+        policy = cls()
+        if bootstrap:
+            policy.add(*bootstrap_policy())
+        if directory is not None:
+            directory = Path(directory)
+            if directory.is_dir():
+                for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml", ".json")):
+                    policy.add(*parse_objects(path.read_text(encoding="utf-8"), source=str(path)))
+                    policy.sources.append(path)
+        return policy
+
+    def add(self, roles=(), bindings=()):
+        for role in roles:
+            self.roles[(role.kind, role.namespace, role.name)] = role
+        for binding in bindings:
+            self.bindings[(binding.kind, binding.namespace, binding.name)] = binding
+
+    def _role_rules(self, binding):
+        """``GetRoleReferenceRules``: the rules of the binding's role, or the lister's NotFound text."""
+        if binding.role_kind == "ClusterRole":
+            role = self.roles.get(("ClusterRole", "", binding.role_name))
+            missing = f'clusterrole.rbac.authorization.k8s.io "{binding.role_name}" not found'
+        else:
+            role = self.roles.get(("Role", binding.namespace, binding.role_name))
+            missing = f'role.rbac.authorization.k8s.io "{binding.role_name}" not found'
+        if role is None:
+            return None, missing
+        return role.rules, None
+
+    def visit_rules_for(self, user, groups, namespace):
+        """Yield ``(binding, subject, rule, error)`` in ``VisitRulesFor`` order."""
+        ordered = sorted(self.bindings.values(), key=lambda b: (b.kind != "ClusterRoleBinding", b.namespace, b.name))
+        for binding in ordered:
+            if binding.kind == "RoleBinding" and (not namespace or binding.namespace != namespace):
+                continue
+            subject = next((s for s in binding.subjects if s.applies_to(user, groups, binding.namespace)), None)
+            if subject is None:
+                continue
+            rules, error = self._role_rules(binding)
+            if error:
+                yield binding, subject, None, error
+                continue
+            for rule in rules:
+                yield binding, subject, rule, None
+
+    def authorize(self, user, groups, attrs):
+        """``RBACAuthorizer.Authorize``: allow with the binding as reason, else no opinion."""
+        errors = []
+        for binding, subject, rule, error in self.visit_rules_for(user, groups, attrs.namespace):
+            if rule is not None and rule.allows(attrs):
+                return Decision(True, "RBAC: allowed by " + binding.describe(subject))
+            if error:
+                errors.append(error)
+        return Decision(False, "RBAC: " + go_aggregate(errors) if errors else "")
+
+    def rules_for(self, user, groups, namespace):
+        """``RulesFor``: every rule that applies in ``namespace``; returns ``(rules, errors)``."""
+        rules, errors = [], []
+        for _binding, _subject, rule, error in self.visit_rules_for(user, groups, namespace):
+            if rule is not None:
+                rules.append(rule)
+            if error:
+                errors.append(error)
+        return rules, errors
