@@ -152,9 +152,11 @@ CAUSES = (
         "Issue server certificates with 'server auth' and client certificates with 'client auth'.",
         "인증서의 확장 키 용도(EKU)가 이 용도를 허용하지 않습니다",
         "서버 인증서는 'server auth', 클라이언트 인증서는 'client auth' 용도로 발급합니다.",
-        (S("curl", "SSL certificate problem: unsupported certificate purpose", 60),
+        (S("curl", "SSL certificate problem: unsuitable certificate purpose", 60),
+         S("curl", "SSL certificate problem: unsupported certificate purpose", 60),
+         S("python", "certificate verify failed: unsuitable certificate purpose"),
          S("python", "certificate verify failed: unsupported certificate purpose"),
-         S("nginx-log", "client SSL certificate verify error: (26:unsupported certificate purpose)"),
+         S("nginx-log", "client SSL certificate verify error: (26:unsuitable certificate purpose)"),
          S("go", "x509: certificate specifies an incompatible key usage")),
     ),
     Cause(
@@ -493,6 +495,11 @@ def diagnose_curl(returncode, stderr, body=None, *, args=()):
     """
     if returncode != 0:
         d = _match("curl", stderr or "", returncode)
+        if d is not None and d.key == "client-key-mismatch":
+            # curl says "unable to set private key file" for a missing key file too
+            key_file = _option_value(args, "--key")
+            if key_file is not None and not Path(key_file).is_file():
+                return Diagnosis(cause("client-cert-unreadable"), "curl", d.evidence)
         if d is not None:
             return d
         return Diagnosis(cause("tls-handshake-failed"), "curl",
@@ -505,6 +512,16 @@ def diagnose_curl(returncode, stderr, body=None, *, args=()):
     if any(a in _INSECURE_FLAGS or (a.startswith("-") and not a.startswith("--") and "k" in a[1:])
            for a in args):
         return Diagnosis(cause("verification-disabled"), "curl", "curl -k / --insecure")
+    return None
+
+
+def _option_value(args, option):
+    args = list(args)
+    for i, a in enumerate(args):
+        if a == option and i + 1 < len(args):
+            return args[i + 1]
+        if a.startswith(option + "="):
+            return a.split("=", 1)[1]
     return None
 
 

@@ -387,6 +387,7 @@ class Nginx:
             "\n"
             "http {\n"
             "    log_format mtls '$remote_addr [$time_local] \"$request\" $status '\n"
+            "                    'host=$host sni=$ssl_server_name '\n"
             "                    'conn=$connection reqs=$connection_requests '\n"
             "                    'verify=$ssl_client_verify subject=\"$ssl_client_s_dn\"';\n"
             "    access_log logs/access.log mtls;\n"

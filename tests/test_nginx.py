@@ -1,0 +1,296 @@
+"""The managed nginx: configuration, permissions, lifecycle, failures with nginx's own words.
+
+Everything runs the real Debian nginx on 127.0.0.1 and checks it with real TLS handshakes and
+curl. One nginx per module where the tests only read from it.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import k8sauthlib as k8s
+from k8sauthlib import diagnose
+from k8sauthlib.nginx import (Nginx, NginxError, NginxNotFoundError, NginxStartError,
+                              _pids_with_cwd, find_nginx, port_is_free)
+
+pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
+
+
+@pytest.fixture(scope="module")
+def workroot():
+    # under /tmp directly (mkdtemp is 0700 but Nginx opens its own prefix to 0755), so the
+    # workers really run as nobody; pytest's tmp_path has a 0700 parent (see the fallback test)
+    root = Path(tempfile.mkdtemp(prefix="k8sauth-test-nginx-"))
+    root.chmod(0o755)
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def pki(workroot):
+    ca = k8s.CA.create("rootCA", org="Kubernetes")
+    server = ca.issue_server_cert("localhost", "127.0.0.1", orgs=["server-group"])
+    client = ca.issue_client_cert("localhost", groups=["client-group"])
+    d = workroot / "pki"
+    d.mkdir()
+    ca.write("rootCA", d)
+    server.write("server", d)
+    client.write("client", d)
+    return {"dir": d, "ca": ca, "server": server, "client": client}
+
+
+@pytest.fixture(scope="module")
+def mtls(workroot, pki):
+    d = pki["dir"]
+    with Nginx(workroot / "mtls", server_cert=d / "server.pem", server_key=d / "server-key.pem",
+               client_ca=d / "rootCA.pem", verify_client="on") as web:
+        yield web
+
+
+def _new(workroot, name, pki, **kw):
+    d = pki["dir"]
+    return Nginx(workroot / name, server_cert=d / "server.pem", server_key=d / "server-key.pem", **kw)
+
+
+def _workers(web):
+    return [p for p in _pids_with_cwd(web.workdir) if p != web.pid]
+
+
+def _uid(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no Uid line for {pid}")
+
+
+def test_config_is_the_articles_server_block(mtls):
+    text = mtls.config_text
+    assert f"listen 127.0.0.1:{mtls.port} ssl;" in text
+    assert "ssl_certificate     server.pem;" in text
+    assert "ssl_certificate_key server-key.pem;" in text
+    assert "ssl_client_certificate client-ca.pem;" in text
+    assert "ssl_verify_client      on;" in text
+    assert mtls.default_conf_path.read_text() == text
+    main = mtls.conf_path.read_text()
+    assert main == mtls.main_config_text
+    for directive in ("daemon off;", "pid logs/nginx.pid;", "error_log logs/error.log",
+                      "charset utf-8;", "include default.conf;", "client_body_temp_path tmp/body;"):
+        assert directive in main
+    # nothing outside the prefix: every path in the wrapper is relative
+    assert "/var/" not in main and "/etc/" not in main
+
+
+def test_plain_https_config_has_no_client_verification(workroot, pki):
+    web = _new(workroot, "plain-config", pki)
+    assert "ssl_verify_client" not in web.config_text
+    assert "ssl_client_certificate" not in web.config_text
+
+
+def test_mutual_tls_needs_a_client_ca(workroot, pki):
+    with pytest.raises(k8s.InputError, match="client_ca"):
+        _new(workroot, "no-ca", pki, verify_client="on")
+    with pytest.raises(k8s.InputError, match="verify_client"):
+        _new(workroot, "bad-verify", pki, client_ca=pki["dir"] / "rootCA.pem", verify_client="always")
+
+
+def test_files_and_permissions(mtls):
+    key_mode = stat.S_IMODE(mtls.server_key_path.stat().st_mode)
+    assert key_mode == 0o600
+    assert mtls.server_key_path.stat().st_uid == os.geteuid()
+    for p in (mtls.workdir, mtls.workdir / "html"):
+        assert stat.S_IMODE(p.stat().st_mode) & 0o005 == 0o005, p
+    assert stat.S_IMODE((mtls.workdir / "html" / "index.html").stat().st_mode) == 0o644
+    assert mtls.pid_path.read_text().strip() == str(mtls.pid)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the nobody drop happens only when started as root")
+def test_workers_run_as_nobody_and_serve_the_korean_page(mtls, pki):
+    assert mtls.worker_user is None  # no 'user root;' fallback was needed here
+    workers = _workers(mtls)
+    assert workers, "nginx has no worker process"
+    assert all(_uid(p) == 65534 for p in workers)  # nobody
+    # the master (root) read the 0600 key, the nobody worker read html/: both are needed for 200
+    d = pki["dir"]
+    r = diagnose.run_curl(["--cacert", d / "rootCA.pem", "--cert", d / "client.pem",
+                           "--key", d / "client-key.pem", mtls.url])
+    assert r.returncode == 0 and r.http_code == 200, r
+    assert "<h1>안녕하세요, mTLS!</h1>" in r.stdout
+
+
+def test_handshake_is_tls(mtls):
+    assert mtls.handshake() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_unreachable_prefix_falls_back_to_root_workers(tmp_path, pki):
+    # pytest's tmp_path sits under a 0700 directory: nobody cannot reach html/ there
+    hidden = tmp_path / "hidden"
+    hidden.mkdir(mode=0o700)
+    with _new(hidden, "web", pki) as web:
+        assert web.worker_user == ("root" if os.geteuid() == 0 else None)
+        assert "user root;" in web.main_config_text
+        r = diagnose.run_curl(["--cacert", pki["dir"] / "rootCA.pem", web.ip_url])
+        assert r.http_code == 200, r
+
+
+def test_stop_frees_the_port_and_is_idempotent(workroot, pki):
+    web = _new(workroot, "stop", pki).start()
+    port = web.port
+    assert not port_is_free(port)
+    web.stop()
+    assert not web.running
+    assert port_is_free(port)
+    assert _pids_with_cwd(web.workdir) == []
+    web.stop()  # second stop: no error
+
+
+def test_context_manager_and_repr(workroot, pki):
+    with _new(workroot, "ctx", pki) as web:
+        assert web.running
+        assert "running" in repr(web)
+        port = web.port
+    assert "stopped" in repr(web)
+    assert port_is_free(port)
+
+
+def test_given_port_is_used(workroot, pki):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with _new(workroot, "given", pki, port=port) as web:
+        assert web.port == port
+        assert web.url == f"https://localhost:{port}/"
+
+
+def test_default_port_is_8443_else_a_free_one(workroot, pki):
+    blocker = socket.socket()
+    try:
+        blocker.bind(("127.0.0.1", 8443))
+        blocker.listen()
+    except OSError:  # someone else's server has 8443: the fallback is what we can check
+        blocker.close()
+        blocker = None
+    try:
+        with _new(workroot, "default-port", pki) as web:
+            assert web.port != 8443
+            assert web.handshake()
+    finally:
+        if blocker is not None:
+            blocker.close()
+    if blocker is not None:
+        with _new(workroot, "default-port", pki) as web:
+            assert web.port == 8443
+            assert web.url == "https://localhost:8443/"
+
+
+def test_second_start_after_kill_9(workroot, pki):
+    web = _new(workroot, "crash", pki).start()
+    port = web.port
+    workers = _workers(web)
+    web.kill()  # SIGKILL to the master, like a crash: the workers stay and hold the port
+    assert workers and all(Path(f"/proc/{p}").exists() for p in workers)
+    assert not port_is_free(port)
+    assert web.pid_path.exists()  # stale pid file
+    again = _new(workroot, "crash", pki, port=port)
+    with again:
+        assert again.port == port
+        assert again.handshake()
+        assert again.pid_path.read_text().strip() == str(again.pid)
+    assert port_is_free(port)
+
+
+def test_missing_nginx_says_how_to_install(workroot, pki, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no nginx anywhere on PATH
+    monkeypatch.delenv("K8SAUTHLIB_NGINX", raising=False)
+    with pytest.raises(NginxNotFoundError, match="apt-get install nginx") as info:
+        _new(workroot, "missing", pki).start()
+    assert isinstance(info.value, FileNotFoundError)
+    with pytest.raises(NginxNotFoundError, match="apt-get install nginx"):
+        find_nginx("/nonexistent/nginx")
+
+
+def test_start_failure_carries_nginx_error_log_lines_port_in_use(workroot, pki):
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        with pytest.raises(NginxStartError) as info:
+            _new(workroot, "busy", pki, port=port).start()
+    err = info.value
+    assert any("Address already in use" in line for line in err.log_lines)
+    assert "bind()" in str(err) and str(port) in str(err)
+
+
+def test_start_failure_carries_nginx_error_log_lines_key_mismatch(workroot, pki):
+    d = pki["dir"]
+    web = Nginx(workroot / "badkey", server_cert=d / "server.pem", server_key=d / "client-key.pem")
+    with pytest.raises(NginxStartError) as info:
+        web.start()
+    assert any("key values mismatch" in line for line in info.value.log_lines)
+    assert not web.running
+    assert "SSL_CTX_use_PrivateKey" in str(info.value)
+
+
+def test_bad_config_rejected_by_nginx_t(workroot, pki):
+    web = _new(workroot, "bad-t", pki, verify_client="on", client_ca=pki["dir"] / "rootCA.pem",
+               verify_depth=-3)
+    with pytest.raises(NginxError) as info:
+        web.test_config()
+    assert any("ssl_verify_depth" in line for line in info.value.log_lines)
+
+
+def test_error_log_shows_client_verify_errors(mtls, workroot):
+    # a self-signed client certificate made with openssl, like the article's intruder
+    d = workroot / "intruder"
+    d.mkdir(exist_ok=True)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=intruder", "-keyout", d / "intruder-key.pem",
+                    "-out", d / "intruder.pem"], check=True, capture_output=True)
+    r = diagnose.run_curl(["-k", "--cert", d / "intruder.pem", "--key", d / "intruder-key.pem",
+                           mtls.url])
+    assert r.http_code == 400 and r.title == "400 The SSL certificate error"
+    lines = mtls.error_log_lines("client SSL certificate verify error")
+    assert any("(18:self-signed certificate)" in line for line in lines), lines
+    assert diagnose.diagnose_nginx_log(lines).key == "client-cert-rejected"
+
+
+def test_error_log_shows_wrong_purpose(mtls, pki):
+    # a CA certificate presented as a client certificate: its key usage (cert sign, crl sign)
+    # does not allow signing a TLS handshake
+    d = pki["dir"]
+    r = diagnose.run_curl(["-k", "--cert", d / "rootCA.pem", "--key", d / "rootCA-key.pem", mtls.url])
+    assert r.http_code == 400 and r.title == "400 The SSL certificate error"
+    lines = mtls.error_log_lines("(26:")
+    assert lines, mtls.error_log_lines()
+    assert diagnose.diagnose_nginx_log(lines).key == "wrong-key-usage"
+
+
+def test_nginx_dies_with_its_owner(workroot, pki):
+    # a child Python process starts nginx and is then killed with SIGKILL (no atexit, no
+    # finalizer): PR_SET_PDEATHSIG must still take nginx down
+    d = pki["dir"]
+    code = (
+        "import sys, k8sauthlib\n"
+        f"web = k8sauthlib.Nginx({str(workroot / 'orphan')!r}, server_cert={str(d / 'server.pem')!r},"
+        f" server_key={str(d / 'server-key.pem')!r}).start()\n"
+        "print(web.port, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    owner = subprocess.Popen([os.sys.executable, "-c", code], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    port = int(owner.stdout.readline())
+    assert not port_is_free(port)
+    owner.send_signal(signal.SIGKILL)
+    owner.wait()
+    deadline = time.monotonic() + 10
+    while not port_is_free(port) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert port_is_free(port)
+    assert _pids_with_cwd(workroot / "orphan") == []
