@@ -1,0 +1,566 @@
+"""Pictures for the book, drawn with graphviz.
+
+Every function returns a :class:`graphviz.Digraph`. A bare ``Digraph`` at the end of a notebook
+cell renders as inline SVG through the local ``dot`` binary, so the book needs no network and no
+image files. Labels are Korean; the font is NanumGothic (Debian package ``fonts-nanum``), which
+graphviz needs to measure and render Hangul.
+
+The chain picture is drawn from real certificates: what it shows is read from the certificates'
+fields and the "서명" edges are drawn only after checking the signature, so a tampered or foreign
+certificate shows up in the picture too. Nothing here reads private keys; kubeconfig key data is
+shown as ``(비공개)``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import html
+from collections.abc import Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+
+import graphviz
+import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+FONT = "NanumGothic"
+
+__all__ = ["FONT", "draw_chain", "draw_kubeconfig", "draw_mtls_handshake", "draw_request_path"]
+
+# colours: roots, intermediates, leaves, problems
+_ROOT_COLOR = "#fde9c8"
+_INTERMEDIATE_COLOR = "#fff6df"
+_SERVER_COLOR = "#dcecfb"
+_CLIENT_COLOR = "#dff3e2"
+_LEAF_COLOR = "#eeeeee"
+_BAD_COLOR = "#c62828"
+
+_KEY_USAGES = [  # (attribute of x509.KeyUsage, name as openssl prints it)
+    ("digital_signature", "Digital Signature"),
+    ("content_commitment", "Non Repudiation"),
+    ("key_encipherment", "Key Encipherment"),
+    ("data_encipherment", "Data Encipherment"),
+    ("key_agreement", "Key Agreement"),
+    ("key_cert_sign", "Certificate Sign"),
+    ("crl_sign", "CRL Sign"),
+]
+_EKU_NAMES = {
+    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
+    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
+    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
+    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
+    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
+    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
+    ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE: "anyExtendedKeyUsage",
+}
+
+
+def _digraph(name: str, **graph_attr) -> graphviz.Digraph:
+    g = graphviz.Digraph(name)
+    g.attr(fontname=FONT, charset="UTF-8", **graph_attr)
+    g.attr("node", fontname=FONT, fontsize="11")
+    g.attr("edge", fontname=FONT, fontsize="10")
+    return g
+
+
+def _esc(text) -> str:
+    return html.escape(str(text), quote=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# chain of trust
+# ---------------------------------------------------------------------------------------------
+
+def _as_certificate(item) -> x509.Certificate:
+    if isinstance(item, x509.Certificate):
+        return item
+    cert = getattr(item, "cert", None)
+    if isinstance(cert, x509.Certificate):
+        return cert
+    if isinstance(item, (bytes, bytearray)) and b"-----BEGIN CERTIFICATE-----" in item:
+        return x509.load_pem_x509_certificate(bytes(item))
+    raise TypeError(
+        f"draw_chain() needs cryptography x509.Certificate objects, objects with a .cert "
+        f"attribute (k8sauthlib Cert/CA) or PEM bytes, not {type(item).__name__}"
+    )
+
+
+def _name(name: x509.Name) -> str:
+    """Distinguished name in certificate order, as openssl prints it: ``O=Kubernetes, CN=rootCA``."""
+    parts = []
+    for rdn in name.rdns:
+        parts.append("+".join(f"{a.rfc4514_attribute_name}={a.value}" for a in rdn))
+    return ", ".join(parts) if parts else "(비어 있음)"
+
+
+def _ext(cert: x509.Certificate, kind):
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except x509.ExtensionNotFound:
+        return None
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    bc = _ext(cert, x509.BasicConstraints)
+    return bool(bc and bc.ca)
+
+
+def _sans(cert: x509.Certificate) -> list[str]:
+    san = _ext(cert, x509.SubjectAlternativeName)
+    if san is None:
+        return []
+    out = []
+    for gn in san:
+        if isinstance(gn, x509.DNSName):
+            out.append(f"DNS:{gn.value}")
+        elif isinstance(gn, x509.IPAddress):
+            out.append(f"IP:{gn.value}")
+        elif isinstance(gn, x509.RFC822Name):
+            out.append(f"email:{gn.value}")
+        elif isinstance(gn, x509.UniformResourceIdentifier):
+            out.append(f"URI:{gn.value}")
+        else:
+            out.append(str(gn.value))
+    return out
+
+
+def _key_usages(cert: x509.Certificate) -> list[str]:
+    ku = _ext(cert, x509.KeyUsage)
+    if ku is None:
+        return []
+    return [label for attr, label in _KEY_USAGES if getattr(ku, attr)]
+
+
+def _ekus(cert: x509.Certificate) -> list[x509.ObjectIdentifier]:
+    eku = _ext(cert, x509.ExtendedKeyUsage)
+    return list(eku) if eku is not None else []
+
+
+def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool | None:
+    """True if ``parent`` signed ``child``; None if ``parent`` cannot be its issuer at all.
+
+    The issuer is found the way verifiers find it: issuer name equal to the parent's subject,
+    and when both certificates carry key identifiers, AKI equal to the parent's SKI. Then the
+    signature is checked; False means "looks like the issuer but the signature is wrong"
+    (a tampered certificate, or a CA that was re-created with a new key).
+    """
+    if child.issuer != parent.subject:
+        return None
+    aki = _ext(child, x509.AuthorityKeyIdentifier)
+    ski = _ext(parent, x509.SubjectKeyIdentifier)
+    if aki is not None and aki.key_identifier is not None and ski is not None:
+        if aki.key_identifier != ski.digest:
+            return None
+    try:
+        child.verify_directly_issued_by(parent)
+    except Exception:  # InvalidSignature, ValueError (name/algorithm), TypeError (key type)
+        return False
+    return True
+
+
+def _role(cert: x509.Certificate, self_signed: bool) -> tuple[str, str]:
+    if _is_ca(cert):
+        return ("루트 CA" if self_signed else "중간 CA"), (_ROOT_COLOR if self_signed else _INTERMEDIATE_COLOR)
+    ekus = set(_ekus(cert))
+    server = ExtendedKeyUsageOID.SERVER_AUTH in ekus
+    client = ExtendedKeyUsageOID.CLIENT_AUTH in ekus
+    if server and client:
+        return "서버·클라이언트 인증서", _SERVER_COLOR
+    if server:
+        return "서버 인증서", _SERVER_COLOR
+    if client:
+        return "클라이언트 인증서", _CLIENT_COLOR
+    return ("자체 서명 인증서" if self_signed else "인증서"), _LEAF_COLOR
+
+
+def _row(label: str, value: str) -> str:
+    return (f'<TR><TD ALIGN="LEFT" VALIGN="TOP"><FONT COLOR="#555555">{_esc(label)}</FONT></TD>'
+            f'<TD ALIGN="LEFT" BALIGN="LEFT">{value}</TD></TR>')
+
+
+def _cert_label(cert: x509.Certificate, role: str, color: str) -> str:
+    rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{color}"><B>{_esc(role)}</B></TD></TR>',
+            _row("주체(subject)", _esc(_name(cert.subject))),
+            _row("발급자(issuer)", _esc(_name(cert.issuer)))]
+    sans = _sans(cert)
+    if sans:
+        rows.append(_row("SAN", "<BR/>".join(_esc(s) for s in sans)))
+    usages = _key_usages(cert)
+    if usages:
+        rows.append(_row("키 용도", _esc(", ".join(usages))))
+    ekus = _ekus(cert)
+    if ekus:
+        rows.append(_row("확장 키 용도", _esc(", ".join(_EKU_NAMES.get(o, o.dotted_string) for o in ekus))))
+    bc = _ext(cert, x509.BasicConstraints)
+    if bc is not None and bc.ca:
+        rows.append(_row("CA", "예" + ("" if bc.path_length is None else f" (pathlen {bc.path_length})")))
+    ekus_set = set(ekus)
+    # what kube-apiserver reads from a certificate it accepts for clients: any leaf with
+    # clientAuth, or with no EKU extension at all (Go's rule lets those through)
+    if not _is_ca(cert) and (ExtendedKeyUsageOID.CLIENT_AUTH in ekus_set or not ekus_set):
+        user = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
+        groups = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+        who = f"사용자 {user[0]}" if user and user[0] else "사용자 없음(익명)"
+        rows.append(_row("쿠버네티스", _esc(who) + "<BR/>" + _esc("그룹 " + (", ".join(groups) or "없음"))))
+    nb = cert.not_valid_before_utc.strftime("%Y-%m-%d")
+    na = cert.not_valid_after_utc.strftime("%Y-%m-%d")
+    rows.append(_row("유효 기간", _esc(f"{nb} ~ {na} (UTC)")))
+    return ('<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="#888888">'
+            + "".join(rows) + "</TABLE>>")
+
+
+def draw_chain(certs: Iterable, *, title: str | None = None) -> graphviz.Digraph:
+    """Draw the chain of trust of the given certificates.
+
+    One box per certificate with its subject, issuer, SANs, key usages, extended key usages,
+    validity and (for client certificates) the Kubernetes user and groups read from CN and O.
+    An edge labelled "서명" goes from each issuer to the certificates it signed; issuers are
+    matched by issuer name and AKI/SKI and the signature is verified. A certificate whose
+    signature does not verify gets a red "서명 검증 실패" edge; an issuer that is not among
+    ``certs`` is drawn as a dashed box ("목록에 없는 발급자").
+
+    Args:
+        certs: ``cryptography`` certificates, objects with a ``.cert`` attribute (k8sauthlib
+            ``Cert``/``CA``) or PEM bytes, in any order. Duplicates are drawn once.
+        title: Optional caption drawn above the picture.
+
+    Returns:
+        A ``graphviz.Digraph``; it displays as SVG in a notebook.
+
+    Raises:
+        TypeError: An item is not a certificate.
+    """
+    unique: list[x509.Certificate] = []
+    seen = set()
+    for item in certs:
+        cert = _as_certificate(item)
+        fp = cert.fingerprint(hashes.SHA256())
+        if fp not in seen:
+            seen.add(fp)
+            unique.append(cert)
+    if not unique:
+        raise ValueError("draw_chain() needs at least one certificate")
+
+    g = _digraph("chain", rankdir="TB", nodesep="0.4", ranksep="0.5")
+    if title:
+        g.attr(label=title, labelloc="t", fontsize="14")
+    g.attr("node", shape="plain")
+
+    external: dict[str, str] = {}
+    for i, cert in enumerate(unique):
+        self_signed = bool(_issued_by(cert, cert))
+        role, color = _role(cert, self_signed)
+        g.node(f"c{i}", _cert_label(cert, role, color))
+
+    for i, cert in enumerate(unique):
+        issuers = [(j, _issued_by(cert, parent)) for j, parent in enumerate(unique)]
+        issuers = [(j, ok) for j, ok in issuers if ok is not None]
+        for j, ok in issuers:
+            if j == i:
+                if ok:
+                    g.edge(f"c{i}", f"c{i}", label="자체 서명", color="#888888", fontcolor="#555555")
+                continue
+            if ok:
+                g.edge(f"c{j}", f"c{i}", label="서명", penwidth="1.5")
+            else:
+                g.edge(f"c{j}", f"c{i}", label="서명 검증 실패", color=_BAD_COLOR,
+                       fontcolor=_BAD_COLOR, style="dashed")
+        if not issuers:
+            issuer = _name(cert.issuer)
+            if issuer not in external:
+                external[issuer] = f"x{len(external)}"
+                g.node(external[issuer], f"목록에 없는 발급자\n{issuer}", shape="box",
+                       style="dashed,rounded", color="#888888")
+            g.edge(external[issuer], f"c{i}", label="서명?", style="dashed", color="#888888")
+    return g
+
+
+# ---------------------------------------------------------------------------------------------
+# mutual TLS handshake
+# ---------------------------------------------------------------------------------------------
+
+# (direction, message, explanation); ">" client to server, "<" server to client
+_TLS13 = [
+    (">", "ClientHello", "지원하는 TLS 버전·암호 스위트, 키 공유 값"),
+    ("<", "ServerHello", "고른 암호 스위트, 키 공유 값 (이후 메시지는 암호화)"),
+    ("<", "CertificateRequest", "클라이언트 인증서를 요구 (신뢰하는 CA 이름 목록)"),
+    ("<", "Certificate", "서버 인증서 체인"),
+    ("<", "CertificateVerify", "서버 개인 키로 핸드셰이크 내용에 서명"),
+    ("<", "Finished", "핸드셰이크 무결성 확인 값"),
+    (">", "Certificate", "클라이언트 인증서 체인"),
+    (">", "CertificateVerify", "클라이언트 개인 키로 핸드셰이크 내용에 서명"),
+    (">", "Finished", "핸드셰이크 무결성 확인 값"),
+    (">", "HTTP 요청", "GET /api/v1/namespaces/default/pods"),
+    ("<", "HTTP 응답", "200 OK / 401 / 403"),
+]
+_TLS12 = [
+    (">", "ClientHello", "지원하는 TLS 버전·암호 스위트"),
+    ("<", "ServerHello", "고른 암호 스위트"),
+    ("<", "Certificate", "서버 인증서 체인"),
+    ("<", "ServerKeyExchange", "서버 개인 키로 서명한 키 교환 값"),
+    ("<", "CertificateRequest", "클라이언트 인증서를 요구 (신뢰하는 CA 이름 목록)"),
+    ("<", "ServerHelloDone", ""),
+    (">", "Certificate", "클라이언트 인증서 체인"),
+    (">", "ClientKeyExchange", "키 교환 값"),
+    (">", "CertificateVerify", "클라이언트 개인 키로 핸드셰이크 내용에 서명"),
+    (">", "ChangeCipherSpec, Finished", ""),
+    ("<", "ChangeCipherSpec, Finished", ""),
+    (">", "HTTP 요청", "GET /api/v1/namespaces/default/pods"),
+    ("<", "HTTP 응답", "200 OK / 401 / 403"),
+]
+_CLIENT_CHECK = "클라이언트가 서버 인증서 검증:\nCA 서명, 유효 기간, SAN의 호스트 이름,\nserverAuth, CertificateVerify 서명"
+_SERVER_CHECK = ("서버가 클라이언트 인증서 검증:\n--client-ca-file의 CA 서명, 유효 기간,\n"
+                 "clientAuth, CertificateVerify 서명\nCN은 사용자, O는 그룹이 됨")
+
+
+def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
+                        server: str = "서버\n(kube-apiserver, nginx)",
+                        tls_version: str = "1.3") -> graphviz.Digraph:
+    """Draw the mutual-TLS handshake as a sequence diagram.
+
+    Two lanes, client on the left and server on the right, one arrow per handshake message in
+    order, with a short Korean explanation on each. The server asks for a certificate
+    (CertificateRequest); the client answers with its certificate chain and a CertificateVerify
+    signed with its private key, which proves it holds the key and not just a copy of the public
+    certificate. Notes say what each side checks.
+
+    Args:
+        client: Label of the client lane.
+        server: Label of the server lane.
+        tls_version: ``"1.3"`` (default, what kubectl and nginx negotiate today) or ``"1.2"``.
+
+    Returns:
+        A ``graphviz.Digraph``.
+
+    Raises:
+        ValueError: Unknown ``tls_version``.
+    """
+    if tls_version not in ("1.2", "1.3"):
+        raise ValueError(f"tls_version must be '1.2' or '1.3', not {tls_version!r}")
+    steps = _TLS13 if tls_version == "1.3" else _TLS12
+    g = _digraph("mtls", rankdir="TB", nodesep="0.2", ranksep="0.42", newrank="true",
+                 label=f"상호 TLS(mTLS) 핸드셰이크 (TLS {tls_version})", labelloc="t", fontsize="14")
+    g.attr("node", shape="point", width="0.06", color="#666666")
+
+    g.node("client_head", client, shape="box", style="rounded,filled", fillcolor=_CLIENT_COLOR, width="2")
+    g.node("server_head", server, shape="box", style="rounded,filled", fillcolor=_SERVER_COLOR, width="2")
+    with g.subgraph() as s:
+        s.attr(rank="same")
+        s.edge("client_head", "server_head", style="invis", minlen="6")
+
+    client_done = next(i for i, (d, m, _) in enumerate(steps) if d == "<" and "Finished" in m)
+    server_done = next(i for i, (d, m, _) in enumerate(steps) if d == ">" and "Finished" in m)
+
+    prev_c, prev_s = "client_head", "server_head"
+    for i, (direction, message, note) in enumerate(steps):
+        c, s_ = f"c{i}", f"s{i}"
+        label = f"{message}\n{note}" if note else message
+        with g.subgraph() as row:
+            row.attr(rank="same")
+            if i == client_done:
+                row.node(f"n{i}", _CLIENT_CHECK, shape="note", fontsize="9", style="filled",
+                         fillcolor="#f7f7f7", color="#999999")
+                row.edge(f"n{i}", c, style="dotted", arrowhead="none", color="#999999")
+            row.node(c)
+            row.node(s_)
+            if direction == ">":
+                row.edge(c, s_, label=label, minlen="6")
+            else:
+                row.edge(c, s_, label=label, dir="back", minlen="6")
+            if i == server_done:
+                row.node(f"n{i}", _SERVER_CHECK, shape="note", fontsize="9", style="filled",
+                         fillcolor="#f7f7f7", color="#999999")
+                row.edge(s_, f"n{i}", style="dotted", arrowhead="none", color="#999999")
+        g.edge(prev_c, c, style="dashed", arrowhead="none", color="#aaaaaa", weight="100")
+        g.edge(prev_s, s_, style="dashed", arrowhead="none", color="#aaaaaa", weight="100")
+        prev_c, prev_s = c, s_
+    return g
+
+
+# ---------------------------------------------------------------------------------------------
+# kubeconfig
+# ---------------------------------------------------------------------------------------------
+
+_SECRET_FIELDS = ("client-key-data", "token", "password")
+
+
+def _load_kubeconfig(path_or_dict) -> Mapping:
+    if isinstance(path_or_dict, Mapping):
+        return path_or_dict
+    if isinstance(path_or_dict, (str, PathLike)):
+        data = yaml.safe_load(Path(path_or_dict).read_text(encoding="utf-8"))
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{path_or_dict} is not a kubeconfig (expected a YAML mapping)")
+        return data
+    raise TypeError(f"draw_kubeconfig() needs a path or a dict, not {type(path_or_dict).__name__}")
+
+
+def _cert_data_summary(b64: str) -> str:
+    """Subject of an embedded certificate (certificate data only; key data is never decoded)."""
+    try:
+        pem = base64.b64decode(b64, validate=False)
+        cert = x509.load_pem_x509_certificate(pem)
+    except (binascii.Error, ValueError):
+        return "(인증서 데이터)"
+    return f"(인증서: {_name(cert.subject)})"
+
+
+def _kv_label(title: str, rows: list[tuple[str, str]], color: str, bold: bool = False) -> str:
+    head = f"<B>{_esc(title)}</B>" if bold else _esc(title)
+    cells = [f'<TR><TD COLSPAN="2" BGCOLOR="{color}">{head}</TD></TR>']
+    for key, value in rows:
+        cells.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="#555555">{_esc(key)}</FONT></TD>'
+                     f'<TD ALIGN="LEFT">{_esc(value)}</TD></TR>')
+    return ('<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="#888888">'
+            + "".join(cells) + "</TABLE>>")
+
+
+def _user_rows(user: Mapping) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in (user or {}).items():
+        if key in _SECRET_FIELDS:
+            rows.append((key, "(비공개)"))
+        elif key == "client-certificate-data":
+            rows.append((key, _cert_data_summary(value)))
+        elif key == "client-key":
+            rows.append((key, f"{value} (개인 키 파일)"))
+        elif key == "exec":
+            rows.append(("exec", str((value or {}).get("command", ""))))
+        elif key == "auth-provider":
+            rows.append(("auth-provider", str((value or {}).get("name", ""))))
+        elif isinstance(value, (str, int, bool)):
+            rows.append((key, str(value)))
+        else:
+            rows.append((key, "…"))
+    return rows
+
+
+def _cluster_rows(cluster: Mapping) -> list[tuple[str, str]]:
+    rows = []
+    for key, value in (cluster or {}).items():
+        if key == "certificate-authority-data":
+            rows.append((key, _cert_data_summary(value)))
+        elif isinstance(value, (str, int, bool)):
+            rows.append((key, str(value)))
+        else:
+            rows.append((key, "…"))
+    return rows
+
+
+def draw_kubeconfig(path_or_dict) -> graphviz.Digraph:
+    """Draw the structure of a kubeconfig: clusters, users, contexts and current-context.
+
+    Each context points to its cluster and its user; the current context is highlighted.
+    Embedded certificates are summarised by their subject (``CN=alice, O=developers``), so the
+    picture shows who the user is; private key data, tokens and passwords are shown as
+    ``(비공개)`` and never decoded.
+
+    Args:
+        path_or_dict: Path of a kubeconfig file, or the parsed kubeconfig as a dict.
+
+    Returns:
+        A ``graphviz.Digraph``.
+
+    Raises:
+        TypeError: Neither a path nor a mapping.
+        ValueError: The file is not a YAML mapping.
+    """
+    config = _load_kubeconfig(path_or_dict)
+    g = _digraph("kubeconfig", rankdir="LR", nodesep="0.3", ranksep="0.8", compound="true")
+    g.attr("node", shape="plain")
+    current = config.get("current-context")
+
+    g.node("current", f"current-context\n{current or '(없음)'}", shape="box", style="rounded,filled",
+           fillcolor="#ffe7a3")
+
+    def section(name, caption, items, rows_of, color, prefix):
+        with g.subgraph(name=f"cluster_{name}") as s:
+            s.attr(label=caption, style="rounded", color="#bbbbbb", fontname=FONT)
+            if not items:
+                s.node(f"{prefix}_none", "(없음)", shape="box", style="dashed")
+            for i, item in enumerate(items or []):
+                s.node(f"{prefix}{i}", _kv_label(str(item.get("name", "")), rows_of(item), color,
+                                                 bold=(prefix == "ctx" and item.get("name") == current)))
+
+    contexts = config.get("contexts") or []
+    clusters = config.get("clusters") or []
+    users = config.get("users") or []
+    section("contexts", "컨텍스트(contexts)", contexts,
+            lambda c: [(k, str(v)) for k, v in (c.get("context") or {}).items()], "#fff3d6", "ctx")
+    section("clusters", "클러스터(clusters)", clusters, lambda c: _cluster_rows(c.get("cluster")),
+            _SERVER_COLOR, "cl")
+    section("users", "사용자(users)", users, lambda u: _user_rows(u.get("user")), _CLIENT_COLOR, "us")
+
+    cluster_ids = {c.get("name"): f"cl{i}" for i, c in enumerate(clusters)}
+    user_ids = {u.get("name"): f"us{i}" for i, u in enumerate(users)}
+    for i, ctx in enumerate(contexts):
+        body = ctx.get("context") or {}
+        if ctx.get("name") == current:
+            g.edge("current", f"ctx{i}", penwidth="2")
+        for key, ids in (("cluster", cluster_ids), ("user", user_ids)):
+            target = body.get(key)
+            if target in ids:
+                g.edge(f"ctx{i}", ids[target], label=key)
+            elif target:
+                missing = f"missing_{key}_{i}"
+                g.node(missing, f"{key} '{target}' 없음", shape="box", style="dashed",
+                       color=_BAD_COLOR, fontcolor=_BAD_COLOR)
+                g.edge(f"ctx{i}", missing, label=key, color=_BAD_COLOR, style="dashed")
+    if current and current not in {c.get("name") for c in contexts}:
+        g.node("missing_current", f"컨텍스트 '{current}' 없음", shape="box", style="dashed",
+               color=_BAD_COLOR, fontcolor=_BAD_COLOR)
+        g.edge("current", "missing_current", color=_BAD_COLOR, style="dashed")
+    return g
+
+
+# ---------------------------------------------------------------------------------------------
+# path of an API request
+# ---------------------------------------------------------------------------------------------
+
+def draw_request_path() -> graphviz.Digraph:
+    """Draw the path of a request through kube-apiserver.
+
+    Request → 인증(authentication: x509 client certificates, bearer tokens, OIDC, webhook,
+    authenticating proxy) → 인가(authorization: Node, RBAC, webhook) → 어드미션 제어(admission
+    control: mutating, then validating) → etcd. Failed authentication leaves with 401
+    Unauthorized, a denied request with 403 Forbidden; a request without any credential goes on
+    as ``system:anonymous``.
+
+    Returns:
+        A ``graphviz.Digraph``.
+    """
+    g = _digraph("request", rankdir="LR", nodesep="0.5", ranksep="0.45",
+                 label="kube-apiserver가 요청을 처리하는 순서", labelloc="t", fontsize="14")
+    g.attr("node", shape="box", style="rounded,filled", fillcolor="#ffffff", color="#777777")
+
+    g.node("req", "요청\n(kubectl, curl,\nclient-go)", fillcolor="#f0f0f0")
+    g.node("authn", "인증\n(authentication)\n\nx509 클라이언트 인증서\n베어러 토큰, OIDC\n웹훅, 인증 프록시",
+           fillcolor=_CLIENT_COLOR)
+    g.node("authz", "인가\n(authorization)\n\nNode, RBAC\n웹훅", fillcolor=_SERVER_COLOR)
+    g.node("admission", "어드미션 제어\n(admission control)\n\n변경(mutating) 다음\n검증(validating)",
+           fillcolor=_INTERMEDIATE_COLOR)
+    g.node("etcd", "etcd\n(저장)", shape="cylinder", fillcolor="#e8e8e8")
+
+    g.node("e401", "401 Unauthorized\n자격 증명이 잘못됨\n(모르는 CA, 만료, clientAuth 없음)",
+           color=_BAD_COLOR, fontcolor=_BAD_COLOR, style="rounded")
+    g.node("e403", "403 Forbidden\n허용하는 규칙이 없음", color=_BAD_COLOR, fontcolor=_BAD_COLOR,
+           style="rounded")
+    g.node("eadm", "요청 거부\n(예: 403, 정책 위반)", color=_BAD_COLOR, fontcolor=_BAD_COLOR,
+           style="rounded")
+
+    g.edge("req", "authn", label="TLS\n(클라이언트 인증서)")
+    g.edge("authn", "authz", label="사용자, 그룹\n(CN, O +\nsystem:authenticated)", penwidth="1.5")
+    g.edge("authn", "authz", label="자격 증명 없음:\nsystem:anonymous", style="dashed", color="#888888")
+    g.edge("authz", "admission", label="허용", penwidth="1.5")
+    g.edge("admission", "etcd", label="생성·변경·삭제", penwidth="1.5")
+    g.edge("authn", "e401", color=_BAD_COLOR)
+    g.edge("authz", "e403", color=_BAD_COLOR)
+    g.edge("admission", "eadm", color=_BAD_COLOR)
+    with g.subgraph() as s:
+        s.attr(rank="same")
+        s.node("authn")
+        s.node("e401")
+    return g
