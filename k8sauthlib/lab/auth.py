@@ -182,15 +182,22 @@ class Authorizer:
     a missing role.
 
     Args:
-        policy: an :class:`~k8sauthlib.lab.rbac.RBACPolicy`.
+        policy: an :class:`~k8sauthlib.lab.rbac.RBACPolicy`, or a
+            :class:`~k8sauthlib.lab.rbac.PolicyFiles` that reloads when its files change.
         modes: the modes from ``--authorization-mode`` (kubeadm: ``Node,RBAC``). ``Node`` is
             accepted but not modelled (it has no opinion on requests of non-node users,
             which are the only users of the lab).
     """
 
     def __init__(self, policy, modes=("Node", "RBAC")):
-        self.policy = policy
+        self._policy = policy
         self.modes = tuple(modes)
+
+    @property
+    def policy(self):
+        """The RBAC policy in force (a :class:`~k8sauthlib.lab.rbac.PolicyFiles` is asked each time)."""
+        current = getattr(self._policy, "current", None)
+        return current() if current else self._policy
 
     def authorize(self, identity, attrs):
         groups = tuple(identity.groups)

@@ -24,6 +24,7 @@ Not modelled: aggregated ClusterRoles (``aggregationRule``) and the other bootst
 "not found", as kube-apiserver would report it if that role had been deleted.
 """
 
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -340,3 +341,53 @@ class RBACPolicy:
             if error:
                 errors.append(error)
         return rules, errors
+
+
+class PolicyFiles:
+    """The lab's RBAC, re-read whenever a file in its directory changes.
+
+    kube-apiserver applies a new RoleBinding as soon as ``kubectl apply`` stores it; the lab's
+    equivalent of ``kubectl apply`` is writing a YAML file into the RBAC directory, and the
+    next request sees it. A file that does not parse keeps the previous policy in force and
+    the error is reported once through ``on_error``.
+    """
+
+    def __init__(self, directory, on_error=None):
+        self.directory = Path(directory) if directory is not None else None
+        self.on_error = on_error or (lambda message: None)
+        self._stamp = None
+        self._policy = None
+        self.error = None
+        self._lock = threading.Lock()
+        self.current()
+        if self.error:
+            raise InputError(self.error)
+
+    def _snapshot(self):
+        if self.directory is None or not self.directory.is_dir():
+            return ()
+        stamp = []
+        for path in sorted(self.directory.iterdir()):
+            if path.suffix in (".yaml", ".yml", ".json"):
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                stamp.append((path.name, st.st_mtime_ns, st.st_size))
+        return tuple(stamp)
+
+    def current(self):
+        """The policy as of now (reloaded if the directory changed since the last call)."""
+        with self._lock:
+            stamp = self._snapshot()
+            if stamp != self._stamp:
+                self._stamp = stamp
+                try:
+                    self._policy = RBACPolicy.load(self.directory)
+                    self.error = None
+                except (InputError, OSError, UnicodeDecodeError) as exc:
+                    self.error = f"RBAC files not reloaded, previous policy still in force: {exc}"
+                    if self._policy is None:
+                        self._policy = RBACPolicy.load(None)
+                    self.on_error(self.error)
+            return self._policy

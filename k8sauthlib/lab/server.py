@@ -37,10 +37,10 @@ from urllib.parse import unquote
 import yaml
 from OpenSSL import SSL, crypto
 
-from ..errors import K8sAuthError
+from ..errors import InputError, K8sAuthError
 from .api import LabAPI, Request, load_mirror_pods
 from .auth import Authorizer, X509Authenticator
-from .rbac import RBACPolicy
+from .rbac import PolicyFiles
 
 logger = logging.getLogger("k8sauthlib.lab")
 
@@ -321,7 +321,10 @@ class LabServer:
         if "AlwaysAllow" in modes and authenticator.anonymous:
             # kube-apiserver: "AnonymousAuth is not allowed with the AlwaysAllow authorizer. Resetting AnonymousAuth to false."
             authenticator.anonymous = False
-        policy = RBACPolicy.load(self.rbac_dir)
+        try:
+            policy = PolicyFiles(self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR))
+        except InputError as exc:
+            raise LabError(str(exc)) from None
         self.started_at = datetime.now(timezone.utc).replace(microsecond=0)
         pods = load_mirror_pods(self.manifest_path.parent, self.node_name, self.started_at)
         listener = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET, socket.SOCK_STREAM)
@@ -342,7 +345,7 @@ class LabServer:
         self._accept_thread.start()
         self._wait_ready()
         self.log.note(f'"Serving securely" address="{self.host}:{self.port}" anonymous-auth={str(authenticator.anonymous).lower()} '
-                      f'authorization-mode="{",".join(modes)}" rbac-files={len(policy.sources)} mirror-pods={len(pods)}')
+                      f'authorization-mode="{",".join(modes)}" rbac-files={len(policy.current().sources)} mirror-pods={len(pods)}')
         return self
 
     def stop(self):

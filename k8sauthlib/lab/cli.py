@@ -1,0 +1,83 @@
+"""``k8sauthlib lab up --dir DIR [--port PORT]``: run the lab API server in the foreground.
+
+Creates the kubeadm-like tree in ``DIR`` when it is missing (or reuses it, so the CA survives
+restarts as in a real cluster), serves it, prints the URL on stdout once the server answers
+TLS, logs every request on stderr, and exits 0 on SIGINT (Ctrl-C) or SIGTERM.
+
+The default port is the manifest's ``--secure-port`` (kubeadm: 6443), so that the server URL
+in the tree's ``admin.conf`` is right; ``--port 0`` picks a free port.
+"""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from ..errors import K8sAuthError
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="k8sauthlib lab", description="The local lab API server.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    up = sub.add_parser("up", help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
+                        description="Serve the lab API server on 127.0.0.1 in the foreground.")
+    up.add_argument("--dir", required=True, help="the lab's kubeadm tree (created if missing)")
+    up.add_argument("--port", type=int, default=None,
+                    help="TCP port (default: --secure-port of manifests/kube-apiserver.yaml; 0: a free port)")
+    up.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    up.add_argument("--quiet", action="store_true", help="do not log requests on stderr")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``lab`` command line; ``argv`` excludes the program name (``["up", "--dir", ...]``)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lab"]:
+        argv = argv[1:]
+    args = _parser().parse_args(argv)
+
+    from .server import LabServer, read_manifest_flags
+
+    if not args.quiet:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        log = logging.getLogger("k8sauthlib.lab")
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False
+
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        lab = LabServer(args.dir, port=args.port, host=args.host)
+        port = args.port
+        if port is None:
+            lab._ensure_tree()
+            port = int(read_manifest_flags(lab.manifest_path).get("secure-port", "6443"))
+            lab.requested_port = port
+        lab.start()
+        try:
+            print(lab.url, flush=True)
+            while not stop.wait(0.5):
+                pass
+        finally:
+            lab.stop()
+    except K8sAuthError as exc:
+        print(f"k8sauthlib lab: error: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(f"k8sauthlib lab: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
