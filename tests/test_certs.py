@@ -586,7 +586,7 @@ def test_missing_client_cert_is_refused(ca, server_context, client_context, tls_
     server = ca.issue_server_cert("localhost")
     with pytest.raises((ssl.SSLError, OSError)) as refused:
         tls_handshake(server_context(server, client_ca=ca), client_context(ca), "localhost")
-    assert "certificate" in str(refused.value)  # TLS 1.3 alert: "certificate required"
+    # the client sees either the TLS 1.3 "certificate required" alert or a bare EOF (a race)
     assert "peer did not return a certificate" in str(refused.value.server_error)
 
 
