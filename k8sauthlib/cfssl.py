@@ -79,9 +79,9 @@ def _load_json(source, what: str) -> tuple[Any, str]:
             text = bytes(source).decode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"{what} is not UTF-8 text") from None
-    elif isinstance(source, str) and source.lstrip()[:1] in ("{", "[", '"') or (
-            isinstance(source, str) and "\n" in source):
-        text = source
+    elif isinstance(source, str) and (not source.strip() or source.lstrip()[:1] in ("{", "[", '"')
+                                      or "\n" in source):
+        text = source  # JSON text (or nothing at all), not a file name
     else:
         path = Path(source)
         label = str(path)
@@ -286,9 +286,9 @@ def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
     h = _str(host, where)
     if not h.strip():
         raise InputError(f"{where}: an empty host name is not a valid SAN")
-    if h != h.strip() or any(c.isspace() for c in h):
-        raise InputError(f"{where}: {h!r} contains white space, so it is not a host name, IP address, email "
-                         f"address or URI")
+    if h != h.strip():
+        raise InputError(f"{where}: {h!r} has white space around it, so it is not a host name, IP address, "
+                         f"email address or URI")
     if "%" not in h:
         try:
             ip = ipaddress.ip_address(h)
@@ -301,6 +301,9 @@ def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
     m = _ADDR_RE.fullmatch(h) or _NAMED_ADDR_RE.fullmatch(h)
     if m:
         return "email", m.group(1)
+    if any(c.isspace() for c in h):
+        raise InputError(f"{where}: {h!r} contains white space, so it is not a host name, IP address, email "
+                         f"address or URI")
     if not h.isascii():
         raise InputError(f"{where}: {h!r} is not ASCII; write an internationalized domain name in its "
                          f"xn-- (punycode) form")
@@ -708,13 +711,16 @@ def _profile(value, name: str, label: str, *, is_default: bool) -> SigningProfil
     f = _fields(value, where, _PROFILE_FIELDS, _PROFILE_UNSUPPORTED)
     usages = _str_list(f.get("usages", []), f"{where}.usages")
     if usages:
-        from .certs import resolve_usages  # imports cryptography: only when there are usages to check
+        # imports cryptography: only when there are usages to check
+        from .certs import EXT_KEY_USAGES, KEY_USAGES, resolve_usages
 
+        known = list(KEY_USAGES) + list(EXT_KEY_USAGES)
         for usage in usages:
-            try:
-                resolve_usages([usage])
-            except UnknownUsageError as exc:
-                raise UnknownUsageError(f"{where}.usages: {exc}, and cfssl would silently drop it") from None
+            if usage not in known:
+                close = difflib.get_close_matches(usage.lower().replace("-", " ").replace("_", " "), known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise UnknownUsageError(f"{where}.usages: unknown usage {usage!r}{hint}, which cfssl would silently "
+                                        f"drop; known usages: {', '.join(known)}")
         try:
             resolve_usages(usages)
         except InputError as exc:

@@ -400,6 +400,9 @@ def _delegate(module: str, argv: list[str]) -> int:
         mod = importlib.import_module(f"{__package__}.{module}")
     except ImportError as exc:
         raise K8sAuthError(f"the {module.split('.')[0]} command is not available in this installation ({exc})") from None
+    if not hasattr(mod, "main"):
+        raise K8sAuthError(f"the {module.split('.')[0]} command is not available in this installation "
+                           f"(k8sauthlib.{module} has no main())")
     result = mod.main(argv)
     return int(result or 0)
 
