@@ -1,0 +1,169 @@
+"""The cause table in k8sauthlib.diagnose: complete, bilingual, and self-consistent; plus the
+kubectl/Go messages from K8S-FACTS §6 and real ssl exceptions mapped to their causes."""
+
+import re
+import ssl
+import socket
+import threading
+
+import pytest
+
+import k8sauthlib as k8s
+from k8sauthlib import diagnose
+from k8sauthlib.client import _CLASSES, TLSProblem
+
+HANGUL = re.compile(r"[가-힣]")
+
+
+def test_every_cause_is_bilingual_and_has_signs():
+    keys = [c.key for c in diagnose.CAUSES]
+    assert len(keys) == len(set(keys))
+    for c in diagnose.CAUSES:
+        assert c.title and c.fix and c.signs, c.key
+        assert HANGUL.search(c.title_ko) and HANGUL.search(c.fix_ko), c.key
+        assert not HANGUL.search(c.title + c.fix), c.key  # English columns stay English
+        assert c.severity in ("error", "warning")
+        for s in c.signs:
+            assert s.source in diagnose.SOURCES, (c.key, s)
+
+
+def test_each_sign_maps_back_to_its_cause():
+    # the table is ordered most specific first; a sign shadowed by an earlier cause would
+    # make its own row in the book a lie
+    for c in diagnose.CAUSES:
+        for s in c.signs:
+            if s.pattern is not None or s.source == "curl" and s.exit_code == 0:
+                continue
+            if s.source == "curl":
+                d = diagnose.diagnose_curl(s.exit_code or 1, f"curl: ({s.exit_code}) {s.text}")
+            elif s.source == "nginx-page":
+                d = diagnose.diagnose_response(400, f"<html><head><title>{s.text}</title></head></html>")
+            elif s.source == "nginx-log":
+                d = diagnose.diagnose_nginx_log([f"2026/11/29 10:00:00 [info] 1#1: *1 {s.text}"])
+            elif s.source == "http":
+                d = diagnose.diagnose_response(int(s.text[:3]), '{"kind":"Status"}')
+            else:
+                d = diagnose.diagnose_text(s.text, s.source)
+            assert d is not None and d.key == c.key, (c.key, s, d and d.key)
+
+
+def test_every_error_cause_the_client_raises_has_an_exception_class():
+    for c in diagnose.CAUSES:
+        if c.key in _CLASSES:
+            assert issubclass(_CLASSES[c.key], TLSProblem)
+    assert issubclass(_CLASSES["client-key-mismatch"], k8s.KeyMismatchError)
+
+
+@pytest.mark.parametrize("message, key", [
+    ("Unable to connect to the server: x509: certificate signed by unknown authority", "unknown-server-ca"),
+    ("Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by "
+     "unknown authority (possibly because of \"crypto/rsa: verification error\" while trying to verify "
+     "candidate authority certificate \"kubernetes\")", "unknown-server-ca"),
+    ("Unable to connect to the server: x509: certificate is valid for 10.240.0.2, 10.200.100.1, "
+     "not 146.148.119.50", "hostname-mismatch"),
+    ("x509: certificate is valid for kubernetes.default.svc, kubernetes.default, kubernetes, "
+     "localhost, not server.kubernetes.local", "hostname-mismatch"),
+    ("x509: certificate has expired or is not yet valid: current time 2026-11-29T10:00:00Z is after "
+     "2026-11-28T10:00:00Z", "server-cert-expired"),
+    ("error: You must be logged in to the server (Unauthorized)", "unauthorized"),
+    ("Error from server (Forbidden): pods is forbidden: User \"alice\" cannot list resource \"pods\" "
+     "in API group \"\" in the namespace \"default\"", "forbidden"),
+    ("Error from server (NotFound): the server could not find the requested resource", "not-kubernetes"),
+    ("The connection to the server localhost:8443 was refused - did you specify the right host or port?",
+     "connection-refused"),
+    ("Unable to connect to the server: dial tcp: lookup kubernetes on 10.0.0.2:53: no such host",
+     "name-not-resolved"),
+    ("Unable to connect to the server: remote error: tls: bad certificate", "client-cert-rejected"),
+    ("error: tls: private key does not match public key", "client-key-mismatch"),
+    ("x509: certificate specifies an incompatible key usage", "wrong-key-usage"),
+])
+def test_kubectl_and_go_messages(message, key):
+    d = diagnose.diagnose_text(message)
+    assert d is not None and d.key == key
+    assert d.evidence  # the line that matched, for the message
+
+
+def test_unknown_text_gives_none():
+    assert diagnose.diagnose_text("everything is fine") is None
+    assert diagnose.diagnose_curl(0, "", "<html><title>200 OK</title></html>") is None
+    assert diagnose.diagnose_response(200, "ok") is None
+
+
+def test_insecure_flag_detection():
+    assert diagnose.diagnose_curl(0, "", "hi", args=["-k", "https://x/"]).key == "verification-disabled"
+    assert diagnose.diagnose_curl(0, "", "hi", args=["-sSk", "https://x/"]).key == "verification-disabled"
+    assert diagnose.diagnose_curl(0, "", "hi", args=["--insecure", "https://x/"]).key == "verification-disabled"
+    assert diagnose.diagnose_curl(0, "", "hi", args=["--cacert", "k.pem", "https://x/"]) is None
+
+
+def test_unmatched_curl_failure_is_generic_or_none():
+    assert diagnose.diagnose_curl(35, "curl: (35) something new").key == "tls-handshake-failed"
+    assert diagnose.diagnose_curl(3, "curl: (3) URL using bad/illegal format") is None
+
+
+def test_table_and_markdown():
+    rows_ko = diagnose.table("ko")
+    rows_en = diagnose.table("en")
+    assert [r["key"] for r in rows_ko] == [c.key for c in diagnose.CAUSES]
+    assert rows_ko[0]["cause"] == diagnose.CAUSES[0].title_ko
+    assert rows_en[0]["cause"] == diagnose.CAUSES[0].title
+    md = diagnose.markdown_table("ko")
+    assert md.startswith("| 증상 | 원인 | 해결 |")
+    assert md.count("\n") == len(diagnose.CAUSES) + 2
+    assert "`(60) SSL certificate problem: unable to get local issuer certificate`" in md
+    assert "`400 No required SSL certificate was sent`" in md
+    with pytest.raises(KeyError, match="known"):
+        diagnose.cause("no-such-cause")
+
+
+def _tls_server(ctx):
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen()
+
+    def serve():
+        conn, _ = srv.accept()
+        try:
+            with ctx.wrap_socket(conn, server_side=True) as tls:
+                tls.recv(1)
+        except (ssl.SSLError, OSError):
+            pass
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    return srv, t
+
+
+def test_real_ssl_exceptions(tmp_path):
+    """Python's own TLS server that requires a client certificate (TLS-level alerts, unlike
+    nginx's 400 pages), and a client that trusts nothing: both mapped from real exceptions."""
+    ca = k8s.CA.create("py-ca")
+    server = ca.issue_server_cert("localhost", "127.0.0.1")
+    server.write("server", tmp_path)
+    ca.write("ca", tmp_path)
+    sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx.load_cert_chain(tmp_path / "server.pem", tmp_path / "server-key.pem")
+    sctx.load_verify_locations(tmp_path / "ca.pem")
+    sctx.verify_mode = ssl.CERT_REQUIRED
+
+    # 1. no client certificate: TLS 1.3 "certificate required" alert
+    srv, t = _tls_server(sctx)
+    cctx = ssl.create_default_context(cafile=str(tmp_path / "ca.pem"))
+    with pytest.raises(ssl.SSLError) as info:
+        with socket.create_connection(srv.getsockname()) as raw:
+            with cctx.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"x")
+                tls.recv(1)
+    t.join(5)
+    srv.close()
+    assert diagnose.diagnose_exception(info.value).key == "client-cert-required"
+
+    # 2. the client does not trust the server's CA
+    srv, t = _tls_server(sctx)
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        with socket.create_connection(srv.getsockname()) as raw:
+            ssl.create_default_context().wrap_socket(raw, server_hostname="localhost")
+    t.join(5)
+    srv.close()
+    d = diagnose.diagnose_exception(info.value)
+    assert d.key == "unknown-server-ca" and "verify code" in d.evidence
