@@ -131,14 +131,17 @@ def _free_port(host):
         return s.getsockname()[1]
 
 
+try:  # resolved here, in the parent: the child between fork and exec only calls it
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):  # pragma: no cover - not Linux
+    _prctl = None
+
+
 def _die_with_parent():  # runs in the child between fork and exec
-    # PR_SET_PDEATHSIG: the kernel sends SIGTERM to nginx's master when the process that
+    # PR_SET_PDEATHSIG (1): the kernel sends SIGTERM to nginx's master when the thread that
     # started it dies, even by SIGKILL, so no nginx outlives a killed notebook kernel.
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)
-    except Exception:  # pragma: no cover - not Linux
-        pass
+    if _prctl is not None:
+        _prctl(1, signal.SIGTERM, 0, 0, 0)
 
 
 def _others_can_traverse(path):
@@ -242,6 +245,9 @@ class Nginx:
         verify_depth: ``ssl_verify_depth`` (nginx's default is 1: client cert + its CA).
         nginx_binary: the nginx executable; ``None`` finds it (``PATH``, then ``/usr/sbin``).
         start_timeout: seconds :meth:`start` waits for nginx to answer TLS.
+
+    nginx is bound to the thread that calls :meth:`start` (``PR_SET_PDEATHSIG``): start it
+    from the main thread (as notebooks and pytest do), not from a short-lived worker thread.
 
     Raises:
         InputError: inconsistent arguments (mutual TLS without ``client_ca``, bad
