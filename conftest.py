@@ -10,8 +10,14 @@ Defaults applied when the command line does not say otherwise:
 * ``--nbval-sanitize-with book/sanitize.cfg``;
 * ``--nbval-current-env``: run the notebooks with this interpreter (the project's .venv), like
   ``make book`` does, unless ``--nbval-kernel-name`` is given.
+
+The interpreter's bin directory (.venv/bin) is put first on PATH, as the Makefile does, so
+``!k8sauthlib ...`` cells and tests that run the console script find it even when pytest is
+started as ``.venv/bin/python -m pytest`` without activating the venv.
 """
 
+import os
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -23,6 +29,11 @@ _NEVER_COLLECT = {"_build", "work", ".ipynb_checkpoints", "_ext"}
 
 
 def pytest_configure(config):
+    bindir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bindir not in path.split(os.pathsep):
+        os.environ["PATH"] = bindir + (os.pathsep + path if path else "")
+
     option = config.option
     if not getattr(option, "nbval_lax", False):
         option.nbval = True
