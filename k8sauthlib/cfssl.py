@@ -100,7 +100,7 @@ def _load_json(source, what: str) -> tuple[Any, str]:
     try:
         data = json.loads(text, object_pairs_hook=_pairs_hook)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise InputError(f"{label}: incomplete JSON, the text ends at line {exc.lineno}, column {exc.colno} "
                              f"before the object is closed") from None
         raise InputError(f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None

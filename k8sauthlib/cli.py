@@ -301,7 +301,8 @@ def _parse_cfssl_output(data: bytes, label: str) -> dict:
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
-        kind = "incomplete JSON" if exc.pos >= len(text.rstrip()) else "not JSON"
+        cut_short = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
+        kind = "incomplete JSON" if cut_short else "not JSON"
         raise K8sAuthError(f"{label} is {kind} (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected "
                            f"the output of 'k8sauthlib gencert' or 'cfssl gencert'") from None
     if not isinstance(obj, dict):
