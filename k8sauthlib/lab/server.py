@@ -35,7 +35,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import yaml
-from OpenSSL import SSL, crypto
+from OpenSSL import SSL
 
 from ..errors import InputError, K8sAuthError
 from .api import LabAPI, Request, load_mirror_pods
@@ -440,7 +440,8 @@ class LabServer:
             raise LabError(f"--tls-cert-file={cert_file} / --tls-private-key-file={key_file}: {exc}") from None
         # Request, never require, a client certificate; verification happens per request.
         ctx.set_verify(SSL.VERIFY_PEER, lambda conn, cert, errno, depth, ok: True)
-        ctx.set_client_ca_list([crypto.X509.from_cryptography(c).get_subject() for c in client_ca])
+        for ca_cert in client_ca:
+            ctx.add_client_ca(ca_cert)
         ctx.set_session_id(b"k8sauthlib-lab")
         # No resumption: every connection presents (and we verify) its certificate afresh.
         ctx.set_options(SSL.OP_NO_TICKET | SSL.OP_NO_COMPRESSION | SSL.OP_NO_RENEGOTIATION)

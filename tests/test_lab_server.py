@@ -1,0 +1,474 @@
+"""The lab API server against real clients: kubectl (on PATH), curl and the official Python client.
+
+One lab serves the whole module (fixture ``lab``); tests that change RBAC use their own group
+names, so they do not see each other. Every kubectl run gets its own ``--cache-dir``.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+from cryptography import x509
+from cryptography.x509.oid import NameOID
+from OpenSSL import SSL
+
+import k8sauthlib as k8s
+from k8sauthlib.lab.api import LAB_POD_REASON
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("curl") is None,
+                                reason="needs kubectl and curl on PATH")
+
+UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",'
+                     b'"reason":"Unauthorized","code":401}\n')
+
+
+_MANIFEST = """apiVersion: v1
+kind: Pod
+metadata:
+  labels: {component: kube-apiserver, tier: control-plane}
+  name: kube-apiserver
+  namespace: kube-system
+spec:
+  containers:
+  - command:
+    - kube-apiserver
+    - --authorization-mode=Node,RBAC
+    - --client-ca-file=/etc/kubernetes/pki/ca.crt
+    - --secure-port=6443
+    - --tls-cert-file=/etc/kubernetes/pki/apiserver.crt
+    - --tls-private-key-file=/etc/kubernetes/pki/apiserver.key
+    image: registry.k8s.io/kube-apiserver:v1.32.3
+    name: kube-apiserver
+  hostNetwork: true
+"""
+
+
+def make_tree(directory):
+    """TEMPORARY stand-in for KubeadmTree.create_lab until k8sauthlib.kubeadm lands."""
+    directory = Path(directory)
+    (directory / "pki").mkdir(parents=True)
+    (directory / "manifests").mkdir()
+    ca = k8s.CA.create("kubernetes")
+    ca.write_cert(directory / "pki/ca.crt")
+    ca.write_key(directory / "pki/ca.key")
+    server = ca.issue_server_cert("kubernetes", "127.0.0.1", "localhost", common_name="kube-apiserver")
+    server.write_cert(directory / "pki/apiserver.crt")
+    server.write_key(directory / "pki/apiserver.key")
+    (directory / "manifests/kube-apiserver.yaml").write_text(_MANIFEST)
+
+
+class User:
+    """A client certificate and key on disk, plus a kubeconfig for it."""
+
+    def __init__(self, name, cert, directory, lab, *, chain=False):
+        self.name = name
+        self.cert_file = directory / f"{name}.pem"
+        self.key_file = directory / f"{name}-key.pem"
+        self.cert = cert
+        self.cert_file.write_bytes(cert.chain_pem if chain else cert.cert_pem)
+        cert.write_key(self.key_file, overwrite=True)
+        self.kubeconfig = directory / f"{name}.kubeconfig"
+        for args in (["set-cluster", "lab", f"--server={lab.url}", f"--certificate-authority={lab.ca_file}",
+                      "--embed-certs=true"],
+                     ["set-credentials", name, f"--client-certificate={self.cert_file}", f"--client-key={self.key_file}",
+                      "--embed-certs=true"],
+                     ["set-context", "lab", "--cluster=lab", f"--user={name}"],
+                     ["use-context", "lab"]):
+            subprocess.run(["kubectl", "config", f"--kubeconfig={self.kubeconfig}", *args], check=True,
+                           capture_output=True, text=True)
+
+    @property
+    def curl_args(self):
+        return ["--cert", str(self.cert_file), "--key", str(self.key_file)]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("lab") / "kubernetes"
+    try:
+        import k8sauthlib.kubeadm  # noqa: F401
+    except ImportError:
+        make_tree(directory)
+    with k8s.LabServer(directory) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def cluster_ca(lab):
+    return k8s.CA.load(lab.directory / "pki" / "ca.crt", lab.directory / "pki" / "ca.key")
+
+
+@pytest.fixture(scope="module")
+def users(lab, cluster_ca, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("users")
+    now = datetime.now(timezone.utc)
+    intermediate = cluster_ca.issue_intermediate("lab-intermediate-ca")
+    no_eku_subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "no-eku"),
+                                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")])
+    empty_cn_subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters")])
+    specs = {
+        "admin": cluster_ca.issue_client_cert("kubernetes-admin", ["kubeadm:cluster-admins"]),
+        "super": cluster_ca.issue_client_cert("kubernetes-super-admin", ["system:masters"]),
+        "jane": cluster_ca.issue_client_cert("jane", ["dev"]),
+        "foreign": k8s.CA.create("kubernetes").issue_client_cert("mallory", ["system:masters"]),
+        "expired": cluster_ca.issue_client_cert("old", ["system:masters"], not_before=now - timedelta(days=2),
+                                                not_after=now - timedelta(days=1)),
+        "serverauth": cluster_ca.issue_client_cert("srv", ["system:masters"],
+                                                   usages=("digital signature", "key encipherment", "server auth")),
+        "noeku": cluster_ca.issue(subject=no_eku_subject, usages=("digital signature", "key encipherment")),
+        "emptycn": cluster_ca.issue(subject=empty_cn_subject),
+        "chain": intermediate.issue_client_cert("chain-user", ["chain-group"]),
+    }
+    out = {name: User(name, cert, directory, lab) for name, cert in specs.items()}
+    out["chain-leaf-only"] = User("chain-leaf-only", specs["chain"], directory, lab)
+    out["chain"] = User("chain", specs["chain"], directory, lab, chain=True)
+    return out
+
+
+def curl(lab, path, user=None, *, method="GET", data=None, headers=()):
+    """Run real curl; return (status, headers dict with lower-case names, body bytes)."""
+    args = ["curl", "-sS", "--cacert", str(lab.ca_file), "-X", method, "-D", "-", "-o", "/dev/stdout"]
+    if user is not None:
+        args += user.curl_args
+    for header in headers:
+        args += ["-H", header]
+    if data is not None:
+        args += ["--data-binary", data]
+    result = subprocess.run([*args, lab.url + path], capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr.decode()
+    head, _, body = result.stdout.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    return status, hdrs, body
+
+
+def kubectl(user, *args, tmp_path, check=None):
+    cache = tmp_path / f"kcache-{secrets.token_hex(4)}"
+    result = subprocess.run(["kubectl", f"--kubeconfig={user.kubeconfig}", f"--cache-dir={cache}", *args],
+                            capture_output=True, text=True, timeout=60)
+    if check is not None:
+        assert result.returncode == check, (result.stdout, result.stderr)
+    return result
+
+
+def write_rbac(lab, name, text):
+    directory = lab.directory / "lab" / "rbac"
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / name
+    path.write_text(text)
+    return path
+
+
+# ---------------------------------------------------------------------------- kubectl
+def test_kubectl_whoami_admin(lab, users, tmp_path):
+    result = kubectl(users["admin"], "auth", "whoami", tmp_path=tmp_path, check=0)
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["ATTRIBUTE", "VALUE"]
+    assert lines[1].split() == ["Username", "kubernetes-admin"]
+    assert lines[2].split() == ["Groups", "[kubeadm:cluster-admins", "system:authenticated]"]
+    fingerprint = users["admin"].cert.fingerprint_sha256.replace(":", "").lower()
+    assert lines[3].split() == ["Extra:", "authentication.kubernetes.io/credential-id", f"[X509SHA256={fingerprint}]"]
+
+
+def test_kubectl_get_pods_in_kube_system(lab, users, tmp_path):
+    result = kubectl(users["admin"], "get", "pods", "-n", "kube-system", tmp_path=tmp_path, check=0)
+    header, *rows = result.stdout.splitlines()
+    assert header.split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    names = [row.split()[0] for row in rows]
+    assert f"kube-apiserver-{lab.node_name}" in names
+    for row in rows:   # honest: no container runs, and the STATUS column says so
+        assert row.split()[1:4] == ["0/1", LAB_POD_REASON, "0"]
+    wide = kubectl(users["admin"], "get", "pod", f"kube-apiserver-{lab.node_name}", "-n", "kube-system", "-o", "wide",
+                   tmp_path=tmp_path, check=0)
+    assert wide.stdout.splitlines()[0].split()[-6:] == ["IP", "NODE", "NOMINATED", "NODE", "READINESS", "GATES"]
+    as_json = json.loads(kubectl(users["admin"], "get", "pod", f"kube-apiserver-{lab.node_name}", "-n", "kube-system",
+                                 "-o", "json", tmp_path=tmp_path, check=0).stdout)
+    annotations = as_json["metadata"]["annotations"]
+    assert "kubernetes.io/config.mirror" in annotations
+    assert "no container runs" in annotations["lab.k8sauth-book/note"]
+    assert as_json["spec"]["nodeName"] == lab.node_name
+    assert any(arg.startswith("--client-ca-file=") for arg in as_json["spec"]["containers"][0]["command"])
+
+
+def test_kubectl_get_missing_pod_and_raw_api(lab, users, tmp_path):
+    result = kubectl(users["admin"], "get", "pod", "nope", "-n", "kube-system", tmp_path=tmp_path, check=1)
+    assert result.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'
+    raw = kubectl(users["admin"], "get", "--raw", "/api", tmp_path=tmp_path, check=0)
+    assert json.loads(raw.stdout) == {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": [
+        {"clientCIDR": "0.0.0.0/0", "serverAddress": f"127.0.0.1:{lab.port}"}]}
+
+
+def test_kubectl_version_and_cluster_info(lab, users, tmp_path):
+    result = kubectl(users["admin"], "version", tmp_path=tmp_path, check=0)
+    assert "Server Version: v1.32.3+k8sauthlib-lab" in result.stdout
+    assert "WARNING" not in result.stderr   # the dispatcher ran the built-in 1.32
+    info = kubectl(users["admin"], "cluster-info", tmp_path=tmp_path, check=0)
+    assert info.stdout.splitlines()[0] == f"Kubernetes control plane is running at {lab.url}"
+
+
+def test_unbound_group_is_forbidden_and_can_i_says_no(lab, users, tmp_path):
+    result = kubectl(users["jane"], "get", "pods", "-n", "kube-system", tmp_path=tmp_path, check=1)
+    assert result.stderr.strip() == ('Error from server (Forbidden): pods is forbidden: User "jane" cannot list '
+                                     'resource "pods" in API group "" in the namespace "kube-system"')
+    can_i = kubectl(users["jane"], "auth", "can-i", "list", "pods", "-n", "kube-system", tmp_path=tmp_path, check=1)
+    assert can_i.stdout == "no\n"
+    # whoami works for every authenticated user (system:basic-user)
+    whoami = kubectl(users["jane"], "auth", "whoami", tmp_path=tmp_path, check=0)
+    assert whoami.stdout.splitlines()[1].split() == ["Username", "jane"]
+
+
+def test_rolebinding_file_turns_can_i_to_yes(lab, users, tmp_path):
+    group = "readers-" + secrets.token_hex(3)
+    reader = User("reader", k8s.CA.load(lab.directory / "pki/ca.crt", lab.directory / "pki/ca.key")
+                  .issue_client_cert("reader", [group]), tmp_path, lab)
+    assert kubectl(reader, "auth", "can-i", "list", "pods", "-n", "kube-system", tmp_path=tmp_path).stdout == "no\n"
+    write_rbac(lab, f"{group}.yaml", f"""\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: pod-reader
+  namespace: kube-system
+rules:
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata:
+  name: {group}
+  namespace: kube-system
+subjects:
+- kind: Group
+  name: {group}
+  apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: Role
+  name: pod-reader
+  apiGroup: rbac.authorization.k8s.io
+""")
+    assert kubectl(reader, "auth", "can-i", "list", "pods", "-n", "kube-system", tmp_path=tmp_path, check=0).stdout == "yes\n"
+    assert kubectl(reader, "auth", "can-i", "list", "pods", "-n", "default", tmp_path=tmp_path, check=1).stdout == "no\n"
+    pods = kubectl(reader, "get", "pods", "-n", "kube-system", "-o", "name", tmp_path=tmp_path, check=0)
+    assert f"pod/kube-apiserver-{lab.node_name}" in pods.stdout.split()
+    record = [r for r in lab.log_records() if r["user"] == "reader" and r["verb"] == "list"][-1]
+    assert record["reason"] == (f'RBAC: allowed by RoleBinding "{group}/kube-system" of Role "pod-reader" '
+                                f'to Group "{group}"')
+    listing = kubectl(reader, "auth", "can-i", "--list", "-n", "kube-system", tmp_path=tmp_path, check=0)
+    assert any(line.split()[:1] == ["pods"] and "[get list watch]" in line for line in listing.stdout.splitlines())
+
+
+@pytest.mark.parametrize("name", ["foreign", "expired", "serverauth"])
+def test_bad_certificates_get_401_from_kubectl(lab, users, tmp_path, name):
+    result = kubectl(users[name], "auth", "whoami", tmp_path=tmp_path, check=1)
+    assert result.stderr.strip() == "error: You must be logged in to the server (Unauthorized)"
+    result = kubectl(users[name], "get", "pods", "-n", "kube-system", tmp_path=tmp_path, check=1)
+    assert result.stderr.strip().splitlines()[-1] == ("error: You must be logged in to the server "
+                                                      "(the server has asked for the client to provide credentials)")
+
+
+def test_bad_certificate_log_lines_name_the_go_error(lab, users):
+    expectations = {
+        "foreign": "x509: certificate signed by unknown authority",
+        "expired": "x509: certificate has expired or is not yet valid: current time ",
+        "serverauth": "x509: certificate specifies an incompatible key usage",
+    }
+    for name, go_error in expectations.items():
+        status, _, body = curl(lab, "/version", users[name])
+        assert (status, body) == (401, UNAUTHORIZED_BODY)
+        ident = k8s.inspect.certificate_identifier(users[name].cert.cert)
+        line = [ln for ln in lab.log_lines() if ln.startswith('"Unable to authenticate the request"')][-1]
+        assert line.startswith(f'"Unable to authenticate the request" err="verifying certificate {ident} failed: {go_error}')
+        assert "PRIVATE KEY" not in "\n".join(lab.log_lines())
+
+
+def test_certificate_without_eku_passes(lab, users):
+    status, _, body = curl(lab, "/apis/authentication.k8s.io/v1/selfsubjectreviews", users["noeku"], method="POST",
+                           data='{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}',
+                           headers=["Content-Type: application/json"])
+    assert status == 201
+    info = json.loads(body)["status"]["userInfo"]
+    assert (info["username"], info["groups"]) == ("no-eku", ["dev", "system:authenticated"])
+
+
+def test_empty_cn_is_anonymous_not_401(lab, users, tmp_path):
+    status, _, body = curl(lab, "/api", users["emptycn"])
+    assert status == 403
+    assert json.loads(body)["message"] == 'forbidden: User "system:anonymous" cannot get path "/api"'
+    result = kubectl(users["emptycn"], "auth", "whoami", tmp_path=tmp_path, check=1)
+    assert result.stderr.strip() == ("error: the selfsubjectreviews API is not enabled in the cluster or you do not "
+                                     "have permission to call it")
+
+
+def test_client_chain_with_intermediate(lab, users):
+    status, _, body = curl(lab, "/apis/authentication.k8s.io/v1/selfsubjectreviews", users["chain"], method="POST",
+                           data='{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}',
+                           headers=["Content-Type: application/json"])
+    assert status == 201
+    assert json.loads(body)["status"]["userInfo"]["username"] == "chain-user"
+    # Without the intermediate in the bundle the API server cannot build the path: 401.
+    status, _, body = curl(lab, "/version", users["chain-leaf-only"])
+    assert (status, body) == (401, UNAUTHORIZED_BODY)
+
+
+def test_masters_bypass_rbac_while_kubeadm_admins_use_the_binding(lab, users, tmp_path):
+    review = json.dumps({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                         "spec": {"resourceAttributes": {"namespace": "kube-system", "verb": "delete",
+                                                         "resource": "secrets"}}})
+    statuses = {}
+    for name in ("super", "admin", "jane"):
+        status, _, body = curl(lab, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", users[name],
+                               method="POST", data=review, headers=["Content-Type: application/json"])
+        assert status == 201
+        statuses[name] = json.loads(body)["status"]
+    assert statuses["super"] == {"allowed": True}     # privileged-groups authorizer: no reason
+    assert statuses["admin"] == {"allowed": True, "reason": 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" '
+                                 'of ClusterRole "cluster-admin" to Group "kubeadm:cluster-admins"'}
+    assert statuses["jane"] == {"allowed": False}     # RBAC: no opinion, empty reason
+    for name in ("super", "admin"):
+        assert kubectl(users[name], "auth", "can-i", "delete", "secrets", "-n", "kube-system",
+                       tmp_path=tmp_path, check=0).stdout == "yes\n"
+
+
+# ------------------------------------------------------------------------ curl, anonymous
+def test_anonymous_version_ok_and_api_forbidden(lab):
+    status, headers, body = curl(lab, "/version")
+    assert status == 200 and json.loads(body)["minor"] == "32"
+    assert headers["content-type"] == "application/json"
+    status, headers, body = curl(lab, "/api")
+    assert status == 403
+    assert body == (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"forbidden: '
+                    b'User \\"system:anonymous\\" cannot get path \\"/api\\"","reason":"Forbidden","details":{},"code":403}\n')
+    assert headers["cache-control"] == "no-cache, private"
+    assert len(headers["audit-id"]) == 36
+    status, headers, body = curl(lab, "/healthz")
+    assert (status, body, headers["content-type"]) == (200, b"ok", "text/plain; charset=utf-8")
+
+
+def test_article_step_6_curl_api_as_admin(lab, users):
+    status, _, body = curl(lab, "/api", users["admin"])
+    assert status == 200 and json.loads(body)["versions"] == ["v1"]
+
+
+def test_not_found_and_method_not_allowed_bodies(lab, users):
+    status, _, body = curl(lab, "/api/v1/namespaces/default/configmaps", users["admin"])
+    assert (status, json.loads(body)) == (404, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                                                "message": "the server could not find the requested resource",
+                                                "reason": "NotFound", "details": {}, "code": 404})
+    status, headers, body = curl(lab, "/no-such-path", users["admin"])
+    assert (status, body) == (404, b"404 page not found\n")   # Go's http.NotFound, as kube-apiserver 1.32
+    status, _, body = curl(lab, "/api/v1/namespaces/kube-system/pods/x", users["admin"], method="DELETE")
+    assert (status, json.loads(body)["reason"], json.loads(body)["message"]) == (
+        405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+    # Authorization comes first: an anonymous request for a missing path is a 403, not a 404.
+    status, _, body = curl(lab, "/no-such-path")
+    assert status == 403
+
+
+def test_plain_http_on_the_tls_port(lab):
+    result = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{lab.port}/version"], capture_output=True, timeout=30)
+    assert result.stdout == b"Client sent an HTTP request to an HTTPS server.\n"
+
+
+# ---------------------------------------------------------------------- Python client
+def _api_client(lab, user):
+    from kubernetes import client
+    cfg = client.Configuration()
+    cfg.host = lab.url
+    cfg.ssl_ca_cert = str(lab.ca_file)
+    cfg.cert_file = str(user.cert_file)
+    cfg.key_file = str(user.key_file)
+    return client.ApiClient(cfg)
+
+
+def test_python_client_lists_pods_and_creates_self_subject_review(lab, users):
+    from kubernetes import client
+    api = _api_client(lab, users["admin"])
+    pods = client.CoreV1Api(api).list_namespaced_pod("kube-system")
+    assert f"kube-apiserver-{lab.node_name}" in [p.metadata.name for p in pods.items]
+    review = client.AuthenticationV1Api(api).create_self_subject_review(body=client.V1SelfSubjectReview())
+    assert review.status.user_info.username == "kubernetes-admin"
+    assert review.status.user_info.groups == ["kubeadm:cluster-admins", "system:authenticated"]
+    assert client.VersionApi(api).get_code().minor == "32"
+
+
+def test_python_client_forbidden(lab, users):
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    with pytest.raises(ApiException) as info:
+        client.CoreV1Api(_api_client(lab, users["jane"])).list_namespaced_pod("kube-system")
+    assert info.value.status == 403
+    assert json.loads(info.value.body)["reason"] == "Forbidden"
+
+
+# ------------------------------------------------------------------- load and garbage
+def test_parallel_clients(lab, users):
+    errors, counts = [], []
+
+    def worker():
+        try:
+            # verify/cert per request: a Session's own verify loses to REQUESTS_CA_BUNDLE (requests#3829)
+            tls = {"verify": str(lab.ca_file), "cert": (str(users["admin"].cert_file), str(users["admin"].key_file))}
+            with requests.Session() as session:     # one keep-alive connection per worker
+                ok = 0
+                for i in range(50):
+                    path = "/api/v1/namespaces/kube-system/pods" if i % 2 else "/version"
+                    response = session.get(lab.url + path, timeout=30, **tls)
+                    ok += response.status_code == 200
+                counts.append(ok)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert counts == [50] * 8
+
+
+def test_garbage_connections_do_not_hurt_others(lab, users):
+    held = []
+    try:
+        for _ in range(5):      # connect and say nothing
+            held.append(socket.create_connection(("127.0.0.1", lab.port)))
+        for _ in range(5):      # random bytes
+            s = socket.create_connection(("127.0.0.1", lab.port))
+            s.sendall(os.urandom(512))
+            held.append(s)
+        for _ in range(5):      # a TLS ClientHello, then silence
+            s = socket.create_connection(("127.0.0.1", lab.port))
+            s.setblocking(False)
+            tls = SSL.Connection(SSL.Context(SSL.TLS_CLIENT_METHOD), s)
+            tls.set_connect_state()
+            with pytest.raises(SSL.WantReadError):
+                tls.do_handshake()
+            held.append(s)
+        status, _, body = curl(lab, "/apis/authentication.k8s.io/v1/selfsubjectreviews", users["admin"],
+                               method="POST", data="{}", headers=["Content-Type: application/json"])
+        assert status == 201 and json.loads(body)["status"]["userInfo"]["username"] == "kubernetes-admin"
+    finally:
+        for s in held:
+            s.close()
+    deadline = time.monotonic() + 10
+    while not any("TLS handshake error" in ln for ln in lab.log_lines()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert any("TLS handshake error" in ln for ln in lab.log_lines())
+
+
+def test_requests_are_logged_for_operators(lab, users):
+    curl(lab, "/api/v1/namespaces/kube-system/pods", users["jane"])
+    line = [ln for ln in lab.log_lines() if ln.startswith('"HTTP"') and 'user="jane"' in ln][-1]
+    assert 'verb="list" URI="/api/v1/namespaces/kube-system/pods"' in line
+    assert 'groups=["dev","system:authenticated"] decision="forbid" reason="" resp=403' in line
