@@ -246,6 +246,9 @@ class Nginx:
         nginx_binary: the nginx executable; ``None`` finds it (``PATH``, then ``/usr/sbin``).
         start_timeout: seconds :meth:`start` waits for nginx to answer TLS.
 
+    One nginx per work directory: starting in a directory ends any nginx still running
+    there (the leftovers of a crash are found by their working directory).
+
     nginx is bound to the thread that calls :meth:`start` (``PR_SET_PDEATHSIG``): start it
     from the main thread (as notebooks and pytest do), not from a short-lived worker thread.
 

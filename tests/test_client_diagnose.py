@@ -167,3 +167,17 @@ def test_real_ssl_exceptions(tmp_path):
     srv.close()
     d = diagnose.diagnose_exception(info.value)
     assert d.key == "unknown-server-ca" and "verify code" in d.evidence
+
+    # 3. the name checked is not in the SANs (ssl's own check: IP address mismatch, code 64)
+    other = ca.issue_server_cert("only.example.test")
+    other.write("other", tmp_path)
+    sctx2 = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    sctx2.load_cert_chain(tmp_path / "other.pem", tmp_path / "other-key.pem")
+    srv, t = _tls_server(sctx2)
+    with pytest.raises(ssl.SSLCertVerificationError) as info:
+        with socket.create_connection(srv.getsockname()) as raw:
+            cctx.wrap_socket(raw, server_hostname="127.0.0.1")
+    t.join(5)
+    srv.close()
+    assert info.value.verify_code == 64
+    assert diagnose.diagnose_exception(info.value).key == "hostname-mismatch"

@@ -151,6 +151,15 @@ def test_stop_frees_the_port_and_is_idempotent(workroot, pki):
     web.stop()  # second stop: no error
 
 
+def test_same_object_restarts_after_stop(workroot, pki):
+    web = _new(workroot, "restart", pki)
+    for _ in range(2):
+        web.start()
+        assert web.handshake()
+        web.stop()
+        assert port_is_free(web.port)
+
+
 def test_context_manager_and_repr(workroot, pki):
     with _new(workroot, "ctx", pki) as web:
         assert web.running
