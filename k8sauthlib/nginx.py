@@ -231,11 +231,13 @@ class Nginx:
 
     Args:
         workdir: the work directory; created if missing and owned by this object.
-        server_cert: PEM file (path) or PEM bytes of the server certificate (with any
-            intermediates after it).
-        server_key: PEM file or bytes of the server's private key.
-        client_ca: PEM file or bytes of the CA bundle that signs client certificates
-            (``ssl_client_certificate``); required when ``verify_client`` is not off.
+        server_cert: PEM file (path), PEM bytes, or a :class:`~k8sauthlib.Cert` (its
+            ``chain_pem``: the certificate with any intermediates after it).
+        server_key: PEM file or bytes of the server's private key; ``None`` takes the key of
+            a :class:`~k8sauthlib.Cert` given as ``server_cert``.
+        client_ca: PEM file, bytes or a :class:`~k8sauthlib.CA` (its certificate): the CA
+            bundle that signs client certificates (``ssl_client_certificate``); required when
+            ``verify_client`` is not off.
         verify_client: ``False``/``"off"`` (plain HTTPS), ``True``/``"on"`` (mutual TLS, nginx
             answers 400 without a valid client certificate) or ``"optional"``.
         port: the TCP port; ``None`` takes 8443 (the article's) when free, else a free port.
@@ -257,7 +259,7 @@ class Nginx:
             ``verify_client``, missing certificate files).
     """
 
-    def __init__(self, workdir, *, server_cert, server_key, client_ca=None, verify_client=False,
+    def __init__(self, workdir, *, server_cert, server_key=None, client_ca=None, verify_client=False,
                  port=None, host="127.0.0.1", server_name="localhost",
                  index_html=DEFAULT_INDEX_HTML, verify_depth=None, nginx_binary=None,
                  start_timeout=10.0):
@@ -274,6 +276,14 @@ class Nginx:
         self.verify_depth = verify_depth
         self.nginx_binary = nginx_binary
         self.start_timeout = start_timeout
+        if server_key is None:
+            if getattr(server_cert, "key", None) is None:
+                raise InputError("server_key is required (or pass a Cert that has its key as server_cert)")
+            server_key = server_cert.key_pem
+        if hasattr(server_cert, "chain_pem"):
+            server_cert = server_cert.chain_pem
+        if hasattr(client_ca, "cert_pem"):
+            client_ca = client_ca.cert_pem
         self._server_cert = _read_pem(server_cert, "server_cert")
         self._server_key = _read_pem(server_key, "server_key")
         self._client_ca = _read_pem(client_ca, "client_ca") if client_ca is not None else None

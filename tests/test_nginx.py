@@ -88,6 +88,18 @@ def test_config_is_the_articles_server_block(mtls):
     assert "/var/" not in main and "/etc/" not in main
 
 
+def test_certificate_objects_instead_of_files(workroot, pki):
+    with Nginx(workroot / "objects", server_cert=pki["server"], client_ca=pki["ca"],
+               verify_client=True) as web:
+        assert web.server_key_path.read_bytes() == pki["server"].key_pem
+        assert web.client_ca_path.read_bytes() == pki["ca"].cert_pem
+        assert "ssl_verify_client      on;" in web.config_text
+        r = diagnose.run_curl(["--cacert", pki["dir"] / "rootCA.pem", web.url])
+        assert r.cause.key == "client-cert-required"
+    with pytest.raises(k8s.InputError, match="server_key"):
+        Nginx(workroot / "nokey", server_cert=pki["dir"] / "server.pem")
+
+
 def test_plain_https_config_has_no_client_verification(workroot, pki):
     web = _new(workroot, "plain-config", pki)
     assert "ssl_verify_client" not in web.config_text
