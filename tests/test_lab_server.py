@@ -76,15 +76,24 @@ class User:
         self.cert = cert
         self.cert_file.write_bytes(cert.chain_pem if chain else cert.cert_pem)
         cert.write_key(self.key_file, overwrite=True)
-        self.kubeconfig = directory / f"{name}.kubeconfig"
+        self._kubeconfig = directory / f"{name}.kubeconfig"
+        self._lab = lab
+
+    @property
+    def kubeconfig(self):
+        """Written on first use with ``kubectl config``, as a reader would write it."""
+        if self._kubeconfig.exists():
+            return self._kubeconfig
+        name, lab = self.name, self._lab
         for args in (["set-cluster", "lab", f"--server={lab.url}", f"--certificate-authority={lab.ca_file}",
                       "--embed-certs=true"],
                      ["set-credentials", name, f"--client-certificate={self.cert_file}", f"--client-key={self.key_file}",
                       "--embed-certs=true"],
                      ["set-context", "lab", "--cluster=lab", f"--user={name}"],
                      ["use-context", "lab"]):
-            subprocess.run(["kubectl", "config", f"--kubeconfig={self.kubeconfig}", *args], check=True,
+            subprocess.run(["kubectl", "config", f"--kubeconfig={self._kubeconfig}", *args], check=True,
                            capture_output=True, text=True)
+        return self._kubeconfig
 
     @property
     def curl_args(self):
@@ -111,22 +120,23 @@ def cluster_ca(lab):
 def users(lab, cluster_ca, tmp_path_factory):
     directory = tmp_path_factory.mktemp("users")
     now = datetime.now(timezone.utc)
-    intermediate = cluster_ca.issue_intermediate("lab-intermediate-ca")
+    intermediate = cluster_ca.issue_intermediate("lab-intermediate-ca", key="ecdsa-p256")
     no_eku_subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "no-eku"),
                                 x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")])
     empty_cn_subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters")])
+    ec = {"key": "ecdsa-p256"}   # kubeadm's admin key is RSA; the others are ECDSA, which is faster to make
     specs = {
         "admin": cluster_ca.issue_client_cert("kubernetes-admin", ["kubeadm:cluster-admins"]),
-        "super": cluster_ca.issue_client_cert("kubernetes-super-admin", ["system:masters"]),
-        "jane": cluster_ca.issue_client_cert("jane", ["dev"]),
-        "foreign": k8s.CA.create("kubernetes").issue_client_cert("mallory", ["system:masters"]),
+        "super": cluster_ca.issue_client_cert("kubernetes-super-admin", ["system:masters"], **ec),
+        "jane": cluster_ca.issue_client_cert("jane", ["dev"], **ec),
+        "foreign": k8s.CA.create("kubernetes", **ec).issue_client_cert("mallory", ["system:masters"], **ec),
         "expired": cluster_ca.issue_client_cert("old", ["system:masters"], not_before=now - timedelta(days=2),
-                                                not_after=now - timedelta(days=1)),
+                                                not_after=now - timedelta(days=1), **ec),
         "serverauth": cluster_ca.issue_client_cert("srv", ["system:masters"],
-                                                   usages=("digital signature", "key encipherment", "server auth")),
-        "noeku": cluster_ca.issue(subject=no_eku_subject, usages=("digital signature", "key encipherment")),
-        "emptycn": cluster_ca.issue(subject=empty_cn_subject),
-        "chain": intermediate.issue_client_cert("chain-user", ["chain-group"]),
+                                                   usages=("digital signature", "key encipherment", "server auth"), **ec),
+        "noeku": cluster_ca.issue(subject=no_eku_subject, usages=("digital signature", "key encipherment"), **ec),
+        "emptycn": cluster_ca.issue(subject=empty_cn_subject, **ec),
+        "chain": intermediate.issue_client_cert("chain-user", ["chain-group"], **ec),
     }
     out = {name: User(name, cert, directory, lab) for name, cert in specs.items()}
     out["chain-leaf-only"] = User("chain-leaf-only", specs["chain"], directory, lab)
@@ -230,7 +240,7 @@ def test_unbound_group_is_forbidden_and_can_i_says_no(lab, users, tmp_path):
 def test_rolebinding_file_turns_can_i_to_yes(lab, users, tmp_path):
     group = "readers-" + secrets.token_hex(3)
     reader = User("reader", k8s.CA.load(lab.directory / "pki/ca.crt", lab.directory / "pki/ca.key")
-                  .issue_client_cert("reader", [group]), tmp_path, lab)
+                  .issue_client_cert("reader", [group], key="ecdsa-p256"), tmp_path, lab)
     assert kubectl(reader, "auth", "can-i", "list", "pods", "-n", "kube-system", tmp_path=tmp_path).stdout == "no\n"
     write_rbac(lab, f"{group}.yaml", f"""\
 apiVersion: rbac.authorization.k8s.io/v1

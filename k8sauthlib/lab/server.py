@@ -353,6 +353,10 @@ class LabServer:
         if self._accept_thread is None:
             return
         self._stopping.set()
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)   # wakes the blocked accept() at once
+        except OSError:
+            pass
         self._accept_thread.join(timeout=5)
         self._accept_thread = None
         with self._conn_lock:

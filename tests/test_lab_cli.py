@@ -1,0 +1,133 @@
+"""The lab as an operator runs it: ``k8sauthlib lab up`` in the foreground, and the static Pod
+manifest's flags taking effect after a restart."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+import k8sauthlib as k8s
+from k8sauthlib.lab import LabError
+
+pytestmark = pytest.mark.skipif(subprocess.run(["which", "curl"], capture_output=True).returncode != 0,
+                                reason="needs curl on PATH")
+
+UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",'
+                     b'"reason":"Unauthorized","code":401}\n')
+
+
+def _prepare(directory):
+    try:
+        import k8sauthlib.kubeadm  # noqa: F401  (LabServer / lab up create the tree themselves)
+    except ImportError:
+        from test_lab_server import make_tree
+        make_tree(directory)
+
+
+def curl(url, ca_file, cert=None, key=None):
+    args = ["curl", "-sS", "--cacert", str(ca_file), "-w", "\n%{http_code}", url]
+    if cert:
+        args[1:1] = ["--cert", str(cert), "--key", str(key)]
+    result = subprocess.run(args, capture_output=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    body, _, code = result.stdout.rpartition(b"\n")
+    return int(code), body
+
+
+def set_flag(manifest, flag, value):
+    """Edit the kube-apiserver static Pod manifest as an operator would (one flag)."""
+    doc = yaml.safe_load(manifest.read_text())
+    command = doc["spec"]["containers"][0]["command"]
+    command[:] = [arg for arg in command if not arg.startswith(f"--{flag}=")] + [f"--{flag}={value}"]
+    manifest.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_anonymous_auth_false_in_the_manifest(tmp_path):
+    directory = tmp_path / "kubernetes"
+    _prepare(directory)
+    with k8s.LabServer(directory) as lab:
+        ca = k8s.CA.load(directory / "pki/ca.crt", directory / "pki/ca.key")
+        admin = ca.issue_client_cert("kubernetes-admin", ["kubeadm:cluster-admins"], key="ecdsa-p256")
+        admin.write("admin", tmp_path)
+        from cryptography import x509
+        from cryptography.x509.oid import NameOID
+        empty_cn = ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters")]),
+                            key="ecdsa-p256")
+        empty_cn.write("empty-cn", tmp_path)
+        assert curl(lab.url + "/version", lab.ca_file)[0] == 200
+        assert curl(lab.url + "/api", lab.ca_file)[0] == 403
+
+        set_flag(lab.manifest_path, "anonymous-auth", "false")
+        lab.restart()
+        assert lab.flags["anonymous-auth"] == "false"
+        assert curl(lab.url + "/version", lab.ca_file) == (401, UNAUTHORIZED_BODY)
+        assert curl(lab.url + "/healthz", lab.ca_file) == (401, UNAUTHORIZED_BODY)
+        # An empty CN was anonymous; with anonymous access off it is a 401 too.
+        assert curl(lab.url + "/api", lab.ca_file, tmp_path / "empty-cn.pem", tmp_path / "empty-cn-key.pem")[0] == 401
+        code, body = curl(lab.url + "/api", lab.ca_file, tmp_path / "admin.pem", tmp_path / "admin-key.pem")
+        assert code == 200 and json.loads(body)["kind"] == "APIVersions"
+
+        set_flag(lab.manifest_path, "anonymous-auth", "true")
+        lab.restart()
+        assert curl(lab.url + "/version", lab.ca_file)[0] == 200
+
+
+def test_manifest_pointing_at_a_missing_file_is_a_clear_error(tmp_path):
+    directory = tmp_path / "kubernetes"
+    _prepare(directory)
+    with k8s.LabServer(directory):
+        pass   # make sure the tree exists
+    set_flag(directory / "manifests/kube-apiserver.yaml", "client-ca-file", "/etc/kubernetes/pki/nope.crt")
+    with pytest.raises(LabError, match="--client-ca-file=.*nope.crt"):
+        k8s.LabServer(directory).start()
+
+
+def _lab_up(directory, *extra):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.Popen([sys.executable, "-m", "k8sauthlib", "lab", "up", "--dir", str(directory), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_lab_up_serves_in_the_foreground_and_stops_cleanly(tmp_path, sig):
+    directory = tmp_path / "kubernetes"
+    _prepare(directory)
+    proc = _lab_up(directory, "--port", "0")
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("https://127.0.0.1:"), proc.stderr.read() if proc.poll() is not None else url
+        assert curl(url + "/healthz", directory / "pki/ca.crt") == (200, b"ok")
+        ca_before = (directory / "pki/ca.crt").read_bytes()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=30) == 0
+        stderr = proc.stderr.read()
+        assert '"Serving securely"' in stderr
+        assert 'URI="/healthz"' in stderr and "resp=200" in stderr
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    # A second start reuses the tree: the cluster CA survives restarts.
+    proc = _lab_up(directory, "--port", "0")
+    try:
+        assert proc.stdout.readline().startswith("https://127.0.0.1:")
+        assert (directory / "pki/ca.crt").read_bytes() == ca_before
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+
+
+def test_lab_up_reports_a_taken_port(tmp_path):
+    directory = tmp_path / "kubernetes"
+    _prepare(directory)
+    with k8s.LabServer(directory) as lab:
+        proc = _lab_up(directory, "--port", str(lab.port))
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert out == ""
+    assert err.startswith("k8sauthlib lab: error: cannot listen on 127.0.0.1:")
