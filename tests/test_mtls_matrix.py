@@ -6,7 +6,6 @@ does (the exception class, its message, the chained original exception).
 """
 
 import shutil
-import ssl
 import socket
 import tempfile
 from datetime import datetime, timedelta, timezone
@@ -244,7 +243,7 @@ def test_someone_elses_key_on_the_wire(lab):
     without a client certificate and nginx answers 'No required SSL certificate was sent'.
     The holder of a certificate without its key cannot prove anything.
     """
-    OpenSSL = pytest.importorskip("OpenSSL")
+    pytest.importorskip("OpenSSL")
     from OpenSSL import SSL
 
     web = lab["mtls"]

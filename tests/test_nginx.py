@@ -10,6 +10,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -304,7 +305,7 @@ def test_nginx_dies_with_its_owner(workroot, pki):
         "print(web.port, flush=True)\n"
         "sys.stdin.read()\n"
     )
-    owner = subprocess.Popen([os.sys.executable, "-c", code], stdin=subprocess.PIPE,
+    owner = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True)
     port = int(owner.stdout.readline())
     assert not port_is_free(port)
