@@ -160,3 +160,32 @@ def test_pages_are_korean_and_load_nothing_from_the_network(site):
         assert "mathjax" not in text.lower(), f"{page.relative_to(site)} loads MathJax"
     intro = (site / "book" / "intro.html").read_text(encoding="utf-8")
     assert '<html lang="ko"' in intro
+
+
+def _korean_language():
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        from korean_search import SearchKorean
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    return SearchKorean({})
+
+
+@pytest.mark.parametrize("text,wanted,unwanted", [
+    ("개인 키를 잃어버리면", {"키를", "키", "개인"}, set()),
+    ("인증 기관이 서명합니다", {"서명합니다", "서명", "기관"}, set()),
+    ("그룹에서도 그룹이나", {"그룹에서도", "그룹에서", "그룹"}, set()),
+    ("키워드", {"키워드", "키워"}, {"키"}),            # no one-syllable prefixes
+    ("kubectl을 CN과", {"kubectl을", "kubectl", "CN"}, {"을", "과"}),
+])
+def test_korean_split(text, wanted, unwanted):
+    terms = set(_korean_language().split(text))
+    assert wanted <= terms
+    assert not unwanted & terms
+
+
+def test_korean_stem_leaves_hangul_alone_and_stems_english():
+    # (the JavaScript side is checked end to end by the Chromium searches above)
+    lang = _korean_language()
+    assert lang.stem("인증서를") == "인증서를"
+    assert lang.stem("certificates") == lang.stem("certificate") == "certif"
