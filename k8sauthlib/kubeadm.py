@@ -424,8 +424,10 @@ class KubeadmTree:
                 exists without ``ca.key`` (delete the stale files or use a new directory).
         """
         tree = cls(root)
-        tree.root.mkdir(parents=True, exist_ok=True)
-        with _lock(tree.root / ".k8sauthlib-lab.lock"):
+        tree.rbac_dir.mkdir(parents=True, exist_ok=True)
+        # The lock lives in the lab's own lab/ directory, so that the kubeadm part of the tree
+        # lists exactly what a node's /etc/kubernetes does.
+        with _lock(tree.root / "lab" / ".create.lock"):
             tree._create_lab(key=key, node_name=node_name,
                              server=server or f"https://{LAB_ADDRESS}:{LAB_PORT}")
         return tree

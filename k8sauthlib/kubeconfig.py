@@ -292,7 +292,9 @@ def format_duration(td: timedelta) -> str:
     if us == 0:
         return "0s"
     if us < 1_000_000:
-        return f"{sign}{us // 1000}ms" if us % 1000 == 0 and us >= 1000 else f"{sign}{us}µs"
+        if us < 1000:
+            return f"{sign}{us}µs"
+        return f"{sign}{format((Decimal(us) / 1000).normalize(), 'f')}ms"
     h, rest = divmod(us, 3_600_000_000)
     m, rest = divmod(rest, 60_000_000)
     sec = Decimal(rest) / Decimal(1_000_000)

@@ -420,3 +420,27 @@ def test_lab_serves_the_tree_to_kubectl_with_admin_conf(tmp_path):
         assert denied.returncode == 1
         assert ('pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the '
                 'namespace "kube-system"') in denied.stderr
+
+
+def test_articles_step_6_kubeconfig_matches_kubectl(tree, tmp_path, monkeypatch):
+    # Section 6: copy admin.conf to $HOME/kubeconfig, add the new user by file paths, point the
+    # admin context at it. kubectl and the library, each on its own copy, end with the same bytes.
+    ca = tree.ca()
+    monkeypatch.chdir(tmp_path)
+    ca.issue_client_cert("k8s-new-client", ["system:masters"]).write("k8s-new-client", tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    theirs, ours = home / "kubeconfig-kubectl", home / "kubeconfig"
+    shutil.copy(tree.admin_conf, theirs)
+    k = [f"--kubeconfig={theirs}", "config"]
+    kubectl(tmp_path, *k, "set-credentials", "x509", "--client-certificate=k8s-new-client.pem",
+            "--client-key=k8s-new-client-key.pem", cwd=tmp_path)
+    kubectl(tmp_path, *k, "set-context", "kubernetes-admin@kubernetes", "--user=x509", cwd=tmp_path)
+    shutil.copy(tree.admin_conf, ours)
+    kc = Kubeconfig.load(ours)
+    kc.set_credentials("x509", client_certificate="k8s-new-client.pem", client_key="k8s-new-client-key.pem")
+    kc.set_context("kubernetes-admin@kubernetes", user="x509")
+    kc.write()
+    assert ours.read_bytes() == theirs.read_bytes()
+    assert f"client-certificate: {tmp_path}/k8s-new-client.pem\n" in ours.read_text()  # absolute: needs ".."
+    assert kc.view() == kubectl(tmp_path, f"--kubeconfig={theirs}", "config", "view").stdout

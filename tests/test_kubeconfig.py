@@ -375,7 +375,8 @@ def test_parse_duration_errors(text, message):
 @pytest.mark.parametrize("td, text", [
     (timedelta(days=365), "8760h0m0s"), (timedelta(hours=24), "24h0m0s"), (timedelta(minutes=90), "1h30m0s"),
     (timedelta(seconds=90), "1m30s"), (timedelta(seconds=1.5), "1.5s"), (timedelta(0), "0s"),
-    (timedelta(milliseconds=300), "300ms"),
+    (timedelta(milliseconds=300), "300ms"), (timedelta(microseconds=1500), "1.5ms"),
+    (timedelta(microseconds=7), "7µs"), (-timedelta(hours=2), "-2h0m0s"),
 ])
 def test_format_duration_like_go(td, text):
     assert format_duration(td) == text
