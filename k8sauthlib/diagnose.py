@@ -318,8 +318,21 @@ CAUSES = (
         "서버가 응답했지만 쿠버네티스 API 서버가 아닙니다(리소스가 없습니다)",
         "kubeconfig의 server:를 API 서버로 지정합니다. nginx 같은 웹 서버는 kubectl get --raw / "
         "정도에만 응답합니다.",
-        (S("go", "the server could not find the requested resource"),
-         S("go", "the server rejected our request for an unknown reason")),
+        (S("go", "the server could not find the requested resource"),),
+    ),
+    Cause(
+        "bad-request-from-proxy",
+        "The server answered 400 Bad Request without saying why (to kubectl, nginx's TLS error "
+        "pages look like this)",
+        "Look at the page itself (curl, or kubectl get --raw / -v=8): 'No required SSL "
+        "certificate was sent' means pass client-certificate/client-key; 'The SSL certificate "
+        "error' means use a certificate signed by the server's client CA.",
+        "서버가 이유 없이 400 Bad Request로 응답했습니다(kubectl에는 nginx의 TLS 오류 페이지가 "
+        "이렇게 보입니다)",
+        "curl이나 kubectl get --raw / -v=8로 페이지 자체를 봅니다. 'No required SSL certificate "
+        "was sent'이면 client-certificate/client-key를 지정하고, 'The SSL certificate error'이면 "
+        "서버의 클라이언트 CA가 서명한 인증서를 씁니다.",
+        (S("go", "Error from server (BadRequest): the server rejected our request for an unknown reason"),),
     ),
     Cause(
         "verification-disabled",
