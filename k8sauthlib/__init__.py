@@ -31,7 +31,8 @@ _EXPORTS = {
     # Kubernetes side
     "Kubeconfig": "kubeconfig", "KubeadmTree": "kubeadm", "LabServer": "lab",
     # pictures
-    "draw_chain": "figures",
+    "draw_chain": "figures", "draw_mtls_handshake": "figures", "draw_kubeconfig": "figures",
+    "draw_request_path": "figures",
 }
 
 # submodules reachable as attributes, e.g. ``k8s.book.workdir(...)``
