@@ -21,14 +21,6 @@ UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status"
                      b'"reason":"Unauthorized","code":401}\n')
 
 
-def _prepare(directory):
-    try:
-        import k8sauthlib.kubeadm  # noqa: F401  (LabServer / lab up create the tree themselves)
-    except ImportError:
-        from test_lab_server import make_tree
-        make_tree(directory)
-
-
 def curl(url, ca_file, cert=None, key=None):
     args = ["curl", "-sS", "--cacert", str(ca_file), "-w", "\n%{http_code}", url]
     if cert:
@@ -49,7 +41,6 @@ def set_flag(manifest, flag, value):
 
 def test_anonymous_auth_false_in_the_manifest(tmp_path):
     directory = tmp_path / "kubernetes"
-    _prepare(directory)
     with k8s.LabServer(directory) as lab:
         ca = k8s.CA.load(directory / "pki/ca.crt", directory / "pki/ca.key")
         admin = ca.issue_client_cert("kubernetes-admin", ["kubeadm:cluster-admins"], key="ecdsa-p256")
@@ -79,7 +70,6 @@ def test_anonymous_auth_false_in_the_manifest(tmp_path):
 
 def test_manifest_pointing_at_a_missing_file_is_a_clear_error(tmp_path):
     directory = tmp_path / "kubernetes"
-    _prepare(directory)
     with k8s.LabServer(directory):
         pass   # make sure the tree exists
     set_flag(directory / "manifests/kube-apiserver.yaml", "client-ca-file", "/etc/kubernetes/pki/nope.crt")
@@ -96,7 +86,6 @@ def _lab_up(directory, *extra):
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_lab_up_serves_in_the_foreground_and_stops_cleanly(tmp_path, sig):
     directory = tmp_path / "kubernetes"
-    _prepare(directory)
     proc = _lab_up(directory, "--port", "0")
     try:
         url = proc.stdout.readline().strip()
@@ -124,7 +113,6 @@ def test_lab_up_serves_in_the_foreground_and_stops_cleanly(tmp_path, sig):
 
 def test_lab_up_reports_a_taken_port(tmp_path):
     directory = tmp_path / "kubernetes"
-    _prepare(directory)
     with k8s.LabServer(directory) as lab:
         proc = _lab_up(directory, "--port", str(lab.port))
         out, err = proc.communicate(timeout=30)

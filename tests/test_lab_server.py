@@ -31,41 +31,6 @@ UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status"
                      b'"reason":"Unauthorized","code":401}\n')
 
 
-_MANIFEST = """apiVersion: v1
-kind: Pod
-metadata:
-  labels: {component: kube-apiserver, tier: control-plane}
-  name: kube-apiserver
-  namespace: kube-system
-spec:
-  containers:
-  - command:
-    - kube-apiserver
-    - --authorization-mode=Node,RBAC
-    - --client-ca-file=/etc/kubernetes/pki/ca.crt
-    - --secure-port=6443
-    - --tls-cert-file=/etc/kubernetes/pki/apiserver.crt
-    - --tls-private-key-file=/etc/kubernetes/pki/apiserver.key
-    image: registry.k8s.io/kube-apiserver:v1.32.3
-    name: kube-apiserver
-  hostNetwork: true
-"""
-
-
-def make_tree(directory):
-    """TEMPORARY stand-in for KubeadmTree.create_lab until k8sauthlib.kubeadm lands."""
-    directory = Path(directory)
-    (directory / "pki").mkdir(parents=True)
-    (directory / "manifests").mkdir()
-    ca = k8s.CA.create("kubernetes")
-    ca.write_cert(directory / "pki/ca.crt")
-    ca.write_key(directory / "pki/ca.key")
-    server = ca.issue_server_cert("kubernetes", "127.0.0.1", "localhost", common_name="kube-apiserver")
-    server.write_cert(directory / "pki/apiserver.crt")
-    server.write_key(directory / "pki/apiserver.key")
-    (directory / "manifests/kube-apiserver.yaml").write_text(_MANIFEST)
-
-
 class User:
     """A client certificate and key on disk, plus a kubeconfig for it."""
 
@@ -102,11 +67,7 @@ class User:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("lab") / "kubernetes"
-    try:
-        import k8sauthlib.kubeadm  # noqa: F401
-    except ImportError:
-        make_tree(directory)
+    directory = tmp_path_factory.mktemp("lab") / "kubernetes"   # created by the lab (KubeadmTree.create_lab)
     with k8s.LabServer(directory) as server:
         yield server
 
@@ -482,3 +443,59 @@ def test_requests_are_logged_for_operators(lab, users):
     line = [ln for ln in lab.log_lines() if ln.startswith('"HTTP"') and 'user="jane"' in ln][-1]
     assert 'verb="list" URI="/api/v1/namespaces/kube-system/pods"' in line
     assert 'groups=["dev","system:authenticated"] decision="forbid" reason="" resp=403' in line
+
+
+# ----------------------------------------------------------- the tree's kubeconfigs, article step 6
+def test_admin_conf_and_super_admin_conf_of_the_tree(lab, tmp_path):
+    # The lab pointed the tree's kubeconfigs at its URL, so they work as on a node.
+    for conf, groups in (("admin.conf", ["kubeadm:cluster-admins", "system:authenticated"]),
+                         ("super-admin.conf", ["system:masters", "system:authenticated"])):
+        cache = tmp_path / f"cache-{conf}"
+        result = subprocess.run(["kubectl", f"--kubeconfig={lab.directory / conf}", f"--cache-dir={cache}",
+                                 "auth", "whoami", "-o", "json"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["status"]["userInfo"]["groups"] == groups
+
+
+@pytest.mark.skipif(shutil.which("cfssl") is None or shutil.which("cfssljson") is None, reason="needs cfssl")
+def test_article_step_6_with_real_cfssl(lab, tmp_path):
+    """The article's step 6, corrected: sign a system:masters user with the cluster's ca.key using cfssl."""
+    shutil.copy(lab.directory / "pki/ca.crt", tmp_path / "k8s-rootCA.pem")
+    shutil.copy(lab.directory / "pki/ca.key", tmp_path / "k8s-rootCA-key.pem")
+    (tmp_path / "rootCA-config.json").write_text(json.dumps({"signing": {
+        "default": {"expiry": "8760h"},
+        "profiles": {"root-ca": {"usages": ["signing", "key encipherment", "server auth", "client auth"],
+                                 "expiry": "8760h"}}}}))
+    (tmp_path / "k8s-new-client-csr.json").write_text(json.dumps(
+        {"CN": "k8s-new-client", "key": {"algo": "rsa", "size": 2048}, "names": [{"O": "system:masters"}]}))
+
+    def sh(command):
+        result = subprocess.run(command, shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, (command, result.stdout, result.stderr)
+        return result
+
+    sh("cfssl gencert -ca=k8s-rootCA.pem -ca-key=k8s-rootCA-key.pem -config=rootCA-config.json -profile=root-ca "
+       "k8s-new-client-csr.json | cfssljson -bare k8s-new-client")
+    shutil.copy(lab.directory / "admin.conf", tmp_path / "kubeconfig")
+    sh("kubectl config --kubeconfig=kubeconfig set-credentials x509 --client-certificate=k8s-new-client.pem "
+       "--client-key=k8s-new-client-key.pem")
+    sh("kubectl config --kubeconfig=kubeconfig set-context kubernetes-admin@kubernetes --user=x509")
+    whoami = sh("kubectl --kubeconfig=kubeconfig --cache-dir=cache1 auth whoami").stdout.splitlines()
+    assert whoami[1].split() == ["Username", "k8s-new-client"]
+    assert whoami[2].split() == ["Groups", "[system:masters", "system:authenticated]"]
+    pods = sh("kubectl --kubeconfig=kubeconfig --cache-dir=cache2 get pod -n kube-system").stdout
+    assert f"kube-apiserver-{lab.node_name}" in pods
+    api = sh(f"curl -sS --cacert k8s-rootCA.pem --cert k8s-new-client.pem --key k8s-new-client-key.pem {lab.url}/api")
+    assert json.loads(api.stdout)["kind"] == "APIVersions"
+
+    # The article as written signs with its own root CA's key: the API server answers 401.
+    sh("echo '{\"CN\":\"rootCA\",\"key\":{\"algo\":\"rsa\",\"size\":2048},\"names\":[{\"O\":\"Kubernetes\"}]}' "
+       "> rootCA-csr.json && cfssl gencert -initca rootCA-csr.json | cfssljson -bare rootCA")
+    sh("cfssl gencert -ca=rootCA.pem -ca-key=rootCA-key.pem -config=rootCA-config.json -profile=root-ca "
+       "k8s-new-client-csr.json | cfssljson -bare wrong-ca-client")
+    sh("kubectl config --kubeconfig=kubeconfig set-credentials x509 --client-certificate=wrong-ca-client.pem "
+       "--client-key=wrong-ca-client-key.pem")
+    result = subprocess.run("kubectl --kubeconfig=kubeconfig --cache-dir=cache3 auth whoami", shell=True, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60)
+    assert (result.returncode, result.stderr.strip()) == (1, "error: You must be logged in to the server (Unauthorized)")
+    assert 'failed: x509: certificate signed by unknown authority"' in lab.log_lines()[-2]

@@ -37,7 +37,7 @@ def main(argv=None) -> int:
         argv = argv[1:]
     args = _parser().parse_args(argv)
 
-    from .server import LabServer, read_manifest_flags
+    from .server import LabServer
 
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         port = args.port
         if port is None:
             lab._ensure_tree()
-            port = int(read_manifest_flags(lab.manifest_path).get("secure-port", "6443"))
+            port = lab.tree.secure_port
             lab.requested_port = port
         lab.start()
         try:

@@ -254,16 +254,26 @@ class LabServer:
             ``--secure-port`` is reported in :attr:`flags` but the lab listens where told, so
             that several labs and tests can run side by side.)
         host: listen address (default ``127.0.0.1``).
-        node_name: the node name in mirror pod names (``kube-apiserver-<node_name>``).
-        rbac_dir: directory of extra RBAC YAML files (default ``<directory>/lab/rbac``).
-        create: create a missing tree (default true).
+        node_name: the node name in mirror pod names (``kube-apiserver-<node_name>``); default
+            the tree's node name (the first DNS SAN of ``apiserver.crt``, as kubeadm writes it).
+        rbac_dir: directory of extra RBAC YAML files (default ``<directory>/lab/rbac``). They
+            are re-read whenever a file there changes, so writing a RoleBinding file has the
+            effect ``kubectl apply`` has on a cluster.
+        create: create a missing tree (default true) with
+            :meth:`k8sauthlib.KubeadmTree.create_lab`.
+
+    Once it listens, the lab points the tree's ``admin.conf`` and ``super-admin.conf`` at its
+    URL (:meth:`k8sauthlib.KubeadmTree.set_server`), so ``kubectl --kubeconfig admin.conf``
+    works on whatever port the lab got, as it does on a node.
 
     Raises:
         LabError: a file named by the manifest is missing, or the port is taken.
     """
 
-    def __init__(self, directory, port=None, *, host="127.0.0.1", node_name="lab", rbac_dir=None, create=True):
+    def __init__(self, directory, port=None, *, host="127.0.0.1", node_name=None, rbac_dir=None, create=True):
+        from ..kubeadm import KubeadmTree
         self.directory = Path(directory)
+        self.tree = KubeadmTree(self.directory)
         self.host = host
         self.requested_port = port or 0
         self.node_name = node_name
@@ -284,7 +294,7 @@ class LabServer:
     # ------------------------------------------------------------------ public
     @property
     def manifest_path(self):
-        return self.directory / "manifests" / "kube-apiserver.yaml"
+        return self.tree.apiserver_manifest
 
     @property
     def url(self):
@@ -311,7 +321,15 @@ class LabServer:
         if self._accept_thread is not None:
             raise LabError("the lab is already running")
         self._ensure_tree()
-        self.flags = read_manifest_flags(self.manifest_path)
+        try:
+            self.flags = self.tree.apiserver_flags()
+        except InputError as exc:
+            raise LabError(str(exc)) from None
+        if self.node_name is None:
+            try:
+                self.node_name = self.tree.node_name
+            except (InputError, OSError, ValueError):
+                self.node_name = "lab"
         self._stopping.clear()
         ctx, authenticator = self._tls_and_authn()
         modes = [m.strip() for m in self.flags.get("authorization-mode", "Node,RBAC").split(",") if m.strip()]
@@ -344,6 +362,10 @@ class LabServer:
         self._accept_thread = threading.Thread(target=self._accept_loop, name=f"lab-accept-{self.port}", daemon=True)
         self._accept_thread.start()
         self._wait_ready()
+        try:
+            self.tree.set_server(self.url)
+        except (InputError, OSError) as exc:
+            self.log.note(f"admin.conf not pointed at {self.url}: {exc}", logging.WARNING)
         self.log.note(f'"Serving securely" address="{self.host}:{self.port}" anonymous-auth={str(authenticator.anonymous).lower()} '
                       f'authorization-mode="{",".join(modes)}" rbac-files={len(policy.current().sources)} mirror-pods={len(pods)}')
         return self
@@ -391,12 +413,16 @@ class LabServer:
 
     # ----------------------------------------------------------------- startup
     def _ensure_tree(self):
-        if self.manifest_path.exists():
+        if self.tree.exists():
             return
         if not self.create:
-            raise LabError(f"{self.manifest_path} does not exist (create=False)")
+            raise LabError(f"{self.directory} is not a kubeadm tree (no pki/ca.crt or "
+                           f"manifests/kube-apiserver.yaml) and create=False")
         from ..kubeadm import KubeadmTree
-        KubeadmTree.create_lab(self.directory)
+        try:
+            KubeadmTree.create_lab(self.directory)
+        except InputError as exc:
+            raise LabError(str(exc)) from None
 
     def _path_flag(self, name, required=True):
         value = self.flags.get(name)
@@ -404,19 +430,8 @@ class LabServer:
             if required:
                 raise LabError(f"{self.manifest_path}: kube-apiserver flag --{name} is not set")
             return None
-        path = Path(value)
-        if not path.is_absolute():
-            path = self.directory / path
-        elif not path.exists():
-            # A tree copied from /etc/kubernetes keeps absolute paths; map them into the lab's
-            # directory when the lab is not the real /etc/kubernetes.
-            try:
-                mapped = self.directory / path.relative_to("/etc/kubernetes")
-            except ValueError:
-                mapped = None
-            if mapped is not None and mapped.exists():
-                path = mapped
-        return path
+        # The manifest names /etc/kubernetes/...; in the lab that is the lab's directory.
+        return self.tree.map_path(value)
 
     def _read_certs(self, flag):
         from cryptography import x509
