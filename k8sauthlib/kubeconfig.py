@@ -642,7 +642,7 @@ class Kubeconfig:
             insecure_skip_tls_verify: True turns server verification off (and drops the CA, as
                 kubectl does); only for demonstrating why that is a bad idea.
             tls_server_name: the name to check the server certificate against, when it differs
-                from the URL's host.
+                from the URL's host. Like kubectl, setting ``server`` alone clears it.
 
         Returns:
             self, for chaining.
@@ -653,6 +653,8 @@ class Kubeconfig:
         entry = self._start_edit("cluster", name)
         if server is not None:
             entry["server"] = server
+            # kubectl: a new --server drops a tls-server-name chosen for the old one.
+            entry.pop("tls-server-name", None)
         if tls_server_name is not None:
             entry["tls-server-name"] = tls_server_name
         if certificate_authority is not None:
@@ -733,7 +735,7 @@ class Kubeconfig:
         self._commit("user", name, entry)
         return self
 
-    def set_context(self, name: str, *, cluster: str | None = None, user: str | None = None,
+    def set_context(self, name: str, cluster: str | None = None, user: str | None = None, *,
                     namespace: str | None = None) -> Kubeconfig:
         """Add or change a context, like ``kubectl config set-context``.
 
@@ -1099,6 +1101,10 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
 
 
 __all__ = ["DATA_OMITTED", "REDACTED", "Kubeconfig", "format_duration", "go_yaml_dump",

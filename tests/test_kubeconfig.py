@@ -78,6 +78,24 @@ def test_same_bytes_as_kubectl(tmp_path, pki, monkeypatch, embed, where):
         assert (b"certificate-authority: ca.crt\n" in expected) == (where == ".")
 
 
+def test_cluster_options_match_kubectl(tmp_path, pki, monkeypatch):
+    # Each step changes only what it names, and the CA and insecure mode exclude each other.
+    monkeypatch.chdir(tmp_path)
+    steps = [
+        (["--server=https://h:1", "--insecure-skip-tls-verify=true", "--tls-server-name=kubernetes"],
+         dict(server="https://h:1", insecure_skip_tls_verify=True, tls_server_name="kubernetes")),
+        (["--certificate-authority=ca.crt"], dict(certificate_authority="ca.crt")),
+        (["--certificate-authority=ca.crt", "--embed-certs"], dict(certificate_authority="ca.crt", embed=True)),
+        (["--server=https://h:2"], dict(server="https://h:2")),
+        (["--insecure-skip-tls-verify=true"], dict(insecure_skip_tls_verify=True)),
+    ]
+    kc = Kubeconfig()
+    for i, (flags, kwargs) in enumerate(steps):
+        kubectl(tmp_path, "--kubeconfig=kc", "config", "set-cluster", "c", *flags, cwd=tmp_path)
+        kc.set_cluster("c", **kwargs)
+        assert kc.write("ours", validate=False).read_bytes() == (tmp_path / "kc").read_bytes(), flags
+
+
 def test_loading_kubectl_files_and_writing_them_back_is_lossless(tmp_path, pki):
     _kubectl_sequence(tmp_path, "kc", True, cwd=tmp_path)
     kubectl(tmp_path, "--kubeconfig=kc", "config", "set-credentials", "bob", "--token=abc",
