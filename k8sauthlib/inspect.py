@@ -400,6 +400,16 @@ class CertInfo:
     cert: x509.Certificate = field(repr=False)
 
     @property
+    def path_len(self) -> int | None:
+        """Alias of :attr:`path_length` (the team contract's name)."""
+        return self.path_length
+
+    @property
+    def key(self) -> str:
+        """Alias of :attr:`public_key`: ``"RSA 2048"``, ``"ECDSA P-256"``..."""
+        return self.public_key
+
+    @property
     def sans(self) -> list[str]:
         """All SANs as strings: DNS names, IP addresses, email addresses, URIs."""
         return self.dns_names + self.ip_addresses + self.email_addresses + self.uris
@@ -1030,9 +1040,10 @@ def verify_chain(leaf, roots, *, intermediates=(), purpose: str | None = None, h
 
     Not modelled: name constraints, certificate policies, revocation (Kubernetes has none).
 
-    Compared with ``openssl verify -purpose sslclient|sslserver``: openssl also accepts a leaf
-    without EKU, but it additionally checks the key usage bits and Netscape cert type, and
-    ignores EKUs on the trust anchor; Go ignores key usage bits entirely on leaves.
+    Compared with ``openssl verify -purpose sslclient|sslserver`` (OpenSSL 3.0): the verdicts on
+    extended key usage agree (a leaf without any EKU passes; a leaf, intermediate or root whose
+    EKU list lacks the usage fails), but OpenSSL also checks a leaf's key usage bits (a client
+    certificate without ``digitalSignature`` fails ``sslclient``), which Go ignores.
 
     Args:
         leaf: the certificate to verify: a ``cryptography`` certificate, PEM bytes, a path, or a

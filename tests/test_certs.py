@@ -306,6 +306,14 @@ def test_keyspec_str():
     assert str(k8s.KeySpec.parse("ECDSA-P256")) == "ecdsa-p256"
 
 
+@pytest.mark.xfail(strict=True, raises=ValueError, reason="certs.KeySpec.parse lets int()'s bare ValueError through for a "
+                                       "non-numeric size; reported to the lead (contract: InputError)")
+@pytest.mark.parametrize("bad", [("rsa", "big"), {"algo": "rsa", "size": "x"}])
+def test_keyspec_rejects_non_numeric_sizes(bad):
+    with pytest.raises(k8s.InputError):
+        k8s.KeySpec.parse(bad)
+
+
 @pytest.mark.parametrize("bad", ["rsa-1024", "rsa-1000", "ecdsa-p521", "ecdsa-p224", "dsa-2048", "ed25519",
                                  "", "2048", ("rsa", 512), ("ecdsa", 2048), ("foo", 2048)])
 def test_keyspec_rejects_bad_specs(bad):
@@ -525,6 +533,22 @@ def test_ca_load_bad_inputs(ca, tmp_path, pem_file):
     leaf = ca.issue_client_cert("alice")
     with pytest.raises(k8s.InputError, match="not a CA"):
         k8s.CA.load(pem_file(leaf.cert_pem), pem_file(leaf.key_pem))
+
+
+def test_unreadable_key_file(ca, pem_file, monkeypatch):
+    """A root-only ca.key read by a normal user: we run as root, so simulate the EACCES."""
+    cert_path = pem_file(ca.cert_pem, "ca.crt")
+    key_path = pem_file(ca.key_pem, "ca.key", mode=0o600)
+    real_read_bytes = type(key_path).read_bytes
+
+    def read_bytes(self):
+        if self == key_path:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(type(key_path), "read_bytes", read_bytes)
+    with pytest.raises(k8s.InputError, match="permission denied"):
+        k8s.CA.load(cert_path, key_path)
 
 
 def test_load_cert_bad_inputs(tmp_path, pem_file):

@@ -134,7 +134,8 @@ def test_describe_ca(ca, key_type):
     assert info.ext_key_usage == []
     assert info.aki is None
     assert info.ski == ca.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest.hex(":").upper()
-    assert info.public_key == {"rsa-2048": "RSA 2048", "ecdsa-p256": "ECDSA P-256"}[key_type]
+    assert info.public_key == info.key == {"rsa-2048": "RSA 2048", "ecdsa-p256": "ECDSA P-256"}[key_type]
+    assert info.path_len is None
     assert info.signature_algorithm == {"rsa-2048": "SHA256WithRSA", "ecdsa-p256": "ECDSAWithSHA256"}[key_type]
     assert info.extensions == {"keyUsage": True, "basicConstraints": True, "subjectKeyIdentifier": False}
     assert info.fingerprint_sha256 == ca.fingerprint_sha256
@@ -692,6 +693,10 @@ def test_openssl_and_go_agree(ca, other_ca, tmp_path, now):
     plain = ca.issue_client_cert("plain", usages=["digital signature", "key encipherment"])
     inter = ca.issue_intermediate("inter")
     bob = inter.issue_client_cert("bob")
+    servers_only = ca.issue(subject=name(("CN", "servers-only")), usages=["cert sign", "server auth"], is_ca=True)
+    carol = servers_only.issue_client_cert("carol")
+    servers_root = k8s.CA.create("servers-root", usages=["cert sign", "crl sign", "server auth"])
+    dave = servers_root.issue_client_cert("dave")
     cases = [
         (alice, [ca], "client", (), None, True),
         (alice, [ca], "server", (), None, False),
@@ -703,6 +708,8 @@ def test_openssl_and_go_agree(ca, other_ca, tmp_path, now):
         (bob, [ca], "client", [inter], None, True),
         (bob, [ca], "client", (), None, False),
         (alice, [ca], "client", (), alice.not_after + timedelta(days=1), False),
+        (carol, [ca], "client", [servers_only], None, False),  # EKUs apply down the chain, in both
+        (dave, [servers_root], "client", (), None, False),  # ... including the trust anchor's
     ]
     for leaf, roots, purpose, inters, at, expected in cases:
         ossl, output = openssl_verify(tmp_path, leaf, roots, "sslclient" if purpose == "client" else "sslserver",
