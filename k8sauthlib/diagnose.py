@@ -188,6 +188,7 @@ CAUSES = (
          S("nginx-log", "client sent no required SSL certificate"),
          S("curl", "alert certificate required"),
          S("python", "TLSV13_ALERT_CERTIFICATE_REQUIRED"),
+         S("python", "PEER_DID_NOT_RETURN_A_CERTIFICATE"),
          S("go", "remote error: tls: certificate required")),
     ),
     Cause(
@@ -356,6 +357,7 @@ CAUSES = (
         (S("curl", "SSL connect error", 35),
          S("curl", "OpenSSL SSL_connect", 35),
          S("python", "[SSL"),
+         S("python", "EOF occurred in violation of protocol"),
          S("go", "tls: ")),
     ),
 )
