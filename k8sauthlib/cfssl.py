@@ -797,6 +797,54 @@ def _check_san_kinds(sans: list[str], source: str) -> None:
                              f"not {kinds[type(general_name)]}); write it in a plainer form")
 
 
+def load_ca(cert_path, key_path):
+    """Load the signing CA of ``-ca`` / ``-ca-key``: PEM certificate plus PKCS#1, PKCS#8 or EC key.
+
+    The same checks as :meth:`k8sauthlib.CA.load` (the key must match the certificate, which must
+    be a CA), but faster for RSA: OpenSSL's RSA key validation runs primality tests on the
+    secret primes, which costs as much as a third of generating a key, on every command. We
+    skip it and instead check every signature the key makes against the CA certificate
+    (:func:`gencert` does), which catches a damaged key as surely. Any problem falls back to
+    :meth:`k8sauthlib.CA.load`, for its precise error message.
+
+    Raises:
+        InputError: a file is missing, unreadable, or not a certificate / private key, or the
+            certificate is not a CA.
+        KeyMismatchError: the key does not belong to the certificate.
+    """
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    from .certs import CA, key_matches
+
+    try:
+        key_data = Path(key_path).read_bytes()
+        key = serialization.load_pem_private_key(key_data, None, unsafe_skip_rsa_key_validation=True)
+        certs = x509.load_pem_x509_certificates(Path(cert_path).read_bytes())
+        ok = isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)) and key_matches(certs[0], key)
+        try:
+            ok = ok and certs[0].extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+        except x509.ExtensionNotFound:
+            pass
+    except Exception:  # noqa: BLE001 - any failure: let CA.load say precisely what is wrong
+        ok = False
+    if not ok:
+        return CA.load(cert_path, key_path)
+    return CA(certs[0], key, chain=certs[1:])
+
+
+def _check_signed_by(cert, ca) -> None:
+    """The new certificate's signature verifies with the CA certificate's public key."""
+    from cryptography.exceptions import InvalidSignature
+
+    try:
+        cert.verify_directly_issued_by(ca.cert)
+    except (InvalidSignature, ValueError, TypeError):
+        raise InputError("the CA key made a signature that the CA certificate does not verify; the key file is "
+                         "damaged") from None
+
+
 def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None):
     """``cfssl gencert -initca``: a new key and a self-signed root CA from a CSR request.
 
@@ -849,7 +897,7 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
         InputError: the request has a ``ca`` section (only ``-initca`` uses it), or see
             :meth:`CsrRequest.from_json` and :meth:`SigningConfig.from_json`.
     """
-    from .certs import CA, Cert, KeySpec
+    from .certs import CA, KeySpec
 
     if not isinstance(req, CsrRequest):
         req = CsrRequest.from_json(req)
@@ -870,8 +918,11 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
     issued = ca.issue(subject=subject, hosts=sans, usages=chosen.usages, not_before=not_before,
                       not_after=not_after, is_ca=chosen.is_ca, path_length=chosen.path_length,
                       public_key=key.public_key(), csr=csr)
-    result_cls = CA if chosen.is_ca else Cert
-    return result_cls(issued.cert, key, csr=csr, chain=issued.chain)
+    _check_signed_by(issued.cert, ca)
+    if chosen.is_ca:
+        return CA(issued.cert, key, csr=csr, chain=issued.chain)
+    issued.key = key  # our own fresh key for the public key just signed: no need to re-check the pair
+    return issued
 
 
 def to_cfssl_json(cert) -> dict[str, str]:
@@ -894,4 +945,4 @@ def dumps_cfssl_json(obj: dict[str, str]) -> str:
 
 __all__ = ["CAConfig", "CsrRequest", "KeyRequest", "NameEntry", "SigningConfig", "SigningProfile",
            "cfssl_validity", "classify_host", "dumps_cfssl_json", "gencert", "gencert_initca",
-           "go_san_order", "parse_go_duration", "split_hosts", "to_cfssl_json"]
+           "go_san_order", "load_ca", "parse_go_duration", "split_hosts", "to_cfssl_json"]

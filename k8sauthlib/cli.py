@@ -190,9 +190,7 @@ def _load_signer(values, command: str):
         raise UsageError(f"{command}: need a CA key (provide one with -ca-key)")
     config = cfssl.SigningConfig.from_json(values["config"]) if values["config"] else cfssl.SigningConfig.builtin()
     profile = config.profile(values["profile"])
-    from .certs import CA
-
-    ca = CA.load(values["ca"], values["ca-key"])
+    ca = cfssl.load_ca(values["ca"], values["ca-key"])
     return ca, config, profile
 
 
@@ -248,6 +246,7 @@ def cmd_sign(argv: list[str]) -> int:
     if b"CERTIFICATE REQUEST-----" not in data:
         raise K8sAuthError(f"{path} holds no PEM CSR (expected '-----BEGIN CERTIFICATE REQUEST-----')")
     result = ca.sign_csr(data, usages=profile.usages, hosts=hosts, not_before=not_before, not_after=not_after)
+    cfssl._check_signed_by(result.cert, ca)
     log("INFO", f"signed certificate with serial number {result.cert.serial_number}")
     _print_json_line({"cert": result.cert_pem.decode()})
     return 0

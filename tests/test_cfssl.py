@@ -501,3 +501,52 @@ def test_cfssl_json_output(article_ca):
     # A certificate signed from someone else's CSR has no key to print.
     signed = article_ca.sign_csr(k8s.make_csr("carol", key="ecdsa-p256").csr)
     assert set(cfssl.to_cfssl_json(signed)) == {"cert", "csr"}
+
+
+# -------------------------------------------------------------------------------- loading a CA
+@pytest.mark.parametrize("key_format", ["TraditionalOpenSSL", "PKCS8"])
+@pytest.mark.parametrize("key_type", ["rsa-2048", "ecdsa-p256"])
+def test_load_ca_reads_kubeadm_and_cfssl_key_formats(tmp_path, key_type, key_format):
+    ca = k8s.CA.create("kubernetes", key=key_type)
+    (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
+    (tmp_path / "ca.key").write_bytes(ca.key.private_bytes(serialization.Encoding.PEM,
+                                                           getattr(serialization.PrivateFormat, key_format),
+                                                           serialization.NoEncryption()))
+    loaded = cfssl.load_ca(tmp_path / "ca.crt", tmp_path / "ca.key")
+    assert isinstance(loaded, k8s.CA) and loaded.cert == ca.cert
+    leaf = cfssl.gencert(loaded, {"CN": "alice"})
+    k8s.verify_chain(leaf.cert, [ca.cert], purpose="client")
+
+
+def test_load_ca_gives_ca_loads_errors(tmp_path):
+    ca, other = k8s.CA.create("ca", key="ecdsa-p256"), k8s.CA.create("other", key="ecdsa-p256")
+    ca.write("ca", tmp_path)
+    other.write("other", tmp_path)
+    leaf = cfssl.gencert(ca, {"CN": "leaf"})
+    leaf.write("leaf", tmp_path)
+    with pytest.raises(k8s.KeyMismatchError, match="does not belong"):
+        cfssl.load_ca(tmp_path / "ca.pem", tmp_path / "other-key.pem")
+    with pytest.raises(k8s.InputError, match="not a CA certificate"):
+        cfssl.load_ca(tmp_path / "leaf.pem", tmp_path / "leaf-key.pem")
+    with pytest.raises(k8s.InputError, match="does not exist"):
+        cfssl.load_ca(tmp_path / "ca.pem", tmp_path / "nope.pem")
+    with pytest.raises(k8s.InputError, match="no PEM private key"):
+        cfssl.load_ca(tmp_path / "ca.pem", tmp_path / "ca.pem")
+
+
+def test_a_damaged_ca_key_is_caught_by_checking_the_signature(tmp_path):
+    # load_ca skips OpenSSL's slow RSA key validation; the signature check after signing is what
+    # stands in for it. A key whose public half matches but whose private numbers are wrong:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    ca = k8s.CA.create("ca", key="rsa-2048")
+    n = ca.key.private_numbers()
+    bad = rsa.RSAPrivateNumbers(n.p, n.q, n.d + 2, n.dmp1 + 2, n.dmq1, n.iqmp, n.public_numbers).private_key(
+        unsafe_skip_rsa_key_validation=True)
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem)
+    (tmp_path / "ca-key.pem").write_bytes(bad.private_bytes(serialization.Encoding.PEM,
+                                                            serialization.PrivateFormat.TraditionalOpenSSL,
+                                                            serialization.NoEncryption()))
+    damaged = cfssl.load_ca(tmp_path / "ca.pem", tmp_path / "ca-key.pem")
+    with pytest.raises(k8s.InputError, match="key file is damaged"):
+        cfssl.gencert(damaged, {"CN": "alice"})
