@@ -701,7 +701,7 @@ def _check_validity(cert, now: datetime, role: str) -> None:
 
 
 def _is_valid(cert, cert_type: str, current_chain: list, now: datetime) -> None:
-    """Go's ``Certificate.isValid`` (Go 1.22-1.25): critical extensions, time, CA flag, path length."""
+    """Go's ``Certificate.isValid`` (Go 1.23): critical extensions, time, CA flag, path length."""
     role = {"leaf": "leaf", "intermediate": "intermediate CA", "root": "root CA"}[cert_type]
     unhandled = _unhandled_critical(cert)
     if unhandled:
@@ -1022,8 +1022,11 @@ def verify_chain(leaf, roots, *, intermediates=(), purpose: str | None = None, h
                  at: datetime | None = None) -> list[x509.Certificate]:
     """Verify a certificate the way Go's ``crypto/x509`` does, as kube-apiserver and kubectl do.
 
-    The steps and their order follow ``Certificate.Verify`` of Go 1.22-1.25 (kube-apiserver
-    1.30-1.34 are built with these), so the first error reported is the one Go reports:
+    The steps and their order follow ``Certificate.Verify`` of Go 1.23, the Go that
+    kube-apiserver and kubectl 1.32 are built with (the tests compare the texts with kubectl
+    1.32's), so the first error reported is the one Go reports. (Go's development branch has
+    since moved the EKU check into chain building, which can change which error comes first
+    when several things are wrong.) The checks, in order:
 
     1. the leaf: no critical extension Go does not understand, and ``at`` within its validity;
     2. ``hostname``, when given, against the SANs only (the CN is ignored since Go 1.15):

@@ -9,6 +9,7 @@ and the places where they differ are pinned down.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -21,8 +22,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
 from k8sauthlib.inspect import CREDENTIAL_ID_KEY, UID_OID, certificate_identifier
@@ -588,6 +590,34 @@ def go_error(result) -> str:
     return match.group(1)
 
 
+def with_unknown_critical_extension(ca, host: str, now) -> k8s.Cert:
+    """A server certificate carrying a private extension marked critical (signed with the CA's key)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(name(("CN", host)))
+            .issuer_name(ca.cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00"),
+                           critical=True)
+            .sign(ca.key, hashes.SHA256()))
+    return k8s.Cert(cert, key)
+
+
+def test_verify_unhandled_critical_extension(ca, now):
+    odd = with_unknown_critical_extension(ca, "127.0.0.1", now)
+    with pytest.raises(k8s.VerificationError) as err:
+        k8s.verify_chain(odd, ca, hostname="127.0.0.1")
+    assert err.value.reason == "unhandled-critical-extension"
+    assert err.value.go_message == "x509: unhandled critical extension"
+    assert "1.3.6.1.4.1.99999.1" in str(err.value)
+
+
 def our_go_message(cert, roots, **kwargs) -> str:
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(cert, roots, purpose="server", **kwargs)
@@ -627,6 +657,11 @@ def test_go_agrees_on_every_failure(ca, key_type, serve, kubectl, now):
     restricted = ca.issue(subject=name(("CN", "clients-only")), usages=["cert sign", "client auth"], is_ca=True,
                           key=key_type)
     cases.append((restricted.issue_server_cert("127.0.0.1", key=key_type), ca, {}))
+    # 6. a root that allows no intermediate (pathlen 0) above an intermediate
+    strict_root = k8s.CA.create("strict-root", key=key_type, path_length=0)
+    cases.append((strict_root.issue_intermediate("inter", key=key_type).issue_server_cert("127.0.0.1"), strict_root, {}))
+    # 7. a critical extension Go does not know
+    cases.append((with_unknown_critical_extension(ca, "127.0.0.1", now), ca, {}))
     for cert, trust, opts in cases:
         server = serve(cert)
         go = go_error(kubectl(server.port, trust, **opts))
@@ -643,6 +678,13 @@ def test_go_agrees_on_expiry_and_missing_intermediate(ca, key_type, serve, kubec
     ours = our_go_message(expired, ca, hostname="127.0.0.1")
     pattern = r"x509: certificate has expired or is not yet valid: current time \S+Z is after (\S+Z)"
     assert re.fullmatch(pattern, go) and re.fullmatch(pattern, ours)
+    assert re.fullmatch(pattern, go).group(1) == re.fullmatch(pattern, ours).group(1)
+
+    future = ca.issue_server_cert("127.0.0.1", key=key_type, not_before=now + timedelta(days=1),
+                                  not_after=now + timedelta(days=10))
+    go = go_error(kubectl(serve(future).port, ca))
+    ours = our_go_message(future, ca, hostname="127.0.0.1")
+    pattern = r"x509: certificate has expired or is not yet valid: current time \S+Z is before (\S+Z)"
     assert re.fullmatch(pattern, go).group(1) == re.fullmatch(pattern, ours).group(1)
 
     inter = ca.issue_intermediate("intermediate", key=key_type)
