@@ -118,4 +118,4 @@ def test_lab_up_reports_a_taken_port(tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert out == ""
-    assert err.startswith("k8sauthlib lab: error: cannot listen on 127.0.0.1:")
+    assert err.splitlines()[-1].startswith("k8sauthlib lab: error: cannot listen on 127.0.0.1:")

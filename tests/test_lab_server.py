@@ -346,6 +346,12 @@ def test_not_found_and_method_not_allowed_bodies(lab, users):
     assert status == 403
 
 
+def test_http_1_1_is_negotiated_even_when_h2_is_offered(lab):
+    result = subprocess.run(["curl", "-sS", "--http2", "--cacert", str(lab.ca_file), "-o", "/dev/null",
+                             "-w", "%{http_version}", lab.url + "/healthz"], capture_output=True, text=True, timeout=30)
+    assert result.stdout == "1.1"
+
+
 def test_plain_http_on_the_tls_port(lab):
     result = subprocess.run(["curl", "-sS", f"http://127.0.0.1:{lab.port}/version"], capture_output=True, timeout=30)
     assert result.stdout == b"Client sent an HTTP request to an HTTPS server.\n"

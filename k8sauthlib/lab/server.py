@@ -43,6 +43,10 @@ from .auth import Authorizer, X509Authenticator
 from .rbac import PolicyFiles
 
 logger = logging.getLogger("k8sauthlib.lab")
+# A library logs, the application decides where to: without this, Python's last-resort handler
+# would print every refused certificate to a notebook's stderr. `k8sauthlib lab up` and
+# notebooks that want the lines add a handler (or read LabServer.log_lines()).
+logger.addHandler(logging.NullHandler())
 
 HANDSHAKE_TIMEOUT = 10.0      # seconds for a TLS handshake (a silent client loses its slot)
 REQUEST_TIMEOUT = 30.0        # seconds to receive one request once it has started
@@ -446,8 +450,16 @@ class LabServer:
 
     def _tls_and_authn(self):
         client_ca = self._read_certs("client-ca-file")
-        requestheader_ca = self._read_certs("requestheader-client-ca-file") if self.flags.get(
-            "requestheader-client-ca-file") and self._path_flag("requestheader-client-ca-file").exists() else []
+        requestheader_ca = []
+        if self.flags.get("requestheader-client-ca-file"):
+            if self._path_flag("requestheader-client-ca-file").exists():
+                requestheader_ca = self._read_certs("requestheader-client-ca-file")
+            else:
+                # kube-apiserver would not start; the lab runs without the front-proxy
+                # authenticator and says so.
+                self.log.note(f'--requestheader-client-ca-file={self.flags["requestheader-client-ca-file"]}: '
+                              f"no such file in the lab; the front-proxy (request header) authenticator is off",
+                              logging.WARNING)
         cert_file, key_file = self._path_flag("tls-cert-file"), self._path_flag("tls-private-key-file")
         ctx = SSL.Context(SSL.TLS_SERVER_METHOD)
         ctx.set_min_proto_version(SSL.TLS1_2_VERSION)
