@@ -391,7 +391,7 @@ class KubeadmTree:
     # ---------------------------------------------------------------------------- the lab
     @classmethod
     def create_lab(cls, root, *, key="rsa-2048", node_name: str = LAB_NODE_NAME,
-                   server: str | None = None) -> KubeadmTree:
+                   server: str | None = None, full_pki: bool = False) -> KubeadmTree:
         """Create a kubeadm-equivalent tree in ``root``, or complete and reuse the one there.
 
         Files that exist are kept (so the CA survives restarts, as on a real cluster); missing
@@ -410,7 +410,11 @@ class KubeadmTree:
         - ``lab/rbac/``: empty, for the lab's extra RBAC YAML files.
 
         Keys are PKCS#1/SEC 1 PEM with mode 0600, like kubeadm's; kubeconfigs and manifests 0600.
-        The other files of a real ``pki/`` (front-proxy, etcd, ``sa.key``) are not created.
+        With ``full_pki`` the rest of a real node's files are made too (the lab does not use
+        them, but ``ls pki/`` then shows what a node shows): ``apiserver-kubelet-client``,
+        ``apiserver-etcd-client``, ``front-proxy-ca``/``front-proxy-client``, ``etcd/ca``,
+        ``etcd/server``, ``etcd/peer``, ``etcd/healthcheck-client``, ``sa.key``/``sa.pub``, and
+        ``controller-manager.conf``/``scheduler.conf``.
 
         Args:
             root: the directory (created if missing).
@@ -418,6 +422,7 @@ class KubeadmTree:
                 ``RSA-4096``, ``ECDSA-P256``, ``ECDSA-P384`` (any :class:`k8sauthlib.KeySpec` form).
             node_name: the control-plane node's name.
             server: URL in new kubeconfigs (default ``https://127.0.0.1:6443``).
+            full_pki: also create the certificates and keys the lab does not need (see above).
 
         Raises:
             InputError: an existing certificate was not signed by the existing CA, or ``ca.crt``
@@ -429,10 +434,10 @@ class KubeadmTree:
         # lists exactly what a node's /etc/kubernetes does.
         with _lock(tree.root / "lab" / ".create.lock"):
             tree._create_lab(key=key, node_name=node_name,
-                             server=server or f"https://{LAB_ADDRESS}:{LAB_PORT}")
+                             server=server or f"https://{LAB_ADDRESS}:{LAB_PORT}", full_pki=full_pki)
         return tree
 
-    def _create_lab(self, *, key, node_name, server):
+    def _create_lab(self, *, key, node_name, server, full_pki=False):
         from .certs import CA, Cert, KeySpec, verify_signature
         spec = KeySpec.parse(key)
         for directory, mode in ((self.pki_dir, 0o755), (self.manifests_dir, 0o700), (self.rbac_dir, 0o755)):
@@ -468,10 +473,17 @@ class KubeadmTree:
             atomic_write(self.apiserver_key, server_cert.key_pem, mode=KEY_MODE)
             atomic_write(self.apiserver_crt, server_cert.cert_pem)
 
+        if full_pki:
+            self._create_other_pki(ca, spec, node_name)
+
         # admin.conf and super-admin.conf, as kubeadm's kubeconfig phase writes them.
         from .kubeconfig import Kubeconfig
-        for path, user, group in ((self.admin_conf, ADMIN_USER, ADMIN_GROUP),
-                                  (self.super_admin_conf, SUPER_ADMIN_USER, SUPER_ADMIN_GROUP)):
+        kubeconfigs = [(self.admin_conf, ADMIN_USER, [ADMIN_GROUP]),
+                       (self.super_admin_conf, SUPER_ADMIN_USER, [SUPER_ADMIN_GROUP])]
+        if full_pki:
+            kubeconfigs += [(self.root / "controller-manager.conf", "system:kube-controller-manager", []),
+                            (self.root / "scheduler.conf", "system:kube-scheduler", [])]
+        for path, user, groups in kubeconfigs:
             if path.exists():
                 kc = Kubeconfig.load(path)
                 cert_pem = kc.users.get(kc.current_user(), {}).get("client-certificate-data")
@@ -479,7 +491,7 @@ class KubeadmTree:
                     from .certs import load_cert
                     check_signed(path, load_cert(cert_pem))
                 continue
-            client = ca.issue_client_cert(user, [group], key=spec, validity=CERT_VALIDITY)
+            client = ca.issue_client_cert(user, groups, key=spec, validity=CERT_VALIDITY)
             kc = Kubeconfig()
             kc.set_cluster(CLUSTER_NAME, server, certificate_authority_data=ca.cert_pem)
             kc.set_credentials(user, client_certificate_data=client.cert_pem, client_key_data=client.key_pem)
@@ -493,6 +505,53 @@ class KubeadmTree:
             path = self.manifest(component)
             if not path.exists():
                 atomic_write(path, go_yaml_dump(doc).encode(), mode=KEY_MODE)
+
+
+    def _create_other_pki(self, ca, spec, node_name):
+        """The rest of kubeadm's ``pki/`` (cmd/kubeadm/app/phases/certs/certlist.go, 1.29+)."""
+        from cryptography.hazmat.primitives import serialization
+        from .certs import CA, Cert, subject_name, verify_signature
+        etcd_hosts = (node_name, "localhost", LAB_ADDRESS, "::1")
+        cas = {"ca": ca}
+        for name, cn in (("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")):
+            crt, key_path = self.pki_dir / f"{name}.crt", self.pki_dir / f"{name}.key"
+            if crt.exists() and key_path.exists():
+                cas[name] = CA.load(crt, key_path)
+                continue
+            cas[name] = CA.create(cn, key=spec, validity=CA_VALIDITY, hosts=(cn,),
+                                  usages=("digital signature", "key encipherment", "cert sign"))
+            crt.parent.mkdir(mode=0o755, exist_ok=True)
+            atomic_write(key_path, cas[name].key_pem, mode=KEY_MODE, overwrite=False)
+            atomic_write(crt, cas[name].cert_pem)
+        leaves = [  # (file, issuer, CN, O, usages, SANs)
+            ("apiserver-kubelet-client", "ca", "kube-apiserver-kubelet-client", [ADMIN_GROUP], ("client auth",), ()),
+            ("front-proxy-client", "front-proxy-ca", "front-proxy-client", [], ("client auth",), ()),
+            ("etcd/server", "etcd/ca", node_name, [], ("server auth", "client auth"), etcd_hosts),
+            ("etcd/peer", "etcd/ca", node_name, [], ("server auth", "client auth"), etcd_hosts),
+            ("etcd/healthcheck-client", "etcd/ca", "kube-etcd-healthcheck-client", [], ("client auth",), ()),
+            ("apiserver-etcd-client", "etcd/ca", "kube-apiserver-etcd-client", [], ("client auth",), ()),
+        ]
+        for name, issuer, cn, orgs, usages, hosts in leaves:
+            crt, key_path = self.pki_dir / f"{name}.crt", self.pki_dir / f"{name}.key"
+            if crt.exists() and key_path.exists():
+                cert = Cert.load(crt, key_path).cert
+                if not verify_signature(cert, cas[issuer].cert):
+                    raise InputError(f"{crt} was not signed by {self.pki_dir / (issuer + '.crt')}; delete it and "
+                                     f"run again to issue a new one")
+                continue
+            leaf = cas[issuer].issue(subject=subject_name(cn, orgs), hosts=hosts, key=spec, validity=CERT_VALIDITY,
+                                     usages=("digital signature", "key encipherment") + usages)
+            atomic_write(key_path, leaf.key_pem, mode=KEY_MODE)
+            atomic_write(crt, leaf.cert_pem)
+        sa_key, sa_pub = self.pki_dir / "sa.key", self.pki_dir / "sa.pub"
+        if not (sa_key.exists() and sa_pub.exists()):
+            private = spec.generate()
+            # The service-account signing key pair: no certificate, PKCS#1/SEC 1 and PKIX PEM.
+            atomic_write(sa_key, private.private_bytes(serialization.Encoding.PEM,
+                                                       serialization.PrivateFormat.TraditionalOpenSSL,
+                                                       serialization.NoEncryption()), mode=KEY_MODE)
+            atomic_write(sa_pub, private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
 
 
 @contextlib.contextmanager

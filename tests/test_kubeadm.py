@@ -444,3 +444,33 @@ def test_articles_step_6_kubeconfig_matches_kubectl(tree, tmp_path, monkeypatch)
     assert ours.read_bytes() == theirs.read_bytes()
     assert f"client-certificate: {tmp_path}/k8s-new-client.pem\n" in ours.read_text()  # absolute: needs ".."
     assert kc.view() == kubectl(tmp_path, f"--kubeconfig={theirs}", "config", "view").stdout
+
+
+def test_full_pki_has_every_file_the_manifests_name(tmp_path):
+    tree = KubeadmTree.create_lab(tmp_path / "lab", key="ecdsa-p256", full_pki=True)
+    for component in ("kube-apiserver", "kube-controller-manager", "etcd"):
+        for flag, value in tree.component_flags(component).items():
+            if value.startswith("/etc/kubernetes/") and (flag.endswith("file") or "kubeconfig" in flag
+                                                         or flag.endswith(("certificate", "key"))):
+                assert tree.map_path(value).is_file(), (component, flag, value)
+    issuers = {"ca": tree.ca_cert().cert,
+               "front-proxy-ca": k8s.load_cert(tree.pki_dir / "front-proxy-ca.crt"),
+               "etcd/ca": k8s.load_cert(tree.pki_dir / "etcd/ca.crt")}
+    for name, issuer, purpose in (("apiserver-kubelet-client", "ca", "client"),
+                                  ("front-proxy-client", "front-proxy-ca", "client"),
+                                  ("etcd/server", "etcd/ca", "server"), ("etcd/peer", "etcd/ca", "client"),
+                                  ("etcd/healthcheck-client", "etcd/ca", "client"),
+                                  ("apiserver-etcd-client", "etcd/ca", "client")):
+        cert = k8s.Cert.load(tree.pki_dir / f"{name}.crt", tree.pki_dir / f"{name}.key")
+        assert k8s.verify_chain(cert.cert, [issuers[issuer]], purpose=purpose), name
+        assert _mode(tree.pki_dir / f"{name}.key") == 0o600
+    kubelet_client = k8s.Cert.load(tree.pki_dir / "apiserver-kubelet-client.crt")
+    assert kubelet_client.organizations == ["kubeadm:cluster-admins"]
+    assert tree.pki_dir.joinpath("sa.pub").read_bytes().startswith(b"-----BEGIN PUBLIC KEY-----\n")
+    assert tree.admin_kubeconfig().current_user() == "kubernetes-admin"
+    cm = Kubeconfig.load(tree.root / "controller-manager.conf")
+    assert cm.current_context == "system:kube-controller-manager@kubernetes"
+    # The lab serves this tree as well (front-proxy CA and all).
+    with k8s.LabServer(tree.root) as lab:
+        admin = tree.admin_kubeconfig(server=lab.url).write(tmp_path / "admin.kubeconfig")
+        assert kubectl(tmp_path, f"--kubeconfig={admin}", "auth", "whoami").stdout.split()[3] == "kubernetes-admin"
