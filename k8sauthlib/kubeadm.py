@@ -441,8 +441,9 @@ class KubeadmTree:
         from .certs import CA, Cert, KeySpec, verify_signature
         spec = KeySpec.parse(key)
         for directory, mode in ((self.pki_dir, 0o755), (self.manifests_dir, 0o700), (self.rbac_dir, 0o755)):
-            directory.mkdir(parents=True, exist_ok=True)
-            directory.chmod(mode)
+            if not directory.is_dir():  # never change the modes of an existing (perhaps real) tree
+                directory.mkdir(parents=True)
+                directory.chmod(mode)
 
         # The CA: reuse, or create both halves.
         if self.ca_crt.exists() or self.ca_key.exists():
@@ -505,7 +506,6 @@ class KubeadmTree:
             path = self.manifest(component)
             if not path.exists():
                 atomic_write(path, go_yaml_dump(doc).encode(), mode=KEY_MODE)
-
 
     def _create_other_pki(self, ca, spec, node_name):
         """The rest of kubeadm's ``pki/`` (cmd/kubeadm/app/phases/certs/certlist.go, 1.29+)."""
