@@ -28,6 +28,7 @@ _EXPORTS = {
     "CsrRequest": "cfssl", "SigningConfig": "cfssl",
     # mTLS client and nginx
     "MTLSClient": "client", "TLSProblem": "client", "Nginx": "nginx",
+    "run_curl": "diagnose", "CAUSES": "diagnose",
     # Kubernetes side
     "Kubeconfig": "kubeconfig", "KubeadmTree": "kubeadm", "LabServer": "lab",
     # pictures
