@@ -1001,7 +1001,8 @@ def kubeconfig_for_user(cert_dir, client_name: str, orgs: Iterable[str] = (), va
         server: the API server URL.
         cluster_name: kubeadm's ``clusterName`` (default ``kubernetes``).
         key: key type for the new key pair (kubeadm's ``encryptionAlgorithm``, default RSA-2048).
-        reader: optional ``callable(path) -> bytes`` for root-only files (tests inject one).
+        reader: optional plain ``callable(path) -> bytes`` used instead of ``Path.read_bytes``;
+            a ``PermissionError`` from it still falls back to ``sudo -n cat``.
 
     Returns:
         The kubeconfig (not yet written; ``.to_yaml()`` is what kubeadm prints, ``.write()``

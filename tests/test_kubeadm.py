@@ -3,7 +3,6 @@ node, flags from the static Pod manifest, and the tree served by the lab to the 
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
