@@ -12,6 +12,8 @@ Ways, each run once per round, in turn, so that machine noise hits them alike:
   PEM out (CSRs included, as cfssl makes them);
 - ``our CLI``: ``k8sauthlib gencert ... | k8sauthlib json -bare NAME``, three times, as the
   article types it (six process starts);
+- ``CLI -write``: ``k8sauthlib gencert ... -write NAME``, three times: the same files from one
+  process per certificate;
 - ``cfssl``: ``cfssl gencert ... | cfssljson -bare NAME``, three times;
 - ``openssl``: ``openssl req -x509 -newkey`` for the CA, ``openssl req -newkey`` plus
   ``openssl x509 -req`` for each leaf.
@@ -143,6 +145,18 @@ def way_our_cli(d: Path, key: str) -> None:
     _article(d, OUR_CLI + ["gencert"], OUR_CLI + ["json", "-bare"])
 
 
+def way_our_cli_write(d: Path, key: str) -> None:
+    def run(*args):
+        subprocess.run(OUR_CLI + ["gencert", *args], cwd=d, check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+    run("-initca", "-write=rootCA", "rootCA-csr.json")
+    for name in ("server", "client"):
+        run("-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json", "-profile=root-ca",
+            f"-write={name}", f"{name}-csr.json")
+    assert (d / "client.pem").exists()
+
+
 def way_cfssl(d: Path, key: str) -> None:
     _article(d, ["cfssl", "gencert"], ["cfssljson", "-bare"])
 
@@ -168,8 +182,8 @@ def way_openssl(d: Path, key: str) -> None:
             "-CAcreateserial", "-days", "365", "-extfile", f"{name}.ext", "-out", f"{name}.pem")
 
 
-WAYS = {"floor": way_floor, "library": way_library, "our CLI": way_our_cli, "cfssl": way_cfssl,
-        "openssl": way_openssl}
+WAYS = {"floor": way_floor, "library": way_library, "our CLI": way_our_cli, "CLI -write": way_our_cli_write,
+        "cfssl": way_cfssl, "openssl": way_openssl}
 
 
 # ---------------------------------------------------------------------------------- running
@@ -203,8 +217,9 @@ def report(key: str, times: dict[str, list[float]]) -> None:
         print(f"  {name:<10} {m * 1000:7.1f}ms {q1 * 1000:8.1f}..{q3 * 1000:7.1f}ms {min(values) * 1000:7.1f}ms"
               f"   {m / lib:8.2f}×")
     print(f"  library ÷ floor = {lib / med['floor']:.2f}× (target ≤ 1.2×)")
-    if "cfssl" in med and "our CLI" in med:
-        print(f"  our CLI ÷ cfssl = {med['our CLI'] / med['cfssl']:.2f}× (target ≤ 1.0× for RSA-2048)")
+    for name in ("our CLI", "CLI -write"):
+        if "cfssl" in med and name in med:
+            print(f"  {name} ÷ cfssl = {med[name] / med['cfssl']:.2f}× (target ≤ 1.0× for RSA-2048)")
 
 
 def main(argv=None) -> int:

@@ -165,8 +165,11 @@ _SIGN_FLAGS = {
     "loglevel": ("str", "log level: 0 debug, 1 info (default), 2 warning, 3 error"),
 }
 GENCERT = Flags("gencert", "[-initca | -ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME]] "
-                "[-hostname=a,b] CSR.json",
-                {"initca": ("bool", "make a new self-signed root CA (cfssl's CA policy)"), **_SIGN_FLAGS})
+                "[-hostname=a,b] [-write=NAME] CSR.json",
+                {"initca": ("bool", "make a new self-signed root CA (cfssl's CA policy)"), **_SIGN_FLAGS,
+                 "write": ("str", "write NAME.pem, NAME-key.pem (0600), NAME.csr instead of printing JSON "
+                                  "(the same as '| k8sauthlib json -bare NAME'; not in cfssl)"),
+                 "overwrite": ("bool", "with -write: replace existing files, even a private key")})
 SIGN = Flags("sign", "-ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME] [-hostname=a,b] CSR.pem",
              dict(_SIGN_FLAGS))
 
@@ -207,6 +210,10 @@ def cmd_gencert(argv: list[str]) -> int:
     req = cfssl.CsrRequest.from_json(source if path == "-" else path)
     if values["hostname"] is not None:
         req = req.with_hosts(cfssl.split_hosts(values["hostname"]))
+    if values["overwrite"] and not values["write"]:
+        raise UsageError("gencert: -overwrite only applies with -write (gencert itself writes no files)")
+    if values["write"]:
+        _refuse_existing_key(values["write"], values["overwrite"])  # before the work, not after
     if values["initca"]:
         if values["ca"] or values["ca-key"]:
             raise UsageError("gencert: -initca makes a self-signed CA; it takes no -ca or -ca-key")
@@ -224,6 +231,10 @@ def cmd_gencert(argv: list[str]) -> int:
             log("WARNING", 'This certificate lacks a "hosts" field: fine for a client certificate, '
                            'unsuitable for a TLS server.')
     log("INFO", f"signed certificate with serial number {result.cert.serial_number}")
+    if values["write"]:
+        pems = {k: v.encode() for k, v in cfssl.to_cfssl_json(result).items()}
+        _write_bare(values["write"], pems, overwrite=values["overwrite"])
+        return 0
     _print_json_line(cfssl.to_cfssl_json(result))
     return 0
 
@@ -326,9 +337,6 @@ def cmd_json(argv: list[str]) -> int:
     if parsed is None:
         return 0
     values, positional = parsed
-    from .errors import FileExistsRefusedError
-    from .files import atomic_write, bare_paths, write_bare, KEY_MODE, CSR_MODE
-
     if len(positional) > 2:
         raise UsageError(f"json: expected a base name and at most one input file, got {' '.join(positional)}")
     name = positional[0] if positional else "cert"  # cfssljson's default base name
@@ -340,27 +348,43 @@ def cmd_json(argv: list[str]) -> int:
             if k in pems:
                 sys.stdout.write(pems[k].decode())
         return 0
-    cert_path, key_path, csr_path = bare_paths(name)
-    overwrite = values["overwrite"]
-    if "key" in pems and key_path.exists() and not overwrite:
+    if "key" in pems:
+        _refuse_existing_key(name, values["overwrite"])
+    _write_bare(name, pems, overwrite=values["overwrite"])
+    return 0
+
+
+def _refuse_existing_key(name: str, overwrite: bool) -> None:
+    from .errors import FileExistsRefusedError
+    from .files import bare_paths
+
+    key_path = bare_paths(name)[1]
+    if key_path.exists() and not overwrite:
         raise FileExistsRefusedError(f"{key_path} already exists; refusing to replace a private key (cfssljson "
                                      f"would overwrite it silently), remove it or pass -overwrite")
+
+
+def _write_bare(name: str, pems: dict, *, overwrite: bool) -> None:
+    """Write cfssljson's bare files for the PEM blocks in ``pems`` (``cert``, ``key``, ``csr``)."""
+    from .files import CSR_MODE, KEY_MODE, atomic_write, bare_paths, write_bare
+
+    _, key_path, csr_path = bare_paths(name)
+    if "key" in pems:
+        _refuse_existing_key(name, overwrite)
     if "cert" in pems:
-        files = write_bare(name, cert_pem=pems["cert"], key_pem=pems.get("key"), csr_pem=pems.get("csr"),
-                           overwrite=True)
-        written = list(files)
-    else:  # cfssl genkey's output: a key and a CSR, no certificate
-        written = []
-        try:
-            if "key" in pems:
-                written.append(atomic_write(key_path, pems["key"], mode=KEY_MODE, overwrite=overwrite))
-            if "csr" in pems:
-                written.append(atomic_write(csr_path, pems["csr"], mode=CSR_MODE, overwrite=True))
-        except BaseException:
-            for path in written:
-                path.unlink(missing_ok=True)
-            raise
-    return 0
+        # Existing certificates and CSRs are replaced like cfssljson does; only a key is protected.
+        write_bare(name, cert_pem=pems["cert"], key_pem=pems.get("key"), csr_pem=pems.get("csr"), overwrite=True)
+        return
+    written = []  # cfssl genkey's output: a key and a CSR, no certificate
+    try:
+        if "key" in pems:
+            written.append(atomic_write(key_path, pems["key"], mode=KEY_MODE, overwrite=overwrite))
+        if "csr" in pems:
+            written.append(atomic_write(csr_path, pems["csr"], mode=CSR_MODE, overwrite=True))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
 
 
 # ---------------------------------------------------------------------------------- certinfo

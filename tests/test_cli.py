@@ -155,6 +155,26 @@ def test_json_refuses_to_replace_a_key_unless_told(with_ca):
     assert stat.S_IMODE((with_ca / "rootCA-key.pem").stat().st_mode) == 0o600
 
 
+def test_gencert_write_is_the_pipe_in_one_process(with_ca):
+    proc = run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json",
+               "-profile=root-ca", "-write=server", "server-csr.json", cwd=with_ca)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == b""
+    assert stat.S_IMODE((with_ca / "server-key.pem").stat().st_mode) == 0o600
+    cert = k8s.Cert.load(with_ca / "server.pem", with_ca / "server-key.pem")  # key matches
+    assert x509.load_pem_x509_csr((with_ca / "server.csr").read_bytes()).subject == cert.cert.subject
+    before = (with_ca / "server-key.pem").read_bytes()
+    again = run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-write", "server", "server-csr.json",
+                cwd=with_ca)
+    assert again.returncode == 1 and "refusing to replace a private key" in error_line(again)
+    assert b"signed certificate" not in again.stderr  # refused before any work
+    assert (with_ca / "server-key.pem").read_bytes() == before
+    assert run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-write", "server", "-overwrite",
+               "server-csr.json", cwd=with_ca).returncode == 0
+    assert (with_ca / "server-key.pem").read_bytes() != before
+    assert run("gencert", "-initca", "-overwrite", "rootCA-csr.json", cwd=with_ca).returncode == 2
+
+
 def test_json_writes_key_and_csr_without_a_certificate(tmp_path):
     csr = k8s.make_csr("dave", key="ecdsa-p256")
     payload = json.dumps({"csr": csr.csr_pem.decode(), "key": csr.key_pem.decode()})  # cfssl genkey's shape
