@@ -31,6 +31,7 @@ _EXPORTS = {
     "run_curl": "diagnose", "CAUSES": "diagnose",
     # Kubernetes side
     "Kubeconfig": "kubeconfig", "KubeadmTree": "kubeadm", "LabServer": "lab",
+    "kubeconfig_for_user": "kubeconfig", "parse_duration": "kubeconfig", "PrivilegedReadError": "kubeadm",
     # pictures
     "draw_chain": "figures", "draw_mtls_handshake": "figures", "draw_kubeconfig": "figures",
     "draw_request_path": "figures",
