@@ -119,3 +119,58 @@ def test_lab_up_reports_a_taken_port(tmp_path):
     assert proc.returncode == 1
     assert out == ""
     assert err.splitlines()[-1].startswith("k8sauthlib lab: error: cannot listen on 127.0.0.1:")
+
+
+def test_front_proxy_ca_changes_what_kube_apiserver_logs_and_does(tmp_path):
+    """With kubeadm's front-proxy CA in place (kubeadm always creates one), the request header
+    authenticator runs first: its error is part of the log line, an empty CN becomes a 401,
+    and a front-proxy client certificate may name the user in X-Remote-User."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    directory = tmp_path / "kubernetes"
+    with k8s.LabServer(directory):
+        pass   # create the tree
+    front_proxy_ca = k8s.CA.create("front-proxy-ca", key="ecdsa-p256")
+    front_proxy_ca.write_cert(directory / "pki/front-proxy-ca.crt")
+    front_proxy_ca.write_key(directory / "pki/front-proxy-ca.key")
+    proxy_client = front_proxy_ca.issue_client_cert("front-proxy-client", key="ecdsa-p256")
+    proxy_client.write("front-proxy-client", tmp_path)
+    ca = k8s.CA.load(directory / "pki/ca.crt", directory / "pki/ca.key")
+    ca.issue_client_cert("kubernetes-admin", ["kubeadm:cluster-admins"], key="ecdsa-p256").write("admin", tmp_path)
+    ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")]),
+             key="ecdsa-p256").write("empty-cn", tmp_path)
+    foreign = k8s.CA.create("some-other-ca", key="ecdsa-p256").issue_client_cert("mallory", key="ecdsa-p256")
+    foreign.write("foreign", tmp_path)
+
+    def pem(name):
+        return tmp_path / f"{name}.pem", tmp_path / f"{name}-key.pem"
+
+    def last_auth_error(lab):
+        return [ln for ln in lab.log_lines() if ln.startswith('"Unable to authenticate the request"')][-1]
+
+    with k8s.LabServer(directory) as lab:
+        assert lab.api.authenticator.requestheader is not None
+        assert curl(lab.url + "/api", lab.ca_file, *pem("admin"))[0] == 200
+        assert curl(lab.url + "/version", lab.ca_file, *pem("foreign")) == (401, UNAUTHORIZED_BODY)
+        ident = k8s.inspect.certificate_identifier(foreign.cert)
+        assert last_auth_error(lab) == ('"Unable to authenticate the request" err="[x509: certificate signed by unknown '
+                                        f'authority, verifying certificate {ident} failed: x509: certificate signed by '
+                                        'unknown authority]"')
+        assert curl(lab.url + "/version", lab.ca_file, *pem("empty-cn")) == (401, UNAUTHORIZED_BODY)
+        assert last_auth_error(lab) == '"Unable to authenticate the request" err="x509: certificate signed by unknown authority"'
+
+        review = subprocess.run(
+            ["curl", "-sS", "--cacert", str(lab.ca_file), "--cert", str(pem("front-proxy-client")[0]),
+             "--key", str(pem("front-proxy-client")[1]), "-H", "X-Remote-User: bob", "-H", "X-Remote-Group: dev",
+             "-H", "Content-Type: application/json", "--data", "{}",
+             lab.url + "/apis/authentication.k8s.io/v1/selfsubjectreviews"], capture_output=True, timeout=30)
+        info = json.loads(review.stdout)["status"]["userInfo"]
+        assert (info["username"], info["groups"]) == ("bob", ["dev", "system:authenticated"])
+        # The same certificate without the header is nobody: the cluster CA did not sign it.
+        assert curl(lab.url + "/version", lab.ca_file, *pem("front-proxy-client")) == (401, UNAUTHORIZED_BODY)
+
+        token = subprocess.run(["curl", "-sS", "--cacert", str(lab.ca_file), "-H", "Authorization: Bearer abc.def",
+                                "-w", "\n%{http_code}", lab.url + "/version"], capture_output=True, timeout=30)
+        assert token.stdout.rpartition(b"\n")[2] == b"401"
+        assert last_auth_error(lab) == '"Unable to authenticate the request" err="invalid bearer token"'

@@ -273,6 +273,10 @@ def test_certificate_without_eku_passes(lab, users):
 
 
 def test_empty_cn_is_anonymous_not_401(lab, users, tmp_path):
+    # Without a front-proxy CA; with one (kubeadm's default) it is a 401: see test_lab_cli.py.
+    if lab.api.authenticator.requestheader is not None:
+        assert curl(lab, "/api", users["emptycn"])[:2:2] == (401,)
+        return
     status, _, body = curl(lab, "/api", users["emptycn"])
     assert status == 403
     assert json.loads(body)["message"] == 'forbidden: User "system:anonymous" cannot get path "/api"'
@@ -429,8 +433,10 @@ def test_garbage_connections_do_not_hurt_others(lab, users):
             s.setblocking(False)
             tls = SSL.Connection(SSL.Context(SSL.TLS_CLIENT_METHOD), s)
             tls.set_connect_state()
-            with pytest.raises(SSL.WantReadError):
-                tls.do_handshake()
+            try:
+                tls.do_handshake()      # sends the hello; the server's answer is never read
+            except SSL.WantReadError:
+                pass
             held.append(s)
         status, _, body = curl(lab, "/apis/authentication.k8s.io/v1/selfsubjectreviews", users["admin"],
                                method="POST", data="{}", headers=["Content-Type: application/json"])

@@ -270,7 +270,7 @@ class LabAPI:
                   "user_agent": req.headers.get("user-agent", "")}
         attrs = request_info(req.method, req.path, req.query)
         record["verb"] = attrs.verb
-        result = self.authenticator.authenticate(req.peer_chain)
+        result = self.authenticator.authenticate(req.peer_chain, req.headers)
         if result.identity is None:
             record.update(user=None, groups=[], decision="unauthenticated", reason="", auth_error=result.error)
             response = json_response(401, UNAUTHORIZED)

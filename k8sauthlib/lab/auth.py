@@ -18,7 +18,7 @@ semantics and error texts) and the CN/O mapping is :func:`k8sauthlib.kubernetes_
 """
 
 from dataclasses import dataclass, field
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from .rbac import Decision, go_aggregate
 
@@ -124,39 +124,74 @@ class AuthResult:
 
 
 @dataclass
+class RequestHeaderConfig:
+    """The front-proxy (request header) authenticator's flags.
+
+    ``--requestheader-client-ca-file``, ``--requestheader-allowed-names``,
+    ``--requestheader-username-headers``, ``--requestheader-group-headers`` and
+    ``--requestheader-extra-headers-prefix``, as kubeadm sets them.
+    """
+
+    ca: list
+    allowed_names: tuple = ("front-proxy-client",)
+    username_headers: tuple = ("X-Remote-User",)
+    group_headers: tuple = ("X-Remote-Group",)
+    extra_prefixes: tuple = ("X-Remote-Extra-",)
+
+
+@dataclass
 class X509Authenticator:
-    """The client-certificate half of kube-apiserver's authenticator chain.
+    """kube-apiserver's authenticator chain as far as the lab needs it.
+
+    ``pkg/kubeapiserver/authenticator/config.go`` builds, in this order: the front-proxy
+    (request header) authenticator when ``--requestheader-client-ca-file`` is set, the
+    client-certificate authenticator for ``--client-ca-file``, then the bearer-token
+    authenticators; all in a ``union`` (the first success wins, otherwise the errors are
+    aggregated), wrapped in the authenticated-group adder, and, with ``--anonymous-auth``,
+    in a fail-on-error union with the anonymous authenticator.
+
+    Consequences the lab reproduces:
+
+    * a certificate the cluster CA does not verify (unknown CA, expired, no ``clientAuth``)
+      is an error, so HTTP 401, never anonymous;
+    * with a front-proxy CA configured (kubeadm always configures one), *every* client
+      certificate that is not a front-proxy certificate makes the request header
+      authenticator fail with a plain Go error. It is ignored when the client-certificate
+      authenticator succeeds, and otherwise logged first, hence kube-apiserver's
+      ``[x509: certificate signed by unknown authority, verifying certificate SN=...
+      failed: ...]``. It also means that a certificate with an empty CN, on which the
+      client-certificate authenticator has no opinion, is a 401 on such a server (the
+      front-proxy error remains), and anonymous only on a server without a front-proxy CA;
+    * a bearer token (``Authorization: Bearer ...``) that no token authenticator knows is
+      ``invalid bearer token`` (the lab knows no tokens), so a 401 unless a certificate
+      authenticated the request first.
 
     Args:
         client_ca: the certificates of ``--client-ca-file`` (roots).
         anonymous: ``--anonymous-auth`` (default true).
-        requestheader_ca: the certificates of ``--requestheader-client-ca-file`` when set.
-            kube-apiserver runs the front-proxy (request header) authenticator before the
-            client-certificate one, so a refused certificate is logged with both errors:
-            ``[x509: certificate signed by unknown authority, verifying certificate SN=...
-            failed: x509: ...]``. The lab reproduces that log line; it does not implement
-            authentication through ``X-Remote-User`` headers (a certificate that verifies
-            against the front-proxy CA is "no opinion" there, as it is in kube-apiserver
-            without the headers).
+        requestheader: a :class:`RequestHeaderConfig`, or None when the flag is not set.
     """
 
     client_ca: list
     anonymous: bool = True
-    requestheader_ca: list = field(default_factory=list)
+    requestheader: RequestHeaderConfig = None
 
-    def authenticate(self, peer_chain):
-        """Authenticate a request whose TLS peer sent ``peer_chain`` (leaf first; may be empty)."""
+    def authenticate(self, peer_chain, headers=None):
+        """Authenticate a request: ``peer_chain`` is what the TLS peer sent (leaf first, may be
+        empty), ``headers`` the request headers with lower-case names."""
         from .. import inspect as insp
         from ..errors import VerificationError
 
+        headers = headers or {}
         errors = []
         if peer_chain:
             leaf, intermediates = peer_chain[0], list(peer_chain[1:])
-            if self.requestheader_ca:
-                try:
-                    insp.verify_chain(leaf, self.requestheader_ca, intermediates=intermediates, purpose="client")
-                except VerificationError as exc:
-                    errors.append(exc.go_message)
+            if self.requestheader is not None:
+                identity, error = self._request_header(leaf, intermediates, headers)
+                if identity is not None:
+                    return AuthResult(identity, None, "requestheader")
+                if error:
+                    errors.append(error)
             try:
                 insp.verify_chain(leaf, self.client_ca, intermediates=intermediates, purpose="client")
             except VerificationError as exc:
@@ -165,13 +200,43 @@ class X509Authenticator:
                 identity = insp.kubernetes_identity(leaf)
                 if not identity.anonymous:
                     return AuthResult(identity, None, "x509")
-                # Empty CN: CommonNameUserConversion says "no opinion", not an error.
-                errors = []
+                # Empty CN: CommonNameUserConversion has no opinion (no user, no error).
+        authorization = headers.get("authorization", "")
+        if authorization[:7].lower() == "bearer ":
+            # bearertoken.Authenticator: no token authenticator accepted it -> "invalid bearer token"
+            errors.append("invalid bearer token")
         if errors:
             return AuthResult(None, go_aggregate(errors))
         if self.anonymous:
             return AuthResult(anonymous_identity(), None, "anonymous")
         return AuthResult(None, None)
+
+    def _request_header(self, leaf, intermediates, headers):
+        """``x509.Verifier`` + ``headerrequest``: a front-proxy certificate may name the user in headers."""
+        from .. import inspect as insp
+        from ..errors import VerificationError
+
+        config = self.requestheader
+        try:
+            insp.verify_chain(leaf, config.ca, intermediates=intermediates, purpose="client")
+        except VerificationError as exc:
+            return None, exc.go_message
+        common_name = insp.kubernetes_identity(leaf).user if not insp.kubernetes_identity(leaf).anonymous else ""
+        if config.allowed_names and common_name not in config.allowed_names:
+            return None, f"x509: subject with cn={common_name} is not in the allowed list"
+        user = next((headers[h.lower()] for h in config.username_headers if headers.get(h.lower())), "")
+        if not user:
+            return None, None
+        groups = [g.strip() for h in config.group_headers for g in headers.get(h.lower(), "").split(",") if g.strip()]
+        extra = {}
+        for prefix in config.extra_prefixes:
+            for name, value in headers.items():
+                if name.startswith(prefix.lower()):
+                    extra.setdefault(unquote(name[len(prefix):]), []).extend(v.strip() for v in value.split(","))
+        if "system:authenticated" not in groups and "system:unauthenticated" not in groups:
+            groups.append("system:authenticated")
+        from ..inspect import Identity
+        return Identity(user=user, groups=tuple(groups), anonymous=False, extra=extra), None
 
 
 class Authorizer:

@@ -39,7 +39,7 @@ from OpenSSL import SSL
 
 from ..errors import InputError, K8sAuthError
 from .api import LabAPI, Request, load_mirror_pods
-from .auth import Authorizer, X509Authenticator
+from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
 from .rbac import PolicyFiles
 
 logger = logging.getLogger("k8sauthlib.lab")
@@ -450,10 +450,20 @@ class LabServer:
 
     def _tls_and_authn(self):
         client_ca = self._read_certs("client-ca-file")
-        requestheader_ca = []
+        requestheader = None
         if self.flags.get("requestheader-client-ca-file"):
-            if self._path_flag("requestheader-client-ca-file").exists():
-                requestheader_ca = self._read_certs("requestheader-client-ca-file")
+            if not self.flags.get("requestheader-username-headers"):
+                pass  # kube-apiserver builds no request header authenticator without username headers
+            elif self._path_flag("requestheader-client-ca-file").exists():
+                def names(flag, default):
+                    value = self.flags.get(flag)
+                    return tuple(v for v in value.split(",") if v) if value is not None else default
+                requestheader = RequestHeaderConfig(
+                    ca=self._read_certs("requestheader-client-ca-file"),
+                    allowed_names=names("requestheader-allowed-names", ()),
+                    username_headers=names("requestheader-username-headers", ()),
+                    group_headers=names("requestheader-group-headers", ()),
+                    extra_prefixes=names("requestheader-extra-headers-prefix", ()))
             else:
                 # kube-apiserver would not start; the lab runs without the front-proxy
                 # authenticator and says so.
@@ -483,7 +493,7 @@ class LabServer:
 
         ctx.set_alpn_select_callback(alpn)
         anonymous = _parse_bool(self.flags.get("anonymous-auth", "true"), "anonymous-auth")
-        return ctx, X509Authenticator(client_ca, anonymous=anonymous, requestheader_ca=requestheader_ca)
+        return ctx, X509Authenticator(client_ca, anonymous=anonymous, requestheader=requestheader)
 
     def _wait_ready(self):
         """Wait until a TLS handshake with the lab succeeds (it normally does at once)."""
