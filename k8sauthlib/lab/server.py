@@ -15,11 +15,19 @@ Robustness. The accept loop only accepts; the TLS handshake (with a timeout) and
 a connection run in that connection's own thread. A client that sends garbage, a bare TLS hello
 and then silence, or nothing at all, ties up one thread until its timeout and nothing else.
 
-Flags. On start the lab reads the kube-apiserver static Pod manifest of its directory
-(``manifests/kube-apiserver.yaml``): ``--client-ca-file``, ``--tls-cert-file``,
-``--tls-private-key-file``, ``--anonymous-auth``, ``--authorization-mode``,
-``--requestheader-client-ca-file`` and ``--secure-port``. Edit the file and restart the lab, and
-it behaves accordingly, as kubelet restarts kube-apiserver when its manifest changes.
+Flags. On start the lab reads the kube-apiserver static Pod manifest of its kubeadm tree
+(``manifests/kube-apiserver.yaml``, through :class:`k8sauthlib.KubeadmTree`, which maps
+``/etc/kubernetes/...`` paths into the lab's directory): ``--client-ca-file``,
+``--tls-cert-file``, ``--tls-private-key-file``, ``--anonymous-auth``, ``--authorization-mode``,
+the ``--requestheader-*`` flags of the front-proxy authenticator (used when the CA file exists)
+and ``--secure-port`` (the default port of ``k8sauthlib lab up``). Edit the file and restart
+the lab, and it behaves accordingly, as kubelet restarts kube-apiserver when its manifest
+changes. Other flags are shown in the mirror pod but have no effect.
+
+Logging. Every request is one line on the ``k8sauthlib.lab`` logger and in an in-memory ring
+(:meth:`LabServer.log_lines`, :meth:`LabServer.log_records`): user, groups, verb, URI, status,
+the authorization decision and its reason. A refused certificate first gets kube-apiserver's
+own line, ``"Unable to authenticate the request" err="..."``. No key material is ever logged.
 """
 
 import collections
@@ -34,7 +42,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote
 
-import yaml
 from OpenSSL import SSL
 
 from ..errors import InputError, K8sAuthError
@@ -77,35 +84,6 @@ class _BadRequest(Exception):
     def __init__(self, status=400, text="Bad Request"):
         super().__init__(text)
         self.status = status
-
-
-# --------------------------------------------------------------------------- manifest flags
-def read_manifest_flags(manifest_path):
-    """Return the ``--flag=value`` arguments of a static Pod's first container as a dict.
-
-    Both ``command`` and ``args`` are read (kubeadm puts everything in ``command``). A flag
-    without ``=value`` maps to ``"true"``, as Go's pflag reads a bare boolean flag.
-
-    Raises:
-        LabError: the file is missing or is not a Pod with a container.
-    """
-    path = Path(manifest_path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LabError(f"{path}: no such file; the lab reads the API server's flags from it") from None
-    except yaml.YAMLError as exc:
-        raise LabError(f"{path}: not valid YAML: {exc}") from None
-    containers = ((doc or {}).get("spec") or {}).get("containers") or []
-    if not containers:
-        raise LabError(f"{path}: not a Pod manifest with a container")
-    flags = {}
-    for arg in list(containers[0].get("command") or []) + list(containers[0].get("args") or []):
-        arg = str(arg)
-        if arg.startswith("--"):
-            name, sep, value = arg[2:].partition("=")
-            flags[name] = value if sep else "true"
-    return flags
 
 
 def _parse_bool(value, flag):
