@@ -759,9 +759,9 @@ def _check_signature_from(child, parent) -> str | None:
         return "x509: invalid signature: parent certificate cannot sign this kind of certificate"
     insecure = _GO_INSECURE_SIGALGS.get(child.signature_algorithm_oid)
     if insecure:
-        # The wording of Go 1.18-1.23, which kube-apiserver 1.32 is built with.
-        return (f"x509: cannot verify signature: insecure algorithm {insecure} "
-                f"(temporarily override with GODEBUG=x509sha1=1)")
+        # Go 1.18-1.23 (kube-apiserver 1.32) still offered an escape hatch for SHA-1 RSA/ECDSA.
+        override = " (temporarily override with GODEBUG=x509sha1=1)" if insecure in ("SHA1-RSA", "ECDSA-SHA1") else ""
+        return f"x509: cannot verify signature: insecure algorithm {insecure}{override}"
     go_type, have = _go_key_type(parent.public_key())
     want = _sig_key_algo(child)
     if want is None or have is None:
@@ -837,6 +837,11 @@ def _unknown_authority(cert, roots, hint_err, hint_cert) -> _Fail:
                      f"{_label(cert)} names {issuer!r} as its issuer, and a certificate with that name is "
                      f"trusted, but it is not allowed to sign certificates (no CA:TRUE basic constraint or "
                      f"no keyCertSign key usage). Use a real CA certificate as the trust anchor.", cert)
+    if "insecure algorithm" in hint_err:
+        return _Fail("bad-signature", go,
+                     f"{_label(cert)} is signed with {cert.signature_hash_algorithm.name.upper()}, which Go no "
+                     f"longer accepts in certificate signatures. Re-issue it with a SHA-256 signature (every "
+                     f"k8sauthlib, cfssl and kubeadm default).", cert)
     return _Fail("bad-signature", go,
                  f"{_label(cert)} names {issuer!r} as its issuer, and a CA with that name is trusted, but "
                  f"its key did not verify the signature ({hint_err}). The CA was most likely regenerated "

@@ -514,13 +514,15 @@ def test_certificate_identifier(ca):
 class TLSServer:
     """A TLS server on 127.0.0.1:0 answering every request with ``200 ok``, for kubectl to dial."""
 
-    def __init__(self, cert, tmp_path):
+    def __init__(self, cert, tmp_path, *, allow_weak_signatures=False):
         cert_file = tmp_path / "serving.pem"
         key_file = tmp_path / "serving-key.pem"
         cert_file.write_bytes(cert.chain_pem)
         key_file.write_bytes(cert.key_pem)
         key_file.chmod(0o600)
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if allow_weak_signatures:  # OpenSSL won't even load a SHA-1-signed certificate at its default level
+            self.ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
         self.ctx.load_cert_chain(cert_file, key_file)
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
@@ -554,8 +556,8 @@ class TLSServer:
 def serve(tmp_path):
     servers = []
 
-    def start(cert):
-        server = TLSServer(cert, tmp_path)
+    def start(cert, **kwargs):
+        server = TLSServer(cert, tmp_path, **kwargs)
         servers.append(server)
         return server
     yield start
@@ -693,6 +695,32 @@ def test_go_agrees_on_expiry_and_missing_intermediate(ca, key_type, serve, kubec
     alone = k8s.Cert(full.cert, full.key)  # chain left out
     go = go_error(kubectl(serve(alone).port, ca))
     assert go == our_go_message(alone, ca, hostname="127.0.0.1") == UNKNOWN_AUTHORITY
+
+
+@needs_kubectl
+@needs_openssl
+def test_go_agrees_on_a_sha1_signature(serve, kubectl, tmp_path):
+    """cryptography refuses to sign with SHA-1, so openssl signs the CSR, as an old script would."""
+    ca = k8s.CA.create("kubernetes", key="rsa-2048")
+    request = k8s.make_csr("127.0.0.1", hosts=["127.0.0.1"])
+    (tmp_path / "ca.pem").write_bytes(ca.cert_pem)
+    (tmp_path / "ca-key.pem").write_bytes(ca.key_pem)
+    (tmp_path / "ca-key.pem").chmod(0o600)
+    (tmp_path / "s.csr").write_bytes(request.csr_pem)
+    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
+                                      "basicConstraints=critical,CA:FALSE\n")
+    subprocess.run(["openssl", "x509", "-req", "-in", "s.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-sha1",
+                    "-days", "2", "-extfile", "ext.cnf", "-out", "s.pem"], cwd=tmp_path, check=True,
+                   capture_output=True, timeout=60)
+    sha1 = k8s.Cert(k8s.load_cert(tmp_path / "s.pem"), request.key)
+    assert sha1.cert.signature_hash_algorithm.name == "sha1"
+    go = go_error(kubectl(serve(sha1, allow_weak_signatures=True).port, ca))
+    assert go == our_go_message(sha1, ca, hostname="127.0.0.1") == (
+        f'{UNKNOWN_AUTHORITY} (possibly because of "x509: cannot verify signature: insecure algorithm SHA1-RSA '
+        f'(temporarily override with GODEBUG=x509sha1=1)" while trying to verify candidate authority certificate '
+        f'"kubernetes")')
+    with pytest.raises(k8s.VerificationError, match="SHA-256"):
+        k8s.verify_chain(sha1, ca, hostname="127.0.0.1")
 
 
 @needs_kubectl
