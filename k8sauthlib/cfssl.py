@@ -29,13 +29,9 @@ Parsing imports no ``cryptography``; issuing does.
 
 from __future__ import annotations
 
-import difflib
-import ipaddress
 import json
 import re
-from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +50,53 @@ DEFAULT_KEY = ("ecdsa", 256)
 
 _RSA_SIZES = (2048, 3072, 4096)
 _EC_SIZES = (256, 384)
+
+
+class _Record:
+    """A small immutable record: what ``@dataclass(frozen=True)`` gives, without its start-up cost.
+
+    ``dataclasses`` builds every class's methods with ``exec`` at import time, which costs the
+    command line more than the rest of this module; these records are simple enough to do without.
+    """
+
+    _fields: tuple[str, ...] = ()
+    _defaults: dict[str, Any] = {}
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(self._fields):
+            raise TypeError(f"{type(self).__name__} takes at most {len(self._fields)} positional arguments")
+        values = dict(zip(self._fields, args))
+        for name, value in kwargs.items():
+            if name not in self._fields or name in values:
+                raise TypeError(f"{type(self).__name__} got an unexpected or repeated argument {name!r}")
+            values[name] = value
+        for name in self._fields:
+            if name not in values:
+                if name not in self._defaults:
+                    raise TypeError(f"{type(self).__name__} is missing {name!r}")
+                default = self._defaults[name]
+                values[name] = default() if callable(default) and not isinstance(default, (str, tuple)) else default
+            object.__setattr__(self, name, values[name])
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _astuple(self):
+        return tuple(getattr(self, f) for f in self._fields)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._astuple() == self._astuple()
+
+    def __hash__(self):
+        return hash((type(self).__name__,) + tuple(v if not isinstance(v, dict) else tuple(v.items())
+                                                   for v in self._astuple()))
+
+    def __repr__(self):
+        return f"{type(self).__name__}({', '.join(f'{f}={getattr(self, f)!r}' for f in self._fields)})"
+
+    def replace(self, **changes):
+        """A copy with some fields changed."""
+        return type(self)(**{**{f: getattr(self, f) for f in self._fields}, **changes})
 
 
 # ------------------------------------------------------------------------------------ JSON
@@ -168,11 +211,17 @@ def _fields(obj, where: str, known: tuple[str, ...], unsupported: dict[str, str]
         elif kl in ignored_l:
             continue
         else:
-            close = difflib.get_close_matches(kl, list(lower), n=1, cutoff=0.6)
+            close = _close_matches(kl, list(lower), n=1, cutoff=0.6)
             hint = f" (did you mean {lower[close[0]]!r}?)" if close else ""
             raise InputError(f"{where}: unknown field {key!r}{hint}, which cfssl would silently ignore; "
                              f"known fields: {', '.join(known)}")
     return out
+
+
+def _close_matches(word, candidates, n=1, cutoff=0.6):
+    import difflib  # only when there is an error to explain
+
+    return difflib.get_close_matches(word, candidates, n=n, cutoff=cutoff)
 
 
 def _str(value, where: str) -> str:
@@ -201,10 +250,10 @@ def _str_list(value, where: str) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------------- durations
-_GO_UNITS = {"ns": Fraction(1, 10**9), "us": Fraction(1, 10**6), "µs": Fraction(1, 10**6),
-             "μs": Fraction(1, 10**6), "ms": Fraction(1, 1000), "s": Fraction(1), "m": Fraction(60),
-             "h": Fraction(3600)}
-_GO_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+# Go's units in nanoseconds; exact integer arithmetic, as Go does it.
+_GO_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
+             "h": 3600 * 10**9}
+_GO_PART = r"(\d+)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)|\.(\d+)(ns|us|µs|μs|ms|s|m|h)"
 
 
 def parse_go_duration(text: str, where: str = "duration") -> timedelta:
@@ -223,13 +272,17 @@ def parse_go_duration(text: str, where: str = "duration") -> timedelta:
         s = s[1:]
     if s == "0":
         return timedelta(0)
-    total = Fraction(0)
+    total_ns = 0
     pos = 0
+    part = re.compile(_GO_PART)
     while pos < len(s):
-        m = _GO_PART.match(s, pos)
+        m = part.match(s, pos)
         if not m:
             break
-        total += Fraction(m.group(1)) * _GO_UNITS[m.group(2)]
+        whole, frac, unit = (m.group(1), m.group(2) or "", m.group(3)) if m.group(1) else ("0", m.group(4),
+                                                                                          m.group(5))
+        scale = _GO_UNITS[unit]
+        total_ns += int(whole) * scale + (int(frac) * scale // 10 ** len(frac) if frac else 0)
         pos = m.end()
     if not s or pos != len(s):
         unit = re.search(r"[a-zA-Z]+", s)
@@ -237,8 +290,7 @@ def parse_go_duration(text: str, where: str = "duration") -> timedelta:
         if unit and unit.group(0).lower() in ("d", "day", "days", "y", "yr", "year", "years", "w", "week", "weeks"):
             hint = " (Go durations stop at hours: one year is \"8760h\", 30 days is \"720h\")"
         raise InputError(f"{where} {text_!r} is not a Go duration such as \"8760h\" or \"1h30m\"{hint}")
-    seconds = sign * total
-    return timedelta(microseconds=round(seconds * 10**6))
+    return timedelta(microseconds=sign * round(total_ns / 1000))
 
 
 def format_go_duration(delta: timedelta) -> str:
@@ -264,9 +316,9 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
 _DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
 _QUOTED = r'"(?:[^"\\\r\n]|\\.)*"'
 _ADDR_SPEC = rf"(?:{_DOT_ATOM}|{_QUOTED})@(?:{_DOT_ATOM}|\[[^\[\]\\\s]*\])"
-_ADDR_RE = re.compile(rf"({_ADDR_SPEC})")
-_NAMED_ADDR_RE = re.compile(rf"(?:[^<>@]*?)\s*<({_ADDR_SPEC})>")
-_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+_ADDR_RE = rf"({_ADDR_SPEC})"
+_NAMED_ADDR_RE = rf"(?:[^<>@]*?)\s*<({_ADDR_SPEC})>"
+_SCHEME_RE = r"[A-Za-z][A-Za-z0-9+.-]*:"
 
 
 def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
@@ -289,6 +341,8 @@ def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
     if h != h.strip():
         raise InputError(f"{where}: {h!r} has white space around it, so it is not a host name, IP address, "
                          f"email address or URI")
+    import ipaddress
+
     if "%" not in h:
         try:
             ip = ipaddress.ip_address(h)
@@ -298,7 +352,7 @@ def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
             if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
                 ip = ip.ipv4_mapped
             return "ip", str(ip)
-    m = _ADDR_RE.fullmatch(h) or _NAMED_ADDR_RE.fullmatch(h)
+    m = "@" in h and (re.fullmatch(_ADDR_RE, h) or re.fullmatch(_NAMED_ADDR_RE, h))
     if m:
         return "email", m.group(1)
     if any(c.isspace() for c in h):
@@ -307,7 +361,7 @@ def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
     if not h.isascii():
         raise InputError(f"{where}: {h!r} is not ASCII; write an internationalized domain name in its "
                          f"xn-- (punycode) form")
-    scheme = _SCHEME_RE.match(h)
+    scheme = re.match(_SCHEME_RE, h)
     if scheme and h[scheme.end():].startswith("/"):
         return "uri", h
     if h.startswith("/") or h == "*":
@@ -338,27 +392,24 @@ def split_hosts(text: str) -> tuple[str, ...]:
 
 
 # --------------------------------------------------------------------------- CSR requests
-@dataclass(frozen=True)
-class NameEntry:
-    """One entry of a CSR request's ``names`` list; each non-empty field adds one attribute."""
+class NameEntry(_Record):
+    """One entry of a CSR request's ``names`` list (``C``, ``ST``, ``L``, ``O``, ``OU``, ``E``).
 
-    C: str = ""
-    ST: str = ""
-    L: str = ""
-    O: str = ""  # noqa: E741 - cfssl's field name
-    OU: str = ""
-    E: str = ""
+    Each non-empty field adds one attribute to the subject.
+    """
+
+    _fields = ("C", "ST", "L", "O", "OU", "E")
+    _defaults = dict.fromkeys(_fields, "")
 
     def is_empty(self) -> bool:
         return not any(v.strip() for v in (self.C, self.ST, self.L, self.O, self.OU))
 
 
-@dataclass(frozen=True)
-class KeyRequest:
-    """A CSR request's ``key``: ``{"algo": "rsa"|"ecdsa", "size": ...}``."""
+class KeyRequest(_Record):
+    """A CSR request's ``key``: ``{"algo": "rsa"|"ecdsa", "size": ...}`` (fields ``algo``, ``size``)."""
 
-    algo: str = DEFAULT_KEY[0]
-    size: int = DEFAULT_KEY[1]
+    _fields = ("algo", "size")
+    _defaults = {"algo": DEFAULT_KEY[0], "size": DEFAULT_KEY[1]}
 
     @property
     def spec(self) -> str:
@@ -370,8 +421,7 @@ class KeyRequest:
         return f"{self.algo}-{self.size}"
 
 
-@dataclass(frozen=True)
-class CAConfig:
+class CAConfig(_Record):
     """A CSR request's ``ca`` section, used by ``gencert -initca``.
 
     Attributes:
@@ -380,9 +430,8 @@ class CAConfig:
         backdate: how far before now validity starts (cfssl: 5 minutes).
     """
 
-    path_length: int | None = None
-    expiry: timedelta | None = None
-    backdate: timedelta | None = None
+    _fields = ("path_length", "expiry", "backdate")
+    _defaults = dict.fromkeys(_fields)
 
 
 _CSR_FIELDS = ("CN", "names", "hosts", "key", "ca", "serialnumber")
@@ -394,8 +443,7 @@ _KEY_FIELDS = ("algo", "size")
 _CA_FIELDS = ("pathlen", "pathlenzero", "expiry", "backdate")
 
 
-@dataclass(frozen=True)
-class CsrRequest:
+class CsrRequest(_Record):
     """A cfssl CSR request (``csr.CertificateRequest``), as read from ``*-csr.json``.
 
     Attributes:
@@ -409,14 +457,9 @@ class CsrRequest:
         source: the file name or label the request came from, for messages.
     """
 
-    common_name: str = ""
-    names: tuple[NameEntry, ...] = ()
-    hosts: tuple[str, ...] = ()
-    key: KeyRequest = field(default_factory=KeyRequest)
-    key_given: bool = False
-    ca: CAConfig | None = None
-    serial_number: str = ""
-    source: str = "CSR request"
+    _fields = ("common_name", "names", "hosts", "key", "key_given", "ca", "serial_number", "source")
+    _defaults = {"common_name": "", "names": (), "hosts": (), "key": KeyRequest, "key_given": False, "ca": None,
+                 "serial_number": "", "source": "CSR request"}
 
     @classmethod
     def from_json(cls, source) -> CsrRequest:
@@ -478,7 +521,7 @@ class CsrRequest:
 
     def with_hosts(self, hosts) -> CsrRequest:
         """A copy with ``hosts`` replaced, as ``cfssl gencert -hostname a,b`` does."""
-        req = replace(self, hosts=tuple(hosts))
+        req = self.replace(hosts=tuple(hosts))
         req.validate()
         return req
 
@@ -585,8 +628,7 @@ def _ca_config(value, label: str) -> CAConfig:
 
 
 # ------------------------------------------------------------------------ signing configs
-@dataclass(frozen=True)
-class SigningProfile:
+class SigningProfile(_Record):
     """One cfssl signing profile (``signing.default`` or ``signing.profiles.<name>``).
 
     Attributes:
@@ -598,12 +640,8 @@ class SigningProfile:
         path_length: ``ca_constraint`` pathlen for CA certificates, None for no limit.
     """
 
-    name: str
-    usages: tuple[str, ...]
-    expiry: timedelta
-    backdate: timedelta = DEFAULT_BACKDATE
-    is_ca: bool = False
-    path_length: int | None = None
+    _fields = ("name", "usages", "expiry", "backdate", "is_ca", "path_length")
+    _defaults = {"backdate": DEFAULT_BACKDATE, "is_ca": False, "path_length": None}
 
 
 _CONFIG_FIELDS = ("signing",)
@@ -622,8 +660,7 @@ _PROFILE_UNSUPPORTED = {
 _CA_CONSTRAINT_FIELDS = ("is_ca", "max_path_len", "max_path_len_zero")
 
 
-@dataclass(frozen=True)
-class SigningConfig:
+class SigningConfig(_Record):
     """A cfssl signing configuration (``config.Config``), as read from ``*-config.json``.
 
     Attributes:
@@ -633,10 +670,8 @@ class SigningConfig:
         given: False for the built-in configuration used when no ``-config`` is given.
     """
 
-    default: SigningProfile
-    profiles: dict[str, SigningProfile]
-    source: str = "signing config"
-    given: bool = True
+    _fields = ("default", "profiles", "source", "given")
+    _defaults = {"source": "signing config", "given": True}
 
     @classmethod
     def builtin(cls) -> SigningConfig:
@@ -696,7 +731,7 @@ class SigningConfig:
                                       f"built-in default")
         else:
             known = ", ".join(sorted(self.profiles)) or "(none)"
-            close = difflib.get_close_matches(name, list(self.profiles), n=1)
+            close = _close_matches(name, list(self.profiles), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise UnknownProfileError(f"{self.source} has no signing profile {name!r}{hint}; its profiles are: "
                                       f"{known} (cfssl would silently sign with signing.default instead)")
@@ -717,7 +752,7 @@ def _profile(value, name: str, label: str, *, is_default: bool) -> SigningProfil
         known = list(KEY_USAGES) + list(EXT_KEY_USAGES)
         for usage in usages:
             if usage not in known:
-                close = difflib.get_close_matches(usage.lower().replace("-", " ").replace("_", " "), known, n=1)
+                close = _close_matches(usage.lower().replace("-", " ").replace("_", " "), known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise UnknownUsageError(f"{where}.usages: unknown usage {usage!r}{hint}, which cfssl would silently "
                                         f"drop; known usages: {', '.join(known)}")
