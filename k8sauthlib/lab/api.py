@@ -27,6 +27,7 @@ served group version get the JSON ``NotFound`` Status from go-restful.
 
 import hashlib
 import json
+import logging
 import platform
 import uuid
 from dataclasses import dataclass, field
@@ -36,7 +37,7 @@ from pathlib import Path
 import yaml
 
 from . import protobuf
-from .auth import forbidden_message, request_info
+from .auth import RequestAttributes, forbidden_message, request_info
 from ..errors import InputError
 
 JSON = "application/json"
@@ -65,6 +66,8 @@ LAB_NOTE = ("k8sauthlib lab: mirror pod of a static Pod manifest; no container r
 LAB_POD_REASON = "LabNoContainer"
 
 NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+logger = logging.getLogger("k8sauthlib.lab")
 
 
 def go_json(obj, *, indent=None):
@@ -287,6 +290,11 @@ class LabAPI:
                     response = self.route(req, attrs, identity)
                 except InputError as exc:
                     response = json_response(400, status_object(400, "BadRequest", str(exc)))
+                except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
+                    logger.exception("lab: error handling %s %s", req.method, req.target)
+                    response = json_response(500, status_object(
+                        500, "InternalError", f"Internal error occurred: {exc}",
+                        {"causes": [{"message": str(exc)}]}))
         response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + response.headers
         record["status"] = response.status
         self.log(record)
@@ -439,9 +447,7 @@ class LabAPI:
                 "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
 
     def _namespaces(self, req, attrs, identity):
-        if attrs.verb == "get" and attrs.namespace and attrs.name != attrs.namespace:
-            return self._not_found_status()
-        # /api/v1/namespaces/<ns> carries the namespace in both fields; objects have no namespace.
+        # /api/v1/namespaces/<ns> carries the name in both fields; Namespace objects have no namespace.
         objects = [("", n, n) for n in NAMESPACES]
         return self._list_or_get(req, attrs, resource="namespaces", objects=objects, kind="NamespaceList",
                                  to_object=self._namespace_object,
@@ -512,14 +518,12 @@ class LabAPI:
             return json_response(422, status_object(422, "Invalid", message,
                                                     {"group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview"}))
         if ra is not None:
-            from .auth import RequestAttributes
             review_attrs = RequestAttributes(verb=ra.get("verb", ""), is_resource_request=True,
                                              api_group=ra.get("group", ""), api_version=ra.get("version", ""),
                                              namespace=ra.get("namespace", ""), resource=ra.get("resource", ""),
                                              subresource=ra.get("subresource", ""), name=ra.get("name", ""))
             spec_out = {"resourceAttributes": {k: v for k, v in ra.items() if v}}
         else:
-            from .auth import RequestAttributes
             review_attrs = RequestAttributes(verb=nra.get("verb", ""), path=nra.get("path", ""))
             spec_out = {"nonResourceAttributes": {k: v for k, v in nra.items() if v}}
         decision = self.authorizer.authorize(identity, review_attrs)
