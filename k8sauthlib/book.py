@@ -57,3 +57,216 @@ def workdir(chapter: str, *, base: str | os.PathLike | None = None, clean: bool 
     if chdir:
         os.chdir(path)
     return path
+
+
+# ============================================================================ the cluster
+#: kubeadm's default ``--secure-port``; the lab takes it when it is free (so commands read like
+#: on a node) and any free port otherwise.
+LAB_PREFERRED_PORT = 6443
+
+
+def _port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    import socket
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _kubeadm_apiserver_sans(tree) -> None:
+    """Re-issue the lab's ``apiserver.crt`` with exactly kubeadm's default SANs.
+
+    kubeadm's ``certs apiserver`` phase puts the node name, ``kubernetes``,
+    ``kubernetes.default``, ``kubernetes.default.svc``, ``kubernetes.default.svc.cluster.local``,
+    the first service IP and the advertise address into the certificate, and **not**
+    ``localhost``. The book's chapter 05 shows that ``https://localhost`` fails against this
+    certificate, as it does on a real node, so the lab's certificate must not carry more names
+    than kubeadm's.
+    """
+    from cryptography import x509
+
+    from .files import KEY_MODE, atomic_write
+    from .kubeadm import CERT_VALIDITY, DNS_DOMAIN, LAB_ADDRESS, SERVICE_IP
+
+    current = tree.apiserver_cert()
+    san = current.cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    if "localhost" not in san.get_values_for_type(x509.DNSName):
+        return
+    node = tree.node_name
+    ca = tree.ca()
+    dns = [node, "kubernetes", "kubernetes.default", "kubernetes.default.svc", f"kubernetes.default.svc.{DNS_DOMAIN}"]
+    server = ca.issue_server_cert(*dns, SERVICE_IP, LAB_ADDRESS, common_name="kube-apiserver",
+                                  key=_key_spec_of(current.cert),
+                                  validity=CERT_VALIDITY)
+    atomic_write(tree.apiserver_key, server.key_pem, mode=KEY_MODE)
+    atomic_write(tree.apiserver_crt, server.cert_pem)
+
+
+def _key_spec_of(cert) -> str:
+    """The KeySpec string (``rsa-2048``, ``ecdsa-p256``) of a certificate's public key."""
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    public = cert.public_key()
+    if isinstance(public, rsa.RSAPublicKey):
+        return f"rsa-{public.key_size}"
+    if isinstance(public, ec.EllipticCurvePublicKey):
+        return f"ecdsa-p{public.curve.key_size}"
+    raise ValueError(f"unsupported key type {type(public).__name__}")
+
+
+class Cluster:
+    """The Kubernetes control plane a chapter talks to: the local lab, or a kubeadm node.
+
+    Made by :func:`cluster`; notebooks use the same attributes in both modes.
+
+    Attributes:
+        tree: the :class:`k8sauthlib.KubeadmTree` (the lab's directory, or ``/etc/kubernetes``).
+        url: the API server URL, e.g. ``https://127.0.0.1:6443``.
+        is_lab: ``True`` for the local lab API server (:class:`k8sauthlib.LabServer`).
+        lab: the running :class:`k8sauthlib.LabServer`, or ``None`` on a node.
+    """
+
+    def __init__(self, tree, url: str, *, lab=None):
+        self.tree = tree
+        self.url = url
+        self.lab = lab
+        self.is_lab = lab is not None
+
+    # ------------------------------------------------------------------------- addresses
+    @property
+    def host(self) -> str:
+        """The host (IP) part of :attr:`url`."""
+        from urllib.parse import urlsplit
+        return urlsplit(self.url).hostname
+
+    @property
+    def port(self) -> int:
+        """The port of :attr:`url`."""
+        from urllib.parse import urlsplit
+        return urlsplit(self.url).port or 443
+
+    @property
+    def kubeconfig(self) -> Path:
+        """``admin.conf`` of the tree (in the lab it points at the lab's URL)."""
+        return self.tree.admin_conf
+
+    @property
+    def sudo(self) -> str:
+        """``""`` when this process may read root-only files, else ``"sudo -n"`` (for ``!`` commands)."""
+        return "" if self.is_lab or os.geteuid() == 0 else "sudo -n"
+
+    # ------------------------------------------------------------------------------ RBAC
+    def _kubectl(self, *args) -> str:
+        import subprocess
+        cmd = ["kubectl", f"--kubeconfig={self.kubeconfig}", *map(str, args)]
+        if self.sudo:
+            cmd = self.sudo.split() + cmd
+        proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
+        if proc.returncode != 0:
+            from .errors import K8sAuthError
+            raise K8sAuthError(f"{' '.join(cmd)} failed (exit {proc.returncode}): {proc.stderr.strip()}")
+        return proc.stdout.strip()
+
+    def apply(self, manifest) -> str:
+        """Create RBAC objects from a YAML file, as ``kubectl apply -f FILE`` does on a cluster.
+
+        In the lab the file is copied into the lab's RBAC directory (``lab/rbac/`` of the tree),
+        which the lab re-reads on the next request; on a node ``kubectl apply -f`` runs with
+        ``admin.conf``.
+
+        Returns:
+            What happened, one line per object (kubectl's output on a node).
+        """
+        manifest = Path(manifest)
+        if self.is_lab:
+            import yaml
+            target = self.tree.rbac_dir / manifest.name
+            shutil.copyfile(manifest, target)
+            docs = [d for d in yaml.safe_load_all(manifest.read_text(encoding="utf-8")) if d]
+            return "\n".join(f"{d['kind'].lower()}.rbac.authorization.k8s.io/{d['metadata']['name']} "
+                             f"-> lab/rbac/{manifest.name}" for d in docs)
+        return self._kubectl("apply", "-f", manifest.absolute())
+
+    def delete(self, manifest) -> str:
+        """Remove what :meth:`apply` created from ``manifest`` (``kubectl delete -f FILE``)."""
+        manifest = Path(manifest)
+        if self.is_lab:
+            target = self.tree.rbac_dir / manifest.name
+            target.unlink(missing_ok=True)
+            return f"lab/rbac/{manifest.name} removed"
+        return self._kubectl("delete", "-f", manifest.absolute())
+
+    # ------------------------------------------------------------------------------- logs
+    def log_lines(self, contains: str | None = None) -> list[str]:
+        """The API server's log lines (optionally only those containing ``contains``).
+
+        The lab keeps its log in memory; on a node this is ``kubectl logs`` of the
+        kube-apiserver mirror pod (the last 500 lines).
+        """
+        if self.is_lab:
+            lines = self.lab.log_lines()
+        else:
+            pod = f"kube-apiserver-{self.tree.node_name}"
+            lines = self._kubectl("logs", "-n", "kube-system", pod, "--tail=500").splitlines()
+        return [line for line in lines if contains is None or contains in line]
+
+    # ------------------------------------------------------------------------- lifecycle
+    def stop(self) -> None:
+        """Stop the lab API server (nothing to do on a node)."""
+        if self.lab is not None:
+            self.lab.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the lab still serves (always ``True`` on a node)."""
+        return self.lab.port is not None if self.lab is not None else True
+
+    def __repr__(self):
+        kind = "lab" if self.is_lab else "kubeadm"
+        return f"<Cluster {kind} {self.url} tree={self.tree.root}>"
+
+
+def cluster(work=None, *, port: int | None = None) -> Cluster:
+    """The API server for chapters 05 and 06: a started local lab, or the kubeadm node's.
+
+    - ``lab`` mode (default): a kubeadm-like tree is created in ``<work>/etc-kubernetes``
+      (:meth:`k8sauthlib.KubeadmTree.create_lab`) and served by a started
+      :class:`k8sauthlib.LabServer` on ``127.0.0.1`` (port 6443 when free, else a free one).
+      Call :meth:`Cluster.stop` in the chapter's last cell.
+    - ``kubeadm`` mode: ``KubeadmTree("/etc/kubernetes")`` and the real API server, at the
+      manifest's ``--advertise-address`` and ``--secure-port`` (the advertise address is
+      always among the API server certificate's SANs); ``admin.conf``'s server when the
+      manifest has no advertise address.
+
+    Args:
+        work: the chapter's work directory (default: the current directory).
+        port: the lab's port (``None``: 6443 when free, else any free port).
+
+    Raises:
+        k8sauthlib.InputError: kubeadm mode on a machine without ``/etc/kubernetes``.
+        k8sauthlib.lab.LabError: the lab could not start.
+    """
+    from .kubeadm import KubeadmTree
+
+    if mode() == "kubeadm":
+        tree = KubeadmTree()
+        flags = tree.apiserver_flags()
+        address = flags.get("advertise-address")
+        if address:
+            host = f"[{address}]" if ":" in address else address
+            url = f"https://{host}:{flags.get('secure-port', '6443')}"
+        else:
+            url = tree.admin_kubeconfig().server
+        return Cluster(tree, url)
+
+    from .lab import LabServer
+
+    root = (Path(work) if work is not None else Path.cwd()).absolute() / "etc-kubernetes"
+    tree = KubeadmTree.create_lab(root)
+    _kubeadm_apiserver_sans(tree)
+    if port is None:
+        port = LAB_PREFERRED_PORT if _port_is_free(LAB_PREFERRED_PORT) else 0
+    lab = LabServer(root, port=port).start()
+    return Cluster(tree, lab.url, lab=lab)
