@@ -21,11 +21,10 @@ import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID, SignatureAlgorithmOID
 
@@ -585,7 +584,7 @@ def describe(cert) -> CertInfo:
         ext_key_usage=ext_key_usage,
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        fingerprint_sha256=cert.fingerprint(_sha256()).hex(":").upper(),
+        fingerprint_sha256=cert.fingerprint(hashes.SHA256()).hex(":").upper(),
         is_ca=bool(bc and bc.value.ca),
         path_length=bc.value.path_length if bc else None,
         ski=_colon_hex(ski.value.digest) if ski else None,
@@ -596,11 +595,6 @@ def describe(cert) -> CertInfo:
         kubernetes=kube,
         cert=cert,
     )
-
-
-def _sha256():
-    from cryptography.hazmat.primitives import hashes
-    return hashes.SHA256()
 
 
 def _int_bytes(n: int) -> bytes:

@@ -12,7 +12,7 @@ import os
 import re
 import ssl
 import stat
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import pytest
 from cryptography import x509

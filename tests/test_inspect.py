@@ -18,7 +18,7 @@ import socket
 import ssl
 import subprocess
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from cryptography import x509
