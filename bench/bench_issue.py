@@ -6,8 +6,9 @@ with the ``root-ca`` profile of ``rootCA-config.json``, written as cfssljson's b
 
 Ways, each run once per round, in turn, so that machine noise hits them alike:
 
-- ``floor``: key generation and signing with ``cryptography`` directly (the same extensions,
-  PEM out, no CSR, no checks): what no Python tool can beat;
+- ``floor``: key generation and signing with ``cryptography`` directly: the same certificates,
+  keys and CSRs (cfssl prints all three), PEM out, with no input to read and nothing checked;
+  what no Python tool can beat;
 - ``library``: ``k8sauthlib.cfssl.gencert_initca`` / ``gencert`` in-process from the JSON files,
   PEM out (CSRs included, as cfssl makes them);
 - ``our CLI``: ``k8sauthlib gencert ... | k8sauthlib json -bare NAME``, three times, as the
@@ -78,6 +79,12 @@ def way_floor(d: Path, key: str) -> None:
     def name(cn, o):
         return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, o), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
+    def csr(subject, sans, key):
+        b = x509.CertificateSigningRequestBuilder().subject_name(subject)
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        return b.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
     now = datetime.now(timezone.utc)
     ca_key = new_key()
     ca_name = name("rootCA", "Kubernetes")
@@ -90,7 +97,8 @@ def way_floor(d: Path, key: str) -> None:
           .add_extension(ca_ski, critical=False)
           .sign(ca_key, hashes.SHA256()))
     pems = [ca.public_bytes(serialization.Encoding.PEM), ca_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())]
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()),
+        csr(ca_name, [], ca_key)]
     for cn, o, sans in (("localhost", "server-group", [x509.DNSName("localhost"),
                                                         x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
                         ("localhost", "client-group", [])):
@@ -108,7 +116,8 @@ def way_floor(d: Path, key: str) -> None:
             b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         cert = b.sign(ca_key, hashes.SHA256())
         pems += [cert.public_bytes(serialization.Encoding.PEM), leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())]
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()),
+            csr(name(cn, o), sans, leaf_key)]
     assert all(pems)
 
 

@@ -516,8 +516,7 @@ class CsrRequest(_Record):
             if n.C and len(n.C) != 2:
                 raise InputError(f"{self.source}: names[{i}].C {n.C!r} must be a two-letter country code such as "
                                  f"\"KR\" (RFC 5280; cfssl would accept it, other tools reject it)")
-        for i, host in enumerate(self.hosts):
-            classify_host(host, f"{self.source}: hosts[{i}]")
+        self.classified_hosts()
 
     def with_hosts(self, hosts) -> CsrRequest:
         """A copy with ``hosts`` replaced, as ``cfssl gencert -hostname a,b`` does."""
@@ -571,7 +570,17 @@ class CsrRequest(_Record):
 
     def sans(self) -> list[str]:
         """The ``hosts`` normalized and in Go's SAN order (DNS, email, IP, URI)."""
-        return go_san_order(self.hosts)
+        return [value for _, value in self.classified_hosts()]
+
+    def classified_hosts(self) -> list[tuple[str, str]]:
+        """``(kind, value)`` for each host (see :func:`classify_host`), in Go's SAN order."""
+        cached = self.__dict__.get("_classified")
+        if cached is None:
+            order = {"dns": 0, "email": 1, "ip": 2, "uri": 3}
+            found = [classify_host(h, f"{self.source}: hosts[{i}]") for i, h in enumerate(self.hosts)]
+            cached = sorted(found, key=lambda kv: order[kv[0]])  # stable: input order within a kind
+            object.__setattr__(self, "_classified", cached)
+        return list(cached)
 
 
 # Go's encoding/asn1 writes a string as PrintableString when every character is in this set
@@ -802,34 +811,40 @@ def cfssl_validity(expiry: timedelta, backdate: timedelta = DEFAULT_BACKDATE,
     return not_before, not_before + expiry
 
 
-def _make_csr(req: CsrRequest, key, subject, sans: list[str], *, ca: bool):
+def _make_csr(req: CsrRequest, key, subject, general_names, *, ca: bool):
     """The CSR cfssl prints beside the certificate: the request's subject, SANs and, for ``ca``, basicConstraints."""
     from cryptography import x509
 
-    from .certs import _hash_for, parse_hosts
+    from .certs import _hash_for
 
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(parse_hosts(sans)), critical=False)
+    if general_names:
+        builder = builder.add_extension(x509.SubjectAlternativeName(general_names), critical=False)
     if ca and req.ca is not None:
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=req.ca.path_length),
                                         critical=True)
     return builder.sign(key, _hash_for(key))
 
 
-def _check_san_kinds(sans: list[str], source: str) -> None:
-    """Make sure the certificate core reads each normalized host as the same kind of SAN we did."""
+def _general_names(req: CsrRequest) -> list:
+    """The request's SANs as ``x509.GeneralName`` objects, in Go's order.
+
+    They come from the certificate core's :func:`k8sauthlib.certs.parse_hosts`, which the
+    certificate will be built with too; each must be the same kind of SAN cfssl's rule gave.
+    """
     from cryptography import x509
 
     from .certs import parse_hosts
 
+    classified = req.classified_hosts()
+    general_names = parse_hosts([value for _, value in classified])
     kinds = {x509.DNSName: "dns", x509.RFC822Name: "email", x509.IPAddress: "ip",
              x509.UniformResourceIdentifier: "uri"}
-    for host, general_name in zip(sans, parse_hosts(sans)):
-        ours = classify_host(host)[0]
-        if kinds[type(general_name)] != ours:
-            raise InputError(f"{source}: host {host!r} is ambiguous (cfssl reads it as {ours}, "
+    for (kind, host), general_name in zip(classified, general_names):
+        if kinds[type(general_name)] != kind:
+            raise InputError(f"{req.source}: host {host!r} is ambiguous (cfssl reads it as {kind}, "
                              f"not {kinds[type(general_name)]}); write it in a plainer form")
+    return general_names
 
 
 def load_ca(cert_path, key_path):
@@ -870,9 +885,16 @@ def load_ca(cert_path, key_path):
 
 
 def _check_signed_by(cert, ca) -> None:
-    """The new certificate's signature verifies with the CA certificate's public key."""
-    from cryptography.exceptions import InvalidSignature
+    """The new certificate's signature verifies with the CA certificate's public key.
 
+    Only RSA keys need it (see :func:`load_ca`); loading an EC key checks it fully, and an
+    ECDSA verification would cost more than the signing it checks.
+    """
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if not isinstance(ca.key, rsa.RSAPrivateKey):
+        return
     try:
         cert.verify_directly_issued_by(ca.cert)
     except (InvalidSignature, ValueError, TypeError):
@@ -903,12 +925,11 @@ def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None):
     backdate = ca_cfg.backdate if ca_cfg.backdate else DEFAULT_BACKDATE
     not_before, not_after = cfssl_validity(expiry, backdate, now)
     subject = req.subject()
-    sans = req.sans()
-    _check_san_kinds(sans, req.source)
-    ip_sans = [h for h in sans if classify_host(h)[0] == "ip"]
+    general_names = _general_names(req)
+    ip_sans = [value for kind, value in req.classified_hosts() if kind == "ip"]
     ca = CA.create(subject=subject, key=req.key.spec, not_before=not_before, not_after=not_after, usages=CA_USAGES,
                    hosts=ip_sans, path_length=ca_cfg.path_length)
-    ca.csr = _make_csr(req, ca.key, subject, sans, ca=True)
+    ca.csr = _make_csr(req, ca.key, subject, general_names, ca=True)
     return ca
 
 
@@ -946,10 +967,10 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
                          f"(cfssl: \"ca section only permitted in initca\")")
     not_before, not_after = cfssl_validity(chosen.expiry, chosen.backdate, now)
     subject = req.subject()
+    general_names = _general_names(req)
     sans = req.sans()
-    _check_san_kinds(sans, req.source)
     key = KeySpec.parse(req.key.spec).generate()
-    csr = _make_csr(req, key, subject, sans, ca=False)
+    csr = _make_csr(req, key, subject, general_names, ca=False)
     issued = ca.issue(subject=subject, hosts=sans, usages=chosen.usages, not_before=not_before,
                       not_after=not_after, is_ca=chosen.is_ca, path_length=chosen.path_length,
                       public_key=key.public_key(), csr=csr)
