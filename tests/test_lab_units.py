@@ -6,7 +6,7 @@ import json
 import pytest
 
 from k8sauthlib.errors import InputError
-from k8sauthlib.lab import protobuf
+from k8sauthlib.lab import LabError, protobuf, read_manifest_flags
 from k8sauthlib.lab.api import UNAUTHORIZED, go_json, human_duration
 from k8sauthlib.lab.auth import RequestAttributes, forbidden_message, request_info
 from k8sauthlib.lab.rbac import RBACPolicy, go_aggregate, parse_objects
@@ -220,3 +220,15 @@ def test_protobuf_rejects_garbage_and_json_is_accepted():
         protobuf.decode_review(b"\x00\x01", "application/json")
     obj = protobuf.decode_review(json.dumps({"spec": {"nonResourceAttributes": {"path": "/api", "verb": "get"}}}).encode())
     assert obj["spec"]["nonResourceAttributes"]["path"] == "/api"
+
+
+# ------------------------------------------------------------------------------- manifest
+def test_read_manifest_flags(tmp_path):
+    path = tmp_path / "kube-apiserver.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: kube-apiserver}\nspec:\n  containers:\n"
+                    "  - name: kube-apiserver\n    command: [kube-apiserver, --anonymous-auth=true, --secure-port=6443,"
+                    " --client-ca-file=/etc/kubernetes/pki/ca.crt, --anonymous-auth=false]\n    args: [--profiling]\n")
+    assert read_manifest_flags(path) == {"secure-port": "6443", "client-ca-file": "/etc/kubernetes/pki/ca.crt",
+                                         "anonymous-auth": "false", "profiling": "true"}
+    with pytest.raises(LabError, match="no such file"):
+        read_manifest_flags(tmp_path / "missing.yaml")

@@ -11,6 +11,6 @@ bootstrap policy), :mod:`.api` (routing and resources), :mod:`.protobuf` (kubect
 bodies), :mod:`.cli` (``k8sauthlib lab up``).
 """
 
-from .server import LabError, LabServer
+from .server import LabError, LabServer, read_manifest_flags
 
-__all__ = ["LabServer", "LabError"]
+__all__ = ["LabServer", "LabError", "read_manifest_flags"]

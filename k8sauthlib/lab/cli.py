@@ -41,7 +41,7 @@ def main(argv=None) -> int:
 
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        handler.setFormatter(logging.Formatter("%(message)s"))   # lines carry klog's header
         log = logging.getLogger("k8sauthlib.lab")
         log.addHandler(handler)
         log.setLevel(logging.INFO)

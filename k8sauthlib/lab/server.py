@@ -33,6 +33,7 @@ own line, ``"Unable to authenticate the request" err="..."``. No key material is
 import collections
 import email.utils
 import logging
+import os
 import select
 import socket
 import struct
@@ -86,6 +87,37 @@ class _BadRequest(Exception):
         self.status = status
 
 
+def read_manifest_flags(manifest_path):
+    """The ``--flag=value`` arguments of a static Pod manifest's first container, as a dict.
+
+    The same reading as :meth:`k8sauthlib.KubeadmTree.component_flags` (which the lab uses),
+    for any manifest file: ``command`` then ``args``; a bare ``--flag`` is ``"true"`` (Go's
+    pflag for booleans); a repeated flag keeps its last value.
+
+    Raises:
+        LabError: the file is missing, not YAML, or not a Pod with a container.
+    """
+    import yaml
+
+    path = Path(manifest_path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LabError(f"{path}: no such file; the lab reads the API server's flags from it") from None
+    except yaml.YAMLError as exc:
+        raise LabError(f"{path}: not valid YAML: {exc}") from None
+    containers = ((doc or {}).get("spec") or {}).get("containers") if isinstance(doc, dict) else None
+    if not containers or not isinstance(containers[0], dict):
+        raise LabError(f"{path}: not a Pod manifest with a container")
+    flags = {}
+    for arg in [str(a) for a in (containers[0].get("command") or []) + (containers[0].get("args") or [])]:
+        if arg.startswith("--"):
+            name, sep, value = arg[2:].partition("=")
+            flags.pop(name, None)
+            flags[name] = value if sep else "true"
+    return flags
+
+
 def _parse_bool(value, flag):
     text = str(value).strip().lower()
     if text in ("1", "t", "true"):
@@ -97,14 +129,24 @@ def _parse_bool(value, flag):
 
 # --------------------------------------------------------------------------------- logging
 class RequestLog:
-    """The lab's request log: lines for the ``k8sauthlib.lab`` logger and an in-memory ring."""
+    """The lab's request log: lines for the ``k8sauthlib.lab`` logger and an in-memory ring.
+
+    Lines have klog's header, as in ``kubectl logs`` of a kube-apiserver pod
+    (``E1129 10:15:35.123456   12345 lab] "Unable to authenticate the request" err="..."``),
+    with ``lab`` where kube-apiserver names its source file, so that a reader can tell the two
+    apart.
+    """
+
+    _LETTERS = {logging.DEBUG: "I", logging.INFO: "I", logging.WARNING: "W", logging.ERROR: "E", logging.CRITICAL: "F"}
 
     def __init__(self, size=2000):
         self._lines = collections.deque(maxlen=size)
         self._records = collections.deque(maxlen=size)
         self._lock = threading.Lock()
 
-    def _emit(self, level, line, record=None):
+    def _emit(self, level, message, record=None):
+        now = datetime.now()
+        line = f"{self._LETTERS.get(level, 'I')}{now:%m%d %H:%M:%S.%f} {os.getpid():>7} lab] {message}"
         with self._lock:
             self._lines.append(line)
             if record is not None:
