@@ -183,7 +183,21 @@ API_GROUPS = ("authentication.k8s.io", "authorization.k8s.io")
 
 @dataclass
 class MirrorPod:
-    """A static Pod manifest as the API shows it: kubelet's mirror pod ``<name>-<node>``."""
+    """A static Pod manifest as the API shows it: kubelet's mirror pod ``<name>-<node>``.
+
+    On a kubeadm node, kubelet starts the containers of ``/etc/kubernetes/manifests/*.yaml``
+    and publishes a read-only *mirror pod* for each, named ``<pod name>-<node name>``, with the
+    annotations ``kubernetes.io/config.source: file``, ``kubernetes.io/config.hash`` and
+    ``kubernetes.io/config.mirror`` and the Node as owner. The lab publishes the same objects
+    from the same files, so ``kubectl get pod -n kube-system`` lists the same names.
+
+    The lab starts no containers, and it does not pretend to: the pod's ``status`` has phase
+    ``Unknown`` (no kubelet reports on it) and reason ``LabNoContainer``, which ``kubectl get``
+    prints in the STATUS column where a node would show ``Running``; READY is ``0/1``; and the
+    annotation ``lab.k8sauth-book/note`` says in words what is going on. The one "container"
+    whose job is done anyway is kube-apiserver: the lab process serves the API with that
+    manifest's flags.
+    """
 
     manifest: dict
     source: Path
