@@ -248,6 +248,33 @@ roleRef:
     assert any(line.split()[:1] == ["pods"] and "[get list watch]" in line for line in listing.stdout.splitlines())
 
 
+def test_binding_to_a_missing_role_shows_in_the_denial(lab, cluster_ca, tmp_path):
+    """RBAC's only non-empty "no" reason: a binding whose role does not exist (here the
+    bootstrap ``view`` role, which the lab does not model)."""
+    group = "viewers-" + secrets.token_hex(3)
+    viewer = User("viewer", cluster_ca.issue_client_cert("viewer", [group], key="ecdsa-p256"), tmp_path, lab)
+    write_rbac(lab, f"{group}.yaml", f"""\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: {group}
+subjects:
+- kind: Group
+  name: {group}
+  apiGroup: rbac.authorization.k8s.io
+roleRef:
+  kind: ClusterRole
+  name: view
+  apiGroup: rbac.authorization.k8s.io
+""")
+    result = kubectl(viewer, "get", "pods", "-n", "default", tmp_path=tmp_path, check=1)
+    assert result.stderr.strip() == ('Error from server (Forbidden): pods is forbidden: User "viewer" cannot list '
+                                     'resource "pods" in API group "" in the namespace "default": '
+                                     'RBAC: clusterrole.rbac.authorization.k8s.io "view" not found')
+    can_i = kubectl(viewer, "auth", "can-i", "list", "pods", tmp_path=tmp_path, check=1)
+    assert can_i.stdout == 'no - RBAC: clusterrole.rbac.authorization.k8s.io "view" not found\n'
+
+
 @pytest.mark.parametrize("name", ["foreign", "expired", "serverauth"])
 def test_bad_certificates_get_401_from_kubectl(lab, users, tmp_path, name):
     result = kubectl(users[name], "auth", "whoami", tmp_path=tmp_path, check=1)
