@@ -104,9 +104,9 @@ class KeySpec:
         if isinstance(value, KeySpec):
             return value
         if isinstance(value, dict):
-            return cls(str(value.get("algo", "")).lower(), int(value.get("size", 0)))
+            return cls(str(value.get("algo", "")).lower(), _size(value.get("size", 0)))
         if isinstance(value, (tuple, list)) and len(value) == 2:
-            return cls(str(value[0]).lower(), int(value[1]))
+            return cls(str(value[0]).lower(), _size(value[1]))
         if isinstance(value, str):
             m = re.fullmatch(r"(rsa|ecdsa|ec)(?:[-_ ]?p?-?(\d+))?", value.strip().lower())
             if m:
@@ -123,6 +123,13 @@ class KeySpec:
 
     def __str__(self):
         return f"rsa-{self.size}" if self.algo == "rsa" else f"ecdsa-p{self.size}"
+
+
+def _size(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"key size {value!r} is not a number; use e.g. 2048 for RSA or 256 for ECDSA") from None
 
 
 def _read(source, what: str) -> bytes:
@@ -214,6 +221,12 @@ def subject_name(common_name: str | None, orgs: Iterable[str] = ()) -> x509.Name
     """
     if isinstance(orgs, str):
         orgs = [orgs]
+    orgs = list(orgs)
+    for value in [common_name, *orgs]:
+        if value is not None and not isinstance(value, str):
+            raise InputError(f"subject values must be strings, not {type(value).__name__} ({value!r})")
+    if any(not o for o in orgs):
+        raise InputError("an empty O (group name) is not allowed; leave it out instead")
     rdns = [x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATION_NAME, o)]) for o in orgs]
     if common_name:
         rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
@@ -370,8 +383,9 @@ class Cert:
 
     @property
     def common_name(self) -> str | None:
+        # Go keeps the last CN when there are several, and so does kube-apiserver.
         cns = self.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(cns[0].value) if cns else None
+        return str(cns[-1].value) if cns else None
 
     @property
     def organizations(self) -> list[str]:
@@ -549,6 +563,12 @@ class CA(Cert):
     def _chain_for_children(self) -> list[x509.Certificate]:
         return ([] if self.is_root else [self.cert]) + self.chain
 
+    def _basic_constraints(self):
+        try:
+            return self.cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        except x509.ExtensionNotFound:
+            return None
+
     def _ski(self):
         try:
             return self.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
@@ -607,6 +627,8 @@ class CA(Cert):
 
         An empty ``user`` makes a certificate without CN, which Kubernetes treats as anonymous.
         """
+        if user is None:
+            raise InputError("give the user name (the CN); pass \"\" explicitly for a certificate without CN")
         if isinstance(groups, str):
             groups = [groups]
         return self.issue(subject=subject_name(user, groups), hosts=hosts, usages=usages, key=key,
@@ -615,7 +637,18 @@ class CA(Cert):
     def issue_intermediate(self, common_name: str, *, orgs: Iterable[str] = (), key="rsa-2048",
                            validity: timedelta = timedelta(days=1825), path_length: int | None = None,
                            usages: Iterable[str] = CA_USAGES) -> CA:
-        """Issue an intermediate CA signed by this one; its ``chain`` leads back to (not including) the root."""
+        """Issue an intermediate CA signed by this one; its ``chain`` leads back to (not including) the root.
+
+        Raises:
+            InputError: this CA has ``pathlen`` 0, so clients would reject any intermediate under it
+                (``x509: too many intermediates for path length constraint``). The general
+                :meth:`issue` still builds such a chain for a reader who wants to see it fail.
+        """
+        bc = self._basic_constraints()
+        if bc is not None and bc.path_length == 0:
+            raise InputError(f"{_short_subject(self.cert)} has pathlen 0: it may sign only end-entity "
+                             f"certificates, and clients would reject an intermediate under it "
+                             f"('x509: too many intermediates for path length constraint')")
         return self.issue(subject=subject_name(common_name, orgs), usages=usages, key=key, validity=validity,
                           is_ca=True, path_length=path_length)
 

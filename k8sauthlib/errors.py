@@ -34,7 +34,8 @@ class VerificationError(K8sAuthError):
 
     Attributes:
         reason: one of ``"unknown-issuer"``, ``"expired"``, ``"not-yet-valid"``,
-            ``"wrong-usage"``, ``"hostname-mismatch"``, ``"not-a-ca"``, ``"bad-signature"``.
+            ``"wrong-usage"``, ``"hostname-mismatch"``, ``"not-a-ca"``, ``"bad-signature"``,
+            ``"path-length"``, ``"unhandled-critical-extension"``.
         go_message: the text Go's ``crypto/x509`` (and so kube-apiserver and kubectl)
             prints for the same failure, e.g. ``x509: certificate signed by unknown authority``.
     """

@@ -463,7 +463,8 @@ def test_verify_intermediate_restricting_eku(ca):
 
 def test_verify_path_length(key_type):
     root = k8s.CA.create("root", key=key_type, path_length=0)
-    inter = root.issue_intermediate("inter", key=key_type)
+    # issue(), not issue_intermediate(): the helper refuses a CA under pathlen 0 on purpose
+    inter = root.issue(subject=k8s.certs.subject_name("inter"), usages=k8s.certs.CA_USAGES, is_ca=True, key=key_type)
     alice = inter.issue_client_cert("alice", key=key_type)
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(alice, root)
@@ -661,7 +662,8 @@ def test_go_agrees_on_every_failure(ca, key_type, serve, kubectl, now):
     cases.append((restricted.issue_server_cert("127.0.0.1", key=key_type), ca, {}))
     # 6. a root that allows no intermediate (pathlen 0) above an intermediate
     strict_root = k8s.CA.create("strict-root", key=key_type, path_length=0)
-    cases.append((strict_root.issue_intermediate("inter", key=key_type).issue_server_cert("127.0.0.1"), strict_root, {}))
+    cases.append((strict_root.issue(subject=k8s.certs.subject_name("inter"), usages=k8s.certs.CA_USAGES, is_ca=True,
+                                   key=key_type).issue_server_cert("127.0.0.1"), strict_root, {}))
     # 7. a critical extension Go does not know
     cases.append((with_unknown_critical_extension(ca, "127.0.0.1", now), ca, {}))
     for cert, trust, opts in cases:
