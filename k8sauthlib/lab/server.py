@@ -449,6 +449,11 @@ class LabServer:
             raise LabError(str(exc)) from None
 
     def _path_flag(self, name, required=True):
+        if not self.flags and self.tree.exists():
+            try:
+                self.flags = self.tree.apiserver_flags()   # e.g. ca_file asked before start()
+            except InputError as exc:
+                raise LabError(str(exc)) from None
         value = self.flags.get(name)
         if not value:
             if required:
