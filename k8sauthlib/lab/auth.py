@@ -17,7 +17,7 @@ The chain verification itself is :func:`k8sauthlib.verify_chain` (Go ``crypto/x5
 semantics and error texts) and the CN/O mapping is :func:`k8sauthlib.kubernetes_identity`.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
 from .rbac import Decision, go_aggregate
