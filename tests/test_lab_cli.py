@@ -2,8 +2,8 @@
 manifest's flags taking effect after a restart."""
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
