@@ -5,8 +5,8 @@ names, so they do not see each other. Every kubectl run gets its own ``--cache-d
 """
 
 import json
-import re
 import os
+import re
 import secrets
 import shutil
 import socket
