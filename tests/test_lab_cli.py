@@ -3,7 +3,6 @@ manifest's flags taking effect after a restart."""
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -19,13 +18,6 @@ pytestmark = pytest.mark.skipif(subprocess.run(["which", "curl"], capture_output
 
 UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",'
                      b'"reason":"Unauthorized","code":401}\n')
-
-def messages(lab):
-    """The lab's log lines without klog's header (``E1129 10:15:35.123456   12345 lab] ``)."""
-    lines = lab.log_lines()
-    for line in lines:
-        assert re.match(r"[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d{6} +\d+ lab\] ", line), line
-    return [line.split("] ", 1)[1] for line in lines]
 
 
 
@@ -155,7 +147,7 @@ def test_front_proxy_ca_changes_what_kube_apiserver_logs_and_does(tmp_path):
         return tmp_path / f"{name}.pem", tmp_path / f"{name}-key.pem"
 
     def last_auth_error(lab):
-        return [m for m in messages(lab) if m.startswith('"Unable to authenticate the request"')][-1]
+        return [m for m in lab.log_messages() if m.startswith('"Unable to authenticate the request"')][-1]
 
     with k8s.LabServer(directory) as lab:
         assert lab.api.authenticator.requestheader is not None

@@ -146,12 +146,12 @@ class RequestLog:
 
     def _emit(self, level, message, record=None):
         now = datetime.now()
-        line = f"{self._LETTERS.get(level, 'I')}{now:%m%d %H:%M:%S.%f} {os.getpid():>7} lab] {message}"
+        header = f"{self._LETTERS.get(level, 'I')}{now:%m%d %H:%M:%S.%f} {os.getpid():>7} lab] "
         with self._lock:
-            self._lines.append(line)
+            self._lines.append((header, message))
             if record is not None:
                 self._records.append(record)
-        logger.log(level, "%s", line)
+        logger.log(level, "%s%s", header, message)
 
     def request(self, record):
         """Log one request record from :class:`~k8sauthlib.lab.api.LabAPI` (never key material)."""
@@ -172,7 +172,11 @@ class RequestLog:
 
     def lines(self):
         with self._lock:
-            return list(self._lines)
+            return [header + message for header, message in self._lines]
+
+    def messages(self):
+        with self._lock:
+            return [message for _header, message in self._lines]
 
     def records(self):
         with self._lock:
@@ -335,6 +339,10 @@ class LabServer:
     def log_lines(self):
         """The lines the lab logged so far (newest last; at most the last 2000)."""
         return self.log.lines()
+
+    def log_messages(self):
+        """The same lines without klog's header: ``"Unable to authenticate the request" err="..."``."""
+        return self.log.messages()
 
     def log_records(self):
         """One dict per request: user, groups, verb, uri, status, decision, reason, auth_error, ..."""
