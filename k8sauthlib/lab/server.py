@@ -305,7 +305,7 @@ class LabServer:
         self.host = host
         self.requested_port = port or 0
         self.node_name = node_name
-        self.rbac_dir = Path(rbac_dir) if rbac_dir is not None else self.directory / "lab" / "rbac"
+        self.rbac_dir = Path(rbac_dir) if rbac_dir is not None else self.tree.rbac_dir
         self.create = create
         self.port = None
         self.flags = {}
@@ -403,7 +403,7 @@ class LabServer:
         return self
 
     def stop(self):
-        """Stop accepting, close every connection and wait for the threads to finish."""
+        """Stop accepting and shut every open connection down; their threads end on their own."""
         if self._accept_thread is None:
             return
         self._stopping.set()
