@@ -418,6 +418,10 @@ def test_python_client_forbidden(lab, users):
         client.CoreV1Api(_api_client(lab, users["jane"])).list_namespaced_pod("kube-system")
     assert info.value.status == 403
     assert json.loads(info.value.body)["reason"] == "Forbidden"
+    review = client.AuthorizationV1Api(_api_client(lab, users["jane"])).create_self_subject_access_review(
+        body=client.V1SelfSubjectAccessReview(spec=client.V1SelfSubjectAccessReviewSpec(
+            resource_attributes=client.V1ResourceAttributes(namespace="kube-system", verb="list", resource="pods"))))
+    assert (review.status.allowed, review.status.reason) == (False, None)
 
 
 # ------------------------------------------------------------------- load and garbage
