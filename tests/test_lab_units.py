@@ -78,6 +78,8 @@ def test_unauthorized_body_is_byte_exact():
 
 def test_go_json_escapes_html_like_go():
     assert go_json({"m": "a<b>&c"}) == b'{"m":"a\\u003cb\\u003e\\u0026c"}\n'
+    # WriteRawJSON (/version, /): MarshalIndent, no newline
+    assert go_json({"major": "1", "minor": "32"}, indent=2) == b'{\n  "major": "1",\n  "minor": "32"\n}'
 
 
 @pytest.mark.parametrize("seconds,text", [(0, "0s"), (119, "119s"), (120, "2m"), (150, "2m30s"), (600, "10m"),

@@ -71,14 +71,19 @@ logger = logging.getLogger("k8sauthlib.lab")
 
 
 def go_json(obj, *, indent=None):
-    """Encode like Go's ``encoding/json`` Encoder: compact (or indented), HTML-escaped, newline at the end."""
+    """Encode as kube-apiserver does, HTML-escaped like Go's ``encoding/json``.
+
+    Compact with a trailing newline for API objects (apimachinery's serializer calls
+    ``json.NewEncoder(w).Encode``); ``indent`` gives ``json.MarshalIndent`` without a newline,
+    which ``responsewriters.WriteRawJSON`` uses for ``/version`` and ``/``.
+    """
     if indent:
         text = json.dumps(obj, ensure_ascii=False, indent=indent)
     else:
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
     for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
         text = text.replace(ch, esc)
-    return (text + "\n").encode("utf-8")
+    return text.encode("utf-8")
 
 
 def status_object(code, reason, message, details=None):
