@@ -489,7 +489,10 @@ def test_requests_are_logged_for_operators(lab, users):
     curl(lab, "/api/v1/namespaces/kube-system/pods", users["jane"])
     line = [m for m in lab.log_messages() if m.startswith('"HTTP"') and 'user="jane"' in m][-1]
     assert 'verb="list" URI="/api/v1/namespaces/kube-system/pods"' in line
-    assert 'groups=["dev","system:authenticated"] decision="forbid" reason="" resp=403' in line
+    assert 'groups=["dev","system:authenticated"] decision="forbid" authorizer="" reason="" resp=403' in line
+    curl(lab, "/api/v1/namespaces/kube-system/pods", users["super"])
+    line = [m for m in lab.log_messages() if m.startswith('"HTTP"') and 'user="kubernetes-super-admin"' in m][-1]
+    assert 'decision="allow" authorizer="privileged-groups" reason="" resp=200' in line
 
 
 # ----------------------------------------------------------- the tree's kubeconfigs, article step 6

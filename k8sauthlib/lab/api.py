@@ -300,7 +300,8 @@ class LabAPI:
             identity = result.identity
             record.update(user=identity.user, groups=list(identity.groups), via=result.via)
             decision = self.authorizer.authorize(identity, attrs)
-            record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason)
+            record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
+                          authorizer=decision.authorizer)
             if not decision.allowed:
                 message, details = forbidden_message(attrs, identity.user, decision.reason)
                 response = json_response(403, status_object(403, "Forbidden", message, details))

@@ -268,13 +268,13 @@ class Authorizer:
         groups = tuple(identity.groups)
         if PRIVILEGED_GROUP in groups:
             # privilegedGroupAuthorizer: allow, with an empty reason.
-            return Decision(True, "")
+            return Decision(True, "", authorizer="privileged-groups")
         reasons = []
         for mode in self.modes:
             if mode == "AlwaysAllow":
-                return Decision(True, "")
+                return Decision(True, "", authorizer=mode)
             if mode == "AlwaysDeny":
-                return Decision(False, "Everything is forbidden.", denied=True)
+                return Decision(False, "Everything is forbidden.", denied=True, authorizer=mode)
             if mode == "RBAC":
                 decision = self.policy.authorize(identity.user, groups, attrs)
                 if decision.allowed:

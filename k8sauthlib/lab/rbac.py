@@ -149,12 +149,15 @@ class Binding:
 
 @dataclass
 class Decision:
-    """What one authorizer says: ``allowed`` True/False, ``reason`` and an ``evaluation_error``."""
+    """What the authorizers say: ``allowed``, ``reason``, an ``evaluation_error``, and for the
+    lab's log, which ``authorizer`` decided (``"privileged-groups"``, ``"RBAC"``, a mode name,
+    or ``""`` when none allowed the request)."""
 
     allowed: bool
     reason: str = ""
     evaluation_error: str = ""
     denied: bool = False
+    authorizer: str = ""
 
 
 def go_aggregate(messages):
@@ -327,7 +330,7 @@ class RBACPolicy:
         errors = []
         for binding, subject, rule, error in self.visit_rules_for(user, groups, attrs.namespace):
             if rule is not None and rule.allows(attrs):
-                return Decision(True, "RBAC: allowed by " + binding.describe(subject))
+                return Decision(True, "RBAC: allowed by " + binding.describe(subject), authorizer="RBAC")
             if error:
                 errors.append(error)
         return Decision(False, "RBAC: " + go_aggregate(errors) if errors else "")

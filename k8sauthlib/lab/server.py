@@ -161,7 +161,8 @@ class RequestLog:
         groups = ",".join(f'"{_escape(g)}"' for g in record.get("groups") or [])
         user = "<none>" if record.get("user") is None else f'"{_escape(record["user"])}"'
         line = (f'"HTTP" verb="{record["verb"]}" URI="{_escape(record["uri"])}" user={user} groups=[{groups}] '
-                f'decision="{record["decision"]}" reason="{_escape(record.get("reason") or "")}" '
+                f'decision="{record["decision"]}" authorizer="{record.get("authorizer") or ""}" '
+                f'reason="{_escape(record.get("reason") or "")}" '
                 f'resp={record["status"]} audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
                 f'userAgent="{_escape(record.get("user_agent") or "")}"')
         record = dict(record, time=datetime.now(timezone.utc))
