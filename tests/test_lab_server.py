@@ -324,6 +324,11 @@ def test_client_chain_with_intermediate(lab, users):
     assert (status, body) == (401, UNAUTHORIZED_BODY)
 
 
+def test_kubectl_sends_the_intermediate_from_its_certificate_file(lab, users, tmp_path):
+    whoami = kubectl(users["chain"], "auth", "whoami", tmp_path=tmp_path, check=0).stdout.splitlines()
+    assert whoami[1].split() == ["Username", "chain-user"]
+
+
 def test_masters_bypass_rbac_while_kubeadm_admins_use_the_binding(lab, users, tmp_path):
     review = json.dumps({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                          "spec": {"resourceAttributes": {"namespace": "kube-system", "verb": "delete",
