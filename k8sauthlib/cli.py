@@ -13,6 +13,26 @@ on stdout is cfssl's, so either half of a pipe can be the real cfssl/cfssljson.
 Start-up time matters for a command a tutorial runs six times in a row: this module imports
 only the standard library at the top, ``json -bare`` and ``--help`` never import
 ``cryptography``, and ``gencert`` imports it only after its JSON inputs have been read.
+
+Where we differ from cfssl and cfssljson, on purpose:
+
+- A mistake cfssl lets through silently is an error here, in one sentence: an unknown
+  ``-profile`` (cfssl signs with ``signing.default``), an unknown usage name (cfssl drops it),
+  an unknown or repeated JSON field (cfssl ignores it or keeps the last), a zero or negative
+  expiry, an RSA key below 2048 bits, a host that can never match (``localhost:8443``).
+- ``json -bare`` refuses to replace an existing ``NAME-key.pem`` unless ``-overwrite`` is given
+  (cfssljson overwrites it, and keeps the old file's permissions); files appear all at once or
+  not at all, and the input's PEM blocks are checked before anything is written.
+- ``gencert -write NAME`` writes the bare files itself, saving the second process of the pipe.
+- ``certinfo`` adds ``"kubernetes": {"user", "groups"}``; ``-unpadded`` prints key IDs the way
+  Debian's 2016 cfssl does.
+- Keys: RSA 2048/3072/4096 and ECDSA P-256/P-384 (cfssl also takes other RSA sizes, P-521 and
+  Ed25519). Certificates are signed with SHA-256 (SHA-384 under a P-384 CA key); cfssl picks
+  SHA-384/512 for larger RSA CA keys.
+- We follow current cfssl where Debian's 2016 build lags: ``hosts`` entries such as
+  ``spiffe://...`` become URI SANs, and ``names[].E`` becomes an ``emailAddress`` attribute.
+- ``sign`` keeps the CSR's subject as encoded; cfssl re-encodes it the Go way (PrintableString
+  where possible).
 """
 
 from __future__ import annotations
@@ -206,8 +226,7 @@ def cmd_gencert(argv: list[str]) -> int:
     from . import cfssl
 
     path = _one_positional(positional, "gencert", "CSR request JSON")
-    source = _read_input(path, "CSR request")
-    req = cfssl.CsrRequest.from_json(source if path == "-" else path)
+    req = cfssl.CsrRequest.from_json(_read_input(path, "CSR request") if path == "-" else path)
     if values["hostname"] is not None:
         req = req.with_hosts(cfssl.split_hosts(values["hostname"]))
     if values["overwrite"] and not values["write"]:
