@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
 
 import k8sauthlib as k8s
@@ -262,8 +263,6 @@ def test_cfssl_certinfo_reads_our_certificates_like_our_certinfo(both_tools):
 
 def test_cfssl_signs_with_a_pkcs8_key_we_wrote(tmp_path):
     # kubeadm-style CA key formats: cfssl and we both accept PKCS#8 as well as PKCS#1/SEC 1.
-    from cryptography.hazmat.primitives import serialization
-
     ca = k8s.CA.create("kubernetes", key="rsa-2048")
     (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
     (tmp_path / "ca.key").write_bytes(ca.key.private_bytes(serialization.Encoding.PEM,
@@ -274,3 +273,25 @@ def test_cfssl_signs_with_a_pkcs8_key_we_wrote(tmp_path):
         out = json.loads(run("gencert", "-ca=ca.crt", "-ca-key=ca.key", "alice.json", cwd=tmp_path).stdout)
         cert = x509.load_pem_x509_certificate(out["cert"].encode())
         k8s.verify_chain(cert, [ca.cert], purpose="client")
+
+
+@pytest.mark.parametrize("key_type", KEY_TYPES)
+def test_sign_a_cfssl_genkey_csr_like_cfssl_sign(tmp_path, key_type):
+    # The user's side with cfssl (genkey: key + CSR, the key never leaves), our json step
+    # writing those two files, then the CA's side signed by both tools.
+    write_inputs(tmp_path, key_type)
+    (tmp_path / "carol.json").write_text(json.dumps({"CN": "carol", "hosts": ["carol.example"],
+                                                     "names": [{"O": "dev"}, {"O": "ops"}],
+                                                     "key": CFSSL_KEYS[key_type]}))
+    bare(cfssl("genkey", "carol.json", cwd=tmp_path).stdout, "carol", tmp_path, tool="ours")
+    assert {"carol-key.pem", "carol.csr"} <= {p.name for p in tmp_path.iterdir()}
+    bare(ours("gencert", "-initca", "rootCA-csr.json", cwd=tmp_path).stdout, "rootCA", tmp_path, tool="ours")
+    signing = ["-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json", "-profile=root-ca",
+               "carol.csr"]
+    theirs = json.loads(cfssl("sign", *signing, cwd=tmp_path).stdout)
+    mine = json.loads(ours("sign", *signing, cwd=tmp_path).stdout)
+    their_cert = x509.load_pem_x509_certificate(theirs["cert"].encode())
+    our_cert = x509.load_pem_x509_certificate(mine["cert"].encode())
+    assert profile(our_cert) == profile(their_cert)
+    k8s.Cert.load(our_cert.public_bytes(serialization.Encoding.PEM), tmp_path / "carol-key.pem")  # key matches
+    assert k8s.kubernetes_identity(our_cert).groups[:2] == k8s.kubernetes_identity(their_cert).groups[:2]
