@@ -269,7 +269,7 @@ ERROR_CASES = [
     ("sign a certificate, not a CSR", ["sign", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "rootCA.pem"], None,
      "holds no PEM CSR", 1),
     ("sign with an unknown profile", ["sign", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-profile=client",
-                                      "x.csr"], None, "no signing configuration", 1),
+                                      "rootCA.pem"], None, "no signing configuration", 1),
     ("certinfo on a key", ["certinfo", "-cert", "rootCA-key.pem"], None, "holds no PEM certificate", 1),
     ("certinfo without -cert", ["certinfo", "rootCA.pem"], None, "certinfo -cert rootCA.pem", 2),
     ("unknown command", ["gencrt"], None, "did you mean 'gencert'", 2),
