@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
-    "Sign", "Cause", "Diagnosis", "CurlResult", "CAUSES", "SOURCES",
+    "Sign", "Cause", "Diagnosis", "CurlResult", "CAUSES", "SOURCES", "SIGNATURE_REJECTED",
     "cause", "diagnose_curl", "diagnose_exception", "diagnose_response", "diagnose_text",
     "diagnose_nginx_log", "nginx_page_title", "run_curl", "table", "markdown_table",
 ]
@@ -52,12 +52,15 @@ class Sign:
             case-insensitively as a substring unless ``pattern`` is given).
         exit_code: for curl, the exit code that goes with the text (``None``: any).
         pattern: a regular expression to match instead of ``text``.
+        meaning: what this particular sign says beyond the cause's title (English), e.g.
+            :data:`SIGNATURE_REJECTED`; shown in :class:`Diagnosis` messages.
     """
 
     source: str
     text: str
     exit_code: int | None = None
     pattern: str | None = None
+    meaning: str | None = None
 
     def matches(self, output):
         if self.pattern is not None:
@@ -95,6 +98,14 @@ class Cause:
 
 
 S = Sign  # brevity in the table below
+
+#: What a TLS ``decrypt_error`` alert from the server (curl exit 35 ``tlsv1 alert decrypt error``,
+#: Python ``TLSV1_ALERT_DECRYPT_ERROR``) and nginx's ``bad signature`` mean in mutual TLS: the
+#: client's CertificateVerify signature does not verify with the certificate's public key. It
+#: happens when the key file passes OpenSSL's pairing check (its public half is the
+#: certificate's) but its private values come from another key.
+SIGNATURE_REJECTED = ("the server could not verify the handshake signature: "
+                      "the private key does not belong to the certificate")
 
 #: Every cause the library knows, most specific first (the first match wins).
 CAUSES = (
@@ -233,10 +244,13 @@ CAUSES = (
         "씁니다). 개인 키가 인증서의 소유를 증명하므로, 인증서만 있거나 다른 키와 짝지으면 아무것도 "
         "증명하지 못합니다.",
         (S("curl", "unable to set private key file", 58),
+         S("curl", "tlsv1 alert decrypt error", 35, meaning=SIGNATURE_REJECTED),
          S("python", "KEY_VALUES_MISMATCH"),
+         S("python", "TLSV1_ALERT_DECRYPT_ERROR", meaning=SIGNATURE_REJECTED),
          S("go", "tls: private key does not match public key"),
-         S("nginx-log", "bad signature"),
-         S("nginx-log", "decrypt error")),
+         # the server's side of the same handshake; "decrypt error" in nginx's log would be
+         # the alert the *client* sent (it could not verify the server), so it is not a sign
+         S("nginx-log", "bad signature", meaning=SIGNATURE_REJECTED)),
     ),
     Cause(
         "client-cert-unreadable",
@@ -385,18 +399,37 @@ class Diagnosis:
         cause: the :class:`Cause`.
         source: where it was seen (a key of :data:`SOURCES`).
         evidence: the line of output that matched (a curl stderr line, a page title, ...).
+        sign: the :class:`Sign` that matched (``None`` when the diagnosis was made otherwise).
     """
 
     cause: Cause
     source: str
     evidence: str
+    sign: Sign | None = None
 
     @property
     def key(self):
         return self.cause.key
 
+    @property
+    def detail(self):
+        """What the matched sign says beyond the cause's title (:attr:`Sign.meaning`), or ``None``."""
+        return self.sign.meaning if self.sign is not None else None
+
+    @property
+    def headline(self):
+        """One line naming what went wrong: the sign's :attr:`detail` when it has one (more
+        precise), else the cause's title."""
+        if self.detail:
+            return self.detail[0].upper() + self.detail[1:]
+        return self.cause.title
+
     def __str__(self):
-        return f"{self.cause.title} [{self.source}: {self.evidence}]. {self.cause.fix}"
+        # curl's lines already start with "curl: "; do not print "curl: curl: (60) ..."
+        evidence = self.evidence
+        if not evidence.lower().startswith(self.source.lower() + ":"):
+            evidence = f"{self.source}: {evidence}"
+        return f"{self.headline} [{evidence}]. {self.cause.fix}"
 
 
 def _match(source, output, exit_code=None):
@@ -408,7 +441,7 @@ def _match(source, output, exit_code=None):
                     and sign.exit_code != exit_code:
                 continue
             if sign.matches(output):
-                return Diagnosis(c, source, _evidence_line(output, sign))
+                return Diagnosis(c, source, _evidence_line(output, sign), sign)
     return None
 
 
@@ -509,17 +542,23 @@ def diagnose_curl(returncode, stderr, body=None, *, args=()):
         A :class:`Diagnosis`, or ``None`` when nothing is wrong.
     """
     if returncode != 0:
-        d = _match("curl", stderr or "", returncode)
+        stderr = stderr or ""
+        d = _match("curl", stderr, returncode)
         if d is not None and d.key == "client-key-mismatch":
-            # curl says "unable to set private key file" for a missing key file too
-            key_file = _option_value(args, "--key")
-            if key_file is not None and not Path(key_file).is_file():
-                return Diagnosis(cause("client-cert-unreadable"), "curl", d.evidence)
-        if d is not None:
-            return d
-        return Diagnosis(cause("tls-handshake-failed"), "curl",
-                         (stderr or "").strip().splitlines()[0] if (stderr or "").strip()
-                         else f"exit code {returncode}") if returncode in (35, 56) else None
+            if d.detail == SIGNATURE_REJECTED:
+                # only a client that sent a certificate signed the handshake; without one the
+                # server's decrypt_error alert is about something else
+                if args and _option_value(args, "--cert", "-E") is None:
+                    return Diagnosis(cause("tls-handshake-failed"), "curl", d.evidence)
+            else:
+                # curl says "unable to set private key file" for a missing key file too
+                key_file = _option_value(args, "--key")
+                if key_file is not None and not Path(key_file).is_file():
+                    return Diagnosis(cause("client-cert-unreadable"), "curl", d.evidence)
+        if d is None and returncode in (35, 56):
+            first = stderr.strip().splitlines()[0] if stderr.strip() else f"exit code {returncode}"
+            d = Diagnosis(cause("tls-handshake-failed"), "curl", first)
+        return d
     if body is not None:
         d = diagnose_response(None, body)
         if d is not None:
@@ -530,13 +569,18 @@ def diagnose_curl(returncode, stderr, body=None, *, args=()):
     return None
 
 
-def _option_value(args, option):
+def _option_value(args, *options):
+    """The value of the first of ``options`` found in ``args`` (``--key k.pem``,
+    ``--key=k.pem``, ``-Ek.pem`` for a short option), or ``None``."""
     args = list(args)
     for i, a in enumerate(args):
-        if a == option and i + 1 < len(args):
-            return args[i + 1]
-        if a.startswith(option + "="):
-            return a.split("=", 1)[1]
+        for option in options:
+            if a == option and i + 1 < len(args):
+                return args[i + 1]
+            if option.startswith("--") and a.startswith(option + "="):
+                return a.split("=", 1)[1]
+            if not option.startswith("--") and a.startswith(option) and len(a) > len(option):
+                return a[len(option):]
     return None
 
 

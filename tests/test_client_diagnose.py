@@ -185,3 +185,32 @@ def test_real_ssl_exceptions(tmp_path):
     srv.close()
     assert info.value.verify_code == 64
     assert diagnose.diagnose_exception(info.value).key == "hostname-mismatch"
+
+
+def test_decrypt_error_alert_is_a_rejected_signature_only_when_a_certificate_was_sent():
+    line = "curl: (35) OpenSSL/3.0.19: error:0A00041B:SSL routines::tlsv1 alert decrypt error\n"
+    for cert_args in (["--cert", "client.pem", "--key", "forged-key.pem"], ["-Eclient.pem"]):
+        d = diagnose.diagnose_curl(35, line, args=[*cert_args, "https://localhost:8443/"])
+        assert d.key == "client-key-mismatch" and d.detail == diagnose.SIGNATURE_REJECTED
+        assert str(d).startswith("The server could not verify the handshake signature: the "
+                                 "private key does not belong to the certificate [curl: (35) ")
+    # nothing was signed without a client certificate: the alert is about something else
+    d = diagnose.diagnose_curl(35, line, args=["--cacert", "ca.pem", "https://localhost:8443/"])
+    assert d.key == "tls-handshake-failed" and d.detail is None
+    # Python's words for the same alert
+    exc = ssl.SSLError(1, "[SSL: TLSV1_ALERT_DECRYPT_ERROR] tlsv1 alert decrypt error (_ssl.c:1006)")
+    assert diagnose.diagnose_exception(exc).detail == diagnose.SIGNATURE_REJECTED
+    # in nginx's log, "decrypt error" is the alert the client sent (it could not verify the
+    # server): not a sign of the client's key
+    client_alert = ("2026/11/29 10:00:00 [info] 1#1: *3 SSL_do_handshake() failed (SSL: "
+                    "error:0A000419:SSL routines::tlsv1 alert decrypt error:SSL alert number 51) "
+                    "while SSL handshaking, client: 127.0.0.1, server: 127.0.0.1:8443")
+    assert diagnose.diagnose_nginx_log([client_alert]) is None
+
+
+def test_evidence_is_not_prefixed_twice():
+    d = diagnose.diagnose_curl(60, "curl: (60) SSL certificate problem: unable to get local "
+                                   "issuer certificate\n", args=["https://localhost:8443/"])
+    assert "[curl: (60) SSL certificate problem" in str(d) and "curl: curl:" not in str(d)
+    d = diagnose.diagnose_text("remote error: tls: bad certificate")
+    assert "[go: remote error: tls: bad certificate]" in str(d)
