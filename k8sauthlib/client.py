@@ -13,7 +13,8 @@ to the given address while SNI, the ``Host`` header and the certificate's host-n
 use the name, without touching ``/etc/hosts``.
 
 Failures become :class:`TLSProblem` subclasses (``UnknownServerCA``, ``HostnameMismatch``,
-``ClientCertRequired``, ``ClientCertRejected``, ``ClientKeyMismatch``, ``CertificateExpired``,
+``ClientCertRequired``, ``ClientCertRejected``, ``ClientKeyMismatch`` (and its
+``ClientSignatureRejected``: the server refused the handshake signature), ``CertificateExpired``,
 ``PlainHTTPToHTTPS``, ...) whose messages name the cause and the fix; the original exception is
 chained, and for nginx's 400 pages the response stays available as ``exc.response``. The
 mapping itself lives in :mod:`k8sauthlib.diagnose`, shared with curl and kubectl.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import ssl
 import warnings
@@ -40,7 +42,7 @@ from .errors import InputError, K8sAuthError, KeyMismatchError
 __all__ = [
     "MTLSClient", "TLSProblem", "UnknownServerCA", "HostnameMismatch", "CertificateExpired",
     "ServerCertExpired", "ClientCertExpired", "ClientCertRequired", "ClientCertRejected",
-    "ClientKeyMismatch", "WrongKeyUsage", "PlainHTTPToHTTPS", "HTTPSToPlainHTTP",
+    "ClientKeyMismatch", "ClientSignatureRejected", "WrongKeyUsage", "PlainHTTPToHTTPS", "HTTPSToPlainHTTP",
     "ServerUnreachable", "CredentialFileError", "InsecureTLSWarning", "parse_resolve",
     "check_key_pair",
 ]
@@ -113,6 +115,18 @@ class ClientCertExpired(ClientCertRejected, CertificateExpired):
 
 class ClientKeyMismatch(TLSProblem, KeyMismatchError):
     """The client private key does not belong to the client certificate."""
+
+
+class ClientSignatureRejected(ClientKeyMismatch):
+    """The server could not verify the client's handshake signature (CertificateVerify).
+
+    The client sent its certificate and signed the handshake with the key file, and the
+    signature did not verify with the certificate's public key (TLS alert ``decrypt error``;
+    nginx logs ``bad signature``). OpenSSL had accepted the pair because the key file's public
+    half is the certificate's, so the file's private values come from another key (or are
+    damaged). Raised with ``check_key=False``; the default check refuses such a file before
+    connecting.
+    """
 
 
 class WrongKeyUsage(TLSProblem):
@@ -221,12 +235,8 @@ def check_key_pair(cert, key):
     try:
         private_key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError) as exc:
-        # never echo the key's content, only what kind of problem it is
-        raise CredentialFileError(f"client key {_name(key)} is not an unencrypted PEM private key",
-                                  diagnosis=_diag("client-cert-unreadable", type(exc).__name__)) from exc
-    fmt = serialization.PublicFormat.SubjectPublicKeyInfo
-    enc = serialization.Encoding.DER
-    if private_key.public_key().public_bytes(enc, fmt) != certificate.public_key().public_bytes(enc, fmt):
+        raise _unloadable_key(key, key_pem, certificate, cert) from exc
+    if _public_der(private_key) != _public_der(certificate):
         subject = certificate.subject.rfc4514_string() or "(empty subject)"
         raise ClientKeyMismatch(
             f"the client key {_name(key)} does not belong to the client certificate {_name(cert)} "
@@ -236,6 +246,91 @@ def check_key_pair(cert, key):
             "another key cannot work (OpenSSL and curl refuse the pair: curl exit 58 "
             "'unable to set private key file').",
             diagnosis=_diag("client-key-mismatch", "public key of the key file != public key in the certificate"))
+
+
+_PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+
+
+def _public_der(key_or_cert):
+    from cryptography.hazmat.primitives import serialization
+    return key_or_cert.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _unloadable_key(key, key_pem, certificate, cert):
+    """The exception for a key file that ``cryptography`` refuses to load, saying what is wrong.
+
+    Only the file's PEM labels and the kind of problem are reported, never its content.
+    """
+    what = f"client key {_name(key)}"
+    labels = [m.decode() for m in _PEM_LABEL.findall(key_pem)]
+    key_labels = [l for l in labels if l.endswith("PRIVATE KEY")]
+
+    def unreadable(message, evidence):
+        return CredentialFileError(message, diagnosis=_diag("client-cert-unreadable", evidence))
+
+    if not labels:
+        return unreadable(
+            f"{what} is not an unencrypted PEM private key: it has no PEM block "
+            "('-----BEGIN ...-----' line). If it is DER, convert it: "
+            "openssl pkey -inform DER -in KEY.der -out KEY-key.pem", "no PEM block")
+    if not key_labels:
+        return unreadable(
+            f"{what} is not an unencrypted PEM private key: it holds "
+            f"{', '.join(sorted(set(labels)))} and no private key. Pass the key file "
+            "(cfssljson and k8sauthlib write it as NAME-key.pem next to NAME.pem).",
+            "no private key block")
+    if b"ENCRYPTED" in key_pem:
+        return unreadable(
+            f"{what} is encrypted with a passphrase; TLS clients here (curl --key, kubectl "
+            "client-key, MTLSClient) need it unencrypted: openssl pkey -in KEY -out PLAIN-KEY "
+            "(and keep PLAIN-KEY 0600).", "encrypted private key")
+    try:
+        kind, public_der, reason = _stored_public_key(key_pem)
+    except Exception:  # noqa: BLE001 - whatever OpenSSL says, the block does not decode
+        return unreadable(
+            f"{what}: its {key_labels[0]} block cannot be decoded (damaged base64 or DER: "
+            "truncated, edited, or lines lost in copying). Use an intact copy of the key, "
+            "or generate a new key and certificate.", f"undecodable {key_labels[0]}")
+    problem = (f"{what} is not a valid {kind} private key: its private values do not belong to "
+               f"the public key stored with them{f' (OpenSSL: {reason})' if reason else ''}, so "
+               "nothing it signs verifies with that public key")
+    if public_der == _public_der(certificate):
+        subject = certificate.subject.rfc4514_string() or "(empty subject)"
+        return ClientKeyMismatch(
+            f"{problem}. That public key is the one in the client certificate {_name(cert)} "
+            f"({subject}), but the private values come from another key: the file was "
+            "assembled from two keys, or damaged. OpenSSL and curl accept it (they compare only "
+            "the public half) and the server then rejects the handshake signature (curl exit 35 "
+            "'tlsv1 alert decrypt error', nginx 'bad signature'). Use the key generated with "
+            "this certificate (NAME-key.pem next to NAME.pem).",
+            diagnosis=_diag("client-key-mismatch", f"invalid {kind} key whose public half is the certificate's"))
+    return unreadable(f"{problem}. The file is damaged or was assembled from different keys; "
+                      "use the key generated with the certificate, or generate a new key and "
+                      "certificate.", f"invalid {kind} key")
+
+
+def _stored_public_key(key_pem):
+    """``(kind, SubjectPublicKeyInfo DER, OpenSSL's reason or "")`` of a PEM private key that
+    ``cryptography`` refuses as inconsistent.
+
+    pyOpenSSL loads keys without the consistency check (as OpenSSL does for curl and nginx), so
+    the public half stored in the file can be compared with the certificate's.
+    """
+    import warnings
+    from OpenSSL import crypto
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pkey = crypto.load_privatekey(crypto.FILETYPE_PEM, key_pem)
+        kind = {crypto.TYPE_RSA: "RSA", crypto.TYPE_EC: "EC"}.get(pkey.type(), "")
+        reason = ""
+        if kind == "RSA":
+            try:
+                pkey.check()
+            except crypto.Error as exc:
+                reason = "; ".join(err[2] for err in exc.args[0] if len(err) > 2 and err[2])
+        return kind or "private", crypto.dump_publickey(crypto.FILETYPE_ASN1, pkey), reason
 
 
 def _diag(key, evidence, source="python"):
@@ -490,14 +585,21 @@ class MTLSClient:
 
     def _problem_from_exception(self, exc, url):
         d = diagnose.diagnose_exception(exc)
+        signature_rejected = d is not None and d.detail == diagnose.SIGNATURE_REJECTED
+        if signature_rejected and self.cert is None:
+            # no client certificate, nothing signed: the alert is about something else
+            d, signature_rejected = _diag("tls-handshake-failed", d.evidence), False
         if d is None or d.key not in _CLASSES:
             return TLSProblem(f"{url}: request failed: {exc}", diagnosis=d, url=url)
         cls = _CLASSES[d.key]
         parts = urlsplit(url)
-        head = f"{url}: {d.cause.title} ({d.evidence})."
+        head = f"{url}: {d.headline} ({d.evidence})."
         extra = ""
         kw = {}
-        if d.key == "hostname-mismatch":
+        if signature_rejected:
+            cls = ClientSignatureRejected
+            extra = self._key_file_facts()
+        elif d.key == "hostname-mismatch":
             sans = self._server_sans(parts)
             kw = {"hostname": parts.hostname, "sans": sans}
             if sans:
@@ -519,6 +621,14 @@ class MTLSClient:
             extra = (f" (for this request only: MTLSClient(..., resolve={{'{parts.hostname}:"
                      f"{parts.port or 443}': '127.0.0.1'}}))")
         return cls(f"{head} {d.cause.fix}{extra}", diagnosis=d, url=url, **kw)
+
+    def _key_file_facts(self):
+        """What the local check says about the key file (it never connects), for a message."""
+        try:
+            check_key_pair(self.cert, self.key)
+        except TLSProblem as problem:
+            return f" Checking the files here: {problem}"
+        return ""
 
     def _peer_cert(self, parts):
         """The server's certificate, fetched with verification off (only to explain an error)."""

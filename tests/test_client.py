@@ -1,6 +1,7 @@
 """MTLSClient beyond the matrix: the resolve override with a kubeadm-like API server
 certificate, connection reuse, and the remaining failure kinds, against real nginx and curl."""
 
+import base64
 import http.server
 import shutil
 import socket
@@ -209,6 +210,43 @@ def test_key_pair_check(cluster):
     with pytest.raises(CredentialFileError, match="not an unencrypted PEM private key") as info:
         check_key_pair(f(cluster, "admin.pem"), f(cluster, "admin.pem"))
     assert "PRIVATE KEY" not in str(info.value)
+
+
+def test_key_pair_check_says_what_is_wrong_with_the_key_file(cluster, tmp_path):
+    from cryptography.hazmat.primitives import serialization as ser
+
+    cert, good = f(cluster, "admin.pem"), Path(f(cluster, "admin-key.pem")).read_bytes()
+    key = k8s.load_private_key(good)
+
+    def problem(data):
+        path = tmp_path / "key.pem"
+        k8s.atomic_write(path, data, mode=0o600)
+        with pytest.raises(CredentialFileError) as info:
+            check_key_pair(cert, path)
+        assert info.value.key == "client-cert-unreadable"
+        assert "PRIVATE KEY-----" not in str(info.value) and "MII" not in str(info.value)
+        return str(info.value)
+
+    assert "has no PEM block" in problem(b"not a key")
+    msg = problem(key.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
+    assert "has no PEM block" in msg and "openssl pkey -inform DER" in msg
+    assert "holds CERTIFICATE and no private key" in problem(Path(cert).read_bytes())
+    msg = problem(key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.TraditionalOpenSSL,
+                                    ser.BestAvailableEncryption(b"secret")))
+    assert "is encrypted with a passphrase" in msg and "openssl pkey" in msg
+    lines = good.splitlines(keepends=True)
+    msg = problem(b"".join(lines[:5] + lines[-1:]))  # lines lost in copying
+    assert "its RSA PRIVATE KEY block cannot be decoded" in msg
+    # decodes, but the numbers do not fit together: another key's modulus with these secrets
+    der = key.private_bytes(ser.Encoding.DER, ser.PrivateFormat.TraditionalOpenSSL, ser.NoEncryption())
+    other_n = k8s.KeySpec.parse("rsa-2048").generate().public_key().public_numbers().n
+    n = key.public_key().public_numbers().n
+    assert der.count(n.to_bytes(257, "big")) == 1  # INTEGER n: a 0x00 byte, then 256
+    der = der.replace(n.to_bytes(257, "big"), other_n.to_bytes(257, "big"))
+    msg = problem(b"-----BEGIN RSA PRIVATE KEY-----\n" + base64.encodebytes(der)
+                  + b"-----END RSA PRIVATE KEY-----\n")
+    assert "is not a valid RSA private key" in msg and "n does not equal p q" in msg
+    assert "generate a new key" in msg
 
 
 def test_missing_files_and_bad_arguments(cluster):

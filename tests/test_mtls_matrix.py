@@ -17,8 +17,9 @@ import requests
 import k8sauthlib as k8s
 from k8sauthlib import diagnose
 from k8sauthlib.client import (ClientCertExpired, ClientCertRejected, ClientCertRequired,
-                               ClientKeyMismatch, HostnameMismatch, InsecureTLSWarning,
-                               MTLSClient, PlainHTTPToHTTPS, TLSProblem, UnknownServerCA)
+                               ClientKeyMismatch, ClientSignatureRejected, HostnameMismatch,
+                               InsecureTLSWarning, MTLSClient, PlainHTTPToHTTPS, TLSProblem,
+                               UnknownServerCA)
 from k8sauthlib.nginx import Nginx
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("curl") is None,
@@ -301,3 +302,88 @@ def test_every_failure_is_a_tls_problem_with_a_chained_cause(lab):
             client(lab, web, **kwargs).get("/")
         assert info.value.diagnosis is not None
         assert info.value.cause.fix_ko  # the Korean fix is there for the book
+
+
+def _der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _der_int(i):
+    raw = i.to_bytes(i.bit_length() // 8 + 1, "big")
+    return b"\x02" + _der_len(len(raw)) + raw
+
+
+def forge_key(cert_path, other_key_path, out):
+    """A key file with the certificate's public half and another key's private values (what
+    book/04_mtls.ipynb builds): OpenSSL's pairing check compares only the public half."""
+    import base64
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    public = k8s.load_cert(cert_path).public_key()
+    other = k8s.load_private_key(other_key_path)
+    if isinstance(other, ec.EllipticCurvePrivateKey):
+        # SEC 1 ECPrivateKey: the other key's scalar, the certificate's point
+        point = serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+        der = other.private_bytes(serialization.Encoding.DER,
+                                  serialization.PrivateFormat.TraditionalOpenSSL,
+                                  serialization.NoEncryption())
+        der = der.replace(other.public_key().public_bytes(*point), public.public_bytes(*point))
+        label = b"EC PRIVATE KEY"
+    else:
+        # PKCS#1 RSAPrivateKey: version, n, e (the certificate's), d, p, q, dP, dQ, qInv (the other's)
+        pub, sec = public.public_numbers(), other.private_numbers()
+        body = b"".join(_der_int(x) for x in (0, pub.n, pub.e, sec.d, sec.p, sec.q,
+                                               sec.dmp1, sec.dmq1, sec.iqmp))
+        der = b"\x30" + _der_len(len(body)) + body
+        label = b"RSA PRIVATE KEY"
+    pem = (b"-----BEGIN " + label + b"-----\n" + base64.encodebytes(der)
+           + b"-----END " + label + b"-----\n")
+    k8s.atomic_write(out, pem, mode=0o600)
+    return str(out)
+
+
+def test_key_file_with_the_certificates_public_half_and_another_secret(lab, tmp_path):
+    """Past OpenSSL's pairing check, the server rejects the handshake signature; every tool's
+    words for it (curl 35 'decrypt error', nginx 'bad signature', Python's alert) map to the
+    key mismatch, and MTLSClient says which file is wrong and why."""
+    web = lab["mtls"]
+    ca, cert, other_key = files(lab, "rootCA.pem", "client.pem", "bob-key.pem")
+    forged = forge_key(cert, other_key, tmp_path / "forged-key.pem")
+
+    r = diagnose.run_curl(["--cacert", ca, "--cert", cert, "--key", forged, web.url])
+    assert r.returncode == 35 and "tlsv1 alert decrypt error" in r.stderr, r
+    assert r.cause.key == "client-key-mismatch"
+    assert r.cause.detail == diagnose.SIGNATURE_REJECTED
+    assert "could not verify the handshake signature" in str(r)
+    assert "curl: curl:" not in str(r) and "[curl: (35) " in str(r)
+    failed = web.error_log_lines("SSL_do_handshake() failed")
+    assert failed and "bad signature" in failed[-1]
+    d = diagnose.diagnose_nginx_log(web.error_log_lines())
+    assert d.key == "client-key-mismatch" and d.detail == diagnose.SIGNATURE_REJECTED
+
+    # the default check refuses the file before connecting, and says what is wrong with it
+    kind = "RSA" if lab["key"].startswith("rsa") else "EC"
+    before = len(web.error_log_lines())
+    with pytest.raises(ClientKeyMismatch) as info:
+        MTLSClient(web.url, ca=ca, cert=cert, key=forged)
+    msg = str(info.value)
+    assert f"is not a valid {kind} private key" in msg
+    assert "public key is the one in the client certificate" in msg
+    assert "PRIVATE KEY-----" not in msg
+    assert len(web.error_log_lines()) == before
+
+    # forced through: the server's refusal becomes ClientSignatureRejected, original chained
+    with pytest.raises(ClientSignatureRejected) as info:
+        client(lab, web, ca=ca, cert=cert, key=forged, check_key=False).get("/")
+    err = info.value
+    assert isinstance(err, ClientKeyMismatch) and isinstance(err, k8s.KeyMismatchError)
+    assert err.key == "client-key-mismatch"
+    assert str(err).startswith(f"{web.url}: The server could not verify the handshake signature")
+    assert f"is not a valid {kind} private key" in str(err)  # the local check, appended
+    assert isinstance(err.__cause__, requests.exceptions.SSLError)
+    assert "TLSV1_ALERT_DECRYPT_ERROR" in str(err.__cause__)
+    assert "bad signature" in web.error_log_lines("SSL_do_handshake() failed")[-1]
