@@ -330,7 +330,11 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
     Args:
         client: Label of the client lane.
         server: Label of the server lane.
-        tls_version: ``"1.3"`` (default, what kubectl and nginx negotiate today) or ``"1.2"``.
+        tls_version: ``"1.3"`` (default: what kubectl and kube-apiserver negotiate; both are Go
+            programs whose TLS stack offers 1.3) or ``"1.2"``: what the book's nginx negotiates.
+            Debian's nginx 1.22 enables TLSv1.3 only when ``ssl_protocols`` names it (it is in
+            nginx's default only since 1.23.4), and :class:`k8sauthlib.Nginx` writes no
+            ``ssl_protocols``, so curl and Python get TLS 1.2 from it; draw those with ``"1.2"``.
 
     Returns:
         A ``graphviz.Digraph``.

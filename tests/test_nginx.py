@@ -8,6 +8,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import stat
 import subprocess
 import sys
@@ -140,6 +141,22 @@ def test_workers_run_as_nobody_and_serve_the_korean_page(mtls, pki):
 
 def test_handshake_is_tls(mtls):
     assert mtls.handshake() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_negotiated_version_follows_nginx_default_ssl_protocols(mtls):
+    # no ssl_protocols in our config: nginx's default has TLSv1.3 only since 1.23.4, so
+    # Debian 12's nginx 1.22 speaks TLS 1.2 to a client that offers 1.3 (what
+    # figures.draw_mtls_handshake's docstring and book/04_mtls.ipynb say)
+    assert "ssl_protocols" not in mtls.config_text + mtls.main_config_text
+    out = subprocess.run([find_nginx(), "-v"], capture_output=True, text=True).stderr
+    version = tuple(int(x) for x in out.split("nginx/")[1].split()[0].split("."))
+    ctx = ssl.create_default_context(cafile=str(mtls.workdir / "conf" / "client-ca.pem"))
+    assert ctx.maximum_version in (ssl.TLSVersion.MAXIMUM_SUPPORTED, ssl.TLSVersion.TLSv1_3)
+    with socket.create_connection(("127.0.0.1", mtls.port)) as raw:
+        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
+            negotiated = tls.version()
+    assert negotiated == ("TLSv1.3" if version >= (1, 23, 4) else "TLSv1.2"), (version, negotiated)
+    assert mtls.handshake() == negotiated
 
 
 def test_unreachable_prefix_falls_back_to_root_workers(tmp_path, pki):
