@@ -74,10 +74,13 @@ def fresh_dir(base: Path, key: str) -> Path:
 # ------------------------------------------------------------------------------------- ways
 def way_floor(d: Path, key: str) -> None:
     def new_key():
-        return rsa.generate_private_key(65537, 2048) if key == "rsa-2048" else ec.generate_private_key(ec.SECP256R1())
+        if key == "rsa-2048":
+            return rsa.generate_private_key(65537, 2048)
+        return ec.generate_private_key(ec.SECP256R1())
 
     def name(cn, o):
-        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, o), x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, o),
+                          x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
     def csr(subject, sans, key):
         b = x509.CertificateSigningRequestBuilder().subject_name(subject)

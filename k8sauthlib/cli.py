@@ -312,7 +312,8 @@ def _check_pem(field: str, value) -> bytes:
     try:
         binascii.a2b_base64(body, strict_mode=True)
     except (binascii.Error, ValueError):
-        raise K8sAuthError(f"the input's \"{field}\" is a damaged PEM {what}: its base64 body does not decode") from None
+        raise K8sAuthError(f"the input's \"{field}\" is a damaged PEM {what}: its base64 body does not "
+                           f"decode") from None
     text = value if value.endswith("\n") else value + "\n"
     return text.encode()
 
@@ -442,7 +443,8 @@ def _delegate(module: str, argv: list[str]) -> int:
     try:
         mod = importlib.import_module(f"{__package__}.{module}")
     except ImportError as exc:
-        raise K8sAuthError(f"the {module.split('.')[0]} command is not available in this installation ({exc})") from None
+        raise K8sAuthError(f"the {module.split('.')[0]} command is not available in this installation "
+                           f"({exc})") from None
     if not hasattr(mod, "main"):
         raise K8sAuthError(f"the {module.split('.')[0]} command is not available in this installation "
                            f"(k8sauthlib.{module} has no main())")

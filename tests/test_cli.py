@@ -8,7 +8,6 @@ on stderr, non-zero exit, no files left behind), and the start-up promise: ``jso
 from __future__ import annotations
 
 import json
-import os
 import stat
 import subprocess
 import sys
