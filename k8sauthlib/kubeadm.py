@@ -114,6 +114,9 @@ def read_file(path, *, reader: Reader | None = None, privileged_reader: Reader |
 
 
 # ================================================================================== the tree
+#: Made in every lab tree (kubeadm always has them); the rest of pki/ only with full_pki.
+FRONT_PROXY_FILES = frozenset({"front-proxy-ca", "front-proxy-client"})
+
 class KubeadmTree:
     """A kubeadm directory tree: ``/etc/kubernetes`` on a node, any directory in the lab.
 
@@ -407,12 +410,15 @@ class KubeadmTree:
           ``USER@kubernetes``, everything embedded, server ``https://127.0.0.1:6443``;
         - ``manifests/``: kube-apiserver, etcd, kube-controller-manager and kube-scheduler static
           Pods as kubeadm writes them (paths under ``/etc/kubernetes``; see :meth:`map_path`);
+        - ``pki/front-proxy-ca.crt``/``.key`` and ``front-proxy-client.crt``/``.key``: kubeadm always
+          makes them, and the API server's front-proxy authenticator changes how it treats client
+          certificates (an empty CN gets 401 rather than anonymous access);
         - ``lab/rbac/``: empty, for the lab's extra RBAC YAML files.
 
         Keys are PKCS#1/SEC 1 PEM with mode 0600, like kubeadm's; kubeconfigs and manifests 0600.
         With ``full_pki`` the rest of a real node's files are made too (the lab does not use
         them, but ``ls pki/`` then shows what a node shows): ``apiserver-kubelet-client``,
-        ``apiserver-etcd-client``, ``front-proxy-ca``/``front-proxy-client``, ``etcd/ca``,
+        ``apiserver-etcd-client``, ``etcd/ca``,
         ``etcd/server``, ``etcd/peer``, ``etcd/healthcheck-client``, ``sa.key``/``sa.pub``, and
         ``controller-manager.conf``/``scheduler.conf``.
 
@@ -474,8 +480,10 @@ class KubeadmTree:
             atomic_write(self.apiserver_key, server_cert.key_pem, mode=KEY_MODE)
             atomic_write(self.apiserver_crt, server_cert.cert_pem)
 
-        if full_pki:
-            self._create_other_pki(ca, spec, node_name)
+        # kubeadm always makes the front-proxy CA, and kube-apiserver's --requestheader-client-ca-file
+        # changes what happens to client certificates that name no user (an empty CN gets 401, not
+        # anonymous; see k8sauthlib.lab.auth), so the lab tree has it too.
+        self._create_other_pki(ca, spec, node_name, only=None if full_pki else FRONT_PROXY_FILES)
 
         # admin.conf and super-admin.conf, as kubeadm's kubeconfig phase writes them.
         from .kubeconfig import Kubeconfig
@@ -507,13 +515,19 @@ class KubeadmTree:
             if not path.exists():
                 atomic_write(path, go_yaml_dump(doc).encode(), mode=KEY_MODE)
 
-    def _create_other_pki(self, ca, spec, node_name):
-        """The rest of kubeadm's ``pki/`` (cmd/kubeadm/app/phases/certs/certlist.go, 1.29+)."""
+    def _create_other_pki(self, ca, spec, node_name, only=None):
+        """The rest of kubeadm's ``pki/`` (cmd/kubeadm/app/phases/certs/certlist.go, 1.29+).
+
+        Args:
+            only: file names (without extension) to create, or None for all of them.
+        """
         from cryptography.hazmat.primitives import serialization
         from .certs import CA, Cert, subject_name, verify_signature
         etcd_hosts = (node_name, "localhost", LAB_ADDRESS, "::1")
         cas = {"ca": ca}
         for name, cn in (("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")):
+            if only is not None and name not in only:
+                continue
             crt, key_path = self.pki_dir / f"{name}.crt", self.pki_dir / f"{name}.key"
             if crt.exists() and key_path.exists():
                 cas[name] = CA.load(crt, key_path)
@@ -532,6 +546,8 @@ class KubeadmTree:
             ("apiserver-etcd-client", "etcd/ca", "kube-apiserver-etcd-client", [], ("client auth",), ()),
         ]
         for name, issuer, cn, orgs, usages, hosts in leaves:
+            if only is not None and name not in only:
+                continue
             crt, key_path = self.pki_dir / f"{name}.crt", self.pki_dir / f"{name}.key"
             if crt.exists() and key_path.exists():
                 cert = Cert.load(crt, key_path).cert
@@ -544,7 +560,7 @@ class KubeadmTree:
             atomic_write(key_path, leaf.key_pem, mode=KEY_MODE)
             atomic_write(crt, leaf.cert_pem)
         sa_key, sa_pub = self.pki_dir / "sa.key", self.pki_dir / "sa.pub"
-        if not (sa_key.exists() and sa_pub.exists()):
+        if only is None and not (sa_key.exists() and sa_pub.exists()):
             private = spec.generate()
             # The service-account signing key pair: no certificate, PKCS#1/SEC 1 and PKIX PEM.
             atomic_write(sa_key, private.private_bytes(serialization.Encoding.PEM,

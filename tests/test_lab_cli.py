@@ -129,11 +129,9 @@ def test_front_proxy_ca_changes_what_kube_apiserver_logs_and_does(tmp_path):
     from cryptography.x509.oid import NameOID
 
     directory = tmp_path / "kubernetes"
-    with k8s.LabServer(directory):
-        pass   # create the tree
-    front_proxy_ca = k8s.CA.create("front-proxy-ca", key="ecdsa-p256")
-    front_proxy_ca.write_cert(directory / "pki/front-proxy-ca.crt")
-    front_proxy_ca.write_key(directory / "pki/front-proxy-ca.key")
+    k8s.KubeadmTree.create_lab(directory, key="ecdsa-p256")
+    # The lab tree has kubeadm's front-proxy CA from the start.
+    front_proxy_ca = k8s.CA.load(directory / "pki/front-proxy-ca.crt", directory / "pki/front-proxy-ca.key")
     proxy_client = front_proxy_ca.issue_client_cert("front-proxy-client", key="ecdsa-p256")
     proxy_client.write("front-proxy-client", tmp_path)
     ca = k8s.CA.load(directory / "pki/ca.crt", directory / "pki/ca.key")
@@ -174,3 +172,25 @@ def test_front_proxy_ca_changes_what_kube_apiserver_logs_and_does(tmp_path):
                                 "-w", "\n%{http_code}", lab.url + "/version"], capture_output=True, timeout=30)
         assert token.stdout.rpartition(b"\n")[2] == b"401"
         assert last_auth_error(lab) == '"Unable to authenticate the request" err="invalid bearer token"'
+
+
+def test_without_a_front_proxy_ca_an_empty_cn_is_anonymous(tmp_path):
+    """A server with no --requestheader-client-ca-file (not kubeadm's setup): the x509
+    authenticator has no opinion on a certificate without CN, no authenticator fails, and the
+    request is served as system:anonymous (a 403 for /api), as K8S-FACTS §1.2 derives."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    directory = tmp_path / "kubernetes"
+    tree = k8s.KubeadmTree.create_lab(directory, key="ecdsa-p256")
+    for name in ("front-proxy-ca.crt", "front-proxy-ca.key"):
+        (directory / "pki" / name).unlink()
+    ca = tree.ca()
+    ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")]),
+             key="ecdsa-p256").write("empty-cn", tmp_path)
+    with k8s.LabServer(directory) as lab:
+        assert lab.api.authenticator.requestheader is None
+        assert any("front-proxy" in line for line in lab.log_lines())
+        status, body = curl(lab.url + "/api", lab.ca_file, tmp_path / "empty-cn.pem", tmp_path / "empty-cn-key.pem")
+        assert status == 403
+        assert json.loads(body)["message"] == 'forbidden: User "system:anonymous" cannot get path "/api"'
