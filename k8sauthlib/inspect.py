@@ -268,8 +268,14 @@ def kubernetes_identity(cert) -> Identity:
     the groups already hold ``system:authenticated`` or ``system:unauthenticated``.
 
     A certificate without a CN yields the anonymous identity: the x509 authenticator returns
-    "no opinion", and with anonymous authentication enabled (the default) the request is served
-    as ``system:anonymous`` in group ``system:unauthenticated``.
+    "no opinion", and on a server whose other authenticators all stay silent, with anonymous
+    authentication enabled (the default), the request is served as ``system:anonymous`` in group
+    ``system:unauthenticated``. A kubeadm cluster is not such a server: its front-proxy
+    (request-header) authenticator runs first and fails on every client certificate that
+    ``front-proxy-ca`` did not sign, and with no authenticator succeeding that error makes the
+    request a 401 (``union`` + ``NewFailOnError`` in ``pkg/kubeapiserver/authenticator/config.go``).
+    The ``anonymous`` flag therefore means "this certificate names nobody", not "the request
+    will be served".
 
     This assumes the chain verified; use :func:`verify_chain` with ``purpose="client"`` for that.
 
