@@ -811,11 +811,21 @@ def cfssl_validity(expiry: timedelta, backdate: timedelta = DEFAULT_BACKDATE,
     return not_before, not_before + expiry
 
 
+def _go_signature_hash(key):
+    """The hash cfssl signs a CSR with (``helpers.SignerAlgo``): bigger keys get bigger hashes."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    if isinstance(key, rsa.RSAPrivateKey):
+        size = key.key_size
+        return hashes.SHA512() if size >= 4096 else hashes.SHA384() if size >= 3072 else hashes.SHA256()
+    size = key.curve.key_size
+    return hashes.SHA512() if size >= 521 else hashes.SHA384() if size >= 384 else hashes.SHA256()
+
+
 def _make_csr(req: CsrRequest, key, subject, general_names, *, ca: bool):
     """The CSR cfssl prints beside the certificate: the request's subject, SANs and, for ``ca``, basicConstraints."""
     from cryptography import x509
-
-    from .certs import _hash_for
 
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
     if general_names:
@@ -823,7 +833,7 @@ def _make_csr(req: CsrRequest, key, subject, general_names, *, ca: bool):
     if ca and req.ca is not None:
         builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=req.ca.path_length),
                                         critical=True)
-    return builder.sign(key, _hash_for(key))
+    return builder.sign(key, _go_signature_hash(key))
 
 
 def _general_names(req: CsrRequest) -> list:

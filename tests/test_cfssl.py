@@ -550,3 +550,13 @@ def test_a_damaged_ca_key_is_caught_by_checking_the_signature(tmp_path):
     damaged = cfssl.load_ca(tmp_path / "ca.pem", tmp_path / "ca-key.pem")
     with pytest.raises(k8s.InputError, match="key file is damaged"):
         cfssl.gencert(damaged, {"CN": "alice"})
+
+
+@pytest.mark.parametrize("key, hash_name", [({"algo": "rsa", "size": 2048}, "sha256"),
+                                            ({"algo": "rsa", "size": 3072}, "sha384"),
+                                            ({"algo": "ecdsa", "size": 256}, "sha256"),
+                                            ({"algo": "ecdsa", "size": 384}, "sha384")])
+def test_csr_signature_hash_follows_cfssl(article_ca, key, hash_name):
+    cert = cfssl.gencert(article_ca, {"CN": "x", "key": key})
+    assert cert.csr.signature_hash_algorithm.name == hash_name
+    assert cert.csr.is_signature_valid
