@@ -219,10 +219,15 @@ def check_key_pair(cert, key):
         key: path or PEM bytes of the private key.
 
     Raises:
-        ClientKeyMismatch: the key's public half is not the certificate's public key.
-        CredentialFileError: a file is missing or is not PEM of the right kind.
+        ClientKeyMismatch: the key's public half is not the certificate's public key, or it is
+            but the file's private values belong to another key (a file that OpenSSL and curl
+            accept and the server then refuses: "bad signature").
+        CredentialFileError: a file is missing, or the key file is not a usable unencrypted PEM
+            private key; the message says which (no PEM block, a certificate instead of a key,
+            encrypted, damaged, inconsistent numbers) and what to do.
     """
     from cryptography import x509
+    from cryptography.exceptions import UnsupportedAlgorithm
     from cryptography.hazmat.primitives import serialization
 
     cert_pem = _read_bytes(cert, "client certificate")
@@ -234,8 +239,8 @@ def check_key_pair(cert, key):
                                   diagnosis=_diag("client-cert-unreadable", str(exc))) from exc
     try:
         private_key = serialization.load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError) as exc:
-        raise _unloadable_key(key, key_pem, certificate, cert) from exc
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise _unloadable_key(key, key_pem, certificate, cert, exc) from exc
     if _public_der(private_key) != _public_der(certificate):
         subject = certificate.subject.rfc4514_string() or "(empty subject)"
         raise ClientKeyMismatch(
@@ -257,10 +262,11 @@ def _public_der(key_or_cert):
                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def _unloadable_key(key, key_pem, certificate, cert):
+def _unloadable_key(key, key_pem, certificate, cert, load_error):
     """The exception for a key file that ``cryptography`` refuses to load, saying what is wrong.
 
-    Only the file's PEM labels and the kind of problem are reported, never its content.
+    Only the file's PEM labels and the kind of problem are reported, never its content
+    (``load_error`` is cryptography's exception, whose text names no key material).
     """
     what = f"client key {_name(key)}"
     labels = [m.decode() for m in _PEM_LABEL.findall(key_pem)]
@@ -285,16 +291,24 @@ def _unloadable_key(key, key_pem, certificate, cert):
             f"{what} is encrypted with a passphrase; TLS clients here (curl --key, kubectl "
             "client-key, MTLSClient) need it unencrypted: openssl pkey -in KEY -out PLAIN-KEY "
             "(and keep PLAIN-KEY 0600).", "encrypted private key")
+    from OpenSSL import crypto
+
     try:
-        kind, public_der, reason = _stored_public_key(key_pem)
-    except Exception:  # noqa: BLE001 - whatever OpenSSL says, the block does not decode
+        kind, public_der, inconsistency = _inspect_key_file(key_pem)
+    except (crypto.Error, ValueError):  # OpenSSL cannot decode the block either
         return unreadable(
             f"{what}: its {key_labels[0]} block cannot be decoded (damaged base64 or DER: "
             "truncated, edited, or lines lost in copying). Use an intact copy of the key, "
             "or generate a new key and certificate.", f"undecodable {key_labels[0]}")
+    if inconsistency is None:
+        # decodes and fits together, yet cryptography refuses it: an unsupported kind of key
+        return unreadable(
+            f"{what}: this library cannot use its {kind} private key ({load_error}). Issue the certificate with an RSA or ECDSA P-256/P-384 key "
+            "(k8sauthlib's and cfssl's key specs: rsa-2048, ecdsa-p256, ...).",
+            f"unsupported {kind} key")
     problem = (f"{what} is not a valid {kind} private key: its private values do not belong to "
-               f"the public key stored with them{f' (OpenSSL: {reason})' if reason else ''}, so "
-               "nothing it signs verifies with that public key")
+               f"the public key stored with them ({inconsistency}), so nothing it signs "
+               "verifies with that public key")
     if public_der == _public_der(certificate):
         subject = certificate.subject.rfc4514_string() or "(empty subject)"
         return ClientKeyMismatch(
@@ -310,27 +324,56 @@ def _unloadable_key(key, key_pem, certificate, cert):
                       "certificate.", f"invalid {kind} key")
 
 
-def _stored_public_key(key_pem):
-    """``(kind, SubjectPublicKeyInfo DER, OpenSSL's reason or "")`` of a PEM private key that
-    ``cryptography`` refuses as inconsistent.
+def _inspect_key_file(key_pem):
+    """``(kind, stored public key as SubjectPublicKeyInfo DER, inconsistency or None)`` of a PEM
+    private key that ``cryptography`` refuses to load.
 
     pyOpenSSL loads keys without the consistency check (as OpenSSL does for curl and nginx), so
-    the public half stored in the file can be compared with the certificate's.
+    the public half stored in the file can be compared with the certificate's, and the private
+    values checked against it: OpenSSL's RSA check (n = p*q, ...), for EC whether the private
+    value gives the stored point. Raises whatever OpenSSL raises for a block it cannot decode.
     """
-    import warnings
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
     from OpenSSL import crypto
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         pkey = crypto.load_privatekey(crypto.FILETYPE_PEM, key_pem)
-        kind = {crypto.TYPE_RSA: "RSA", crypto.TYPE_EC: "EC"}.get(pkey.type(), "")
-        reason = ""
-        if kind == "RSA":
+        public_der = crypto.dump_publickey(crypto.FILETYPE_ASN1, pkey)
+        if pkey.type() == crypto.TYPE_RSA:
             try:
                 pkey.check()
             except crypto.Error as exc:
-                reason = "; ".join(err[2] for err in exc.args[0] if len(err) > 2 and err[2])
-        return kind or "private", crypto.dump_publickey(crypto.FILETYPE_ASN1, pkey), reason
+                reasons = [err[2] for err in exc.args[0] if len(err) > 2 and err[2]]
+                return "RSA", public_der, "OpenSSL: " + ("; ".join(reasons) or "RSA key check failed")
+            return "RSA", public_der, None
+        if pkey.type() == crypto.TYPE_EC:
+            try:
+                public = serialization.load_der_public_key(public_der)
+            except UnsupportedAlgorithm:  # e.g. a custom curve: nothing to say about consistency
+                return "EC", public_der, None
+            secret = _sec1_private_value(crypto.dump_privatekey(crypto.FILETYPE_ASN1, pkey))
+            if _public_der(ec.derive_private_key(secret, public.curve)) != public_der:
+                return "EC", public_der, "the private value does not give the stored public point"
+            return "EC", public_der, None
+    return f"type-{pkey.type()}", public_der, None
+
+
+def _sec1_private_value(der):
+    """The private value of a SEC 1 ``ECPrivateKey`` (SEQUENCE {INTEGER 1, OCTET STRING d, ...})."""
+    def header(pos):  # -> (content start, content length) of the DER element at pos
+        length = der[pos + 1]
+        if length < 0x80:
+            return pos + 2, length
+        n = length & 0x7F
+        return pos + 2 + n, int.from_bytes(der[pos + 2:pos + 2 + n], "big")
+
+    start, _ = header(0)                # SEQUENCE
+    version, vlen = header(start)       # INTEGER 1
+    value, dlen = header(version + vlen)  # OCTET STRING d
+    return int.from_bytes(der[value:value + dlen], "big")
 
 
 def _diag(key, evidence, source="python"):

@@ -5,6 +5,7 @@ import base64
 import http.server
 import shutil
 import socket
+import subprocess
 import tempfile
 import threading
 from datetime import datetime, timedelta, timezone
@@ -247,6 +248,13 @@ def test_key_pair_check_says_what_is_wrong_with_the_key_file(cluster, tmp_path):
                   + b"-----END RSA PRIVATE KEY-----\n")
     assert "is not a valid RSA private key" in msg and "n does not equal p q" in msg
     assert "generate a new key" in msg
+    # a key on a curve cryptography does not support (openssl makes one with explicit params)
+    odd = tmp_path / "odd-key.pem"
+    subprocess.run(["openssl", "ecparam", "-name", "brainpoolP256t1", "-param_enc", "explicit",
+                    "-genkey", "-noout", "-out", str(odd)], check=True, capture_output=True)
+    msg = problem(odd.read_bytes())
+    assert "cannot use its EC private key" in msg and "explicit parameters" in msg
+    assert "ECDSA P-256" in msg
 
 
 def test_missing_files_and_bad_arguments(cluster):
