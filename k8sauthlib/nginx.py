@@ -38,6 +38,7 @@ import weakref
 from pathlib import Path
 
 from .errors import InputError, K8sAuthError
+from .files import KEY_MODE, atomic_write
 
 __all__ = [
     "Nginx", "NginxError", "NginxNotFoundError", "NginxStartError",
@@ -439,13 +440,14 @@ class Nginx:
             self.worker_user = "root"
         else:
             self.worker_user = None
-        _write(self.server_cert_path, self._server_cert, 0o644)
-        _write(self.server_key_path, self._server_key, 0o600)  # read by the master (root) only
+        atomic_write(self.server_cert_path, self._server_cert)
+        # read by the master (root) only; 0600 from the first byte on
+        atomic_write(self.server_key_path, self._server_key, mode=KEY_MODE)
         if self._client_ca is not None:
-            _write(self.client_ca_path, self._client_ca, 0o644)
-        _write(self.workdir / "html" / "index.html", self.index_html.encode("utf-8"), 0o644)
-        _write(self.default_conf_path, self._default_conf().encode(), 0o644)
-        _write(self.conf_path, self._main_conf().encode(), 0o644)
+            atomic_write(self.client_ca_path, self._client_ca)
+        atomic_write(self.workdir / "html" / "index.html", self.index_html.encode("utf-8"))
+        atomic_write(self.default_conf_path, self._default_conf().encode())
+        atomic_write(self.conf_path, self._main_conf().encode())
         return self.conf_path
 
     # -- lifecycle -------------------------------------------------------------------
@@ -649,17 +651,6 @@ def _read_pem(value, what):
     if b"-----BEGIN" not in data:
         raise InputError(f"{what}: not PEM data (no '-----BEGIN' line)")
     return data
-
-
-def _write(path, data, mode):
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-    os.chmod(tmp, mode)
-    os.replace(tmp, path)
 
 
 def _read_lines(path, contains=None):
