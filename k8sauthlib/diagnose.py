@@ -504,7 +504,9 @@ def diagnose_response(status, body, *, nginx_log=()):
             return d
     if status in (401, 403):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-        if '"kind"' in text and "Status" in text or status == 401:
+        # any 401 is a failed authentication; a 403 only when it is Kubernetes' Status object
+        # (other servers answer 403 for reasons that have nothing to do with RBAC)
+        if status == 401 or ('"kind"' in text and "Status" in text):
             return _match("http", "401 Unauthorized" if status == 401 else "403 Forbidden")
     return None
 
@@ -593,7 +595,9 @@ def _exception_chain(exc):
             continue
         seen.add(id(e))
         out.append(e)
-        todo.append(getattr(e, "reason", None) if isinstance(getattr(e, "reason", None), BaseException) else None)
+        reason = getattr(e, "reason", None)  # urllib3's MaxRetryError keeps the real error here
+        if isinstance(reason, BaseException):
+            todo.append(reason)
         todo.append(e.__cause__)
         todo.append(e.__context__)
         todo.extend(a for a in getattr(e, "args", ()) if isinstance(a, BaseException))
@@ -627,17 +631,14 @@ def diagnose_exception(exc):
     for e in chain:
         if isinstance(e, ConnectionRefusedError):
             return _match("python", "Connection refused")
-    # the innermost texts are the most precise; skip the generic catch-all until the end
-    texts = [f"{type(e).__name__}: {e}" for e in reversed(chain)]
-    for t in texts:
-        d = _match("python", t)
+    # the innermost texts are the most precise; the generic catch-all only when nothing else
+    generic = None
+    for e in reversed(chain):
+        d = _match("python", f"{type(e).__name__}: {e}")
         if d is not None and d.key != "tls-handshake-failed":
             return d
-    for t in texts:
-        d = _match("python", t)
-        if d is not None:
-            return d
-    return None
+        generic = generic or d
+    return generic
 
 
 @dataclass
