@@ -232,6 +232,7 @@ def draw_chain(certs: Iterable, *, title: str | None = None) -> graphviz.Digraph
 
     Raises:
         TypeError: An item is not a certificate.
+        ValueError: ``certs`` is empty.
     """
     unique: list[x509.Certificate] = []
     seen = set()
@@ -422,31 +423,22 @@ def _kv_label(title: str, rows: list[tuple[str, str]], color: str, bold: bool = 
             + "".join(cells) + "</TABLE>>")
 
 
-def _user_rows(user: Mapping) -> list[tuple[str, str]]:
-    rows = []
-    for key, value in (user or {}).items():
-        if key in _SECRET_FIELDS:
-            rows.append((key, "(비공개)"))
-        elif key == "client-certificate-data":
-            rows.append((key, _cert_data_summary(value)))
-        elif key == "client-key":
-            rows.append((key, f"{value} (개인 키 파일)"))
-        elif key == "exec":
-            rows.append(("exec", str((value or {}).get("command", ""))))
-        elif key == "auth-provider":
-            rows.append(("auth-provider", str((value or {}).get("name", ""))))
-        elif isinstance(value, (str, int, bool)):
-            rows.append((key, str(value)))
-        else:
-            rows.append((key, "…"))
-    return rows
+# how a field of a kubeconfig user or cluster is shown; other scalars as they are, the rest "…"
+_USER_FIELDS = {
+    **{key: (lambda value: "(비공개)") for key in _SECRET_FIELDS},  # never decoded
+    "client-certificate-data": _cert_data_summary,
+    "client-key": lambda value: f"{value} (개인 키 파일)",
+    "exec": lambda value: str((value or {}).get("command", "")),
+    "auth-provider": lambda value: str((value or {}).get("name", "")),
+}
+_CLUSTER_FIELDS = {"certificate-authority-data": _cert_data_summary}
 
 
-def _cluster_rows(cluster: Mapping) -> list[tuple[str, str]]:
+def _field_rows(section: Mapping, shown: Mapping) -> list[tuple[str, str]]:
     rows = []
-    for key, value in (cluster or {}).items():
-        if key == "certificate-authority-data":
-            rows.append((key, _cert_data_summary(value)))
+    for key, value in (section or {}).items():
+        if key in shown:
+            rows.append((key, shown[key](value)))
         elif isinstance(value, (str, int, bool)):
             rows.append((key, str(value)))
         else:
@@ -494,9 +486,10 @@ def draw_kubeconfig(path_or_dict) -> graphviz.Digraph:
     users = config.get("users") or []
     section("contexts", "컨텍스트(contexts)", contexts,
             lambda c: [(k, str(v)) for k, v in (c.get("context") or {}).items()], "#fff3d6", "ctx")
-    section("clusters", "클러스터(clusters)", clusters, lambda c: _cluster_rows(c.get("cluster")),
-            _SERVER_COLOR, "cl")
-    section("users", "사용자(users)", users, lambda u: _user_rows(u.get("user")), _CLIENT_COLOR, "us")
+    section("clusters", "클러스터(clusters)", clusters,
+            lambda c: _field_rows(c.get("cluster"), _CLUSTER_FIELDS), _SERVER_COLOR, "cl")
+    section("users", "사용자(users)", users,
+            lambda u: _field_rows(u.get("user"), _USER_FIELDS), _CLIENT_COLOR, "us")
 
     cluster_ids = {c.get("name"): f"cl{i}" for i, c in enumerate(clusters)}
     user_ids = {u.get("name"): f"us{i}" for i, u in enumerate(users)}
