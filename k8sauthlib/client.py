@@ -478,7 +478,9 @@ class MTLSClient:
         self.cert = str(cert) if cert is not None else None
         self.key = str(key) if key is not None else None
         if (cert is None) != (key is None):
-            raise InputError("give both cert and key for mutual TLS (or neither)")
+            given, missing = ("cert", "key") if key is None else ("key", "cert")
+            raise InputError(f"{given}= was given without {missing}=: give both cert and key "
+                             "for mutual TLS (or neither)")
         self.resolve = parse_resolve(resolve)
         self.verify = bool(verify)
         self.timeout = timeout
