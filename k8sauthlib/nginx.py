@@ -108,15 +108,16 @@ def find_nginx(binary=None):
 
 def port_is_free(port, host="127.0.0.1"):
     """True when nothing listens on ``host:port`` and we could bind it."""
+    # first: anything that answers there is in use
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        # no SO_REUSEADDR: we want to know whether nginx (which sets it) could bind, and a
-        # port in TIME_WAIT is fine for nginx, so test with connect first
         try:
             s.settimeout(0.2)
             if s.connect_ex((host, port)) == 0:
                 return False
         except OSError:
             pass
+    # then: could nginx bind it? nginx sets SO_REUSEADDR, so connections of an earlier server
+    # still in TIME_WAIT do not count, and they do not here either
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
