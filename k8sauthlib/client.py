@@ -463,7 +463,10 @@ class MTLSClient:
         server_log: an object with ``error_log_lines()`` (an :class:`~k8sauthlib.Nginx`) whose
             new lines refine "400 The SSL certificate error" into the exact reason.
         check_key: check that ``key`` matches ``cert`` before connecting (default). ``False``
-            leaves it to OpenSSL, which refuses the pair when loading it.
+            leaves it to OpenSSL, which refuses a key with another public half when loading
+            it (:class:`ClientKeyMismatch`); a key file with the certificate's public half but
+            another key's private values gets past OpenSSL, and then the server refuses the
+            handshake signature (:class:`ClientSignatureRejected`).
 
     Raises:
         ClientKeyMismatch: ``key`` does not belong to ``cert``.
