@@ -420,6 +420,35 @@ class KeyRequest(_Record):
         # cfssl's log line: "generating key: rsa-2048".
         return f"{self.algo}-{self.size}"
 
+    def generate(self):
+        """Generate a private key of this kind, as :meth:`k8sauthlib.KeySpec.generate` does.
+
+        Imports only the key modules of ``cryptography``, not ``x509``, so that the command line
+        can start a (slow, random-length) RSA key generation in a thread while it imports the
+        rest: OpenSSL releases the GIL while it searches for primes.
+        """
+        if self.algo == "rsa":
+            from cryptography.hazmat.primitives.asymmetric import rsa
+
+            return rsa.generate_private_key(public_exponent=65537, key_size=self.size)
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        return ec.generate_private_key(ec.SECP384R1() if self.size == 384 else ec.SECP256R1())
+
+    def check(self, key) -> None:
+        """Make sure ``key`` is a private key of this kind.
+
+        Raises:
+            InputError: it is another algorithm or size.
+        """
+        from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+        if self.algo == "rsa" and isinstance(key, rsa.RSAPrivateKey) and key.key_size == self.size:
+            return
+        if self.algo == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size == self.size:
+            return
+        raise InputError(f"the private key given is not the {self} key the request asks for")
+
 
 class CAConfig(_Record):
     """A CSR request's ``ca`` section, used by ``gencert -initca``.
@@ -912,7 +941,7 @@ def _check_signed_by(cert, ca) -> None:
                          "damaged") from None
 
 
-def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None):
+def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None, private_key=None):
     """``cfssl gencert -initca``: a new key and a self-signed root CA from a CSR request.
 
     Follows cfssl's CA policy: key usages ``cert sign`` and ``crl sign``, no extended key usage,
@@ -922,11 +951,13 @@ def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None):
     Args:
         req: a :class:`CsrRequest`, or anything :meth:`CsrRequest.from_json` accepts.
         now: the issuing time (default: now), for reproducible tests.
+        private_key: a key of the request's kind made beforehand (see :meth:`KeyRequest.generate`);
+            None makes a new one.
 
     Returns:
         A :class:`k8sauthlib.CA` with ``key`` and ``csr`` set.
     """
-    from .certs import CA
+    from .certs import CA, _build
 
     if not isinstance(req, CsrRequest):
         req = CsrRequest.from_json(req)
@@ -937,14 +968,17 @@ def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None):
     subject = req.subject()
     general_names = _general_names(req)
     ip_sans = [value for kind, value in req.classified_hosts() if kind == "ip"]
-    ca = CA.create(subject=subject, key=req.key.spec, not_before=not_before, not_after=not_after, usages=CA_USAGES,
-                   hosts=ip_sans, path_length=ca_cfg.path_length)
-    ca.csr = _make_csr(req, ca.key, subject, general_names, ca=True)
-    return ca
+    key = req.key.generate() if private_key is None else private_key
+    req.key.check(key)
+    # What CA.create does, with our key: self-signed, CA:TRUE, no AKI.
+    cert = _build(subject=subject, issuer=subject, public_key=key.public_key(), signing_key=key, issuer_ski=None,
+                  hosts=ip_sans, usages=CA_USAGES, validity=expiry, not_before=not_before, not_after=not_after,
+                  is_ca=True, path_length=ca_cfg.path_length)
+    return CA(cert, key, csr=_make_csr(req, key, subject, general_names, ca=True))
 
 
 def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None, profile: str | None = None,
-            *, now: datetime | None = None):
+            *, now: datetime | None = None, private_key=None):
     """``cfssl gencert -ca -ca-key -config -profile``: a new key and a certificate signed by ``ca``.
 
     Args:
@@ -954,6 +988,8 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
             (usages signing, key encipherment, server auth, client auth; 8760h).
         profile: the ``-profile`` name; None or "" selects ``signing.default``.
         now: the issuing time (default: now), for reproducible tests.
+        private_key: a key of the request's kind made beforehand (see :meth:`KeyRequest.generate`);
+            None makes a new one.
 
     Returns:
         A :class:`k8sauthlib.Cert` with ``key`` and ``csr`` set.
@@ -963,7 +999,7 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
         InputError: the request has a ``ca`` section (only ``-initca`` uses it), or see
             :meth:`CsrRequest.from_json` and :meth:`SigningConfig.from_json`.
     """
-    from .certs import CA, KeySpec
+    from .certs import CA
 
     if not isinstance(req, CsrRequest):
         req = CsrRequest.from_json(req)
@@ -979,7 +1015,8 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
     subject = req.subject()
     general_names = _general_names(req)
     sans = req.sans()
-    key = KeySpec.parse(req.key.spec).generate()
+    key = req.key.generate() if private_key is None else private_key
+    req.key.check(key)
     csr = _make_csr(req, key, subject, general_names, ca=False)
     issued = ca.issue(subject=subject, hosts=sans, usages=chosen.usages, not_before=not_before,
                       not_after=not_after, is_ca=chosen.is_ca, path_length=chosen.path_length,

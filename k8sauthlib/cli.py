@@ -194,6 +194,39 @@ SIGN = Flags("sign", "-ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-prof
              dict(_SIGN_FLAGS))
 
 
+def _start_keygen(key_request):
+    """Start generating the private key in a thread; returns a function that waits for it.
+
+    RSA key generation takes tens of milliseconds and OpenSSL does it without holding the GIL,
+    so on a machine with two cores it runs while this process imports ``cryptography.x509``,
+    reads the CA and builds the certificate's parts: most of a command's start-up is hidden.
+    """
+    import threading
+
+    if key_request.algo == "rsa":  # import here, not in the thread: imports take the GIL anyway
+        from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: F401
+    else:
+        from cryptography.hazmat.primitives.asymmetric import ec  # noqa: F401
+    box: dict = {}
+
+    def run():
+        try:
+            box["key"] = key_request.generate()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="keygen", daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        if "error" in box:
+            raise box["error"]
+        return box["key"]
+
+    return wait
+
+
 def _one_positional(positional: list[str], command: str, what: str) -> str:
     if not positional:
         raise UsageError(f"{command}: give the {what} file (or - for standard input)")
@@ -233,19 +266,25 @@ def cmd_gencert(argv: list[str]) -> int:
         raise UsageError("gencert: -overwrite only applies with -write (gencert itself writes no files)")
     if values["write"]:
         _refuse_existing_key(values["write"], values["overwrite"])  # before the work, not after
+    # Usage errors first: the key generation below starts only for a command that can succeed.
     if values["initca"]:
         if values["ca"] or values["ca-key"]:
             raise UsageError("gencert: -initca makes a self-signed CA; it takes no -ca or -ca-key")
         if values["config"] or values["profile"]:
             raise UsageError("gencert: -initca uses cfssl's CA policy; -config and -profile do not apply "
                              "(set the lifetime with \"ca\": {\"expiry\": \"...\"} in the request)")
+    elif not values["ca"]:
+        raise UsageError("gencert: need a CA certificate (provide one with -ca), or use -initca")
+    elif not values["ca-key"]:
+        raise UsageError("gencert: need a CA key (provide one with -ca-key)")
+    log("INFO", f"generating key: {req.key}")
+    pending_key = _start_keygen(req.key)
+    if values["initca"]:
         log("INFO", "generating a new CA key and certificate from CSR")
-        log("INFO", f"generating key: {req.key}")
-        result = cfssl.gencert_initca(req)
+        result = cfssl.gencert_initca(req, private_key=pending_key())
     else:
         ca, config, _ = _load_signer(values, "gencert")
-        log("INFO", f"generating key: {req.key}")
-        result = cfssl.gencert(ca, req, config, values["profile"])
+        result = cfssl.gencert(ca, req, config, values["profile"], private_key=pending_key())
         if not req.hosts:
             log("WARNING", 'This certificate lacks a "hosts" field: fine for a client certificate, '
                            'unsuitable for a TLS server.')

@@ -560,3 +560,22 @@ def test_csr_signature_hash_follows_cfssl(article_ca, key, hash_name):
     cert = cfssl.gencert(article_ca, {"CN": "x", "key": key})
     assert cert.csr.signature_hash_algorithm.name == hash_name
     assert cert.csr.is_signature_valid
+
+
+@pytest.mark.parametrize("key_type", ["rsa-2048", "ecdsa-p256"])
+def test_a_key_made_beforehand_is_used_and_checked(article_ca, key_type, check_key_type):
+    # The command line generates the key in a thread while it imports the rest (cli._start_keygen).
+    req = cfssl.CsrRequest.from_json(with_key(CLIENT_CSR, key_type))
+    key = req.key.generate()
+    leaf = cfssl.gencert(article_ca, req, private_key=key)
+    assert leaf.key is key
+    check_key_type(leaf.cert, key_type)
+    root = cfssl.gencert_initca(with_key(ROOT_CA_CSR, key_type), private_key=req.key.generate())
+    check_key_type(root.cert, key_type)
+    other = "ecdsa-p256" if key_type == "rsa-2048" else "rsa-2048"
+    wrong = cfssl.CsrRequest.from_json(with_key(CLIENT_CSR, other)).key.generate()
+    with pytest.raises(k8s.InputError, match=f"not the {cfssl.KeyRequest(**CFSSL_KEYS[key_type])} key"):
+        cfssl.gencert(article_ca, req, private_key=wrong)
+    with pytest.raises(k8s.InputError, match="not the ecdsa-384 key"):
+        cfssl.gencert_initca({"CN": "x", "key": {"algo": "ecdsa", "size": 384}},
+                             private_key=cfssl.KeyRequest("ecdsa", 256).generate())
