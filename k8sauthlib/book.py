@@ -16,6 +16,9 @@ from pathlib import Path
 
 MODES = ("lab", "kubeadm")
 
+#: Where kubeadm keeps its files on a control-plane node.
+KUBEADM_ROOT = "/etc/kubernetes"
+
 
 def mode() -> str:
     """Return ``"lab"`` or ``"kubeadm"`` from ``K8SAUTH_MODE`` (default ``"lab"``).
@@ -74,46 +77,6 @@ def _port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return False
     return True
-
-
-def _kubeadm_apiserver_sans(tree) -> None:
-    """Re-issue the lab's ``apiserver.crt`` with exactly kubeadm's default SANs.
-
-    kubeadm's ``certs apiserver`` phase puts the node name, ``kubernetes``,
-    ``kubernetes.default``, ``kubernetes.default.svc``, ``kubernetes.default.svc.cluster.local``,
-    the first service IP and the advertise address into the certificate, and **not**
-    ``localhost``. The book's chapter 05 shows that ``https://localhost`` fails against this
-    certificate, as it does on a real node, so the lab's certificate must not carry more names
-    than kubeadm's.
-    """
-    from cryptography import x509
-
-    from .files import KEY_MODE, atomic_write
-    from .kubeadm import CERT_VALIDITY, DNS_DOMAIN, LAB_ADDRESS, SERVICE_IP
-
-    current = tree.apiserver_cert()
-    san = current.cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    if "localhost" not in san.get_values_for_type(x509.DNSName):
-        return
-    node = tree.node_name
-    ca = tree.ca()
-    dns = [node, "kubernetes", "kubernetes.default", "kubernetes.default.svc", f"kubernetes.default.svc.{DNS_DOMAIN}"]
-    server = ca.issue_server_cert(*dns, SERVICE_IP, LAB_ADDRESS, common_name="kube-apiserver",
-                                  key=_key_spec_of(current.cert),
-                                  validity=CERT_VALIDITY)
-    atomic_write(tree.apiserver_key, server.key_pem, mode=KEY_MODE)
-    atomic_write(tree.apiserver_crt, server.cert_pem)
-
-
-def _key_spec_of(cert) -> str:
-    """The KeySpec string (``rsa-2048``, ``ecdsa-p256``) of a certificate's public key."""
-    from cryptography.hazmat.primitives.asymmetric import ec, rsa
-    public = cert.public_key()
-    if isinstance(public, rsa.RSAPublicKey):
-        return f"rsa-{public.key_size}"
-    if isinstance(public, ec.EllipticCurvePublicKey):
-        return f"ecdsa-p{public.curve.key_size}"
-    raise ValueError(f"unsupported key type {type(public).__name__}")
 
 
 class Cluster:
@@ -251,7 +214,11 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
     from .kubeadm import KubeadmTree
 
     if mode() == "kubeadm":
-        tree = KubeadmTree()
+        tree = KubeadmTree(KUBEADM_ROOT)
+        if not tree.apiserver_manifest.exists():
+            from .errors import InputError
+            raise InputError(f"K8SAUTH_MODE=kubeadm, but {tree.apiserver_manifest} does not exist: run the book on "
+                             f"a kubeadm control-plane node, or unset K8SAUTH_MODE to use the local lab")
         flags = tree.apiserver_flags()
         address = flags.get("advertise-address")
         if address:
@@ -265,7 +232,6 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
 
     root = (Path(work) if work is not None else Path.cwd()).absolute() / "etc-kubernetes"
     tree = KubeadmTree.create_lab(root)
-    _kubeadm_apiserver_sans(tree)
     if port is None:
         port = LAB_PREFERRED_PORT if _port_is_free(LAB_PREFERRED_PORT) else 0
     lab = LabServer(root, port=port).start()

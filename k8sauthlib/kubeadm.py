@@ -135,7 +135,8 @@ class KubeadmTree:
 
     def __init__(self, root=KUBEADM_ROOT, *, reader: Reader | None = None,
                  privileged_reader: Reader | None = None):
-        self.root = Path(root)
+        # absolute, so that paths built from it stay right when the process changes directory
+        self.root = Path(root).absolute()
         self._reader = reader
         self._privileged_reader = privileged_reader
 
@@ -404,7 +405,7 @@ class KubeadmTree:
           keyEncipherment and keyCertSign (critical), SAN ``DNS:kubernetes``;
         - ``pki/apiserver.crt``/``.key``: ``CN=kube-apiserver``, 1 year, serverAuth, SANs the node
           name, ``kubernetes``, ``kubernetes.default``, ``kubernetes.default.svc``,
-          ``kubernetes.default.svc.cluster.local``, ``localhost`` (lab), ``10.96.0.1``, ``127.0.0.1``;
+          ``kubernetes.default.svc.cluster.local``, ``10.96.0.1``, ``127.0.0.1`` (the lab's advertise address; like kubeadm, no ``localhost``);
         - ``admin.conf``: ``kubernetes-admin`` in ``kubeadm:cluster-admins``; ``super-admin.conf``:
           ``kubernetes-super-admin`` in ``system:masters``; cluster ``kubernetes``, context
           ``USER@kubernetes``, everything embedded, server ``https://127.0.0.1:6443``;
@@ -474,7 +475,10 @@ class KubeadmTree:
             check_signed(self.apiserver_crt, Cert.load(self.apiserver_crt, self.apiserver_key).cert)
         else:
             dns = [node_name, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                   f"kubernetes.default.svc.{DNS_DOMAIN}", "localhost"]
+                   f"kubernetes.default.svc.{DNS_DOMAIN}"]
+            # No "localhost": kubeadm never puts it in, and the book shows https://localhost failing
+            # against this certificate as it does on a real node. 127.0.0.1 stands in for the
+            # advertise address, which kubeadm does put in.
             server_cert = ca.issue_server_cert(*dns, SERVICE_IP, LAB_ADDRESS, common_name="kube-apiserver",
                                                key=spec, validity=CERT_VALIDITY)
             atomic_write(self.apiserver_key, server_cert.key_pem, mode=KEY_MODE)
