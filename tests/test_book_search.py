@@ -39,10 +39,12 @@ FIXTURE_TEXT = """\
 
 # query -> docnames that must be listed on the search page for it
 SEARCHES = [
-    ("인증서", ["book/intro", FIXTURE_DOC]),
-    ("그룹", ["book/intro", FIXTURE_DOC]),
-    ("서명", ["book/intro", FIXTURE_DOC]),
-    ("키", ["book/intro", FIXTURE_DOC]),
+    ("인증서", ["book/intro", FIXTURE_DOC, "book/01_x509_pki", "book/04_mtls", "book/05_kubeadm_certs"]),
+    ("그룹", ["book/intro", FIXTURE_DOC, "book/00_intro_auth", "book/06_new_user", "book/07_wrapup"]),
+    ("서명", ["book/intro", FIXTURE_DOC, "book/01_x509_pki", "book/04_mtls", "book/06_new_user"]),
+    ("키", ["book/intro", FIXTURE_DOC, "book/01_x509_pki", "book/02_issue_certs", "book/04_mtls"]),
+    ("인증", ["book/00_intro_auth", "book/appendix_glossary"]),
+    ("쿠버네티스", ["book/intro", "book/00_intro_auth"]),
     ("kubeconfig", ["book/intro"]),      # Latin words keep English behaviour
 ]
 # queries that must find nothing at all
