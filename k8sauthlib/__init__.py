@@ -28,7 +28,8 @@ _EXPORTS = {
     "CsrRequest": "cfssl", "SigningConfig": "cfssl",
     # mTLS client and nginx
     "MTLSClient": "client", "TLSProblem": "client", "Nginx": "nginx",
-    "run_curl": "diagnose", "CAUSES": "diagnose",
+    "run_curl": "diagnose", "CAUSES": "diagnose", "ClientKeyMismatch": "client",
+    "ClientSignatureRejected": "client",
     # Kubernetes side
     "Kubeconfig": "kubeconfig", "KubeadmTree": "kubeadm", "LabServer": "lab",
     "kubeconfig_for_user": "kubeconfig", "parse_duration": "kubeconfig", "PrivilegedReadError": "kubeadm",
