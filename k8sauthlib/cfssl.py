@@ -24,7 +24,8 @@ the problem: an unknown profile (cfssl falls back to ``signing.default``), an un
 (cfssl drops it), an unknown field such as ``"host"`` for ``"hosts"`` (cfssl ignores it, and
 the SANs are lost), a field given twice (cfssl keeps the last), a negative or zero expiry.
 
-Parsing imports no ``cryptography``; issuing does.
+Reading a CSR request imports no ``cryptography``; checking a configuration's usage names and
+issuing do.
 """
 
 from __future__ import annotations
