@@ -99,7 +99,9 @@ fi
 
 if [ "$want" != "$have_stamp" ]; then
     say "installing the project and its pinned dependencies into $VENV (pip install -e .[dev])"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+    # editable_mode=compat: a plain .pth path entry instead of an import hook that every
+    # Python start (each `k8sauthlib` command of a tutorial step) would load.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
     echo "$want" > "$STAMP"
 fi
 

@@ -22,10 +22,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Iterable, Sequence
-from urllib.parse import urlsplit
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -234,12 +232,18 @@ def subject_name(common_name: str | None, orgs: Iterable[str] = ()) -> x509.Name
 
 
 def _is_email(host: str) -> bool:
+    if "@" not in host:   # the common case, without importing email.utils (CLI start-up)
+        return False
+    from email.utils import parseaddr
     name, addr = parseaddr(host)
     return "@" in host and addr == host and not name and re.fullmatch(r"[^@\s]+@[^@\s]+", host) is not None
 
 
 def _is_uri(host: str) -> bool:
     # Go's url.ParseRequestURI accepts absolute URIs ("spiffe://x/y", "https://a") and absolute paths.
+    if ":" not in host:
+        return False
+    from urllib.parse import urlsplit
     parts = urlsplit(host)
     return bool(parts.scheme and (parts.netloc or parts.path)) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", host) is not None
 

@@ -7,8 +7,6 @@ alone, without ``cryptography``.
 from __future__ import annotations
 
 import os
-import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FileExistsRefusedError, InputError
@@ -19,9 +17,11 @@ KEY_MODE = 0o600
 CSR_MODE = 0o644
 
 
-@dataclass(frozen=True)
 class BareFiles:
     """The files of one ``cfssljson -bare NAME`` step.
+
+    (A plain class rather than a dataclass: ``dataclasses`` drags in ``inspect``, and this module
+    sits on the start-up path of ``k8sauthlib json -bare``.)
 
     Attributes:
         cert: ``NAME.pem``.
@@ -30,12 +30,25 @@ class BareFiles:
         csr: ``NAME.csr``, or None when there was no CSR.
     """
 
-    cert: Path
-    key: Path | None
-    csr: Path | None
+    __slots__ = ("cert", "key", "csr")
+
+    def __init__(self, cert: Path, key: Path | None, csr: Path | None):
+        self.cert, self.key, self.csr = cert, key, csr
 
     def __iter__(self):
         return iter(p for p in (self.cert, self.key, self.csr) if p is not None)
+
+    def __eq__(self, other):
+        return isinstance(other, BareFiles) and tuple(self._all()) == tuple(other._all())
+
+    def __hash__(self):
+        return hash(tuple(self._all()))
+
+    def _all(self):
+        return (self.cert, self.key, self.csr)
+
+    def __repr__(self):
+        return f"BareFiles(cert={self.cert!r}, key={self.key!r}, csr={self.csr!r})"
 
 
 def bare_paths(name: str | os.PathLike, directory: str | os.PathLike = ".") -> tuple[Path, Path, Path]:
@@ -51,7 +64,16 @@ def _stage(path: Path, data: bytes, mode: int) -> Path:
     """Write ``data`` to a hidden temporary file beside ``path`` with ``mode`` from the start."""
     if not path.parent.is_dir():
         raise InputError(f"cannot write {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # O_EXCL with a random name is what tempfile.mkstemp does; tempfile itself costs start-up time.
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"could not create a temporary file beside {path}")
     try:
         # chmod before the first byte: a key must never exist, even briefly, with wider permissions.
         os.fchmod(fd, mode)
@@ -62,7 +84,7 @@ def _stage(path: Path, data: bytes, mode: int) -> Path:
     except BaseException:
         os.unlink(tmp)
         raise
-    return Path(tmp)
+    return tmp
 
 
 def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
