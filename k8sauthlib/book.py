@@ -68,17 +68,6 @@ def workdir(chapter: str, *, base: str | os.PathLike | None = None, clean: bool 
 LAB_PREFERRED_PORT = 6443
 
 
-def _port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
 class Cluster:
     """The Kubernetes control plane a chapter talks to: the local lab, or a kubeadm node.
 
@@ -229,10 +218,11 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
         return Cluster(tree, url)
 
     from .lab import LabServer
+    from .nginx import port_is_free
 
     root = (Path(work) if work is not None else Path.cwd()).absolute() / "etc-kubernetes"
     tree = KubeadmTree.create_lab(root)
     if port is None:
-        port = LAB_PREFERRED_PORT if _port_is_free(LAB_PREFERRED_PORT) else 0
+        port = LAB_PREFERRED_PORT if port_is_free(LAB_PREFERRED_PORT) else 0
     lab = LabServer(root, port=port).start()
     return Cluster(tree, lab.url, lab=lab)

@@ -26,6 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from .inspect import EKU_NAMES
+
 FONT = "NanumGothic"
 
 __all__ = ["FONT", "draw_chain", "draw_kubeconfig", "draw_mtls_handshake", "draw_request_path"]
@@ -47,15 +49,6 @@ _KEY_USAGES = [  # (attribute of x509.KeyUsage, name as openssl prints it)
     ("key_cert_sign", "Certificate Sign"),
     ("crl_sign", "CRL Sign"),
 ]
-_EKU_NAMES = {
-    ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
-    ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
-    ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
-    ExtendedKeyUsageOID.EMAIL_PROTECTION: "emailProtection",
-    ExtendedKeyUsageOID.TIME_STAMPING: "timeStamping",
-    ExtendedKeyUsageOID.OCSP_SIGNING: "OCSPSigning",
-    ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE: "anyExtendedKeyUsage",
-}
 
 
 def _digraph(name: str, **graph_attr) -> graphviz.Digraph:
@@ -193,7 +186,7 @@ def _cert_label(cert: x509.Certificate, role: str, color: str) -> str:
         rows.append(_row("키 용도", _esc(", ".join(usages))))
     ekus = _ekus(cert)
     if ekus:
-        rows.append(_row("확장 키 용도", _esc(", ".join(_EKU_NAMES.get(o, o.dotted_string) for o in ekus))))
+        rows.append(_row("확장 키 용도", _esc(", ".join(EKU_NAMES.get(o, o.dotted_string) for o in ekus))))
     bc = _ext(cert, x509.BasicConstraints)
     if bc is not None and bc.ca:
         rows.append(_row("CA", "예" + ("" if bc.path_length is None else f" (pathlen {bc.path_length})")))

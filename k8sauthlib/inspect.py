@@ -69,7 +69,8 @@ _KEY_USAGE_NAMES = (
     ("decipher_only", "decipherOnly"),
 )
 
-_EKU_NAMES = {
+#: Extended key usage OIDs by the names openssl and Go print.
+EKU_NAMES = {
     ExtendedKeyUsageOID.SERVER_AUTH: "serverAuth",
     ExtendedKeyUsageOID.CLIENT_AUTH: "clientAuth",
     ExtendedKeyUsageOID.CODE_SIGNING: "codeSigning",
@@ -569,7 +570,7 @@ def describe(cert) -> CertInfo:
             except ValueError:  # encipher_only/decipher_only without key_agreement
                 pass
     eku_ext = _ext(cert, x509.ExtendedKeyUsage)
-    ext_key_usage = [_EKU_NAMES.get(oid, oid.dotted_string) for oid in eku_ext.value] if eku_ext else []
+    ext_key_usage = [EKU_NAMES.get(oid, oid.dotted_string) for oid in eku_ext.value] if eku_ext else []
     bc = _ext(cert, x509.BasicConstraints)
     ski = _ext(cert, x509.SubjectKeyIdentifier)
     aki = _ext(cert, x509.AuthorityKeyIdentifier)
@@ -1013,7 +1014,7 @@ def _wrong_usage(leaf, purpose: str, chains: list) -> _Fail:
                 culprit = cert
                 break
         break
-    listed = ", ".join(_EKU_NAMES.get(o, o.dotted_string) for o in _eku_oids(culprit))
+    listed = ", ".join(EKU_NAMES.get(o, o.dotted_string) for o in _eku_oids(culprit))
     cfssl = "client auth" if purpose == "client" else "server auth"
     who = "client certificate" if purpose == "client" else "server certificate"
     where = "" if culprit is leaf else f" (in the chain of {_label(leaf)})"
