@@ -91,9 +91,9 @@ class Cause:
     severity: str = "error"
 
     def text(self, lang="en"):
-        """``"<title>: <fix>"`` in ``lang`` (``"en"`` or ``"ko"``)."""
+        """``"<title>. <fix>"`` in ``lang`` (``"en"`` or ``"ko"``)."""
         if lang == "ko":
-            return f"{self.title_ko}: {self.fix_ko}"
+            return f"{self.title_ko}. {self.fix_ko}"
         return f"{self.title}. {self.fix}"
 
 
@@ -114,7 +114,7 @@ CAUSES = (
         "Plain HTTP was sent to an HTTPS port",
         "Use an https:// URL for this port.",
         "HTTPS 포트에 평문 HTTP 요청을 보냈습니다",
-        "이 포트에는 https:// URL을 사용합니다.",
+        "이 포트에는 https:// URL로 요청합니다.",
         (S("nginx-page", "400 The plain HTTP request was sent to HTTPS port"),
          S("nginx-log", "client sent plain HTTP request to HTTPS port"),
          S("go", "Client sent an HTTP request to an HTTPS server")),
@@ -124,7 +124,7 @@ CAUSES = (
         "TLS was attempted against a port that speaks plain HTTP",
         "Use an http:// URL, or point the client at the TLS port.",
         "평문 HTTP 포트에 TLS로 접속했습니다",
-        "http:// URL을 쓰거나 TLS를 받는 포트로 접속합니다.",
+        "http:// URL로 요청하거나, TLS를 받는 포트로 접속합니다.",
         (S("curl", "wrong version number", 35),
          S("python", "WRONG_VERSION_NUMBER"),
          S("go", "http: server gave HTTP response to HTTPS client")),
@@ -135,8 +135,8 @@ CAUSES = (
         "Call the server by a name its certificate carries (see the SAN list), or re-issue the "
         "server certificate with this name in its hosts/SANs. The CN is not used for this check.",
         "URL의 호스트 이름이 서버 인증서의 주체 대체 이름(SAN)에 없습니다",
-        "인증서의 SAN에 있는 이름으로 접속하거나, 이 이름을 hosts(SAN)에 넣어 서버 인증서를 다시 "
-        "발급합니다. CN은 이 검사에 쓰이지 않습니다.",
+        "인증서의 SAN에 있는 이름으로 접속합니다. 또는 이 이름을 hosts(SAN)에 넣어 서버 인증서를 "
+        "다시 발급합니다. 이 검사는 CN을 보지 않습니다.",
         (S("curl", "no alternative certificate subject name matches target host", 60),
          S("curl", "does not match target host name", 60),
          S("python", "Hostname mismatch, certificate is not valid for"),
@@ -150,7 +150,7 @@ CAUSES = (
         "The server's certificate has expired (or is not valid yet)",
         "Renew the server certificate (check the clocks of both machines too).",
         "서버 인증서가 만료되었거나 아직 유효하지 않습니다",
-        "서버 인증서를 갱신합니다(두 컴퓨터의 시계도 확인합니다).",
+        "서버 인증서를 갱신합니다. 두 컴퓨터의 시계가 맞는지도 확인합니다.",
         (S("curl", "SSL certificate problem: certificate has expired", 60),
          S("curl", "SSL certificate problem: certificate is not yet valid", 60),
          S("python", "certificate verify failed: certificate has expired"),
@@ -161,8 +161,8 @@ CAUSES = (
         "wrong-key-usage",
         "A certificate is used for a purpose its extended key usage does not allow",
         "Issue server certificates with 'server auth' and client certificates with 'client auth'.",
-        "인증서의 확장 키 용도(EKU)가 이 용도를 허용하지 않습니다",
-        "서버 인증서는 'server auth', 클라이언트 인증서는 'client auth' 용도로 발급합니다.",
+        "확장 키 용도(EKU)가 허용하지 않는 일에 인증서를 썼습니다",
+        "서버 인증서는 'server auth' 용도로, 클라이언트 인증서는 'client auth' 용도로 발급합니다.",
         (S("curl", "SSL certificate problem: unsuitable certificate purpose", 60),
          S("curl", "SSL certificate problem: unsupported certificate purpose", 60),
          S("python", "certificate verify failed: unsuitable certificate purpose"),
@@ -176,8 +176,9 @@ CAUSES = (
         "Give the client the CA that signed the server certificate: curl --cacert ca.pem, "
         "requests verify='ca.pem', MTLSClient(ca='ca.pem'), kubeconfig certificate-authority(-data).",
         "클라이언트가 신뢰하지 않는 인증 기관(CA)이 서버 인증서에 서명했습니다",
-        "서버 인증서에 서명한 CA를 클라이언트에 알려 줍니다: curl --cacert ca.pem, requests의 "
-        "verify='ca.pem', MTLSClient(ca='ca.pem'), kubeconfig의 certificate-authority(-data).",
+        "서버 인증서에 서명한 CA를 클라이언트에 알려 줍니다. curl은 --cacert ca.pem, requests는 "
+        "verify='ca.pem', MTLSClient는 ca='ca.pem', kubeconfig는 certificate-authority(-data)로 "
+        "지정합니다.",
         (S("curl", "SSL certificate problem: unable to get local issuer certificate", 60),
          S("curl", "SSL certificate problem: self-signed certificate in certificate chain", 60),
          S("curl", "SSL certificate problem: self-signed certificate", 60),
@@ -192,9 +193,9 @@ CAUSES = (
         "The server requires a client certificate and none was sent",
         "Send a client certificate and its key: curl --cert client.pem --key client-key.pem, "
         "MTLSClient(cert=..., key=...), kubeconfig client-certificate/client-key.",
-        "서버가 클라이언트 인증서를 요구하는데 보내지 않았습니다",
-        "클라이언트 인증서와 개인 키를 함께 보냅니다: curl --cert client.pem --key client-key.pem, "
-        "MTLSClient(cert=..., key=...), kubeconfig의 client-certificate/client-key.",
+        "서버는 클라이언트 인증서를 요구하는데 클라이언트가 보내지 않았습니다",
+        "클라이언트 인증서와 개인 키를 함께 보냅니다. curl은 --cert client.pem --key client-key.pem, "
+        "MTLSClient는 cert=...와 key=..., kubeconfig는 client-certificate와 client-key로 지정합니다.",
         (S("nginx-page", "400 No required SSL certificate was sent"),
          S("nginx-log", "client sent no required SSL certificate"),
          S("curl", "alert certificate required"),
@@ -207,7 +208,7 @@ CAUSES = (
         "The server rejected the client certificate because it has expired",
         "Issue a new client certificate (and check the clocks).",
         "클라이언트 인증서가 만료되어 서버가 거부했습니다",
-        "클라이언트 인증서를 새로 발급합니다(시계도 확인합니다).",
+        "클라이언트 인증서를 새로 발급합니다. 시계가 맞는지도 확인합니다.",
         (S("nginx-log", "client SSL certificate verify error: (10:certificate has expired)"),
          S("curl", "alert certificate expired"),
          S("python", "SSLV3_ALERT_CERTIFICATE_EXPIRED"),
@@ -218,9 +219,10 @@ CAUSES = (
         "The server rejected the client certificate (not signed by a CA it trusts for clients)",
         "Use a client certificate signed by the CA the server trusts (nginx ssl_client_certificate, "
         "kube-apiserver --client-ca-file); the server's error log names the exact reason.",
-        "서버가 클라이언트 인증서를 거부했습니다(서버가 신뢰하는 CA가 서명하지 않았습니다)",
-        "서버가 신뢰하는 CA(nginx의 ssl_client_certificate, kube-apiserver의 --client-ca-file)가 "
-        "서명한 클라이언트 인증서를 씁니다. 정확한 이유는 서버의 오류 로그에 있습니다.",
+        "서버가 클라이언트 인증서를 거부했습니다(서버가 신뢰하는 CA의 서명이 없습니다)",
+        "클라이언트 인증서를 서버가 신뢰하는 CA로 발급합니다. 그 CA는 nginx의 ssl_client_certificate나 "
+        "kube-apiserver의 --client-ca-file이 가리키는 파일에 있습니다. 정확한 이유는 서버의 오류 "
+        "로그에 남습니다.",
         (S("nginx-page", "400 The SSL certificate error"),
          S("nginx-log", "client SSL certificate verify error: (18:self-signed certificate)"),
          S("nginx-log", "client SSL certificate verify error: (21:unable to verify the first certificate)"),
@@ -240,9 +242,9 @@ CAUSES = (
         "and NAME-key.pem as a pair). The key proves you own the certificate; a certificate "
         "alone, or with another key, proves nothing.",
         "클라이언트 개인 키가 클라이언트 인증서의 짝이 아닙니다",
-        "이 인증서와 함께 만든 키 파일을 씁니다(cfssljson은 NAME.pem과 NAME-key.pem을 한 쌍으로 "
-        "씁니다). 개인 키가 인증서의 소유를 증명하므로, 인증서만 있거나 다른 키와 짝지으면 아무것도 "
-        "증명하지 못합니다.",
+        "이 인증서와 함께 만든 키 파일을 씁니다. cfssljson은 NAME.pem과 NAME-key.pem을 한 쌍으로 "
+        "만듭니다. 개인 키가 있어야 인증서의 주인임을 증명할 수 있습니다. 인증서만 있거나 다른 키와 "
+        "짝지으면 아무것도 증명하지 못합니다.",
         (S("curl", "unable to set private key file", 58),
          S("curl", "tlsv1 alert decrypt error", 35, meaning=SIGNATURE_REJECTED),
          S("python", "KEY_VALUES_MISMATCH"),
@@ -257,7 +259,7 @@ CAUSES = (
         "The client certificate or key file cannot be read",
         "Check the paths and that the files are PEM (NAME.pem, NAME-key.pem).",
         "클라이언트 인증서나 키 파일을 읽을 수 없습니다",
-        "경로와 PEM 형식(NAME.pem, NAME-key.pem)인지 확인합니다.",
+        "경로가 맞는지, 파일이 PEM 형식(NAME.pem, NAME-key.pem)인지 확인합니다.",
         (S("curl", "could not load PEM client certificate", 58),
          S("python", "Could not find the TLS certificate file"),
          S("python", "Could not find the TLS key file"),
@@ -270,7 +272,7 @@ CAUSES = (
         "The CA file to trust cannot be read",
         "Check the path of the CA bundle (curl --cacert, verify=..., certificate-authority).",
         "신뢰할 CA 파일을 읽을 수 없습니다",
-        "CA 번들 경로를 확인합니다(curl --cacert, verify=..., certificate-authority).",
+        "CA 번들의 경로(curl --cacert, verify=..., certificate-authority)를 확인합니다.",
         (S("curl", "error setting certificate file", 77),
          S("curl", "error setting certificate verify locations", 77),
          S("python", "Could not find a suitable TLS CA certificate bundle"),
@@ -280,7 +282,7 @@ CAUSES = (
         "connection-refused",
         "Nothing listens on that address and port",
         "Start the server (nginx, kube-apiserver) or fix the host/port in the URL.",
-        "해당 주소와 포트에서 기다리는 서버가 없습니다",
+        "그 주소와 포트에서 연결을 기다리는 서버가 없습니다",
         "서버(nginx, kube-apiserver)를 시작하거나 URL의 호스트와 포트를 고칩니다.",
         (S("curl", "Failed to connect", 7),
          S("python", "Connection refused"),
@@ -292,8 +294,8 @@ CAUSES = (
         "The host name does not resolve",
         "Use a name that resolves, or map it to an address for this request only "
         "(curl --resolve kubernetes:8443:127.0.0.1, MTLSClient(resolve=...)).",
-        "호스트 이름을 주소로 바꿀 수 없습니다",
-        "주소로 바뀌는 이름을 쓰거나, 이 요청에서만 이름을 주소에 연결합니다"
+        "호스트 이름의 주소를 찾을 수 없습니다",
+        "주소를 찾을 수 있는 이름을 씁니다. 또는 이 요청에서만 이름을 주소에 연결합니다"
         "(curl --resolve kubernetes:8443:127.0.0.1, MTLSClient(resolve=...)).",
         (S("curl", "Could not resolve host", 6),
          S("python", "Name or service not known"),
@@ -307,9 +309,9 @@ CAUSES = (
         "--client-ca-file), not expired, with 'client auth' usage; the API server log says "
         "'Unable to authenticate the request' with the x509 reason.",
         "API 서버가 요청을 인증하지 못했습니다(401 Unauthorized)",
-        "클러스터 CA(/etc/kubernetes/pki/ca.crt, --client-ca-file)가 서명했고, 만료되지 않았고, "
-        "'client auth' 용도가 있는 클라이언트 인증서를 보냅니다. API 서버 로그에 x509 이유와 함께 "
-        "'Unable to authenticate the request'가 남습니다.",
+        "클러스터 CA(/etc/kubernetes/pki/ca.crt, --client-ca-file)가 서명한 클라이언트 인증서를 "
+        "보냅니다. 인증서는 만료되지 않았고 'client auth' 용도가 있어야 합니다. 거부한 이유는 API "
+        "서버 로그의 'Unable to authenticate the request' 줄에 x509 오류로 남습니다.",
         (S("go", "error: You must be logged in to the server"),
          S("http", "401 Unauthorized")),
     ),
@@ -318,9 +320,9 @@ CAUSES = (
         "Authenticated, but RBAC does not allow the request (403 Forbidden)",
         "Bind a Role/ClusterRole to the user (CN) or to one of its groups (O) with a "
         "RoleBinding/ClusterRoleBinding; check with kubectl auth can-i.",
-        "인증은 되었지만 RBAC가 요청을 허용하지 않습니다(403 Forbidden)",
+        "인증은 성공했지만 RBAC가 요청을 허용하지 않습니다(403 Forbidden)",
         "롤바인딩(RoleBinding)이나 클러스터롤바인딩(ClusterRoleBinding)으로 사용자(CN)나 그룹(O)에 "
-        "롤을 연결하고 kubectl auth can-i로 확인합니다.",
+        "롤을 연결합니다. 허용되는지는 kubectl auth can-i로 확인합니다.",
         (S("go", "Error from server (Forbidden)"),
          S("go", "is forbidden: User"),
          S("http", "403 Forbidden")),
@@ -330,8 +332,8 @@ CAUSES = (
         "The server answered, but it is not a Kubernetes API server (no such resource)",
         "Point kubectl at the API server (kubeconfig server:); a web server such as nginx only "
         "answers kubectl get --raw /.",
-        "서버가 응답했지만 쿠버네티스 API 서버가 아닙니다(리소스가 없습니다)",
-        "kubeconfig의 server:를 API 서버로 지정합니다. nginx 같은 웹 서버는 kubectl get --raw / "
+        "응답한 서버가 쿠버네티스 API 서버가 아닙니다(요청한 리소스가 없습니다)",
+        "kubeconfig의 server:에 API 서버 주소를 지정합니다. nginx 같은 웹 서버는 kubectl get --raw / "
         "정도에만 응답합니다.",
         (S("go", "the server could not find the requested resource"),),
     ),
@@ -342,11 +344,11 @@ CAUSES = (
         "Look at the page itself (curl, or kubectl get --raw / -v=8): 'No required SSL "
         "certificate was sent' means pass client-certificate/client-key; 'The SSL certificate "
         "error' means use a certificate signed by the server's client CA.",
-        "서버가 이유 없이 400 Bad Request로 응답했습니다(kubectl에는 nginx의 TLS 오류 페이지가 "
-        "이렇게 보입니다)",
-        "curl이나 kubectl get --raw / -v=8로 페이지 자체를 봅니다. 'No required SSL certificate "
-        "was sent'이면 client-certificate/client-key를 지정하고, 'The SSL certificate error'이면 "
-        "서버의 클라이언트 CA가 서명한 인증서를 씁니다.",
+        "서버가 이유를 밝히지 않고 400 Bad Request로 응답했습니다(kubectl에는 nginx의 TLS 오류 "
+        "페이지가 이렇게 보입니다)",
+        "curl이나 kubectl get --raw / -v=8로 페이지 내용을 봅니다. 'No required SSL certificate "
+        "was sent'라면 client-certificate와 client-key를 지정합니다. 'The SSL certificate error'라면 "
+        "서버가 클라이언트용으로 신뢰하는 CA가 서명한 인증서를 씁니다.",
         (S("go", "Error from server (BadRequest): the server rejected our request for an unknown reason"),),
     ),
     Cause(
@@ -354,9 +356,9 @@ CAUSES = (
         "The request worked only because server verification was turned off",
         "Drop -k/--insecure (verify=False, insecure-skip-tls-verify) and pass the CA instead; "
         "without verification anyone on the path can impersonate the server.",
-        "서버 인증서 검증을 끈 덕분에 요청이 성공했을 뿐입니다",
+        "서버 인증서 검증을 꺼서 요청이 성공했을 뿐입니다",
         "-k/--insecure(verify=False, insecure-skip-tls-verify)를 빼고 CA를 지정합니다. 검증하지 "
-        "않으면 경로 위의 누구든 서버를 가장할 수 있습니다.",
+        "않으면 통신 경로에 있는 누구나 서버인 척할 수 있습니다.",
         (S("curl", "curl -k / --insecure", 0),
          S("python", "InsecureRequestWarning"),
          S("go", "insecure-skip-tls-verify")),
@@ -366,8 +368,8 @@ CAUSES = (
         "tls-handshake-failed",
         "The TLS handshake failed",
         "Run curl -v (or openssl s_client) to see which step fails; check the server's error log.",
-        "TLS 핸드셰이크가 실패했습니다",
-        "curl -v(또는 openssl s_client)로 어느 단계에서 실패하는지 보고 서버 오류 로그를 확인합니다.",
+        "TLS 핸드셰이크에 실패했습니다",
+        "curl -v나 openssl s_client로 어느 단계에서 실패하는지 봅니다. 서버의 오류 로그도 확인합니다.",
         (S("curl", "SSL connect error", 35),
          S("curl", "OpenSSL SSL_connect", 35),
          S("python", "[SSL"),
