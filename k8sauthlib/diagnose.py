@@ -737,12 +737,28 @@ def table(lang="en"):
     return rows
 
 
+#: What must be a code span in the Markdown table: Sphinx's smart quotes would turn ``--cacert``
+#: into an en dash and ``verify='ca.pem'`` into curly quotes everywhere else. Options with two
+#: dashes with their file or address argument (``--cacert ca.pem``), ``name='value'`` /
+#: ``name=...`` arguments, and 'quoted' phrases. ASCII only: a Korean particle stays outside.
+_CODE_IN_PROSE = re.compile(r"\w+=(?:'[^']*'|\.\.\.)|'[^']*'|[\w./:-]*--[\w-]+(?: (?!-)[\w./:-]*[\w/])?",
+                            re.ASCII)
+
+
+def _code_spans(text):
+    return _CODE_IN_PROSE.sub(lambda m: f"`{m.group(0)}`", text)
+
+
 def markdown_table(lang="ko"):
-    """:func:`table` as a Markdown table (symptoms | cause | fix) for the troubleshooting appendix."""
+    """:func:`table` as a Markdown table (symptoms | cause | fix) for the troubleshooting appendix.
+
+    Command-line options and arguments in the cause and fix texts become code spans, so the
+    rendered book shows them exactly as typed.
+    """
     head = ("| 증상 | 원인 | 해결 |", "|---|---|---|") if lang == "ko" else \
         ("| Symptom | Cause | Fix |", "|---|---|---|")
     lines = list(head)
     for row in table(lang):
         signs = "<br>".join(f"{label}: `{text}`" for label, text in row["signs"])
-        lines.append(f"| {signs} | {row['cause']} | {row['fix']} |".replace("\n", " "))
+        lines.append(f"| {signs} | {_code_spans(row['cause'])} | {_code_spans(row['fix'])} |".replace("\n", " "))
     return "\n".join(lines) + "\n"
