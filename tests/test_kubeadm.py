@@ -26,13 +26,7 @@ from k8sauthlib.kubeconfig import Kubeconfig, kubeconfig_for_user, main as kubec
 REPO = Path(__file__).resolve().parents[1]
 
 
-def kubectl(tmp_path, *args, cwd=None, check=True):
-    proc = subprocess.run(["kubectl", f"--cache-dir={tmp_path / '.kube-cache'}", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=60,
-                          env={**os.environ, "KUBECONFIG": str(tmp_path / "no-default-kubeconfig")})
-    if check:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+from test_kubeconfig import kubectl  # noqa: E402  (the real kubectl, a cache dir per test)
 
 
 @pytest.fixture(scope="module")
