@@ -4,7 +4,6 @@ node, flags from the static Pod manifest, and the tree served by the lab to the 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import stat
 import subprocess
