@@ -316,6 +316,22 @@ CAUSES = (
          S("http", "401 Unauthorized")),
     ),
     Cause(
+        # before "forbidden": its signs would match this message too
+        "anonymous-forbidden",
+        "No credential reached the API server: the request ran as system:anonymous and RBAC "
+        "refused it (403 Forbidden)",
+        "Send a client certificate signed by the cluster CA (curl --cert/--key; kubectl: the "
+        "user's client-certificate and client-key in the kubeconfig). A certificate without CN "
+        "does not help: it names no user.",
+        "자격 증명이 API 서버에 닿지 않아 요청이 system:anonymous로 처리되었고, RBAC가 거절했습니다"
+        "(403 Forbidden)",
+        "클러스터 CA가 서명한 클라이언트 인증서를 보냅니다. curl은 --cert와 --key, kubectl은 "
+        "kubeconfig 사용자의 client-certificate와 client-key로 지정합니다. CN이 없는 인증서는 "
+        "사용자를 나타내지 않으므로 소용이 없습니다.",
+        (S("go", 'User "system:anonymous" cannot'),
+         S("http", '403 Forbidden: User "system:anonymous"')),
+    ),
+    Cause(
         "forbidden",
         "Authenticated, but RBAC does not allow the request (403 Forbidden)",
         "Bind a Role/ClusterRole to the user (CN) or to one of its groups (O) with a "
@@ -509,6 +525,9 @@ def diagnose_response(status, body, *, nginx_log=()):
         # any 401 is a failed authentication; a 403 only when it is Kubernetes' Status object
         # (other servers answer 403 for reasons that have nothing to do with RBAC)
         if status == 401 or ('"kind"' in text and "Status" in text):
+            # the Status message is JSON-escaped in the body: User \"system:anonymous\"
+            if status == 403 and re.search(r'User \\?"system:anonymous\\?"', text):
+                return _match("http", '403 Forbidden: User "system:anonymous"')
             return _match("http", "401 Unauthorized" if status == 401 else "403 Forbidden")
     return None
 

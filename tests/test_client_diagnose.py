@@ -41,7 +41,9 @@ def test_each_sign_maps_back_to_its_cause():
             elif s.source == "nginx-log":
                 d = diagnose.diagnose_nginx_log([f"2026/11/29 10:00:00 [info] 1#1: *1 {s.text}"])
             elif s.source == "http":
-                d = diagnose.diagnose_response(int(s.text[:3]), '{"kind":"Status"}')
+                # "403 Forbidden: User \"system:anonymous\"": the part after the colon is the Status message
+                message = s.text.partition(": ")[2].replace('"', '\\"')
+                d = diagnose.diagnose_response(int(s.text[:3]), '{"kind":"Status","message":"%s"}' % message)
             else:
                 d = diagnose.diagnose_text(s.text, s.source)
             assert d is not None and d.key == c.key, (c.key, s, d and d.key)
@@ -68,6 +70,8 @@ def test_every_error_cause_the_client_raises_has_an_exception_class():
     ("error: You must be logged in to the server (Unauthorized)", "unauthorized"),
     ("Error from server (Forbidden): pods is forbidden: User \"alice\" cannot list resource \"pods\" "
      "in API group \"\" in the namespace \"default\"", "forbidden"),
+    ("Error from server (Forbidden): forbidden: User \"system:anonymous\" cannot get path \"/api\"",
+     "anonymous-forbidden"),
     ("Error from server (NotFound): the server could not find the requested resource", "not-kubernetes"),
     ("The connection to the server localhost:8443 was refused - did you specify the right host or port?",
      "connection-refused"),
@@ -214,3 +218,14 @@ def test_evidence_is_not_prefixed_twice():
     assert "[curl: (60) SSL certificate problem" in str(d) and "curl: curl:" not in str(d)
     d = diagnose.diagnose_text("remote error: tls: bad certificate")
     assert "[go: remote error: tls: bad certificate]" in str(d)
+
+
+def test_anonymous_403_is_not_an_rbac_problem_of_an_authenticated_user():
+    anonymous = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"forbidden: '
+                 'User \\"system:anonymous\\" cannot get path \\"/api\\"","reason":"Forbidden","details":{},"code":403}')
+    jane = ('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: '
+            'User \\"jane\\" cannot list resource \\"pods\\" in API group \\"\\" in the namespace '
+            '\\"default\\"","reason":"Forbidden","details":{"kind":"pods"},"code":403}')
+    assert diagnose.diagnose_response(403, anonymous).key == "anonymous-forbidden"
+    assert diagnose.diagnose_response(403, jane).key == "forbidden"
+    assert "system:anonymous" in diagnose.cause("anonymous-forbidden").title_ko
