@@ -106,15 +106,23 @@ class Cluster:
 
     @property
     def sudo(self) -> str:
-        """``""`` when this process may read root-only files, else ``"sudo -n"`` (for ``!`` commands)."""
-        return "" if self.is_lab or os.geteuid() == 0 else "sudo -n"
+        """``""`` when this process may read root-only files, else a ``sudo -n`` prefix for ``!`` commands.
+
+        The prefix keeps this process's ``PATH`` (``sudo``'s ``secure_path`` would not find the
+        virtual environment's ``k8sauthlib``). It needs passwordless sudo (``-n`` never prompts).
+        """
+        if self.is_lab or os.geteuid() == 0:
+            return ""
+        import shlex
+        return f"sudo -n env PATH={shlex.quote(os.environ.get('PATH', '/usr/bin:/bin'))}"
 
     # ------------------------------------------------------------------------------ RBAC
     def _kubectl(self, *args) -> str:
         import subprocess
         cmd = ["kubectl", f"--kubeconfig={self.kubeconfig}", *map(str, args)]
         if self.sudo:
-            cmd = self.sudo.split() + cmd
+            import shlex
+            cmd = shlex.split(self.sudo) + cmd
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
         if proc.returncode != 0:
             from .errors import K8sAuthError

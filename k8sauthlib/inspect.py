@@ -252,7 +252,8 @@ class Identity:
         if self.uid:
             text += f" uid={self.uid}"
         if self.anonymous:
-            text += " (no CN: kube-apiserver treats the request as anonymous)"
+            text += (" (no CN: the certificate names no user; anonymous where no other authenticator "
+                     "objects, 401 on kubeadm clusters)")
         return text
 
     def _repr_pretty_(self, p, cycle):

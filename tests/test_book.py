@@ -92,3 +92,14 @@ roleRef: {kind: Role, name: pod-reader, apiGroup: rbac.authorization.k8s.io}
     finally:
         cluster.stop()
     assert not cluster.running
+
+
+def test_sudo_prefix_for_a_non_root_reader_on_a_node_keeps_path(monkeypatch, tmp_path):
+    node = k8s.KubeadmTree.create_lab(tmp_path / "etc-kubernetes", key="ecdsa-p256")
+    cluster = book.Cluster(node, "https://127.0.0.1:6443")
+    monkeypatch.setattr(book.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("PATH", "/opt/venv with space/bin:/usr/bin")
+    import shlex
+    assert shlex.split(cluster.sudo) == ["sudo", "-n", "env", "PATH=/opt/venv with space/bin:/usr/bin"]
+    monkeypatch.setattr(book.os, "geteuid", lambda: 0)
+    assert cluster.sudo == ""
