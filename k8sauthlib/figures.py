@@ -522,7 +522,9 @@ def draw_request_path() -> graphviz.Digraph:
     Returns:
         A ``graphviz.Digraph``.
     """
-    g = _digraph("request", rankdir="LR", nodesep="0.5", ranksep="0.45",
+    # top to bottom, each refusal beside its stage: a left-to-right chain is too wide to read
+    # at the book's page width
+    g = _digraph("request", rankdir="TB", nodesep="0.6", ranksep="0.35",
                  label="kube-apiserver가 요청을 처리하는 순서", labelloc="t", fontsize="14")
     g.attr("node", shape="box", style="rounded,filled", fillcolor="#ffffff", color="#777777")
 
@@ -549,8 +551,9 @@ def draw_request_path() -> graphviz.Digraph:
     g.edge("authn", "e401", color=_BAD_COLOR)
     g.edge("authz", "e403", color=_BAD_COLOR)
     g.edge("admission", "eadm", color=_BAD_COLOR)
-    with g.subgraph() as s:
-        s.attr(rank="same")
-        s.node("authn")
-        s.node("e401")
+    for stage, refusal in (("authn", "e401"), ("authz", "e403"), ("admission", "eadm")):
+        with g.subgraph() as s:
+            s.attr(rank="same")
+            s.node(stage)
+            s.node(refusal)
     return g
