@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .errors import InputError, KeyMismatchError, UnknownUsageError
-from .files import KEY_MODE, BareFiles, atomic_write, write_bare
+from .files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
 
 #: kubeadm and cfssl start validity this far in the past.
 BACKDATE = timedelta(minutes=5)
@@ -135,16 +135,8 @@ def _read(source, what: str) -> bytes:
         return bytes(source)
     if isinstance(source, str) and source.lstrip().startswith("-----BEGIN"):
         return source.encode()
-    path = Path(source)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} file {path} does not exist") from None
-    except PermissionError:
-        raise InputError(f"cannot read {what} file {path}: permission denied (it may be root-only; "
-                         f"copy it with sudo or run as its owner)") from None
-    except IsADirectoryError:
-        raise InputError(f"{what} path {path} is a directory, not a file") from None
+    return read_file(source, what,
+                     permission_hint="it may be root-only; copy it with sudo or run as its owner")
 
 
 def load_private_key(source):

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError, UnknownProfileError, UnknownUsageError
+from .files import read_file
 
 #: cfssl ``initca``'s CA policy (``initca.CAPolicy``): five years, certificate and CRL signing.
 CA_EXPIRY = timedelta(hours=43800)
@@ -130,13 +131,7 @@ def _load_json(source, what: str) -> tuple[Any, str]:
         path = Path(source)
         label = str(path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(f"{what} file {path} does not exist") from None
-        except IsADirectoryError:
-            raise InputError(f"{what} path {path} is a directory, not a file") from None
-        except PermissionError:
-            raise InputError(f"cannot read {what} file {path}: permission denied") from None
+            text = read_file(path, what).decode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"{path} is not UTF-8 text, so it cannot be {what} JSON") from None
     if not text.strip():

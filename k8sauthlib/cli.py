@@ -164,15 +164,8 @@ def _read_input(path: str, what: str) -> bytes:
         if sys.stdin is None or sys.stdin.isatty():
             raise K8sAuthError(f"no {what} on standard input; pipe it in or give a file name")
         return sys.stdin.buffer.read()
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        raise K8sAuthError(f"{what} file {path} does not exist") from None
-    except IsADirectoryError:
-        raise K8sAuthError(f"{what} path {path} is a directory, not a file") from None
-    except PermissionError:
-        raise K8sAuthError(f"cannot read {what} file {path}: permission denied") from None
+    from .files import read_file
+    return read_file(path, what)
 
 
 # ----------------------------------------------------------------------------------- gencert

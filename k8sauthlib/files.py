@@ -51,6 +51,29 @@ class BareFiles:
         return f"BareFiles(cert={self.cert!r}, key={self.key!r}, csr={self.csr!r})"
 
 
+def read_file(path: str | os.PathLike, what: str, *, permission_hint: str = "") -> bytes:
+    """Read a file, turning the usual failures into one clear sentence.
+
+    Args:
+        path: the file.
+        what: what the file should hold, for the message ("certificate", "kubeconfig").
+        permission_hint: added in parentheses when the file cannot be read for lack of permission.
+
+    Raises:
+        InputError: the file does not exist, is a directory, or may not be read.
+    """
+    path = Path(path)
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} file {path} does not exist") from None
+    except IsADirectoryError:
+        raise InputError(f"{what} path {path} is a directory, not a file") from None
+    except PermissionError:
+        hint = f" ({permission_hint})" if permission_hint else ""
+        raise InputError(f"cannot read {what} file {path}: permission denied{hint}") from None
+
+
 def bare_paths(name: str | os.PathLike, directory: str | os.PathLike = ".") -> tuple[Path, Path, Path]:
     """Return the cfssljson file names for ``name``: ``NAME.pem``, ``NAME-key.pem``, ``NAME.csr``."""
     base = Path(directory) / Path(name)

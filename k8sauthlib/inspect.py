@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, r
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID, SignatureAlgorithmOID
 
 from .errors import InputError, VerificationError
+from .files import read_file
 
 #: Extra key kube-apiserver (1.32+) fills with the leaf certificate's SHA-256 (``user.CredentialIDKey``).
 CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"
@@ -156,15 +157,7 @@ def _read_bytes(source) -> bytes:
     if isinstance(source, str) and source.lstrip().startswith("-----BEGIN"):
         return source.encode()
     if isinstance(source, (str, Path)):
-        path = Path(source)
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise InputError(f"certificate file {path} does not exist") from None
-        except PermissionError:
-            raise InputError(f"cannot read certificate file {path}: permission denied") from None
-        except IsADirectoryError:
-            raise InputError(f"certificate path {path} is a directory, not a file") from None
+        return read_file(source, "certificate")
     raise InputError(f"cannot read a certificate from a {type(source).__name__}; give a cryptography "
                      f"Certificate, PEM bytes, or a file path")
 

@@ -40,7 +40,7 @@ import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
 from .errors import InputError, K8sAuthError, KeyMismatchError
-from .files import KEY_MODE, BareFiles, atomic_write, write_bare
+from .files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
 
 #: What ``kubectl config view`` prints instead of embedded certificate and key data.
 DATA_OMITTED = "DATA+OMITTED"
@@ -316,16 +316,8 @@ def _pem_bytes(value, what: str) -> bytes:
 
 
 def _read_file(path, what: str) -> bytes:
-    p = Path(path)
-    try:
-        return p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(f"{what} file {p} does not exist") from None
-    except IsADirectoryError:
-        raise InputError(f"{what} path {p} is a directory, not a file") from None
-    except PermissionError:
-        raise InputError(f"cannot read {what} file {p}: permission denied (root-only files such as "
-                         f"/etc/kubernetes/admin.conf need sudo; see k8sauthlib.KubeadmTree)") from None
+    return read_file(path, what, permission_hint="root-only files such as /etc/kubernetes/admin.conf need "
+                                                 "sudo; see k8sauthlib.KubeadmTree")
 
 
 def _check_pair(cert_pem: bytes, key_pem: bytes, cert_what: str, key_what: str) -> None:
