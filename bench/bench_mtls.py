@@ -31,8 +31,8 @@ from pathlib import Path
 import requests
 
 import k8sauthlib as k8s
-from k8sauthlib.client import MTLSClient
-from k8sauthlib.nginx import Nginx
+from k8sauthlib.tls.client import MTLSClient
+from k8sauthlib.tls.nginx import Nginx
 
 
 def _time_per_call(fn, n, warmup=2):

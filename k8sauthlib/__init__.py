@@ -16,38 +16,40 @@ _EXPORTS = {
     "UnknownUsageError": "errors", "UnknownProfileError": "errors",
     "FileExistsRefusedError": "errors", "VerificationError": "errors",
     # certificates and CAs
-    "CA": "certs", "Cert": "certs", "CSR": "certs", "KeySpec": "certs",
-    "make_csr": "certs", "load_cert": "certs", "load_private_key": "certs",
-    "resolve_usages": "certs",
+    "CA": "pki.certs", "Cert": "pki.certs", "CSR": "pki.certs", "KeySpec": "pki.certs",
+    "make_csr": "pki.certs", "load_cert": "pki.certs", "load_private_key": "pki.certs",
+    "resolve_usages": "pki.certs",
     # files
     "BareFiles": "files", "write_bare": "files", "atomic_write": "files",
     # inspection and verification
-    "CertInfo": "inspect", "Identity": "inspect", "describe": "inspect",
-    "kubernetes_identity": "inspect", "verify_chain": "inspect",
+    "CertInfo": "pki.inspect", "Identity": "pki.inspect", "describe": "pki.inspect",
+    "kubernetes_identity": "pki.inspect", "verify_chain": "pki.inspect",
     # cfssl inputs
     "CsrRequest": "cfssl", "SigningConfig": "cfssl",
     # mTLS client and nginx
-    "MTLSClient": "client", "TLSProblem": "client", "Nginx": "nginx",
-    "run_curl": "diagnose", "CAUSES": "diagnose", "ClientKeyMismatch": "client",
-    "ClientSignatureRejected": "client",
+    "MTLSClient": "tls.client", "TLSProblem": "tls.client", "Nginx": "tls.nginx",
+    "run_curl": "tls.diagnose", "CAUSES": "tls.diagnose", "ClientKeyMismatch": "tls.client",
+    "ClientSignatureRejected": "tls.client",
     # Kubernetes side
-    "Kubeconfig": "kubeconfig", "KubeadmTree": "kubeadm", "LabServer": "lab",
-    "kubeconfig_for_user": "kubeconfig", "parse_duration": "kubeconfig", "PrivilegedReadError": "kubeadm",
+    "Kubeconfig": "kube.kubeconfig", "KubeadmTree": "kube.kubeadm", "LabServer": "lab",
+    "kubeconfig_for_user": "kube.kubeconfig", "parse_duration": "kube.kubeconfig", "PrivilegedReadError": "kube.kubeadm",
     # pictures
-    "draw_chain": "figures", "draw_mtls_handshake": "figures", "draw_kubeconfig": "figures",
-    "draw_request_path": "figures",
+    "draw_chain": "book.figures", "draw_mtls_handshake": "book.figures", "draw_kubeconfig": "book.figures",
+    "draw_request_path": "book.figures",
 }
 
 # submodules reachable as attributes, e.g. ``k8s.book.workdir(...)``
-_SUBMODULES = ("book", "certs", "cfssl", "cli", "client", "diagnose", "errors", "figures", "files",
-               "inspect", "kubeadm", "kubeconfig", "lab", "nginx")
+_SUBMODULES = {"book": "book", "certs": "pki.certs", "cfssl": "cfssl", "cli": "cli", "client": "tls.client",
+               "diagnose": "tls.diagnose", "errors": "errors", "figures": "book.figures", "files": "files",
+               "inspect": "pki.inspect", "kubeadm": "kube.kubeadm", "kubeconfig": "kube.kubeconfig", "lab": "lab",
+               "nginx": "tls.nginx", "pki": "pki", "tls": "tls", "kube": "kube"}
 
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name):
     if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{name}")
+        return importlib.import_module(f"{__name__}.{_SUBMODULES[name]}")
     try:
         module = _EXPORTS[name]
     except KeyError:

@@ -461,7 +461,7 @@ def cmd_certinfo(argv: list[str]) -> int:
     if b"-----BEGIN CERTIFICATE-----" not in data:
         label = "standard input" if values["cert"] == "-" else values["cert"]
         raise K8sAuthError(f"{label} holds no PEM certificate (expected '-----BEGIN CERTIFICATE-----')")
-    from .inspect import describe
+    from .pki.inspect import describe
 
     info = describe(data).to_cfssl_certinfo(unpadded_key_ids=values["unpadded"])
     sys.stdout.write(json.dumps(info, indent=2, ensure_ascii=False) + "\n")
@@ -491,7 +491,7 @@ COMMANDS = {
     "cfssljson": cmd_json,
     "certinfo": cmd_certinfo,
     "lab": lambda argv: _delegate("lab.cli", argv),
-    "kubeconfig": lambda argv: _delegate("kubeconfig", argv),
+    "kubeconfig": lambda argv: _delegate("kube.kubeconfig", argv),
 }
 
 

@@ -1,4 +1,4 @@
-"""The certificate core (k8sauthlib.certs, files): every kind of certificate read back.
+"""The certificate core (k8sauthlib.pki.certs, files): every kind of certificate read back.
 
 trustme's style: each kind of certificate is issued, its extensions are read back with
 ``cryptography`` and checked one by one, and real TLS handshakes on 127.0.0.1 use it, each with

@@ -1,4 +1,4 @@
-"""The cause table in k8sauthlib.diagnose: complete, bilingual, and self-consistent; plus the
+"""The cause table in k8sauthlib.tls.diagnose: complete, bilingual, and self-consistent; plus the
 kubectl/Go messages from K8S-FACTS §6 and real ssl exceptions mapped to their causes."""
 
 import re
@@ -9,8 +9,8 @@ import threading
 import pytest
 
 import k8sauthlib as k8s
-from k8sauthlib import diagnose
-from k8sauthlib.client import _CLASSES, TLSProblem
+from k8sauthlib.tls import diagnose
+from k8sauthlib.tls.client import _CLASSES, TLSProblem
 
 HANGUL = re.compile(r"[가-힣]")
 

@@ -1,4 +1,4 @@
-"""kubectl's own messages against the real nginx, mapped by k8sauthlib.diagnose.
+"""kubectl's own messages against the real nginx, mapped by k8sauthlib.tls.diagnose.
 
 kubectl is Go: its TLS failures read differently from curl's and Python's (``x509: ...``,
 ``tls: ...``). Each case runs the real kubectl (own ``--cache-dir``) and checks the mapping.
@@ -12,8 +12,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 import k8sauthlib as k8s
-from k8sauthlib import diagnose
-from k8sauthlib.nginx import Nginx
+from k8sauthlib.tls import diagnose
+from k8sauthlib.tls.nginx import Nginx
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("nginx") is None,
                                 reason="needs kubectl and nginx")

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
-from k8sauthlib.figures import draw_chain, draw_kubeconfig, draw_mtls_handshake, draw_request_path
+from k8sauthlib.book.figures import draw_chain, draw_kubeconfig, draw_mtls_handshake, draw_request_path
 
 NOW = datetime.now(timezone.utc)
 

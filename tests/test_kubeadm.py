@@ -19,8 +19,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import k8sauthlib as k8s
-from k8sauthlib.kubeadm import KubeadmTree, PrivilegedReadError, _sudo_read
-from k8sauthlib.kubeconfig import Kubeconfig, kubeconfig_for_user, main as kubeconfig_main
+from k8sauthlib.kube.kubeadm import KubeadmTree, PrivilegedReadError, _sudo_read
+from k8sauthlib.kube.kubeconfig import Kubeconfig, kubeconfig_for_user, main as kubeconfig_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -361,7 +361,7 @@ def test_node_layout_read_by_an_unprivileged_user(tree, tmp_path):
         _fake_sudo(fakebin, "sudo: a password is required")
         script = textwrap.dedent(f"""
             import json, sys
-            from k8sauthlib.kubeadm import KubeadmTree
+            from k8sauthlib.kube.kubeadm import KubeadmTree
             tree = KubeadmTree({str(node_root / 'etc-kubernetes')!r})
             out = {{"crt": tree.ca_cert().common_name}}
             for name, call in (("flags", tree.apiserver_flags), ("ca", tree.ca), ("admin", tree.admin_kubeconfig)):
@@ -374,7 +374,7 @@ def test_node_layout_read_by_an_unprivileged_user(tree, tmp_path):
         """)
         base = _setpriv() + [sys.executable, "-c", script]
         env = {"PYTHONPATH": str(REPO), "HOME": "/nonexistent"}
-        probe = subprocess.run(_setpriv() + [sys.executable, "-c", "import k8sauthlib.kubeadm"],
+        probe = subprocess.run(_setpriv() + [sys.executable, "-c", "import k8sauthlib.kube.kubeadm"],
                                capture_output=True, text=True, env={**env, "PATH": "/usr/bin:/bin"})
         if probe.returncode != 0:
             pytest.skip(f"this Python cannot run as nobody here: {probe.stderr.strip()[-200:]}")

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 import k8sauthlib as k8s
-from k8sauthlib.kubeconfig import (Kubeconfig, _go_key_cmp, format_duration, go_yaml_dump,
+from k8sauthlib.kube.kubeconfig import (Kubeconfig, _go_key_cmp, format_duration, go_yaml_dump,
                                    kubeconfig_for_user, main, parse_duration)
 
 

@@ -15,12 +15,12 @@ import pytest
 import requests
 
 import k8sauthlib as k8s
-from k8sauthlib import diagnose
-from k8sauthlib.client import (ClientCertExpired, ClientCertRejected, ClientCertRequired,
+from k8sauthlib.tls import diagnose
+from k8sauthlib.tls.client import (ClientCertExpired, ClientCertRejected, ClientCertRequired,
                                ClientKeyMismatch, ClientSignatureRejected, HostnameMismatch,
                                InsecureTLSWarning, MTLSClient, PlainHTTPToHTTPS, TLSProblem,
                                UnknownServerCA)
-from k8sauthlib.nginx import Nginx
+from k8sauthlib.tls.nginx import Nginx
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("curl") is None,
                                 reason="needs nginx and curl")

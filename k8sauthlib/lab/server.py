@@ -300,7 +300,7 @@ class LabServer:
     """
 
     def __init__(self, directory, port=None, *, host="127.0.0.1", node_name=None, rbac_dir=None, create=True):
-        from ..kubeadm import KubeadmTree
+        from ..kube.kubeadm import KubeadmTree
         self.directory = Path(directory)
         self.tree = KubeadmTree(self.directory)
         self.host = host
@@ -451,7 +451,7 @@ class LabServer:
         if not self.create:
             raise LabError(f"{self.directory} is not a kubeadm tree (no pki/ca.crt or "
                            f"manifests/kube-apiserver.yaml) and create=False")
-        from ..kubeadm import KubeadmTree
+        from ..kube.kubeadm import KubeadmTree
         try:
             KubeadmTree.create_lab(self.directory)
         except InputError as exc:

@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID, SignatureAlgorithmOID
 
-from .errors import InputError, VerificationError
-from .files import read_file
+from ..errors import InputError, VerificationError
+from ..files import read_file
 
 #: Extra key kube-apiserver (1.32+) fills with the leaf certificate's SHA-256 (``user.CredentialIDKey``).
 CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"

@@ -27,8 +27,8 @@ from typing import Callable
 
 import yaml
 
-from .errors import InputError
-from .files import KEY_MODE, atomic_write
+from ..errors import InputError
+from ..files import KEY_MODE, atomic_write
 
 #: kubeadm's directory on a node.
 KUBEADM_ROOT = Path("/etc/kubernetes")
@@ -286,17 +286,17 @@ class KubeadmTree:
             KeyMismatchError: ``ca.key`` does not belong to ``ca.crt``.
             PrivilegedReadError: ``ca.key`` is root-only and sudo is not possible.
         """
-        from .certs import CA
+        from ..pki.certs import CA
         return CA.from_pem(self.read_bytes(self.ca_crt), self.read_bytes(self.ca_key))
 
     def ca_cert(self):
         """The cluster CA certificate only (``pki/ca.crt`` is world-readable on a node)."""
-        from .certs import Cert
+        from ..pki.certs import Cert
         return Cert.load(self.read_bytes(self.ca_crt))
 
     def apiserver_cert(self):
         """The API server's serving certificate (``pki/apiserver.crt``) as a :class:`k8sauthlib.Cert`."""
-        from .certs import Cert
+        from ..pki.certs import Cert
         return Cert.load(self.read_bytes(self.apiserver_crt))
 
     @property
@@ -353,18 +353,18 @@ class KubeadmTree:
         The article's section 5 copies ``ca.crt`` to ``k8s-rootCA.pem``; its section 6 then signs
         with ``k8s-rootCA-key.pem``, which only works if that is a copy of ``pki/ca.key``.
         """
-        from .files import write_bare
+        from ..files import write_bare
         ca_pem = self.read_bytes(self.ca_crt)
         key_pem = self.read_bytes(self.ca_key) if with_key else None
         if key_pem is not None:
-            from .certs import CA
+            from ..pki.certs import CA
             CA.from_pem(ca_pem, key_pem)  # refuses a key that does not match
         return write_bare(prefix, dest_dir, cert_pem=ca_pem, key_pem=key_pem, overwrite=overwrite)
 
     def copy_apiserver(self, dest_dir, prefix: str = "k8s-server", *, overwrite: bool = False):
         """Copy ``pki/apiserver.crt``/``.key`` as ``PREFIX.pem``/``PREFIX-key.pem`` (the article's k8s-server files)."""
-        from .certs import Cert
-        from .files import write_bare
+        from ..pki.certs import Cert
+        from ..files import write_bare
         cert_pem, key_pem = self.read_bytes(self.apiserver_crt), self.read_bytes(self.apiserver_key)
         Cert.from_pem(cert_pem, key_pem)  # KeyMismatchError if they do not belong together
         return write_bare(prefix, dest_dir, cert_pem=cert_pem, key_pem=key_pem, overwrite=overwrite)
@@ -445,7 +445,7 @@ class KubeadmTree:
         return tree
 
     def _create_lab(self, *, key, node_name, server, full_pki=False):
-        from .certs import CA, Cert, KeySpec, verify_signature
+        from ..pki.certs import CA, Cert, KeySpec, verify_signature
         spec = KeySpec.parse(key)
         for directory, mode in ((self.pki_dir, 0o755), (self.manifests_dir, 0o700), (self.rbac_dir, 0o755)):
             if not directory.is_dir():  # never change the modes of an existing (perhaps real) tree
@@ -501,7 +501,7 @@ class KubeadmTree:
                 kc = Kubeconfig.load(path)
                 cert_pem = kc.users.get(kc.current_user(), {}).get("client-certificate-data")
                 if cert_pem:
-                    from .certs import load_cert
+                    from ..pki.certs import load_cert
                     check_signed(path, load_cert(cert_pem))
                 continue
             client = ca.issue_client_cert(user, groups, key=spec, validity=CERT_VALIDITY)
@@ -526,7 +526,7 @@ class KubeadmTree:
             only: file names (without extension) to create, or None for all of them.
         """
         from cryptography.hazmat.primitives import serialization
-        from .certs import CA, Cert, subject_name, verify_signature
+        from ..pki.certs import CA, Cert, subject_name, verify_signature
         etcd_hosts = (node_name, "localhost", LAB_ADDRESS, "::1")
         cas = {"ca": ca}
         for name, cn in (("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")):

@@ -37,7 +37,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import diagnose
-from .errors import InputError, K8sAuthError, KeyMismatchError
+from ..errors import InputError, K8sAuthError, KeyMismatchError
 
 __all__ = [
     "MTLSClient", "TLSProblem", "UnknownServerCA", "HostnameMismatch", "CertificateExpired",

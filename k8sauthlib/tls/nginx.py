@@ -37,8 +37,8 @@ import time
 import weakref
 from pathlib import Path
 
-from .errors import InputError, K8sAuthError
-from .files import KEY_MODE, atomic_write
+from ..errors import InputError, K8sAuthError
+from ..files import KEY_MODE, atomic_write
 
 __all__ = [
     "Nginx", "NginxError", "NginxNotFoundError", "NginxStartError",

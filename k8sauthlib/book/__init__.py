@@ -125,7 +125,7 @@ class Cluster:
             cmd = shlex.split(self.sudo) + cmd
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
         if proc.returncode != 0:
-            from .errors import K8sAuthError
+            from ..errors import K8sAuthError
             raise K8sAuthError(f"{' '.join(cmd)} failed (exit {proc.returncode}): {proc.stderr.strip()}")
         return proc.stdout.strip()
 
@@ -208,12 +208,12 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
         k8sauthlib.InputError: kubeadm mode on a machine without ``/etc/kubernetes``.
         k8sauthlib.lab.LabError: the lab could not start.
     """
-    from .kubeadm import KubeadmTree
+    from ..kube.kubeadm import KubeadmTree
 
     if mode() == "kubeadm":
         tree = KubeadmTree(KUBEADM_ROOT)
         if not tree.apiserver_manifest.exists():
-            from .errors import InputError
+            from ..errors import InputError
             raise InputError(f"K8SAUTH_MODE=kubeadm, but {tree.apiserver_manifest} does not exist: run the book on "
                              f"a kubeadm control-plane node, or unset K8SAUTH_MODE to use the local lab")
         flags = tree.apiserver_flags()
@@ -225,8 +225,8 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
             url = tree.admin_kubeconfig().server
         return Cluster(tree, url)
 
-    from .lab import LabServer
-    from .nginx import port_is_free
+    from ..lab import LabServer
+    from ..tls.nginx import port_is_free
 
     root = (Path(work) if work is not None else Path.cwd()).absolute() / "etc-kubernetes"
     tree = KubeadmTree.create_lab(root)

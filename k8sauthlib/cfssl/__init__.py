@@ -36,8 +36,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from .errors import InputError, UnknownProfileError, UnknownUsageError
-from .files import read_file
+from ..errors import InputError, UnknownProfileError, UnknownUsageError
+from ..files import read_file
 
 #: cfssl ``initca``'s CA policy (``initca.CAPolicy``): five years, certificate and CRL signing.
 CA_EXPIRY = timedelta(hours=43800)
@@ -781,7 +781,7 @@ def _profile(value, name: str, label: str, *, is_default: bool) -> SigningProfil
     usages = _str_list(f.get("usages", []), f"{where}.usages")
     if usages:
         # imports cryptography: only when there are usages to check
-        from .certs import EXT_KEY_USAGES, KEY_USAGES, resolve_usages
+        from ..pki.certs import EXT_KEY_USAGES, KEY_USAGES, resolve_usages
 
         known = list(KEY_USAGES) + list(EXT_KEY_USAGES)
         for usage in usages:
@@ -869,7 +869,7 @@ def _general_names(req: CsrRequest) -> list:
     """
     from cryptography import x509
 
-    from .certs import parse_hosts
+    from ..pki.certs import parse_hosts
 
     classified = req.classified_hosts()
     general_names = parse_hosts([value for _, value in classified])
@@ -901,7 +901,7 @@ def load_ca(cert_path, key_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    from .certs import CA, key_matches
+    from ..pki.certs import CA, key_matches
 
     try:
         key_data = Path(key_path).read_bytes()
@@ -953,7 +953,7 @@ def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None, privat
     Returns:
         A :class:`k8sauthlib.CA` with ``key`` and ``csr`` set.
     """
-    from .certs import CA, _build
+    from ..pki.certs import CA, _build
 
     if not isinstance(req, CsrRequest):
         req = CsrRequest.from_json(req)
@@ -995,7 +995,7 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
         InputError: the request has a ``ca`` section (only ``-initca`` uses it), or see
             :meth:`CsrRequest.from_json` and :meth:`SigningConfig.from_json`.
     """
-    from .certs import CA
+    from ..pki.certs import CA
 
     if not isinstance(req, CsrRequest):
         req = CsrRequest.from_json(req)

@@ -39,8 +39,8 @@ from typing import Iterable
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from .errors import InputError, K8sAuthError, KeyMismatchError
-from .files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
+from ..errors import InputError, K8sAuthError, KeyMismatchError
+from ..files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
 
 #: What ``kubectl config view`` prints instead of embedded certificate and key data.
 DATA_OMITTED = "DATA+OMITTED"
@@ -322,7 +322,7 @@ def _read_file(path, what: str) -> bytes:
 
 def _check_pair(cert_pem: bytes, key_pem: bytes, cert_what: str, key_what: str) -> None:
     """Raise KeyMismatchError unless the key belongs to the certificate (both PEM)."""
-    from .certs import key_matches, load_cert, load_private_key
+    from ..pki.certs import key_matches, load_cert, load_private_key
     try:
         cert = load_cert(cert_pem)
     except InputError as exc:
@@ -772,7 +772,7 @@ class Kubeconfig:
 
     @staticmethod
     def _check_cert(data: bytes, what: str) -> None:
-        from .certs import load_cert
+        from ..pki.certs import load_cert
         try:
             load_cert(data)
         except InputError as exc:
@@ -800,7 +800,7 @@ class Kubeconfig:
         elif cert is not None:
             self._check_cert(cert[0], cert[1])
         elif key is not None:
-            from .certs import load_private_key
+            from ..pki.certs import load_private_key
             try:
                 load_private_key(key[0])
             except InputError as exc:
@@ -1004,7 +1004,7 @@ def kubeconfig_for_user(cert_dir, client_name: str, orgs: Iterable[str] = (), va
         InputError: missing or unreadable CA files, a bad duration, an empty name.
         KeyMismatchError: ``ca.key`` does not belong to ``ca.crt``.
     """
-    from .certs import CA
+    from ..pki.certs import CA
     from .kubeadm import read_file
     if not client_name:
         raise InputError("the client name (the certificate's CN, i.e. the user name) must not be empty")

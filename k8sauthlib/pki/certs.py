@@ -31,8 +31,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from .errors import InputError, KeyMismatchError, UnknownUsageError
-from .files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
+from ..errors import InputError, KeyMismatchError, UnknownUsageError
+from ..files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
 
 #: kubeadm and cfssl start validity this far in the past.
 BACKDATE = timedelta(minutes=5)
@@ -462,7 +462,7 @@ class CSR:
 
     def write(self, name, directory=".", *, overwrite: bool = False) -> tuple[Path, Path]:
         """Write ``NAME.csr`` and ``NAME-key.pem`` (0600); returns their paths."""
-        from .files import bare_paths
+        from ..files import bare_paths
         _, key_path, csr_path = bare_paths(name, directory)
         atomic_write(key_path, self.key_pem, mode=KEY_MODE, overwrite=overwrite)
         try:

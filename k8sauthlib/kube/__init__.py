@@ -1,0 +1,1 @@
+"""The Kubernetes side: kubeconfig files and the kubeadm certificate tree."""

@@ -1,0 +1,1 @@
+"""Certificates and keys: issue (certs), read and verify (inspect)."""

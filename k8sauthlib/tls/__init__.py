@@ -1,0 +1,1 @@
+"""TLS on the wire: the mTLS client, failure diagnosis (curl, kubectl, nginx logs) and managed nginx."""
