@@ -152,9 +152,9 @@ def _loglevel(value) -> int:
 
 
 def _print_json_line(obj: dict) -> None:
-    from .cfssl import dumps_cfssl_json
+    from .go.text import go_json_marshal
 
-    sys.stdout.write(dumps_cfssl_json(obj) + "\n")
+    sys.stdout.write(go_json_marshal(obj) + "\n")
     sys.stdout.flush()
 
 

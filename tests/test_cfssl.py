@@ -17,6 +17,7 @@ from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
+from k8sauthlib.go.text import go_json_marshal
 from k8sauthlib import cfssl
 
 # The article's four inputs (TOOLCHAIN-NOTES §4 / SEED-OUTLINE §2).
@@ -233,38 +234,6 @@ def test_empty_cn_with_groups_is_allowed():
     # Kubernetes reads a certificate without CN as anonymous; cfssl allows it when names are given.
     req = cfssl.CsrRequest.from_json({"names": [{"O": "developers"}]})
     assert req.attributes() == [("O", ["developers"])]
-
-
-# ------------------------------------------------------------------------------ Go durations
-@pytest.mark.parametrize("text, expected", [
-    ("8760h", timedelta(days=365)),
-    ("43800h", timedelta(days=1825)),
-    ("1h30m", timedelta(minutes=90)),
-    ("1.5h", timedelta(minutes=90)),
-    ("90s", timedelta(seconds=90)),
-    ("300ms", timedelta(milliseconds=300)),
-    ("1h0m0s", timedelta(hours=1)),
-    ("2h45m30.5s", timedelta(hours=2, minutes=45, seconds=30.5)),
-    ("0", timedelta(0)),
-    ("-5m", timedelta(minutes=-5)),
-    ("1500us", timedelta(microseconds=1500)),
-])
-def test_go_durations(text, expected):
-    assert cfssl.parse_go_duration(text) == expected
-
-
-@pytest.mark.parametrize("text, words", [
-    ("1d", "8760h"), ("1y", "8760h"), ("", "not a Go duration"), ("h", "not a Go duration"),
-    ("1", "not a Go duration"), ("1 h", "not a Go duration"), ("1h 30m", "not a Go duration"),
-])
-def test_bad_go_durations(text, words):
-    with pytest.raises(k8s.InputError, match=words):
-        cfssl.parse_go_duration(text, "expiry")
-
-
-def test_format_go_duration():
-    assert cfssl.format_go_duration(timedelta(hours=8760)) == "8760h0m0s"
-    assert cfssl.format_go_duration(timedelta(minutes=5)) == "5m0s"
 
 
 # --------------------------------------------------------------------------- signing configs
@@ -491,7 +460,7 @@ def test_cfssl_json_output(article_ca):
     assert out["cert"].startswith("-----BEGIN CERTIFICATE-----\n")
     assert out["csr"].startswith("-----BEGIN CERTIFICATE REQUEST-----\n")
     assert out["key"].startswith("-----BEGIN EC PRIVATE KEY-----\n")
-    text = cfssl.dumps_cfssl_json(out)
+    text = go_json_marshal(out)
     assert text.startswith('{"cert":"-----BEGIN CERTIFICATE-----\\n') and ", " not in text
     assert list(json.loads(text)) == ["cert", "csr", "key"]  # Go sorts map keys
     loaded = x509.load_pem_x509_certificate(out["cert"].encode())

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 import k8sauthlib as k8s
-from k8sauthlib.kube.kubeconfig import (Kubeconfig, _go_key_cmp, format_duration, go_yaml_dump,
-                                   kubeconfig_for_user, main, parse_duration)
+from k8sauthlib.go.yaml import go_key_cmp, go_yaml_dump
+from k8sauthlib.kube.kubeconfig import Kubeconfig, kubeconfig_for_user, main
 
 
 def kubectl(tmp_path, *args, cwd=None, check=True):
@@ -373,35 +373,8 @@ def test_kubeconfig_user_cli_errors(tmp_path, capsys):
 
 
 # -------------------------------------------------------------------------------- go details
-@pytest.mark.parametrize("text, expected", [
-    ("24h", timedelta(hours=24)), ("8760h0m0s", timedelta(days=365)), ("90m", timedelta(minutes=90)),
-    ("1.5h", timedelta(minutes=90)), ("1h30m15s", timedelta(hours=1, minutes=30, seconds=15)),
-    ("300ms", timedelta(milliseconds=300)), ("0", timedelta(0)), ("-2h", -timedelta(hours=2)),
-])
-def test_parse_duration(text, expected):
-    assert parse_duration(text) == expected
-
-
-@pytest.mark.parametrize("text, message", [
-    ("1d", 'unknown unit "d"'), ("24", "missing unit"), ("", "invalid duration"), ("h", "invalid duration"),
-])
-def test_parse_duration_errors(text, message):
-    with pytest.raises(k8s.InputError, match=message):
-        parse_duration(text)
-
-
-@pytest.mark.parametrize("td, text", [
-    (timedelta(days=365), "8760h0m0s"), (timedelta(hours=24), "24h0m0s"), (timedelta(minutes=90), "1h30m0s"),
-    (timedelta(seconds=90), "1m30s"), (timedelta(seconds=1.5), "1.5s"), (timedelta(0), "0s"),
-    (timedelta(milliseconds=300), "300ms"), (timedelta(microseconds=1500), "1.5ms"),
-    (timedelta(microseconds=7), "7µs"), (-timedelta(hours=2), "-2h0m0s"),
-])
-def test_format_duration_like_go(td, text):
-    assert format_duration(td) == text
-
-
 def test_go_key_order():
     keys = ["b", "a10", "a2", "a", "-x", "B", "a-b", "_u", "a1"]
     import functools
     # Non-letters sort before letters, digits compare as numbers, letters by code point.
-    assert sorted(keys, key=functools.cmp_to_key(_go_key_cmp)) == ["-x", "_u", "B", "a", "a-b", "a1", "a2", "a10", "b"]
+    assert sorted(keys, key=functools.cmp_to_key(go_key_cmp)) == ["-x", "_u", "B", "a", "a-b", "a1", "a2", "a10", "b"]

@@ -38,6 +38,7 @@ from typing import Any
 
 from ..errors import InputError, UnknownProfileError, UnknownUsageError
 from ..files import read_file
+from ..go.duration import parse_duration
 
 #: cfssl ``initca``'s CA policy (``initca.CAPolicy``): five years, certificate and CRL signing.
 CA_EXPIRY = timedelta(hours=43800)
@@ -246,61 +247,8 @@ def _str_list(value, where: str) -> tuple[str, ...]:
 
 
 # ------------------------------------------------------------------------------- durations
-# Go's units in nanoseconds; exact integer arithmetic, as Go does it.
-_GO_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
-             "h": 3600 * 10**9}
-_GO_PART = r"(\d+)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)|\.(\d+)(ns|us|µs|μs|ms|s|m|h)"
-
-
-def parse_go_duration(text: str, where: str = "duration") -> timedelta:
-    """Parse a Go duration (``time.ParseDuration``): ``"8760h"``, ``"43800h"``, ``"1h30m"``, ``"90s"``.
-
-    Go durations have no days or years: a year is ``"8760h"``.
-
-    Raises:
-        InputError: the text is not a Go duration.
-    """
-    text_ = _str(text, where)
-    s = text_.strip()
-    sign = 1
-    if s[:1] in "+-" and s:
-        sign = -1 if s[0] == "-" else 1
-        s = s[1:]
-    if s == "0":
-        return timedelta(0)
-    total_ns = 0
-    pos = 0
-    part = re.compile(_GO_PART)
-    while pos < len(s):
-        m = part.match(s, pos)
-        if not m:
-            break
-        whole, frac, unit = (m.group(1), m.group(2) or "", m.group(3)) if m.group(1) else ("0", m.group(4),
-                                                                                          m.group(5))
-        scale = _GO_UNITS[unit]
-        total_ns += int(whole) * scale + (int(frac) * scale // 10 ** len(frac) if frac else 0)
-        pos = m.end()
-    if not s or pos != len(s):
-        unit = re.search(r"[a-zA-Z]+", s)
-        hint = ""
-        if unit and unit.group(0).lower() in ("d", "day", "days", "y", "yr", "year", "years", "w", "week", "weeks"):
-            hint = " (Go durations stop at hours: one year is \"8760h\", 30 days is \"720h\")"
-        raise InputError(f"{where} {text_!r} is not a Go duration such as \"8760h\" or \"1h30m\"{hint}")
-    return timedelta(microseconds=sign * round(total_ns / 1000))
-
-
-def format_go_duration(delta: timedelta) -> str:
-    """Format a timedelta the way Go prints a duration (``8760h0m0s``), for messages and logs."""
-    total = int(delta.total_seconds())
-    sign = "-" if total < 0 else ""
-    total = abs(total)
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{sign}{h}h{m}m{s}s" if h else (f"{sign}{m}m{s}s" if m else f"{sign}{s}s")
-
-
 def _positive_duration(value, where: str) -> timedelta:
-    delta = parse_go_duration(value, where)
+    delta = parse_duration(value, where)
     if delta <= timedelta(0):
         raise InputError(f"{where} {value!r} must be positive (cfssl would issue a certificate that is already "
                          f"expired, or refuse the configuration)")
@@ -655,7 +603,7 @@ def _ca_config(value, label: str) -> CAConfig:
     if pathlen and zero:
         raise InputError(f"{where}: pathlenzero contradicts pathlen {pathlen} (cfssl would ignore pathlenzero)")
     expiry = _positive_duration(f["expiry"], f"{where}.expiry") if f.get("expiry") else None
-    backdate = parse_go_duration(f["backdate"], f"{where}.backdate") if f.get("backdate") else None
+    backdate = parse_duration(f["backdate"], f"{where}.backdate") if f.get("backdate") else None
     # Go's basicConstraints: pathlen 0 means "no limit" unless pathlenzero says it really is 0.
     path_length = pathlen if pathlen or zero else None
     return CAConfig(path_length=path_length, expiry=expiry, backdate=backdate)
@@ -803,7 +751,7 @@ def _profile(value, name: str, label: str, *, is_default: bool) -> SigningProfil
     expiry = _positive_duration(f["expiry"], f"{where}.expiry")
     backdate = DEFAULT_BACKDATE
     if f.get("backdate"):
-        backdate = parse_go_duration(f["backdate"], f"{where}.backdate")
+        backdate = parse_duration(f["backdate"], f"{where}.backdate")
         if backdate < timedelta(0):
             raise InputError(f"{where}.backdate {f['backdate']!r} must not be negative")
         if backdate == timedelta(0):
@@ -1037,11 +985,6 @@ def to_cfssl_json(cert) -> dict[str, str]:
     return out
 
 
-def dumps_cfssl_json(obj: dict[str, str]) -> str:
-    """Serialize like Go's ``json.Marshal`` of a ``map[string]string``: sorted keys, no spaces."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"))
-
-
 __all__ = ["CAConfig", "CsrRequest", "KeyRequest", "NameEntry", "SigningConfig", "SigningProfile",
-           "cfssl_validity", "classify_host", "dumps_cfssl_json", "gencert", "gencert_initca",
-           "go_san_order", "load_ca", "parse_go_duration", "split_hosts", "to_cfssl_json"]
+           "cfssl_validity", "classify_host", "gencert", "gencert_initca",
+           "go_san_order", "load_ca", "split_hosts", "to_cfssl_json"]

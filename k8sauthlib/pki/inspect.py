@@ -30,6 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID, Si
 
 from ..errors import InputError, VerificationError
 from ..files import read_file
+from ..go.text import go_quote
 
 #: Extra key kube-apiserver (1.32+) fills with the leaf certificate's SHA-256 (``user.CredentialIDKey``).
 CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"
@@ -636,10 +637,6 @@ def _label(cert: x509.Certificate) -> str:
     return repr(cert.subject.rfc4514_string() or f"serial {cert.serial_number}")
 
 
-def _go_quote(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _has_eku(cert) -> bool:
     return _ext(cert, x509.ExtendedKeyUsage) is not None
 
@@ -826,7 +823,7 @@ def _unknown_authority(cert, roots, hint_err, hint_cert) -> _Fail:
     if not cand_name:
         orgs = hint_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
         cand_name = str(orgs[0].value) if orgs else f"serial:{hint_cert.serial_number}"
-    go += f" (possibly because of {_go_quote(hint_err)} while trying to verify candidate authority certificate {_go_quote(cand_name)})"
+    go += f" (possibly because of {go_quote(hint_err)} while trying to verify candidate authority certificate {go_quote(cand_name)})"
     if "cannot sign this kind of certificate" in hint_err:
         return _Fail("not-a-ca", go,
                      f"{_label(cert)} names {issuer!r} as its issuer, and a certificate with that name is "

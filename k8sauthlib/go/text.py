@@ -1,0 +1,84 @@
+"""Go's way of writing strings: ``strconv.Quote`` (``%q`` in Go error messages) and ``json.Marshal``.
+
+kube-apiserver's Forbidden messages (``User "alice" cannot list resource "pods"...``) and
+Go's ``crypto/x509`` errors (``... while trying to verify candidate authority certificate
+"kubernetes"``) quote with ``%q``, which is ``strconv.Quote``.
+
+Source: Go 1.22, ``src/strconv/quote.go`` (``appendQuotedWith``, ``appendEscapedRune``):
+``\\a \\b \\f \\n \\r \\t \\v``, ``\\\\`` and ``\\"`` by name; other control characters and
+DEL as ``\\xNN``; non-printable runes as ``\\uNNNN`` or ``\\UNNNNNNNN``; printable runes
+(``unicode.IsPrint``) as they are.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_NAMED = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
+          "\\": "\\\\", '"': '\\"'}
+
+
+def _is_print(ch: str) -> bool:
+    # unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space (not other spaces).
+    if ch == " ":
+        return True
+    return unicodedata.category(ch)[0] in "LMNPS"
+
+
+def go_quote(text: str) -> str:
+    """``strconv.Quote(text)``: a double-quoted Go string literal."""
+    out = ['"']
+    for ch in text:
+        if ch in _NAMED:
+            out.append(_NAMED[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\x{ord(ch):02x}")
+        elif _is_print(ch):
+            out.append(ch)
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def _json_string(text: str) -> str:
+    out = ['"']
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch in "\n\r\t":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}[ch])
+        elif ord(ch) < 0x20 or ch in "<>&\u2028\u2029":
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def go_json_marshal(obj) -> str:
+    """``json.Marshal`` of maps, slices, strings, numbers, booleans and nil: sorted keys, no spaces.
+
+    Source: Go 1.22, ``src/encoding/json/encode.go``: ``mapEncoder`` sorts the keys;
+    ``appendString`` writes ``\\n``, ``\\r``, ``\\t`` by name, other control characters and the
+    HTML-sensitive ``<``, ``>``, ``&`` as ``\\u00XX``, U+2028 and U+2029 as ``\\u2028``/``\\u2029``,
+    and everything else as UTF-8. cfssl prints its ``gencert`` output this way (``cli.PrintCert``).
+    """
+    if isinstance(obj, dict):
+        return "{" + ",".join(f"{_json_string(str(k))}:{go_json_marshal(obj[k])}" for k in sorted(obj)) + "}"
+    if isinstance(obj, (list, tuple)):
+        return "[" + ",".join(go_json_marshal(v) for v in obj) + "]"
+    if isinstance(obj, str):
+        return _json_string(obj)
+    if obj is None:
+        return "null"
+    if isinstance(obj, bool):
+        return "true" if obj else "false"
+    if isinstance(obj, int):
+        return str(obj)
+    raise TypeError(f"go_json_marshal cannot write {type(obj).__name__}")
+
+
+__all__ = ["go_json_marshal", "go_quote"]
