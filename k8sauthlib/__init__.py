@@ -1,63 +1,101 @@
 """k8sauthlib: Kubernetes X.509 client-certificate authentication, hands-on.
 
-One import serves every notebook: ``import k8sauthlib as k8s``. Names are loaded lazily
-(PEP 562), so ``k8sauthlib json -bare`` and ``--help`` start without importing
-``cryptography``.
+One import serves every notebook: ``import k8sauthlib as k8s``; every name a notebook needs is
+here, under one spelling (``k8s.CA``, ``k8s.run_curl``, ``k8s.HostnameMismatch``...).
+
+The packages, from the bottom up (each imports only those above it)::
+
+    errors, files        exceptions; file reading and atomic writing
+    go                   Go's rules: durations, strconv.Quote, encoding/json, go-yaml v2
+    pki                  keys, names (subjects, SANs, usages), certificates and CAs, inspect/verify
+    cfssl                cfssl's JSON inputs, signing configurations and gencert
+    tls                  the mTLS client, failure diagnosis, managed nginx
+    kube                 kubeconfig files, the kubeadm tree, ``kubeadm kubeconfig user``
+    lab                  a local stand-in for kube-apiserver
+    book                 the notebooks' helpers and figures (graphviz: the ``book`` extra)
+    cli                  the ``k8sauthlib`` command line
+
+Names load on first use (PEP 562): ``import k8sauthlib`` itself imports nothing else, so the
+command line's ``json -bare`` and ``--help`` start without ``cryptography``, ``requests`` and
+``OpenSSL`` (about 0.3 s of imports on the book's machine, paid once per command). The
+``TYPE_CHECKING`` block below is the same list written as imports, for editors and readers;
+``tests/test_layout.py`` keeps the two identical.
 """
 
+from __future__ import annotations
+
 import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+if TYPE_CHECKING:
+    from .book.figures import draw_chain, draw_kubeconfig, draw_mtls_handshake, draw_request_path
+    from .cfssl import CsrRequest, SigningConfig
+    from .errors import (CertificateExpired, ClientCertExpired, ClientCertRejected, ClientCertRequired,
+                         ClientKeyMismatch, ClientSignatureRejected, CredentialFileError, FileExistsRefusedError,
+                         HostnameMismatch, HTTPSToPlainHTTP, InputError, InsecureTLSWarning, K8sAuthError,
+                         KeyMismatchError, NginxError, PlainHTTPToHTTPS, PrivilegedReadError, ServerCertExpired,
+                         ServerUnreachable, TLSProblem, UnknownProfileError, UnknownServerCA, UnknownUsageError,
+                         VerificationError, WrongKeyUsage)
+    from .files import BareFiles, atomic_write, write_bare
+    from .go.duration import format_duration, parse_duration
+    from .kube.kubeadm import KubeadmTree
+    from .kube.kubeconfig import Kubeconfig
+    from .kube.user import kubeconfig_for_user
+    from .lab import LabServer
+    from .pki.certs import CA, CSR, Cert, make_csr
+    from .pki.inspect import CertInfo, Identity, describe, kubernetes_identity, verify_chain
+    from .pki.keys import KeySpec, key_matches, load_cert, load_private_key
+    from .pki.names import resolve_usages, subject_name
+    from .tls.client import MTLSClient, check_key_pair
+    from .tls.diagnose import (CAUSES, cause, diagnose_nginx_log, diagnose_response, diagnose_text,
+                               markdown_table, run_curl)
+    from .tls.nginx import Nginx
+
+# module -> the public names it gives the top level (the same list as the block above)
 _EXPORTS = {
-    # errors
-    "K8sAuthError": "errors", "InputError": "errors", "KeyMismatchError": "errors",
-    "UnknownUsageError": "errors", "UnknownProfileError": "errors",
-    "FileExistsRefusedError": "errors", "VerificationError": "errors",
-    # certificates and CAs
-    "CA": "pki.certs", "Cert": "pki.certs", "CSR": "pki.certs", "KeySpec": "pki.certs",
-    "make_csr": "pki.certs", "load_cert": "pki.certs", "load_private_key": "pki.certs",
-    "resolve_usages": "pki.certs",
-    # files
-    "BareFiles": "files", "write_bare": "files", "atomic_write": "files",
-    # inspection and verification
-    "CertInfo": "pki.inspect", "Identity": "pki.inspect", "describe": "pki.inspect",
-    "kubernetes_identity": "pki.inspect", "verify_chain": "pki.inspect",
-    # cfssl inputs
-    "CsrRequest": "cfssl", "SigningConfig": "cfssl",
-    # mTLS client and nginx
-    "MTLSClient": "tls.client", "TLSProblem": "tls.client", "Nginx": "tls.nginx",
-    "run_curl": "tls.diagnose", "CAUSES": "tls.diagnose", "ClientKeyMismatch": "tls.client",
-    "ClientSignatureRejected": "tls.client",
-    # Kubernetes side
-    "Kubeconfig": "kube.kubeconfig", "KubeadmTree": "kube.kubeadm", "LabServer": "lab",
-    "kubeconfig_for_user": "kube.kubeconfig", "parse_duration": "kube.kubeconfig", "PrivilegedReadError": "kube.kubeadm",
-    # pictures
-    "draw_chain": "book.figures", "draw_mtls_handshake": "book.figures", "draw_kubeconfig": "book.figures",
-    "draw_request_path": "book.figures",
+    "errors": ("CertificateExpired", "ClientCertExpired", "ClientCertRejected", "ClientCertRequired",
+               "ClientKeyMismatch", "ClientSignatureRejected", "CredentialFileError", "FileExistsRefusedError",
+               "HostnameMismatch", "HTTPSToPlainHTTP", "InputError", "InsecureTLSWarning", "K8sAuthError",
+               "KeyMismatchError", "NginxError", "PlainHTTPToHTTPS", "PrivilegedReadError", "ServerCertExpired",
+               "ServerUnreachable", "TLSProblem", "UnknownProfileError", "UnknownServerCA", "UnknownUsageError",
+               "VerificationError", "WrongKeyUsage"),
+    "files": ("BareFiles", "atomic_write", "write_bare"),
+    "go.duration": ("format_duration", "parse_duration"),
+    "pki.keys": ("KeySpec", "key_matches", "load_cert", "load_private_key"),
+    "pki.names": ("resolve_usages", "subject_name"),
+    "pki.certs": ("CA", "CSR", "Cert", "make_csr"),
+    "pki.inspect": ("CertInfo", "Identity", "describe", "kubernetes_identity", "verify_chain"),
+    "cfssl": ("CsrRequest", "SigningConfig"),
+    "tls.client": ("MTLSClient", "check_key_pair"),
+    "tls.diagnose": ("CAUSES", "cause", "diagnose_nginx_log", "diagnose_response", "diagnose_text",
+                     "markdown_table", "run_curl"),
+    "tls.nginx": ("Nginx",),
+    "kube.kubeconfig": ("Kubeconfig",),
+    "kube.kubeadm": ("KubeadmTree",),
+    "kube.user": ("kubeconfig_for_user",),
+    "lab": ("LabServer",),
+    "book.figures": ("draw_chain", "draw_kubeconfig", "draw_mtls_handshake", "draw_request_path"),
 }
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 
-# submodules reachable as attributes, e.g. ``k8s.book.workdir(...)``
-_SUBMODULES = {"book": "book", "certs": "pki.certs", "cfssl": "cfssl", "cli": "cli", "client": "tls.client",
-               "diagnose": "tls.diagnose", "errors": "errors", "figures": "book.figures", "files": "files",
-               "inspect": "pki.inspect", "kubeadm": "kube.kubeadm", "kubeconfig": "kube.kubeconfig", "lab": "lab",
-               "nginx": "tls.nginx", "pki": "pki", "tls": "tls", "kube": "kube"}
+# packages reachable as attributes: ``k8s.book.workdir(...)``, ``k8s.cfssl.gencert(...)``
+_PACKAGES = ("book", "cfssl", "cli", "errors", "files", "go", "kube", "lab", "pki", "tls")
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted(_HOME)
 
 
 def __getattr__(name):
-    if name in _SUBMODULES:
-        return importlib.import_module(f"{__name__}.{_SUBMODULES[name]}")
-    try:
-        module = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'k8sauthlib' has no attribute {name!r}") from None
+    if name in _PACKAGES:
+        return importlib.import_module(f"{__name__}.{name}")
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'k8sauthlib' has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
 
 
 def __dir__():
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__all__) | set(_PACKAGES))

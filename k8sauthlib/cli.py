@@ -41,9 +41,8 @@ import os
 import sys
 import time
 
-from .errors import K8sAuthError
+from .errors import PROG, K8sAuthError, UsageError, error_line
 
-PROG = "k8sauthlib"
 
 USAGE = f"""\
 usage: {PROG} COMMAND [flags] [args]
@@ -64,10 +63,6 @@ Kubernetes commands:
   version                                       print the version
 Each command takes -h for its flags. Output JSON goes to stdout, logs to stderr.
 """
-
-
-class UsageError(K8sAuthError):
-    """Bad command-line usage: exit status 2."""
 
 
 # ------------------------------------------------------------------------------ flag parsing
@@ -303,7 +298,9 @@ def cmd_sign(argv: list[str]) -> int:
     ca, _, profile = _load_signer(values, "sign")
     hosts = None
     if values["hostname"] is not None:
-        hosts = cfssl.go_san_order(cfssl.split_hosts(values["hostname"]))
+        from .pki.names import go_san_order
+
+        hosts = go_san_order(cfssl.split_hosts(values["hostname"]))
     not_before, not_after = cfssl.cfssl_validity(profile.expiry, profile.backdate)
     if b"CERTIFICATE REQUEST-----" not in data:
         raise K8sAuthError(f"{path} holds no PEM CSR (expected '-----BEGIN CERTIFICATE REQUEST-----')")
@@ -491,13 +488,12 @@ COMMANDS = {
     "cfssljson": cmd_json,
     "certinfo": cmd_certinfo,
     "lab": lambda argv: _delegate("lab.cli", argv),
-    "kubeconfig": lambda argv: _delegate("kube.kubeconfig", argv),
+    "kubeconfig": lambda argv: _delegate("kube.user", argv),
 }
 
 
 def _error(message: str) -> None:
-    message = " ".join(str(message).split())  # one line, whatever the exception text held
-    sys.stderr.write(f"{PROG}: error: {message}\n")
+    sys.stderr.write(error_line(message) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
 from k8sauthlib.go.text import go_json_marshal
+from k8sauthlib.pki.names import classify_host
 from k8sauthlib import cfssl
 
 # The article's four inputs (TOOLCHAIN-NOTES §4 / SEED-OUTLINE §2).
@@ -149,7 +150,7 @@ def test_ca_section():
     ("kubernetes.default.svc.cluster.local", "dns", "kubernetes.default.svc.cluster.local"),
 ])
 def test_hosts_are_classified_by_cfssls_rule(host, kind, value):
-    assert cfssl.classify_host(host) == (kind, value)
+    assert classify_host(host) == (kind, value)
 
 
 @pytest.mark.parametrize("host, words", [

@@ -16,10 +16,8 @@ import requests
 
 import k8sauthlib as k8s
 from k8sauthlib.tls import diagnose
-from k8sauthlib.tls.client import (ClientKeyMismatch, CredentialFileError, HTTPSToPlainHTTP,
-                               HostnameMismatch, MTLSClient, ServerCertExpired,
-                               ServerUnreachable, TLSProblem, UnknownServerCA, check_key_pair,
-                               parse_resolve)
+from k8sauthlib.errors import ClientKeyMismatch, CredentialFileError, HTTPSToPlainHTTP, HostnameMismatch, ServerCertExpired, ServerUnreachable, TLSProblem, UnknownServerCA
+from k8sauthlib.tls.client import MTLSClient, check_key_pair, parse_resolve
 from k8sauthlib.tls.nginx import Nginx
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("curl") is None,
@@ -162,7 +160,7 @@ def test_expired_server_certificate(cluster):
     stale = cluster["stale"]
     with pytest.raises(ServerCertExpired) as info:
         MTLSClient(stale.url, ca=f(cluster, "ca.pem")).get("/")
-    assert isinstance(info.value, k8s.client.CertificateExpired)
+    assert isinstance(info.value, k8s.CertificateExpired)
     assert "valid" in str(info.value) and "UTC" in str(info.value)
     r = diagnose.run_curl(["--cacert", f(cluster, "ca.pem"), stale.url])
     assert r.returncode == 60 and r.cause.key == "server-cert-expired"

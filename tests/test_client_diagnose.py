@@ -10,7 +10,7 @@ import pytest
 
 import k8sauthlib as k8s
 from k8sauthlib.tls import diagnose
-from k8sauthlib.tls.client import _CLASSES, TLSProblem
+from k8sauthlib.errors import CAUSE_CLASSES, TLSProblem
 
 HANGUL = re.compile(r"[가-힣]")
 
@@ -51,9 +51,9 @@ def test_each_sign_maps_back_to_its_cause():
 
 def test_every_error_cause_the_client_raises_has_an_exception_class():
     for c in diagnose.CAUSES:
-        if c.key in _CLASSES:
-            assert issubclass(_CLASSES[c.key], TLSProblem)
-    assert issubclass(_CLASSES["client-key-mismatch"], k8s.KeyMismatchError)
+        if c.key in CAUSE_CLASSES:
+            assert issubclass(CAUSE_CLASSES[c.key], TLSProblem)
+    assert issubclass(CAUSE_CLASSES["client-key-mismatch"], k8s.KeyMismatchError)
 
 
 @pytest.mark.parametrize("message, key", [

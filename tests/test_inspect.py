@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
+from k8sauthlib.pki.names import CA_USAGES, subject_name
 from k8sauthlib.pki.inspect import CREDENTIAL_ID_KEY, UID_OID, certificate_identifier
 
 needs_cfssl = pytest.mark.skipif(shutil.which("cfssl") is None, reason="cfssl is not installed (make test installs it)")
@@ -464,7 +465,7 @@ def test_verify_intermediate_restricting_eku(ca):
 def test_verify_path_length(key_type):
     root = k8s.CA.create("root", key=key_type, path_length=0)
     # issue(), not issue_intermediate(): the helper refuses a CA under pathlen 0 on purpose
-    inter = root.issue(subject=k8s.certs.subject_name("inter"), usages=k8s.certs.CA_USAGES, is_ca=True, key=key_type)
+    inter = root.issue(subject=subject_name("inter"), usages=CA_USAGES, is_ca=True, key=key_type)
     alice = inter.issue_client_cert("alice", key=key_type)
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(alice, root)
@@ -662,7 +663,7 @@ def test_go_agrees_on_every_failure(ca, key_type, serve, kubectl, now):
     cases.append((restricted.issue_server_cert("127.0.0.1", key=key_type), ca, {}))
     # 6. a root that allows no intermediate (pathlen 0) above an intermediate
     strict_root = k8s.CA.create("strict-root", key=key_type, path_length=0)
-    cases.append((strict_root.issue(subject=k8s.certs.subject_name("inter"), usages=k8s.certs.CA_USAGES, is_ca=True,
+    cases.append((strict_root.issue(subject=subject_name("inter"), usages=CA_USAGES, is_ca=True,
                                    key=key_type).issue_server_cert("127.0.0.1"), strict_root, {}))
     # 7. a critical extension Go does not know
     cases.append((with_unknown_critical_extension(ca, "127.0.0.1", now), ca, {}))

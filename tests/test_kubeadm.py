@@ -19,8 +19,11 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import k8sauthlib as k8s
-from k8sauthlib.kube.kubeadm import KubeadmTree, PrivilegedReadError, _sudo_read
-from k8sauthlib.kube.kubeconfig import Kubeconfig, kubeconfig_for_user, main as kubeconfig_main
+from k8sauthlib.lab import read_manifest_flags
+from k8sauthlib.errors import PrivilegedReadError
+from k8sauthlib.kube.kubeadm import KubeadmTree, sudo_cat
+from k8sauthlib.kube.kubeconfig import Kubeconfig
+from k8sauthlib.kube.user import kubeconfig_for_user, main as kubeconfig_main
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -179,7 +182,7 @@ def test_apiserver_flags_come_from_the_static_pod_manifest(tree, tmp_path):
     assert tree.apiserver_file("client-ca-file") == tree.ca_crt
     assert tree.apiserver_file("--tls-private-key-file") == tree.apiserver_key
     # The lab's own reader agrees.
-    assert k8s.lab.read_manifest_flags(tree.apiserver_manifest) == flags
+    assert read_manifest_flags(tree.apiserver_manifest) == flags
 
 
 def test_editing_the_manifest_changes_the_flags(tmp_path, tree):
@@ -338,7 +341,7 @@ def _fake_sudo(tmp_path, stderr, rc=1):
 ])
 def test_sudo_refusals_become_advice(tmp_path, tree, stderr, advice):
     with pytest.raises(PrivilegedReadError, match=advice) as info:
-        _sudo_read(tree.ca_key, sudo=(_fake_sudo(tmp_path, stderr), "-n"))
+        sudo_cat(tree.ca_key, sudo=(_fake_sudo(tmp_path, stderr), "-n"))
     assert str(tree.ca_key) in str(info.value)
 
 

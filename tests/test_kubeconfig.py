@@ -14,7 +14,8 @@ import yaml
 
 import k8sauthlib as k8s
 from k8sauthlib.go.yaml import go_key_cmp, go_yaml_dump
-from k8sauthlib.kube.kubeconfig import Kubeconfig, kubeconfig_for_user, main
+from k8sauthlib.kube.kubeconfig import Kubeconfig
+from k8sauthlib.kube.user import kubeconfig_for_user, main
 
 
 def kubectl(tmp_path, *args, cwd=None, check=True):

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 import k8sauthlib as k8s
+from k8sauthlib.pki.inspect import certificate_identifier
 from k8sauthlib.lab import LabError
 
 pytestmark = pytest.mark.skipif(subprocess.run(["which", "curl"], capture_output=True).returncode != 0,
@@ -151,7 +152,7 @@ def test_front_proxy_ca_changes_what_kube_apiserver_logs_and_does(tmp_path):
         assert lab.api.authenticator.requestheader is not None
         assert curl(lab.url + "/api", lab.ca_file, *pem("admin"))[0] == 200
         assert curl(lab.url + "/version", lab.ca_file, *pem("foreign")) == (401, UNAUTHORIZED_BODY)
-        ident = k8s.inspect.certificate_identifier(foreign.cert)
+        ident = certificate_identifier(foreign.cert)
         assert last_auth_error(lab) == ('"Unable to authenticate the request" err="[x509: certificate signed by unknown '
                                         f'authority, verifying certificate {ident} failed: x509: certificate signed by '
                                         'unknown authority]"')

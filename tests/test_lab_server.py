@@ -22,6 +22,7 @@ from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
 import k8sauthlib as k8s
+from k8sauthlib.pki.inspect import certificate_identifier
 from k8sauthlib.lab.api import LAB_POD_REASON
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("curl") is None,
@@ -285,7 +286,7 @@ def test_bad_certificate_log_lines_name_the_go_error(lab, users):
     for name, go_error in expectations.items():
         status, _, body = curl(lab, "/version", users[name])
         assert (status, body) == (401, UNAUTHORIZED_BODY)
-        ident = k8s.inspect.certificate_identifier(users[name].cert.cert)
+        ident = certificate_identifier(users[name].cert.cert)
         line = [m for m in lab.log_messages() if m.startswith('"Unable to authenticate the request"')][-1]
         # kubeadm's front-proxy authenticator runs first and fails too: two errors, as kube-apiserver logs them
         assert line.startswith('"Unable to authenticate the request" err="[x509: ')

@@ -16,10 +16,8 @@ import requests
 
 import k8sauthlib as k8s
 from k8sauthlib.tls import diagnose
-from k8sauthlib.tls.client import (ClientCertExpired, ClientCertRejected, ClientCertRequired,
-                               ClientKeyMismatch, ClientSignatureRejected, HostnameMismatch,
-                               InsecureTLSWarning, MTLSClient, PlainHTTPToHTTPS, TLSProblem,
-                               UnknownServerCA)
+from k8sauthlib.errors import ClientCertExpired, ClientCertRejected, ClientCertRequired, ClientKeyMismatch, ClientSignatureRejected, HostnameMismatch, InsecureTLSWarning, PlainHTTPToHTTPS, TLSProblem, UnknownServerCA
+from k8sauthlib.tls.client import MTLSClient
 from k8sauthlib.tls.nginx import Nginx
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("curl") is None,
@@ -206,7 +204,7 @@ def test_expired_client_cert(lab):
     with pytest.raises(ClientCertExpired) as info:
         client(lab, web, ca=ca, cert=cert, key=key).get("/")
     assert isinstance(info.value, ClientCertRejected)
-    assert isinstance(info.value, k8s.client.CertificateExpired)
+    assert isinstance(info.value, k8s.CertificateExpired)
     assert "expired" in str(info.value)
     # without the server's log the client still knows: its own certificate is out of date
     with pytest.raises(ClientCertExpired):

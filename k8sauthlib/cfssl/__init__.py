@@ -31,7 +31,6 @@ issuing do.
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -39,10 +38,12 @@ from typing import Any
 from ..errors import InputError, UnknownProfileError, UnknownUsageError
 from ..files import read_file
 from ..go.duration import parse_duration
+from ..pki.certs import CA, build_certificate
+from ..pki.keys import EC_CURVES, RSA_SIZES, key_matches
+from ..pki.names import CA_USAGES, EXT_KEY_USAGES, KEY_USAGES, classify_host, parse_hosts, resolve_usages
 
 #: cfssl ``initca``'s CA policy (``initca.CAPolicy``): five years, certificate and CRL signing.
 CA_EXPIRY = timedelta(hours=43800)
-CA_USAGES = ("cert sign", "crl sign")
 #: cfssl's built-in signing profile when no ``-config`` is given (``config.DefaultConfig``).
 DEFAULT_USAGES = ("signing", "key encipherment", "server auth", "client auth")
 DEFAULT_EXPIRY = timedelta(hours=8760)
@@ -51,8 +52,6 @@ DEFAULT_BACKDATE = timedelta(minutes=5)
 #: cfssl's default key when a CSR request has no ``key`` (``csr.NewKeyRequest``).
 DEFAULT_KEY = ("ecdsa", 256)
 
-_RSA_SIZES = (2048, 3072, 4096)
-_EC_SIZES = (256, 384)
 
 
 class _Record:
@@ -256,80 +255,6 @@ def _positive_duration(value, where: str) -> timedelta:
 
 
 # ------------------------------------------------------------------------------------ hosts
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_QUOTED = r'"(?:[^"\\\r\n]|\\.)*"'
-_ADDR_SPEC = rf"(?:{_DOT_ATOM}|{_QUOTED})@(?:{_DOT_ATOM}|\[[^\[\]\\\s]*\])"
-_ADDR_RE = rf"({_ADDR_SPEC})"
-_NAMED_ADDR_RE = rf"(?:[^<>@]*?)\s*<({_ADDR_SPEC})>"
-_SCHEME_RE = r"[A-Za-z][A-Za-z0-9+.-]*:"
-
-
-def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
-    """Classify one ``hosts`` entry the way cfssl does and normalize it as Go encodes it.
-
-    cfssl tries, in order: ``net.ParseIP`` (an IP SAN), ``mail.ParseAddress`` (an email SAN,
-    ``"Name <a@b>"`` gives ``a@b``), ``url.ParseRequestURI`` (a URI SAN, e.g. ``spiffe://...``),
-    and otherwise makes a DNS SAN. An IPv4-mapped IPv6 address is written as IPv4, as Go does.
-
-    Returns:
-        ``(kind, value)`` with kind one of ``"ip"``, ``"email"``, ``"uri"``, ``"dns"``.
-
-    Raises:
-        InputError: for entries cfssl would turn into a SAN no client can ever match: empty,
-            containing white space, non-ASCII, a bare path or ``*``, or a host with a port.
-    """
-    h = _str(host, where)
-    if not h.strip():
-        raise InputError(f"{where}: an empty host name is not a valid SAN")
-    if h != h.strip():
-        raise InputError(f"{where}: {h!r} has white space around it, so it is not a host name, IP address, "
-                         f"email address or URI")
-    import ipaddress
-
-    if "%" not in h:
-        try:
-            ip = ipaddress.ip_address(h)
-        except ValueError:
-            pass
-        else:
-            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-                ip = ip.ipv4_mapped
-            return "ip", str(ip)
-    m = "@" in h and (re.fullmatch(_ADDR_RE, h) or re.fullmatch(_NAMED_ADDR_RE, h))
-    if m:
-        return "email", m.group(1)
-    if any(c.isspace() for c in h):
-        raise InputError(f"{where}: {h!r} contains white space, so it is not a host name, IP address, email "
-                         f"address or URI")
-    if not h.isascii():
-        raise InputError(f"{where}: {h!r} is not ASCII; write an internationalized domain name in its "
-                         f"xn-- (punycode) form")
-    scheme = re.match(_SCHEME_RE, h)
-    if scheme and h[scheme.end():].startswith("/"):
-        return "uri", h
-    if h.startswith("/") or h == "*":
-        raise InputError(f"{where}: {h!r} is not a host name, IP address, email address or URI "
-                         f"(a URI needs a scheme, as in spiffe://cluster.local/ns/default)")
-    if ":" in h:
-        raise InputError(f"{where}: {h!r} is not a valid host name (a SAN cannot carry a port or a "
-                         f"scheme without '//')")
-    return "dns", h
-
-
-def go_san_order(hosts) -> list[str]:
-    """Normalize cfssl ``hosts`` and order them as Go encodes SANs: DNS, email, IP, URI.
-
-    Raises:
-        InputError: see :func:`classify_host`.
-    """
-    groups: dict[str, list[str]] = {"dns": [], "email": [], "ip": [], "uri": []}
-    for i, host in enumerate(hosts):
-        kind, value = classify_host(host, f"hosts[{i}]")
-        groups[kind].append(value)
-    return groups["dns"] + groups["email"] + groups["ip"] + groups["uri"]
-
-
 def split_hosts(text: str) -> tuple[str, ...]:
     """cfssl's ``-hostname a,b,c`` (``signer.SplitHosts``): comma-separated, empty means none."""
     return tuple(text.split(",")) if text else ()
@@ -586,9 +511,9 @@ def _key_request(value, label: str) -> tuple[KeyRequest, bool]:
         if size < 2048:
             raise InputError(f"{where}.size {size} is too small: RSA keys must have at least 2048 bits "
                              f"(cfssl: \"RSA key is too weak\")")
-        if size not in _RSA_SIZES:
+        if size not in RSA_SIZES:
             raise InputError(f"{where}.size {size} is not supported for rsa; use 2048, 3072 or 4096")
-    elif size not in _EC_SIZES:
+    elif size not in tuple(EC_CURVES):
         raise InputError(f"{where}.size {size} is not supported for ecdsa; use 256 (P-256) or 384 (P-384)")
     return KeyRequest(algo, size), True
 
@@ -729,7 +654,6 @@ def _profile(value, name: str, label: str, *, is_default: bool) -> SigningProfil
     usages = _str_list(f.get("usages", []), f"{where}.usages")
     if usages:
         # imports cryptography: only when there are usages to check
-        from ..pki.certs import EXT_KEY_USAGES, KEY_USAGES, resolve_usages
 
         known = list(KEY_USAGES) + list(EXT_KEY_USAGES)
         for usage in usages:
@@ -810,24 +734,8 @@ def _make_csr(req: CsrRequest, key, subject, general_names, *, ca: bool):
 
 
 def _general_names(req: CsrRequest) -> list:
-    """The request's SANs as ``x509.GeneralName`` objects, in Go's order.
-
-    They come from the certificate core's :func:`k8sauthlib.certs.parse_hosts`, which the
-    certificate will be built with too; each must be the same kind of SAN cfssl's rule gave.
-    """
-    from cryptography import x509
-
-    from ..pki.certs import parse_hosts
-
-    classified = req.classified_hosts()
-    general_names = parse_hosts([value for _, value in classified])
-    kinds = {x509.DNSName: "dns", x509.RFC822Name: "email", x509.IPAddress: "ip",
-             x509.UniformResourceIdentifier: "uri"}
-    for (kind, host), general_name in zip(classified, general_names):
-        if kinds[type(general_name)] != kind:
-            raise InputError(f"{req.source}: host {host!r} is ambiguous (cfssl reads it as {kind}, "
-                             f"not {kinds[type(general_name)]}); write it in a plainer form")
-    return general_names
+    """The request's SANs as ``x509.GeneralName`` objects, in Go's order (:func:`parse_hosts`)."""
+    return parse_hosts([f"{h}" for h in req.hosts]) if req.hosts else []
 
 
 def load_ca(cert_path, key_path):
@@ -849,7 +757,6 @@ def load_ca(cert_path, key_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-    from ..pki.certs import CA, key_matches
 
     try:
         key_data = Path(key_path).read_bytes()
@@ -901,7 +808,6 @@ def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None, privat
     Returns:
         A :class:`k8sauthlib.CA` with ``key`` and ``csr`` set.
     """
-    from ..pki.certs import CA, _build
 
     if not isinstance(req, CsrRequest):
         req = CsrRequest.from_json(req)
@@ -915,7 +821,7 @@ def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None, privat
     key = req.key.generate() if private_key is None else private_key
     req.key.check(key)
     # What CA.create does, with our key: self-signed, CA:TRUE, no AKI.
-    cert = _build(subject=subject, issuer=subject, public_key=key.public_key(), signing_key=key, issuer_ski=None,
+    cert = build_certificate(subject=subject, issuer=subject, public_key=key.public_key(), signing_key=key, issuer_ski=None,
                   hosts=ip_sans, usages=CA_USAGES, validity=expiry, not_before=not_before, not_after=not_after,
                   is_ca=True, path_length=ca_cfg.path_length)
     return CA(cert, key, csr=_make_csr(req, key, subject, general_names, ca=True))
@@ -943,7 +849,6 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
         InputError: the request has a ``ca`` section (only ``-initca`` uses it), or see
             :meth:`CsrRequest.from_json` and :meth:`SigningConfig.from_json`.
     """
-    from ..pki.certs import CA
 
     if not isinstance(req, CsrRequest):
         req = CsrRequest.from_json(req)
@@ -986,5 +891,4 @@ def to_cfssl_json(cert) -> dict[str, str]:
 
 
 __all__ = ["CAConfig", "CsrRequest", "KeyRequest", "NameEntry", "SigningConfig", "SigningProfile",
-           "cfssl_validity", "classify_host", "gencert", "gencert_initca",
-           "go_san_order", "load_ca", "split_hosts", "to_cfssl_json"]
+           "cfssl_validity", "gencert", "gencert_initca", "load_ca", "split_hosts", "to_cfssl_json"]

@@ -27,8 +27,11 @@ from typing import Callable
 
 import yaml
 
-from ..errors import InputError
+from ..errors import InputError, PrivilegedReadError
 from ..files import KEY_MODE, atomic_write
+from ..pki.certs import CA, Cert
+from ..pki.keys import KeySpec, load_cert, verify_signature
+from ..pki.names import subject_name
 
 #: kubeadm's directory on a node.
 KUBEADM_ROOT = Path("/etc/kubernetes")
@@ -52,12 +55,8 @@ LAB_PORT = 6443
 Reader = Callable[[Path], bytes]
 
 
-class PrivilegedReadError(InputError):
-    """A root-only file could not be read, not even through ``sudo -n``."""
-
-
 # ================================================================================ reading files
-def _sudo_read(path: Path, sudo=("sudo", "-n")) -> bytes:
+def sudo_cat(path: Path, sudo=("sudo", "-n")) -> bytes:
     """Read ``path`` with ``sudo -n cat``; raise PrivilegedReadError with advice when that fails."""
     exe = shutil.which(sudo[0])
     advice = (f"run this as root, or copy the file where you can read it "
@@ -86,7 +85,7 @@ def _sudo_read(path: Path, sudo=("sudo", "-n")) -> bytes:
     raise PrivilegedReadError(f"cannot read {path} through sudo (sudo said: {err or 'exit ' + str(proc.returncode)})")
 
 
-def read_file(path, *, reader: Reader | None = None, privileged_reader: Reader | None = None) -> bytes:
+def read_with_sudo(path, *, reader: Reader | None = None, privileged_reader: Reader | None = None) -> bytes:
     """Read a file; when permission is denied, read it through ``sudo -n cat``.
 
     Args:
@@ -110,7 +109,7 @@ def read_file(path, *, reader: Reader | None = None, privileged_reader: Reader |
     except IsADirectoryError:
         raise InputError(f"{path} is a directory, not a file") from None
     except PermissionError:
-        return (privileged_reader or _sudo_read)(path)
+        return (privileged_reader or sudo_cat)(path)
 
 
 # ================================================================================== the tree
@@ -129,7 +128,7 @@ class KubeadmTree:
 
     Args:
         root: the tree's directory (default ``/etc/kubernetes``).
-        reader: plain file read (default ``Path.read_bytes``); see :func:`read_file`.
+        reader: plain file read (default ``Path.read_bytes``); see :func:`read_with_sudo`.
         privileged_reader: read after a permission error (default ``sudo -n cat``).
     """
 
@@ -221,7 +220,7 @@ class KubeadmTree:
         path = Path(path)
         if not path.is_absolute():
             path = self.root / path
-        return read_file(path, reader=self._reader, privileged_reader=self._privileged_reader)
+        return read_with_sudo(path, reader=self._reader, privileged_reader=self._privileged_reader)
 
     def manifest_doc(self, component: str = "kube-apiserver") -> dict:
         """The static Pod manifest of ``component`` as a dict."""
@@ -286,17 +285,14 @@ class KubeadmTree:
             KeyMismatchError: ``ca.key`` does not belong to ``ca.crt``.
             PrivilegedReadError: ``ca.key`` is root-only and sudo is not possible.
         """
-        from ..pki.certs import CA
         return CA.from_pem(self.read_bytes(self.ca_crt), self.read_bytes(self.ca_key))
 
     def ca_cert(self):
         """The cluster CA certificate only (``pki/ca.crt`` is world-readable on a node)."""
-        from ..pki.certs import Cert
         return Cert.load(self.read_bytes(self.ca_crt))
 
     def apiserver_cert(self):
         """The API server's serving certificate (``pki/apiserver.crt``) as a :class:`k8sauthlib.Cert`."""
-        from ..pki.certs import Cert
         return Cert.load(self.read_bytes(self.apiserver_crt))
 
     @property
@@ -357,13 +353,11 @@ class KubeadmTree:
         ca_pem = self.read_bytes(self.ca_crt)
         key_pem = self.read_bytes(self.ca_key) if with_key else None
         if key_pem is not None:
-            from ..pki.certs import CA
             CA.from_pem(ca_pem, key_pem)  # refuses a key that does not match
         return write_bare(prefix, dest_dir, cert_pem=ca_pem, key_pem=key_pem, overwrite=overwrite)
 
     def copy_apiserver(self, dest_dir, prefix: str = "k8s-server", *, overwrite: bool = False):
         """Copy ``pki/apiserver.crt``/``.key`` as ``PREFIX.pem``/``PREFIX-key.pem`` (the article's k8s-server files)."""
-        from ..pki.certs import Cert
         from ..files import write_bare
         cert_pem, key_pem = self.read_bytes(self.apiserver_crt), self.read_bytes(self.apiserver_key)
         Cert.from_pem(cert_pem, key_pem)  # KeyMismatchError if they do not belong together
@@ -445,7 +439,6 @@ class KubeadmTree:
         return tree
 
     def _create_lab(self, *, key, node_name, server, full_pki=False):
-        from ..pki.certs import CA, Cert, KeySpec, verify_signature
         spec = KeySpec.parse(key)
         for directory, mode in ((self.pki_dir, 0o755), (self.manifests_dir, 0o700), (self.rbac_dir, 0o755)):
             if not directory.is_dir():  # never change the modes of an existing (perhaps real) tree
@@ -501,7 +494,6 @@ class KubeadmTree:
                 kc = Kubeconfig.load(path)
                 cert_pem = kc.users.get(kc.current_user(), {}).get("client-certificate-data")
                 if cert_pem:
-                    from ..pki.certs import load_cert
                     check_signed(path, load_cert(cert_pem))
                 continue
             client = ca.issue_client_cert(user, groups, key=spec, validity=CERT_VALIDITY)
@@ -526,7 +518,6 @@ class KubeadmTree:
             only: file names (without extension) to create, or None for all of them.
         """
         from cryptography.hazmat.primitives import serialization
-        from ..pki.certs import CA, Cert, subject_name, verify_signature
         etcd_hosts = (node_name, "localhost", LAB_ADDRESS, "::1")
         cas = {"ca": ca}
         for name, cn in (("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")):
@@ -727,4 +718,4 @@ def static_pod_manifests(*, node_name: str = LAB_NODE_NAME, address: str = LAB_A
             "kube-scheduler": scheduler}
 
 
-__all__ = ["KUBEADM_ROOT", "KubeadmTree", "PrivilegedReadError", "read_file", "static_pod_manifests"]
+__all__ = ["KUBEADM_ROOT", "KubeadmTree", "read_with_sudo", "sudo_cat", "static_pod_manifests"]

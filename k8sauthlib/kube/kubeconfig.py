@@ -23,22 +23,18 @@ kubeadm writes ``admin.conf`` and ``kubeadm kubeconfig user`` prints its output 
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import copy
 import os
-import sys
-from datetime import timedelta
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
-from ..errors import InputError, K8sAuthError, KeyMismatchError
+from ..errors import InputError, KeyMismatchError
 from ..files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
-from ..go.duration import format_duration, parse_duration
 from ..go.yaml import go_yaml_dump, go_yaml_load
+from ..pki.keys import key_matches, load_cert, load_private_key
 
 #: What ``kubectl config view`` prints instead of embedded certificate and key data.
 DATA_OMITTED = "DATA+OMITTED"
@@ -84,7 +80,6 @@ def _read_file(path, what: str) -> bytes:
 
 def _check_pair(cert_pem: bytes, key_pem: bytes, cert_what: str, key_what: str) -> None:
     """Raise KeyMismatchError unless the key belongs to the certificate (both PEM)."""
-    from ..pki.certs import key_matches, load_cert, load_private_key
     try:
         cert = load_cert(cert_pem)
     except InputError as exc:
@@ -475,7 +470,6 @@ class Kubeconfig:
 
     @staticmethod
     def _check_cert(data: bytes, what: str) -> None:
-        from ..pki.certs import load_cert
         try:
             load_cert(data)
         except InputError as exc:
@@ -503,7 +497,6 @@ class Kubeconfig:
         elif cert is not None:
             self._check_cert(cert[0], cert[1])
         elif key is not None:
-            from ..pki.certs import load_private_key
             try:
                 load_private_key(key[0])
             except InputError as exc:
@@ -675,132 +668,4 @@ class Kubeconfig:
                 f"users={names('user')} contexts={names('context')}>")
 
 
-# ============================================================================ kubeadm kubeconfig user
-def kubeconfig_for_user(cert_dir, client_name: str, orgs: Iterable[str] = (), validity="8760h", *,
-                        server: str, cluster_name: str = "kubernetes", key="rsa-2048", reader=None) -> Kubeconfig:
-    """A kubeconfig for a new user signed by the cluster CA, like ``kubeadm kubeconfig user``.
-
-    ``kubeadm kubeconfig user --client-name NAME --org GROUP --validity-period 24h`` loads
-    ``<cert-dir>/ca.crt`` and ``ca.key``, issues a client certificate (``CN=NAME``, one ``O`` per
-    ``--org``, key usage digitalSignature+keyEncipherment, EKU clientAuth) and prints a kubeconfig
-    with everything embedded: cluster ``kubernetes``, user ``NAME``, context ``NAME@kubernetes``
-    as the current context.
-
-    Args:
-        cert_dir: the PKI directory (kubeadm: ``/etc/kubernetes/pki``). ``ca.key`` is read through
-            ``sudo -n`` when this process may not read it (see :class:`k8sauthlib.KubeadmTree`).
-        client_name: the user name (certificate CN).
-        orgs: groups (one ``O`` each).
-        validity: Go duration (``24h``, ``8760h0m0s``) or a ``timedelta``; kubeadm's default is
-            one year.
-        server: the API server URL.
-        cluster_name: kubeadm's ``clusterName`` (default ``kubernetes``).
-        key: key type for the new key pair (kubeadm's ``encryptionAlgorithm``, default RSA-2048).
-        reader: optional plain ``callable(path) -> bytes`` used instead of ``Path.read_bytes``;
-            a ``PermissionError`` from it still falls back to ``sudo -n cat``.
-
-    Returns:
-        The kubeconfig (not yet written; ``.to_yaml()`` is what kubeadm prints, ``.write()``
-        saves it with mode 0600).
-
-    Raises:
-        InputError: missing or unreadable CA files, a bad duration, an empty name.
-        KeyMismatchError: ``ca.key`` does not belong to ``ca.crt``.
-    """
-    from ..pki.certs import CA
-    from .kubeadm import read_file
-    if not client_name:
-        raise InputError("the client name (the certificate's CN, i.e. the user name) must not be empty")
-    if isinstance(orgs, str):
-        orgs = [orgs]
-    lifetime = parse_duration(validity)
-    if lifetime <= timedelta(0):
-        raise InputError(f"the validity must be positive, not {format_duration(lifetime)}")
-    cert_dir = Path(cert_dir)
-    ca_crt, ca_key = cert_dir / "ca.crt", cert_dir / "ca.key"
-    ca = CA.from_pem(read_file(ca_crt, reader=reader), read_file(ca_key, reader=reader))
-    user = ca.issue_client_cert(client_name, list(orgs), key=key, validity=lifetime)
-    kc = Kubeconfig()
-    kc.set_cluster(cluster_name, server, certificate_authority_data=ca.cert_pem)
-    kc.set_credentials(client_name, client_certificate_data=user.cert_pem, client_key_data=user.key_pem)
-    context = f"{client_name}@{cluster_name}"
-    kc.set_context(context, cluster=cluster_name, user=client_name)
-    kc.use_context(context)
-    return kc
-
-
-# ============================================================================================ CLI
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="k8sauthlib kubeconfig", description="kubeconfig helpers")
-    sub = parser.add_subparsers(dest="command", required=True)
-    user = sub.add_parser("user", help="print a kubeconfig for a new user signed by the cluster CA "
-                                       "(like kubeadm kubeconfig user)")
-    user.add_argument("--client-name", required=True, help="user name: the certificate's CN")
-    user.add_argument("--org", action="append", default=[], help="group (O); repeat for several")
-    user.add_argument("--validity", "--validity-period", dest="validity", default="8760h0m0s",
-                      help="certificate lifetime as a Go duration (default 8760h0m0s)")
-    user.add_argument("--cert-dir", default="/etc/kubernetes/pki", help="where ca.crt and ca.key are "
-                      "(default /etc/kubernetes/pki)")
-    user.add_argument("--server", required=True, help="API server URL, e.g. https://127.0.0.1:6443")
-    user.add_argument("--cluster-name", default="kubernetes", help="cluster name (default kubernetes)")
-    user.add_argument("--key", default="rsa-2048", help="key type: rsa-2048 (default), rsa-4096, ecdsa-p256, ...")
-    user.add_argument("-o", "--output", help="write the kubeconfig to this file (mode 0600) instead of stdout")
-    view = sub.add_parser("view", help="print a kubeconfig like kubectl config view")
-    view.add_argument("kubeconfig", help="kubeconfig file")
-    view.add_argument("--minify", action="store_true", help="only the current context and what it uses")
-    view.add_argument("--raw", action="store_true", help="show certificate and key data")
-    extract = sub.add_parser("client-files", help="extract a user's embedded certificate and key to "
-                                                  "NAME.pem and NAME-key.pem")
-    extract.add_argument("kubeconfig", help="kubeconfig file, e.g. /etc/kubernetes/admin.conf")
-    extract.add_argument("--name", default="k8s-client", help="base name of the files (default k8s-client)")
-    extract.add_argument("--dir", default=".", help="directory for the files (default: current)")
-    extract.add_argument("--user", help="which user (default: the current context's)")
-    return parser
-
-
-def main(argv=None) -> int:
-    """``k8sauthlib kubeconfig ...``: ``user`` (like ``kubeadm kubeconfig user``), ``view``, ``client-files``.
-
-    Args:
-        argv: arguments after ``kubeconfig`` (a leading ``"kubeconfig"`` is accepted too).
-
-    Returns:
-        The exit status: 0 on success, 1 on an error (message on stderr), 2 on bad usage.
-    """
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["kubeconfig"]:
-        argv = argv[1:]
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    try:
-        if args.command == "user":
-            kc = kubeconfig_for_user(args.cert_dir, args.client_name, args.org, args.validity,
-                                     server=args.server, cluster_name=args.cluster_name, key=args.key)
-            if args.output:
-                kc.write(args.output)
-            else:
-                # kubeadm prints clientcmd.Write's bytes with fmt.Fprintln: one extra newline.
-                sys.stdout.write(kc.to_yaml() + "\n")
-        elif args.command == "view":
-            from .kubeadm import read_file
-            kc = Kubeconfig.from_yaml(read_file(args.kubeconfig), path=args.kubeconfig)
-            sys.stdout.write(kc.view(minify=args.minify, raw=args.raw))
-        elif args.command == "client-files":
-            from .kubeadm import read_file
-            kc = Kubeconfig.from_yaml(read_file(args.kubeconfig), path=args.kubeconfig)
-            files = kc.client_files(args.dir, args.name, user=args.user)
-            print(files.cert)
-            print(files.key)
-    except K8sAuthError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
-
-
-__all__ = ["DATA_OMITTED", "REDACTED", "Kubeconfig", "kubeconfig_for_user", "main"]
+__all__ = ["DATA_OMITTED", "REDACTED", "Kubeconfig"]

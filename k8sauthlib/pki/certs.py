@@ -18,287 +18,28 @@ RSA and SEC 1 (``EC PRIVATE KEY``) for ECDSA.
 
 from __future__ import annotations
 
-import ipaddress
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import NameOID
 
-from ..errors import InputError, KeyMismatchError, UnknownUsageError
-from ..files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
+from ..errors import InputError, KeyMismatchError
+from ..files import KEY_MODE, BareFiles, atomic_write, bare_paths, write_bare
+from .keys import (DEFAULT_KEY, KeySpec, hash_for, key_matches, key_pem, load_cert_bundle, load_private_key,
+                   read_pem)
+from .names import CA_USAGES, CLIENT_USAGES, SERVER_USAGES, parse_hosts, resolve_usages, subject_name
 
-#: kubeadm and cfssl start validity this far in the past.
+#: kubeadm and cfssl start validity this far in the past (kubeadm ``constants.CertificateBackdate``).
 BACKDATE = timedelta(minutes=5)
-
-RSA_SIZES = (2048, 3072, 4096)
-EC_CURVES = {256: ec.SECP256R1, 384: ec.SECP384R1}
-
-#: cfssl's key usage names (cfssl config/config.go ``KeyUsage``) -> cryptography KeyUsage field.
-KEY_USAGES = {
-    "signing": "digital_signature",
-    "digital signature": "digital_signature",
-    "content commitment": "content_commitment",
-    "key encipherment": "key_encipherment",
-    "key agreement": "key_agreement",
-    "data encipherment": "data_encipherment",
-    "cert sign": "key_cert_sign",
-    "crl sign": "crl_sign",
-    "encipher only": "encipher_only",
-    "decipher only": "decipher_only",
-}
-
-#: cfssl's extended key usage names (cfssl config/config.go ``ExtKeyUsage``) -> OID.
-EXT_KEY_USAGES = {
-    "any": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
-    "server auth": ExtendedKeyUsageOID.SERVER_AUTH,
-    "client auth": ExtendedKeyUsageOID.CLIENT_AUTH,
-    "code signing": ExtendedKeyUsageOID.CODE_SIGNING,
-    "email protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
-    "s/mime": ExtendedKeyUsageOID.EMAIL_PROTECTION,
-    "ipsec end system": x509.ObjectIdentifier("1.3.6.1.5.5.7.3.5"),
-    "ipsec tunnel": x509.ObjectIdentifier("1.3.6.1.5.5.7.3.6"),
-    "ipsec user": x509.ObjectIdentifier("1.3.6.1.5.5.7.3.7"),
-    "timestamping": ExtendedKeyUsageOID.TIME_STAMPING,
-    "ocsp signing": ExtendedKeyUsageOID.OCSP_SIGNING,
-    "microsoft sgc": x509.ObjectIdentifier("1.3.6.1.4.1.311.10.3.3"),
-    "netscape sgc": x509.ObjectIdentifier("2.16.840.1.113730.4.1"),
-}
-
-CA_USAGES = ("cert sign", "crl sign")
-SERVER_USAGES = ("digital signature", "key encipherment", "server auth")
-CLIENT_USAGES = ("digital signature", "key encipherment", "client auth")
-
-
-# --------------------------------------------------------------------------------------- keys
-@dataclass(frozen=True)
-class KeySpec:
-    """A key algorithm and size: ``rsa`` 2048/3072/4096 or ``ecdsa`` 256 (P-256)/384 (P-384).
-
-    ``KeySpec.parse`` accepts the spellings the book's readers meet: ``"rsa-2048"``, kubeadm's
-    ``"RSA-2048"``/``"ECDSA-P256"``, cfssl's ``{"algo": "ecdsa", "size": 256}``, or a tuple.
-    """
-
-    algo: str = "rsa"
-    size: int = 2048
-
-    def __post_init__(self):
-        if self.algo == "rsa" and self.size not in RSA_SIZES:
-            raise InputError(f"unsupported RSA key size {self.size}; use one of {', '.join(map(str, RSA_SIZES))}")
-        if self.algo == "ecdsa" and self.size not in EC_CURVES:
-            raise InputError(f"unsupported ECDSA key size {self.size}; use 256 (P-256) or 384 (P-384)")
-        if self.algo not in ("rsa", "ecdsa"):
-            raise InputError(f"unsupported key algorithm {self.algo!r}; use 'rsa' or 'ecdsa'")
-
-    @classmethod
-    def parse(cls, value) -> KeySpec:
-        """Build a KeySpec from a string, a ``(algo, size)`` tuple, a cfssl dict, or a KeySpec."""
-        if isinstance(value, KeySpec):
-            return value
-        if isinstance(value, dict):
-            return cls(str(value.get("algo", "")).lower(), _size(value.get("size", 0)))
-        if isinstance(value, (tuple, list)) and len(value) == 2:
-            return cls(str(value[0]).lower(), _size(value[1]))
-        if isinstance(value, str):
-            m = re.fullmatch(r"(rsa|ecdsa|ec)(?:[-_ ]?p?-?(\d+))?", value.strip().lower())
-            if m:
-                algo = "ecdsa" if m.group(1) in ("ec", "ecdsa") else "rsa"
-                size = int(m.group(2)) if m.group(2) else (2048 if algo == "rsa" else 256)
-                return cls(algo, size)
-        raise InputError(f"cannot read a key type from {value!r}; write e.g. 'rsa-2048', 'rsa-4096', 'ecdsa-p256'")
-
-    def generate(self):
-        """Generate a new private key of this kind."""
-        if self.algo == "rsa":
-            return rsa.generate_private_key(public_exponent=65537, key_size=self.size)
-        return ec.generate_private_key(EC_CURVES[self.size]())
-
-    def __str__(self):
-        return f"rsa-{self.size}" if self.algo == "rsa" else f"ecdsa-p{self.size}"
-
-
-def _size(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise InputError(f"key size {value!r} is not a number; use e.g. 2048 for RSA or 256 for ECDSA") from None
-
-
-def _read(source, what: str) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source)
-    if isinstance(source, str) and source.lstrip().startswith("-----BEGIN"):
-        return source.encode()
-    return read_file(source, what,
-                     permission_hint="it may be root-only; copy it with sudo or run as its owner")
-
-
-def load_private_key(source):
-    """Load a PEM private key: PKCS#1 (``RSA PRIVATE KEY``), PKCS#8 or SEC 1 (``EC PRIVATE KEY``).
-
-    Args:
-        source: PEM bytes, a PEM string, or a path.
-
-    Raises:
-        InputError: the file is missing, unreadable, encrypted, or not a supported private key.
-    """
-    data = _read(source, "private key")
-    if b"PRIVATE KEY-----" not in data:
-        raise InputError("no PEM private key found (expected '-----BEGIN RSA PRIVATE KEY-----', "
-                         "'-----BEGIN EC PRIVATE KEY-----' or '-----BEGIN PRIVATE KEY-----')")
-    if b"ENCRYPTED" in data:
-        raise InputError("the private key is encrypted; decrypt it first (openssl pkey -in KEY -out PLAIN-KEY)")
-    try:
-        key = serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError) as exc:
-        raise InputError(f"cannot parse the private key: {exc}") from None
-    if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
-        raise InputError(f"unsupported private key type {type(key).__name__}; use RSA or ECDSA")
-    return key
-
-
-def load_cert(source) -> x509.Certificate:
-    """Load the first PEM certificate from bytes, a PEM string, or a path."""
-    data = _read(source, "certificate")
-    if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise InputError("no PEM certificate found (expected '-----BEGIN CERTIFICATE-----')")
-    try:
-        return x509.load_pem_x509_certificates(data)[0]
-    except ValueError as exc:
-        raise InputError(f"cannot parse the certificate: {exc}") from None
-
-
-def _load_cert_bundle(source) -> list[x509.Certificate]:
-    data = _read(source, "certificate")
-    try:
-        return x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        raise InputError(f"cannot parse the certificate: {exc}") from None
-
-
-def _spki(public_key) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def key_matches(cert: x509.Certificate, key) -> bool:
-    """True when ``key`` is the private half of ``cert``'s public key."""
-    return _spki(cert.public_key()) == _spki(key.public_key())
-
-
-def _key_pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
-
-
-def _hash_for(key):
-    if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
-        return hashes.SHA384()
-    return hashes.SHA256()
-
-
-# --------------------------------------------------------------------------------- names, SANs
-def subject_name(common_name: str | None, orgs: Iterable[str] = ()) -> x509.Name:
-    """``O=<group>`` for each group (in order), then ``CN=<user>``: the order kubeadm writes.
-
-    An empty or None ``common_name`` leaves CN out (Kubernetes then treats the request as
-    anonymous).
-    """
-    if isinstance(orgs, str):
-        orgs = [orgs]
-    orgs = list(orgs)
-    for value in [common_name, *orgs]:
-        if value is not None and not isinstance(value, str):
-            raise InputError(f"subject values must be strings, not {type(value).__name__} ({value!r})")
-    if any(not o for o in orgs):
-        raise InputError("an empty O (group name) is not allowed; leave it out instead")
-    rdns = [x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.ORGANIZATION_NAME, o)]) for o in orgs]
-    if common_name:
-        rdns.append(x509.RelativeDistinguishedName([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-    return x509.Name(rdns)
-
-
-def _is_email(host: str) -> bool:
-    if "@" not in host:   # the common case, without importing email.utils (CLI start-up)
-        return False
-    from email.utils import parseaddr
-    name, addr = parseaddr(host)
-    return "@" in host and addr == host and not name and re.fullmatch(r"[^@\s]+@[^@\s]+", host) is not None
-
-
-def _is_uri(host: str) -> bool:
-    # Go's url.ParseRequestURI accepts absolute URIs ("spiffe://x/y", "https://a") and absolute paths.
-    if ":" not in host:
-        return False
-    from urllib.parse import urlsplit
-    parts = urlsplit(host)
-    return bool(parts.scheme and (parts.netloc or parts.path)) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", host) is not None
-
-
-def parse_hosts(hosts: Iterable[str]) -> list[x509.GeneralName]:
-    """Turn cfssl-style ``hosts`` into SANs.
-
-    Each entry is an IP address if it parses as one, else an email address, else a URI, else a
-    DNS name: cfssl's rule. The SANs come out grouped as Go's ``x509`` encodes them (DNS names,
-    email addresses, IP addresses, URIs), each group in input order, so our certificates list
-    their SANs in the same order as cfssl's and kubeadm's.
-    """
-    if isinstance(hosts, str):
-        hosts = [hosts]
-    dns, email, ips, uris = [], [], [], []
-    for host in hosts:
-        host = str(host).strip()
-        if not host:
-            raise InputError("empty host name in hosts")
-        try:
-            ips.append(x509.IPAddress(ipaddress.ip_address(host)))
-            continue
-        except ValueError:
-            pass
-        if _is_email(host):
-            email.append(x509.RFC822Name(host))
-        elif _is_uri(host):
-            uris.append(x509.UniformResourceIdentifier(host))
-        else:
-            try:
-                dns.append(x509.DNSName(host))
-            except ValueError as exc:
-                raise InputError(f"invalid host name {host!r}: {exc}") from None
-    return dns + email + ips + uris
-
-
-def resolve_usages(names: Iterable[str]) -> tuple[x509.KeyUsage | None, list[x509.ObjectIdentifier]]:
-    """Map cfssl usage names to a KeyUsage extension value and a list of EKU OIDs.
-
-    Unlike cfssl, which silently drops a name it does not know, an unknown name is an error.
-
-    Raises:
-        UnknownUsageError: a name is not one of cfssl's usage names.
-    """
-    if isinstance(names, str):
-        names = [names]
-    flags = dict.fromkeys(set(KEY_USAGES.values()), False)
-    ekus: list[x509.ObjectIdentifier] = []
-    for name in names:
-        if name in KEY_USAGES:
-            flags[KEY_USAGES[name]] = True
-        elif name in EXT_KEY_USAGES:
-            if EXT_KEY_USAGES[name] not in ekus:
-                ekus.append(EXT_KEY_USAGES[name])
-        else:
-            known = sorted(KEY_USAGES) + sorted(EXT_KEY_USAGES)
-            hint = next((k for k in known if k.replace(" ", "") == str(name).replace(" ", "").replace("_", "").lower()), None)
-            raise UnknownUsageError(f"unknown usage {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
-                                    + f"; known usages: {', '.join(known)}")
-    if (flags["encipher_only"] or flags["decipher_only"]) and not flags["key_agreement"]:
-        raise InputError("'encipher only' and 'decipher only' need 'key agreement' as well")
-    key_usage = x509.KeyUsage(**flags) if any(flags.values()) else None
-    return key_usage, ekus
+#: kubeadm's lifetimes (``cmd/kubeadm/app/constants/constants.go``: ``CACertificateValidityPeriod``,
+#: ``CertificateValidityPeriod``), our defaults too.
+CA_VALIDITY = timedelta(days=3650)
+CERT_VALIDITY = timedelta(days=365)
 
 
 def _utc(dt: datetime) -> datetime:
@@ -343,7 +84,7 @@ class Cert:
     @classmethod
     def load(cls, cert_path, key_path=None):
         """Load a certificate (and optionally its key) from PEM files; extra PEM certs become the chain."""
-        certs = _load_cert_bundle(cert_path)
+        certs = load_cert_bundle(cert_path)
         if not certs:
             raise InputError(f"no PEM certificate found in {cert_path}")
         key = load_private_key(key_path) if key_path is not None else None
@@ -367,7 +108,7 @@ class Cert:
         if self.key is None:
             raise InputError("this certificate has no private key here (it was signed from a CSR; the key stays "
                              "with its owner)")
-        return _key_pem(self.key)
+        return key_pem(self.key)
 
     @property
     def csr_pem(self) -> bytes | None:
@@ -422,7 +163,7 @@ class Cert:
         replaced unless ``overwrite`` is True.
         """
         return write_bare(name, directory, cert_pem=self.cert_pem,
-                          key_pem=_key_pem(self.key) if self.key is not None else None,
+                          key_pem=key_pem(self.key) if self.key is not None else None,
                           csr_pem=self.csr_pem, overwrite=overwrite)
 
     def write_cert(self, path, *, chain: bool = False, overwrite: bool = True):
@@ -458,11 +199,10 @@ class CSR:
 
     @property
     def key_pem(self) -> bytes:
-        return _key_pem(self.key)
+        return key_pem(self.key)
 
     def write(self, name, directory=".", *, overwrite: bool = False) -> tuple[Path, Path]:
         """Write ``NAME.csr`` and ``NAME-key.pem`` (0600); returns their paths."""
-        from ..files import bare_paths
         _, key_path, csr_path = bare_paths(name, directory)
         atomic_write(key_path, self.key_pem, mode=KEY_MODE, overwrite=overwrite)
         try:
@@ -477,7 +217,7 @@ class CSR:
 
 
 def make_csr(common_name: str | None, *, orgs: Iterable[str] = (), hosts: Iterable[str] = (),
-             subject: x509.Name | None = None, key="rsa-2048") -> CSR:
+             subject: x509.Name | None = None, key=DEFAULT_KEY) -> CSR:
     """Make a new key and a CSR for it, as a user would on their own machine.
 
     Args:
@@ -493,7 +233,7 @@ def make_csr(common_name: str | None, *, orgs: Iterable[str] = (), hosts: Iterab
     sans = parse_hosts(hosts)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return CSR(builder.sign(private_key, _hash_for(private_key)), private_key)
+    return CSR(builder.sign(private_key, hash_for(private_key)), private_key)
 
 
 # ------------------------------------------------------------------------------------------ CA
@@ -502,7 +242,7 @@ class CA(Cert):
 
     @classmethod
     def create(cls, common_name: str = "kubernetes", *, orgs: Iterable[str] = (), org: str | None = None,
-               subject: x509.Name | None = None, key="rsa-2048", validity: timedelta = timedelta(days=3650),
+               subject: x509.Name | None = None, key=DEFAULT_KEY, validity: timedelta = CA_VALIDITY,
                not_before: datetime | None = None, not_after: datetime | None = None,
                usages: Iterable[str] = CA_USAGES, hosts: Iterable[str] = (), path_length: int | None = None) -> CA:
         """Create a self-signed root CA.
@@ -521,7 +261,7 @@ class CA(Cert):
         orgs = ([org] if org else []) + (list(orgs) if not isinstance(orgs, str) else [orgs])
         private_key = KeySpec.parse(key).generate()
         name = subject if subject is not None else subject_name(common_name, orgs)
-        cert = _build(subject=name, issuer=name, public_key=private_key.public_key(), signing_key=private_key,
+        cert = build_certificate(subject=name, issuer=name, public_key=private_key.public_key(), signing_key=private_key,
                       issuer_ski=None, hosts=hosts, usages=usages, validity=validity, not_before=not_before,
                       not_after=not_after, is_ca=True, path_length=path_length)
         return cls(cert, private_key)
@@ -572,7 +312,7 @@ class CA(Cert):
             return None
 
     def issue(self, *, subject: x509.Name, hosts: Iterable[str] = (), usages: Iterable[str] = CLIENT_USAGES,
-              key="rsa-2048", validity: timedelta = timedelta(days=365), not_before: datetime | None = None,
+              key=DEFAULT_KEY, validity: timedelta = CERT_VALIDITY, not_before: datetime | None = None,
               not_after: datetime | None = None, is_ca: bool = False, path_length: int | None = None,
               public_key=None, csr: x509.CertificateSigningRequest | None = None) -> Cert:
         """Issue a certificate with any subject, SANs and usages: the general form of the helpers below.
@@ -592,7 +332,7 @@ class CA(Cert):
         if public_key is None:
             private_key = KeySpec.parse(key).generate()
             public_key = private_key.public_key()
-        cert = _build(subject=subject, issuer=self.cert.subject, public_key=public_key, signing_key=self.key,
+        cert = build_certificate(subject=subject, issuer=self.cert.subject, public_key=public_key, signing_key=self.key,
                       issuer_ski=self._ski(), issuer_public_key=self.cert.public_key(), hosts=hosts, usages=usages,
                       validity=validity, not_before=not_before, not_after=not_after, is_ca=is_ca,
                       path_length=path_length)
@@ -600,7 +340,7 @@ class CA(Cert):
         return result_cls(cert, private_key, csr=csr, chain=self._chain_for_children())
 
     def issue_server_cert(self, *hosts: str, common_name: str | None = None, orgs: Iterable[str] = (),
-                          key="rsa-2048", validity: timedelta = timedelta(days=365),
+                          key=DEFAULT_KEY, validity: timedelta = CERT_VALIDITY,
                           not_before: datetime | None = None, not_after: datetime | None = None,
                           usages: Iterable[str] = SERVER_USAGES) -> Cert:
         """Issue a TLS server certificate for ``hosts`` (DNS names and IP addresses), ``serverAuth`` only.
@@ -615,8 +355,8 @@ class CA(Cert):
                           hosts=hosts, usages=usages, key=key, validity=validity, not_before=not_before,
                           not_after=not_after)
 
-    def issue_client_cert(self, user: str, groups: Iterable[str] = (), *, key="rsa-2048",
-                          validity: timedelta = timedelta(days=365), not_before: datetime | None = None,
+    def issue_client_cert(self, user: str, groups: Iterable[str] = (), *, key=DEFAULT_KEY,
+                          validity: timedelta = CERT_VALIDITY, not_before: datetime | None = None,
                           not_after: datetime | None = None, usages: Iterable[str] = CLIENT_USAGES,
                           hosts: Iterable[str] = ()) -> Cert:
         """Issue a client certificate for a Kubernetes user: ``CN=user``, one ``O`` per group, ``clientAuth``.
@@ -630,7 +370,7 @@ class CA(Cert):
         return self.issue(subject=subject_name(user, groups), hosts=hosts, usages=usages, key=key,
                           validity=validity, not_before=not_before, not_after=not_after)
 
-    def issue_intermediate(self, common_name: str, *, orgs: Iterable[str] = (), key="rsa-2048",
+    def issue_intermediate(self, common_name: str, *, orgs: Iterable[str] = (), key=DEFAULT_KEY,
                            validity: timedelta = timedelta(days=1825), path_length: int | None = None,
                            usages: Iterable[str] = CA_USAGES) -> CA:
         """Issue an intermediate CA signed by this one; its ``chain`` leads back to (not including) the root.
@@ -649,7 +389,7 @@ class CA(Cert):
                           is_ca=True, path_length=path_length)
 
     def sign_csr(self, csr, *, usages: Iterable[str] = CLIENT_USAGES, hosts: Iterable[str] | None = None,
-                 subject: x509.Name | None = None, validity: timedelta = timedelta(days=365),
+                 subject: x509.Name | None = None, validity: timedelta = CERT_VALIDITY,
                  not_before: datetime | None = None, not_after: datetime | None = None) -> Cert:
         """Sign a CSR made elsewhere, so the requester's private key never leaves their machine.
 
@@ -664,7 +404,7 @@ class CA(Cert):
             InputError: the CSR cannot be parsed or its signature is invalid.
         """
         if not isinstance(csr, x509.CertificateSigningRequest):
-            data = _read(csr, "CSR")
+            data = read_pem(csr, "CSR")
             try:
                 csr = x509.load_pem_x509_csr(data)
             except ValueError as exc:
@@ -682,7 +422,7 @@ class CA(Cert):
                           public_key=csr.public_key(), csr=csr)
 
 
-def _build(*, subject, issuer, public_key, signing_key, issuer_ski, hosts, usages, validity, not_before,
+def build_certificate(*, subject, issuer, public_key, signing_key, issuer_ski, hosts, usages, validity, not_before,
            not_after, is_ca, path_length, issuer_public_key=None) -> x509.Certificate:
     start, end = _validity(validity, not_before, not_after)
     key_usage, ekus = resolve_usages(list(usages))
@@ -711,17 +451,7 @@ def _build(*, subject, issuer, public_key, signing_key, issuer_ski, hosts, usage
     sans = parse_hosts(hosts)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return builder.sign(signing_key, _hash_for(signing_key))
+    return builder.sign(signing_key, hash_for(signing_key))
 
 
-def verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    """True when ``issuer``'s key signed ``cert`` (names are checked too)."""
-    try:
-        cert.verify_directly_issued_by(issuer)
-        return True
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-
-
-__all__ = ["BACKDATE", "CA", "CSR", "Cert", "KeySpec", "key_matches", "load_cert", "load_private_key",
-           "make_csr", "parse_hosts", "resolve_usages", "subject_name", "verify_signature"]
+__all__ = ["BACKDATE", "CA", "CA_VALIDITY", "CERT_VALIDITY", "CSR", "Cert", "build_certificate", "make_csr"]

@@ -37,139 +37,10 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from . import diagnose
-from ..errors import InputError, K8sAuthError, KeyMismatchError
+from ..errors import (CAUSE_CLASSES, ClientKeyMismatch, ClientSignatureRejected, CredentialFileError, InputError,
+                      InsecureTLSWarning, TLSProblem)
 
-__all__ = [
-    "MTLSClient", "TLSProblem", "UnknownServerCA", "HostnameMismatch", "CertificateExpired",
-    "ServerCertExpired", "ClientCertExpired", "ClientCertRequired", "ClientCertRejected",
-    "ClientKeyMismatch", "ClientSignatureRejected", "WrongKeyUsage", "PlainHTTPToHTTPS", "HTTPSToPlainHTTP",
-    "ServerUnreachable", "CredentialFileError", "InsecureTLSWarning", "parse_resolve",
-    "check_key_pair",
-]
-
-
-class TLSProblem(K8sAuthError):
-    """A (mutual) TLS request failed for a known cause.
-
-    Attributes:
-        diagnosis: the :class:`k8sauthlib.diagnose.Diagnosis` (cause, evidence); may be ``None``.
-        url: the URL requested.
-        response: the HTTP response when the server answered (nginx's 400 pages), else ``None``.
-    """
-
-    def __init__(self, message, *, diagnosis=None, url=None, response=None):
-        super().__init__(message)
-        self.diagnosis = diagnosis
-        self.url = url
-        self.response = response
-
-    @property
-    def cause(self):
-        """The :class:`k8sauthlib.diagnose.Cause`, or ``None``."""
-        return self.diagnosis.cause if self.diagnosis is not None else None
-
-    @property
-    def key(self):
-        """The cause's key (e.g. ``"unknown-server-ca"``), or ``None``."""
-        return self.diagnosis.key if self.diagnosis is not None else None
-
-
-class UnknownServerCA(TLSProblem):
-    """The server's certificate chains to a CA the client was not told to trust."""
-
-
-class HostnameMismatch(TLSProblem):
-    """The URL's host is not among the server certificate's SANs.
-
-    Attributes:
-        hostname: the name (or IP) that was checked.
-        sans: the server certificate's SANs as strings (``DNS:...``/``IP:...``), when known.
-    """
-
-    def __init__(self, message, *, hostname=None, sans=(), **kw):
-        super().__init__(message, **kw)
-        self.hostname = hostname
-        self.sans = list(sans)
-
-
-class CertificateExpired(TLSProblem):
-    """A certificate in the exchange is outside its validity period."""
-
-
-class ServerCertExpired(CertificateExpired):
-    """The server's certificate has expired (or is not valid yet)."""
-
-
-class ClientCertRequired(TLSProblem):
-    """The server wants a client certificate and none was sent (nginx: 400 No required SSL
-    certificate was sent)."""
-
-
-class ClientCertRejected(TLSProblem):
-    """The server refused the client certificate (nginx: 400 The SSL certificate error)."""
-
-
-class ClientCertExpired(ClientCertRejected, CertificateExpired):
-    """The server refused the client certificate because it has expired."""
-
-
-class ClientKeyMismatch(TLSProblem, KeyMismatchError):
-    """The client private key does not belong to the client certificate."""
-
-
-class ClientSignatureRejected(ClientKeyMismatch):
-    """The server could not verify the client's handshake signature (CertificateVerify).
-
-    The client sent its certificate and signed the handshake with the key file, and the
-    signature did not verify with the certificate's public key (TLS alert ``decrypt error``;
-    nginx logs ``bad signature``). OpenSSL had accepted the pair because the key file's public
-    half is the certificate's, so the file's private values come from another key (or are
-    damaged). Raised with ``check_key=False``; the default check refuses such a file before
-    connecting.
-    """
-
-
-class WrongKeyUsage(TLSProblem):
-    """A certificate's extended key usage does not allow its use here."""
-
-
-class PlainHTTPToHTTPS(TLSProblem):
-    """Plain HTTP was sent to an HTTPS port (nginx: 400 The plain HTTP request was sent to
-    HTTPS port)."""
-
-
-class HTTPSToPlainHTTP(TLSProblem):
-    """TLS was attempted against a plain-HTTP port."""
-
-
-class ServerUnreachable(TLSProblem):
-    """No connection at all: connection refused, or the host name does not resolve."""
-
-
-class CredentialFileError(TLSProblem):
-    """A CA, certificate or key file cannot be read."""
-
-
-class InsecureTLSWarning(UserWarning):
-    """Server verification is turned off (the ``curl -k`` of this library)."""
-
-
-_CLASSES = {
-    "plain-http-to-https-port": PlainHTTPToHTTPS,
-    "https-to-plain-http-port": HTTPSToPlainHTTP,
-    "hostname-mismatch": HostnameMismatch,
-    "server-cert-expired": ServerCertExpired,
-    "wrong-key-usage": WrongKeyUsage,
-    "unknown-server-ca": UnknownServerCA,
-    "client-cert-required": ClientCertRequired,
-    "client-cert-expired": ClientCertExpired,
-    "client-cert-rejected": ClientCertRejected,
-    "client-key-mismatch": ClientKeyMismatch,
-    "client-cert-unreadable": CredentialFileError,
-    "ca-file-unreadable": CredentialFileError,
-    "connection-refused": ServerUnreachable,
-    "name-not-resolved": ServerUnreachable,
-}
+__all__ = ["MTLSClient", "check_key_pair", "parse_resolve"]
 
 
 def parse_resolve(resolve):
@@ -576,7 +447,7 @@ class MTLSClient:
         response.diagnosis = diagnosis
         raise_it = self.raise_for_tls if raise_for_tls is None else raise_for_tls
         # 401/403 (unauthorized, forbidden) are the application's answers: diagnosed, not raised
-        if raise_it and diagnosis is not None and diagnosis.key in _CLASSES:
+        if raise_it and diagnosis is not None and diagnosis.key in CAUSE_CLASSES:
             raise self._problem_from_response(diagnosis, response, url)
         return response
 
@@ -606,7 +477,7 @@ class MTLSClient:
                 extra += f" nginx error.log: {d.evidence}"
         elif d.key == "plain-http-to-https-port":
             extra = f" Use {url.replace('http://', 'https://', 1)} instead."
-        cls = _CLASSES[d.key]
+        cls = CAUSE_CLASSES[d.key]
         return cls(f"{head} {d.cause.fix}{extra}", diagnosis=d, url=url, response=response)
 
     def _client_cert(self):
@@ -637,9 +508,9 @@ class MTLSClient:
         if signature_rejected and self.cert is None:
             # no client certificate, nothing signed: the alert is about something else
             d, signature_rejected = _diag("tls-handshake-failed", d.evidence), False
-        if d is None or d.key not in _CLASSES:
+        if d is None or d.key not in CAUSE_CLASSES:
             return TLSProblem(f"{url}: request failed: {exc}", diagnosis=d, url=url)
-        cls = _CLASSES[d.key]
+        cls = CAUSE_CLASSES[d.key]
         parts = urlsplit(url)
         head = f"{url}: {d.headline} ({d.evidence})."
         extra = ""

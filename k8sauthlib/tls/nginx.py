@@ -37,12 +37,11 @@ import time
 import weakref
 from pathlib import Path
 
-from ..errors import InputError, K8sAuthError
+from ..errors import InputError, NginxError, NginxNotFoundError, NginxStartError
 from ..files import KEY_MODE, atomic_write
 
 __all__ = [
-    "Nginx", "NginxError", "NginxNotFoundError", "NginxStartError",
-    "DEFAULT_INDEX_HTML", "find_nginx", "port_is_free",
+    "Nginx", "DEFAULT_INDEX_HTML", "find_nginx", "port_is_free",
 ]
 
 DEFAULT_PORT = 8443
@@ -58,28 +57,6 @@ DEFAULT_INDEX_HTML = """<!DOCTYPE html>
 """
 
 _INSTALL_HINT = "install it with `apt-get install nginx` (Debian/Ubuntu)"
-
-
-class NginxError(K8sAuthError):
-    """nginx could not be started, configured or stopped.
-
-    Attributes:
-        log_lines: the relevant lines of nginx's own error log and stderr (may be empty).
-    """
-
-    def __init__(self, message, *, log_lines=()):
-        self.log_lines = list(log_lines)
-        if self.log_lines:
-            message = message + "\nnginx said:\n" + "\n".join("  " + l for l in self.log_lines)
-        super().__init__(message)
-
-
-class NginxNotFoundError(NginxError, FileNotFoundError):
-    """No nginx binary on this machine."""
-
-
-class NginxStartError(NginxError):
-    """nginx exited or never answered TLS while starting."""
 
 
 def find_nginx(binary=None):
