@@ -7,7 +7,7 @@ The packages, from the bottom up (each imports only those above it)::
 
     errors, files        exceptions; file reading and atomic writing
     go                   Go's rules: durations, strconv.Quote, encoding/json, go-yaml v2
-    pki                  keys, names (subjects, SANs, usages), certificates and CAs, inspect/verify
+    pki                  keys, names (subjects, SANs, usages), certificates and CAs; identity, describe, verify
     cfssl                cfssl's JSON inputs, signing configurations and gencert
     tls                  the mTLS client, failure diagnosis, managed nginx
     kube                 kubeconfig files, the kubeadm tree, ``kubeadm kubeconfig user``
@@ -45,9 +45,12 @@ if TYPE_CHECKING:
     from .kube.user import kubeconfig_for_user
     from .lab import LabServer
     from .pki.certs import CA, CSR, Cert, make_csr
-    from .pki.inspect import CertInfo, Identity, describe, kubernetes_identity, verify_chain
-    from .pki.keys import KeySpec, key_matches, load_cert, load_private_key
+    from .pki.describe import CertInfo, describe
+    from .pki.identity import Identity, kubernetes_identity
+    from .pki.fields import load_cert
+    from .pki.keys import KeySpec, key_matches, load_private_key
     from .pki.names import resolve_usages, subject_name
+    from .pki.verify import verify_chain
     from .tls.client import MTLSClient, check_key_pair
     from .tls.diagnose import (CAUSES, cause, diagnose_nginx_log, diagnose_response, diagnose_text,
                                markdown_table, run_curl)
@@ -63,10 +66,13 @@ _EXPORTS = {
                "VerificationError", "WrongKeyUsage"),
     "files": ("BareFiles", "atomic_write", "write_bare"),
     "go.duration": ("format_duration", "parse_duration"),
-    "pki.keys": ("KeySpec", "key_matches", "load_cert", "load_private_key"),
+    "pki.fields": ("load_cert",),
+    "pki.keys": ("KeySpec", "key_matches", "load_private_key"),
     "pki.names": ("resolve_usages", "subject_name"),
     "pki.certs": ("CA", "CSR", "Cert", "make_csr"),
-    "pki.inspect": ("CertInfo", "Identity", "describe", "kubernetes_identity", "verify_chain"),
+    "pki.describe": ("CertInfo", "describe"),
+    "pki.identity": ("Identity", "kubernetes_identity"),
+    "pki.verify": ("verify_chain",),
     "cfssl": ("CsrRequest", "SigningConfig"),
     "tls.client": ("MTLSClient", "check_key_pair"),
     "tls.diagnose": ("CAUSES", "cause", "diagnose_nginx_log", "diagnose_response", "diagnose_text",

@@ -458,7 +458,7 @@ def cmd_certinfo(argv: list[str]) -> int:
     if b"-----BEGIN CERTIFICATE-----" not in data:
         label = "standard input" if values["cert"] == "-" else values["cert"]
         raise K8sAuthError(f"{label} holds no PEM certificate (expected '-----BEGIN CERTIFICATE-----')")
-    from .pki.inspect import describe
+    from .pki.describe import describe
 
     info = describe(data).to_cfssl_certinfo(unpadded_key_ids=values["unpadded"])
     sys.stdout.write(json.dumps(info, indent=2, ensure_ascii=False) + "\n")

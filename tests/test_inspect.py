@@ -1,4 +1,4 @@
-"""k8sauthlib.pki.inspect: Kubernetes identity, describe/certinfo, and Go-semantics chain verification.
+"""k8sauthlib.pki (identity, describe, verify): Kubernetes identity, describe/certinfo, and Go-semantics chain verification.
 
 The Go error texts are held against a real Go verifier: kubectl (go1.23) connecting to a TLS
 server on 127.0.0.1 that serves our certificates; ``cfssl certinfo`` (Go) is the reference for
@@ -28,7 +28,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
 from k8sauthlib.pki.names import CA_USAGES, subject_name
-from k8sauthlib.pki.inspect import CREDENTIAL_ID_KEY, UID_OID, certificate_identifier
+from k8sauthlib.pki.identity import CREDENTIAL_ID_KEY, UID_OID, certificate_identifier
 
 needs_cfssl = pytest.mark.skipif(shutil.which("cfssl") is None, reason="cfssl is not installed (make test installs it)")
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 import k8sauthlib as k8s
-from k8sauthlib.pki.inspect import certificate_identifier
+from k8sauthlib.pki.identity import certificate_identifier
 from k8sauthlib.lab import LabError
 
 pytestmark = pytest.mark.skipif(subprocess.run(["which", "curl"], capture_output=True).returncode != 0,

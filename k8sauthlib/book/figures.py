@@ -26,7 +26,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ..pki.inspect import EKU_NAMES
+from ..pki.describe import EKU_NAMES
 
 FONT = "NanumGothic"
 

@@ -12,7 +12,9 @@ DEL as ``\\xNN``; non-printable runes as ``\\uNNNN`` or ``\\UNNNNNNNN``; printab
 
 from __future__ import annotations
 
+import ipaddress
 import unicodedata
+from datetime import datetime, timezone
 
 _NAMED = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
           "\\": "\\\\", '"': '\\"'}
@@ -81,4 +83,16 @@ def go_json_marshal(obj) -> str:
     raise TypeError(f"go_json_marshal cannot write {type(obj).__name__}")
 
 
-__all__ = ["go_json_marshal", "go_quote"]
+def format_rfc3339(when: datetime) -> str:
+    """``time.Time.Format(time.RFC3339)`` of a UTC time: ``2026-12-06T22:10:00Z`` (src/time/format.go)."""
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def go_ip_string(ip) -> str:
+    """``net.IP.String``: an IPv4-mapped IPv6 address (Go's 16-byte form) prints as dotted IPv4 (src/net/ip.go)."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
+__all__ = ["format_rfc3339", "go_ip_string", "go_json_marshal", "go_quote"]

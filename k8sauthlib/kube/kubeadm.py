@@ -30,7 +30,8 @@ import yaml
 from ..errors import InputError, PrivilegedReadError
 from ..files import KEY_MODE, atomic_write
 from ..pki.certs import CA, Cert
-from ..pki.keys import KeySpec, load_cert, verify_signature
+from ..pki.fields import load_cert
+from ..pki.keys import KeySpec, verify_signature
 from ..pki.names import subject_name
 
 #: kubeadm's directory on a node.

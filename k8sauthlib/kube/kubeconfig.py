@@ -34,7 +34,8 @@ import yaml
 from ..errors import InputError, KeyMismatchError
 from ..files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
 from ..go.yaml import go_yaml_dump, go_yaml_load
-from ..pki.keys import key_matches, load_cert, load_private_key
+from ..pki.fields import load_cert
+from ..pki.keys import key_matches, load_private_key
 
 #: What ``kubectl config view`` prints instead of embedded certificate and key data.
 DATA_OMITTED = "DATA+OMITTED"

@@ -106,7 +106,7 @@ def request_info(method, path, query=""):
 
 
 def anonymous_identity():
-    from ..pki.inspect import Identity
+    from ..pki.identity import Identity
     return Identity(user=ANONYMOUS_USER, groups=(UNAUTHENTICATED_GROUP,), anonymous=True, extra={})
 
 
@@ -179,7 +179,7 @@ class X509Authenticator:
     def authenticate(self, peer_chain, headers=None):
         """Authenticate a request: ``peer_chain`` is what the TLS peer sent (leaf first, may be
         empty), ``headers`` the request headers with lower-case names."""
-        from ..pki import inspect as insp
+        from .. import pki as insp
         from ..errors import VerificationError
 
         headers = headers or {}
@@ -213,7 +213,7 @@ class X509Authenticator:
 
     def _request_header(self, leaf, intermediates, headers):
         """``x509.Verifier`` + ``headerrequest``: a front-proxy certificate may name the user in headers."""
-        from ..pki import inspect as insp
+        from .. import pki as insp
         from ..errors import VerificationError
 
         config = self.requestheader
@@ -235,7 +235,7 @@ class X509Authenticator:
                     extra.setdefault(unquote(name[len(prefix):]), []).extend(v.strip() for v in value.split(","))
         if "system:authenticated" not in groups and "system:unauthenticated" not in groups:
             groups.append("system:authenticated")
-        from ..pki.inspect import Identity
+        from ..pki.identity import Identity
         return Identity(user=user, groups=tuple(groups), anonymous=False, extra=extra), None
 
 

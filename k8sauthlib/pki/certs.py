@@ -30,8 +30,10 @@ from cryptography.x509.oid import NameOID
 
 from ..errors import InputError, KeyMismatchError
 from ..files import KEY_MODE, BareFiles, atomic_write, bare_paths, write_bare
-from .keys import (DEFAULT_KEY, KeySpec, hash_for, key_matches, key_pem, load_cert_bundle, load_private_key,
-                   read_pem)
+from .describe import describe
+from .identity import kubernetes_identity
+from .keys import (DEFAULT_KEY, KeySpec, hash_for, key_matches, key_pem, load_private_key)
+from .fields import load_cert_bundle, read_pem
 from .names import CA_USAGES, CLIENT_USAGES, SERVER_USAGES, parse_hosts, resolve_usages, subject_name
 
 #: kubeadm and cfssl start validity this far in the past (kubeadm ``constants.CertificateBackdate``).
@@ -147,12 +149,10 @@ class Cert:
     @property
     def identity(self):
         """The Kubernetes identity kube-apiserver reads from this certificate (see ``inspect``)."""
-        from .inspect import kubernetes_identity
         return kubernetes_identity(self.cert)
 
     def describe(self):
         """Everything a reader wants to know about the certificate, as a ``CertInfo``."""
-        from .inspect import describe
         return describe(self.cert)
 
     # files --------------------------------------------------------------------------------

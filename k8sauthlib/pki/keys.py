@@ -1,8 +1,8 @@
-"""Keys and PEM input: key specs, generating, loading and matching keys, loading certificates.
+"""Keys: key specs, generating, loading, matching and serializing private keys.
 
-Every "certificate-ish" input of the library (PEM bytes, a PEM string, a path) is read here,
-by :func:`read_pem` on top of :func:`k8sauthlib.files.read_file`. Private keys are serialized as
-kubeadm (``k8s.io/client-go/util/keyutil``) and cfssl write them: PKCS#1 for RSA, SEC 1 for ECDSA.
+Private keys are read through the one PEM reader (:func:`k8sauthlib.pki.fields.read_pem`) and
+serialized as kubeadm (``k8s.io/client-go/util/keyutil``) and cfssl write them: PKCS#1 for RSA,
+SEC 1 for ECDSA.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..errors import InputError
-from ..files import read_file
+from .fields import read_pem
 
 #: Key sizes we generate and accept: cfssl's ``csr.KeyRequest`` limits (RSA 2048-8192 in steps, ECDSA
 #: P-256/P-384/P-521) narrowed to what kubeadm and the book use.
@@ -79,15 +79,6 @@ def _size(value) -> int:
         raise InputError(f"key size {value!r} is not a number; use e.g. 2048 for RSA or 256 for ECDSA") from None
 
 
-def read_pem(source, what: str) -> bytes:
-    if isinstance(source, (bytes, bytearray)):
-        return bytes(source)
-    if isinstance(source, str) and source.lstrip().startswith("-----BEGIN"):
-        return source.encode()
-    return read_file(source, what,
-                     permission_hint="it may be root-only; copy it with sudo or run as its owner")
-
-
 def load_private_key(source):
     """Load a PEM private key: PKCS#1 (``RSA PRIVATE KEY``), PKCS#8 or SEC 1 (``EC PRIVATE KEY``).
 
@@ -110,25 +101,6 @@ def load_private_key(source):
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
         raise InputError(f"unsupported private key type {type(key).__name__}; use RSA or ECDSA")
     return key
-
-
-def load_cert(source) -> x509.Certificate:
-    """Load the first PEM certificate from bytes, a PEM string, or a path."""
-    data = read_pem(source, "certificate")
-    if b"-----BEGIN CERTIFICATE-----" not in data:
-        raise InputError("no PEM certificate found (expected '-----BEGIN CERTIFICATE-----')")
-    try:
-        return x509.load_pem_x509_certificates(data)[0]
-    except ValueError as exc:
-        raise InputError(f"cannot parse the certificate: {exc}") from None
-
-
-def load_cert_bundle(source) -> list[x509.Certificate]:
-    data = read_pem(source, "certificate")
-    try:
-        return x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
-        raise InputError(f"cannot parse the certificate: {exc}") from None
 
 
 def _spki(public_key) -> bytes:
@@ -160,5 +132,5 @@ def verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
 
 
-__all__ = ["DEFAULT_KEY", "EC_CURVES", "RSA_SIZES", "KeySpec", "hash_for", "key_matches", "key_pem", "load_cert",
-           "load_cert_bundle", "load_private_key", "read_pem", "verify_signature"]
+__all__ = ["DEFAULT_KEY", "EC_CURVES", "RSA_SIZES", "KeySpec", "hash_for", "key_matches", "key_pem",
+           "load_private_key", "verify_signature"]
