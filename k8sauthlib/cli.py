@@ -305,7 +305,7 @@ def cmd_sign(argv: list[str]) -> int:
     if b"CERTIFICATE REQUEST-----" not in data:
         raise K8sAuthError(f"{path} holds no PEM CSR (expected '-----BEGIN CERTIFICATE REQUEST-----')")
     result = ca.sign_csr(data, usages=profile.usages, hosts=hosts, not_before=not_before, not_after=not_after)
-    cfssl._check_signed_by(result.cert, ca)
+    cfssl.check_signed_by(result.cert, ca)
     log("INFO", f"signed certificate with serial number {result.cert.serial_number}")
     _print_json_line({"cert": result.cert_pem.decode()})
     return 0
