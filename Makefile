@@ -1,6 +1,6 @@
 # Two commands for readers and CI:
 #   make book   build the book into _build/html, executing every notebook (fails on any warning)
-#   make test   run every test: unit tests, interop tests and the notebooks (nbval, strict)
+#   make test   lint (ruff check), then every test: unit tests, interop tests and the notebooks (nbval, strict)
 # Each one first runs .ci/setup.sh, which installs what is missing (system packages as root,
 # the .venv with the pinned Python packages) and is a no-op when everything is in place.
 
@@ -10,13 +10,16 @@ VENV  := $(CURDIR)/.venv
 # `!kubectl` cells see the same PATH.
 export PATH := $(VENV)/bin:$(PATH)
 
-.PHONY: book test setup clean
+.PHONY: book test lint setup clean
 
 book: setup
 	$(VENV)/bin/jupyter-book build --all -W --keep-going .
 
-test: setup
+test: lint
 	$(VENV)/bin/python -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
 
 # helpers
 setup:

@@ -4,9 +4,10 @@
 #   1. System tools (nginx, cfssl/cfssljson, graphviz's dot, chromium, openssl, curl, kubectl,
 #      Korean fonts for figures, python3-venv). Missing ones are installed with apt-get when we
 #      are root; otherwise we print the exact command to run and stop.
-#   2. A virtual environment at .venv with `pip install -e .[dev]` (the pins live in
-#      pyproject.toml). It is redone only when pyproject.toml changed (a hash in a stamp file),
-#      so a second run takes well under a second and changes nothing.
+#   2. A virtual environment at .venv with `pip install -c constraints.txt -e .[dev]`: the ranges
+#      of pyproject.toml, at the exact versions the book was executed with (constraints.txt). It
+#      is redone only when pyproject.toml, constraints.txt or this script changed (a hash in a
+#      stamp file), so a second run takes well under a second and changes nothing.
 #
 # Environment: PYTHON (default python3, must be >= 3.11).
 set -euo pipefail
@@ -88,7 +89,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # ---- 2. virtual environment ---------------------------------------------------------------
-want=$(cat pyproject.toml .ci/setup.sh | sha256sum | cut -d' ' -f1)
+want=$(cat pyproject.toml constraints.txt .ci/setup.sh | sha256sum | cut -d' ' -f1)
 have_stamp=$(cat "$STAMP" 2>/dev/null || true)
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -98,10 +99,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 if [ "$want" != "$have_stamp" ]; then
-    say "installing the project and its pinned dependencies into $VENV (pip install -e .[dev])"
-    # editable_mode=compat: a plain .pth path entry instead of an import hook that every
-    # Python start (each `k8sauthlib` command of a tutorial step) would load.
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e '.[dev]' --config-settings editable_mode=compat
+    say "installing the project and its pinned dependencies into $VENV (pip install -c constraints.txt -e .[dev])"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
     echo "$want" > "$STAMP"
 fi
 

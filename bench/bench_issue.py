@@ -205,7 +205,7 @@ WAYS = {"floor": way_floor, "library": way_library, "our CLI": way_our_cli, "CLI
 def measure(key: str, rounds: int, base: Path, ways: dict) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(2):  # warm-up: page cache, bytecode caches, first-import costs
-        for name, way in ways.items():
+        for way in ways.values():
             way(fresh_dir(base, key), key)
     for _ in range(rounds):
         for name, way in ways.items():

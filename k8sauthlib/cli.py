@@ -43,7 +43,6 @@ import time
 
 from .errors import PROG, K8sAuthError, UsageError, error_line
 
-
 USAGE = f"""\
 usage: {PROG} COMMAND [flags] [args]
 

@@ -122,7 +122,7 @@ def results(site):
     queries = [q for q, _ in SEARCHES] + NOTHING
     with ThreadPoolExecutor(max_workers=3) as pool:
         found = pool.map(lambda q: _search(browser, site, q), queries)
-        return dict(zip(queries, found))
+        return dict(zip(queries, found, strict=True))
 
 
 @pytest.mark.parametrize("query,docnames", SEARCHES, ids=[q for q, _ in SEARCHES])

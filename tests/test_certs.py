@@ -233,7 +233,7 @@ def test_make_csr_and_sign_keeps_the_users_key(ca, key_type, assert_is_leaf):
     assert signed.cert.subject == request.csr.subject
     assert_is_leaf(signed, issuer=ca, eku=CLIENT_AUTH)
     with pytest.raises(k8s.InputError, match="no private key"):
-        signed.key_pem
+        signed.key_pem  # noqa: B018 (the property raises)
     # the owner puts their own key next to it
     paired = k8s.Cert(signed.cert, request.key)
     assert paired.identity.groups == ("app1", "app2", "system:authenticated")

@@ -17,9 +17,9 @@ from cryptography.x509.name import _ASN1Type
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
+from k8sauthlib import cfssl
 from k8sauthlib.go.text import go_json_marshal
 from k8sauthlib.pki.names import classify_host
-from k8sauthlib import cfssl
 
 # The article's four inputs (TOOLCHAIN-NOTES §4 / SEED-OUTLINE §2).
 ROOT_CA_CSR = {"CN": "rootCA", "key": {"algo": "rsa", "size": 2048}, "names": [{"O": "Kubernetes"}]}

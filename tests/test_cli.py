@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
+from test_cfssl import CLIENT_CSR, ROOT_CA_CONFIG, ROOT_CA_CSR, SERVER_CSR
 
 import k8sauthlib as k8s
-
-from test_cfssl import CLIENT_CSR, ROOT_CA_CONFIG, ROOT_CA_CSR, SERVER_CSR
 
 CONSOLE_SCRIPT = Path(sys.executable).with_name("k8sauthlib")
 

@@ -15,8 +15,17 @@ import pytest
 import requests
 
 import k8sauthlib as k8s
+from k8sauthlib.errors import (
+    ClientKeyMismatch,
+    CredentialFileError,
+    HostnameMismatch,
+    HTTPSToPlainHTTP,
+    ServerCertExpired,
+    ServerUnreachable,
+    TLSProblem,
+    UnknownServerCA,
+)
 from k8sauthlib.tls import diagnose
-from k8sauthlib.errors import ClientKeyMismatch, CredentialFileError, HTTPSToPlainHTTP, HostnameMismatch, ServerCertExpired, ServerUnreachable, TLSProblem, UnknownServerCA
 from k8sauthlib.tls.client import MTLSClient, check_key_pair, parse_resolve
 from k8sauthlib.tls.nginx import Nginx
 

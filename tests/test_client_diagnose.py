@@ -2,15 +2,15 @@
 kubectl/Go messages from K8S-FACTS §6 and real ssl exceptions mapped to their causes."""
 
 import re
-import ssl
 import socket
+import ssl
 import threading
 
 import pytest
 
 import k8sauthlib as k8s
-from k8sauthlib.tls import diagnose
 from k8sauthlib.errors import CAUSE_CLASSES, TLSProblem
+from k8sauthlib.tls import diagnose
 
 HANGUL = re.compile(r"[가-힣]")
 
@@ -43,7 +43,7 @@ def test_each_sign_maps_back_to_its_cause():
             elif s.source == "http":
                 # "403 Forbidden: User \"system:anonymous\"": the part after the colon is the Status message
                 message = s.text.partition(": ")[2].replace('"', '\\"')
-                d = diagnose.diagnose_response(int(s.text[:3]), '{"kind":"Status","message":"%s"}' % message)
+                d = diagnose.diagnose_response(int(s.text[:3]), '{"kind":"Status","message":"' + message + '"}')
             else:
                 d = diagnose.diagnose_text(s.text, s.source)
             assert d is not None and d.key == c.key, (c.key, s, d and d.key)

@@ -1,14 +1,19 @@
-"""environment.yml (conda) must install exactly the pinned set of pyproject.toml."""
+"""pyproject.toml (ranges), constraints.txt (exact versions) and environment.yml (conda) agree.
+
+The library states what it accepts as ranges; the book states what it was executed with as
+exact versions in constraints.txt, which `make` installs with ``pip install -c``; conda users get
+the same direct pins from environment.yml.
+"""
 
 import re
 import tomllib
 from pathlib import Path
 
 import yaml
+from packaging.requirements import Requirement
+from packaging.version import Version
 
 ROOT = Path(__file__).resolve().parent.parent
-# PEP 508 name, then the specifier; extras and markers are not used by this project.
-REQ = re.compile(r"^\s*(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*(?P<spec>.*?)\s*$")
 
 
 def canonical(name):
@@ -16,21 +21,37 @@ def canonical(name):
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def parse(requirements):
-    """Map canonical name -> specifier for a list of requirement strings."""
-    result = {}
-    for line in requirements:
-        match = REQ.match(line)
-        assert match, f"cannot parse requirement {line!r}"
-        name = canonical(match["name"])
-        assert name not in result, f"{name} listed twice"
-        result[name] = match["spec"].replace(" ", "")
-    return result
-
-
-def pyproject_pins():
+def direct_requirements():
+    """canonical name -> Requirement for [project.dependencies] and every extra (not the self-reference)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    return parse(project["dependencies"]), parse(project["optional-dependencies"]["dev"])
+    lines = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        lines += extra
+    out = {}
+    for line in lines:
+        req = Requirement(line)
+        if canonical(req.name) == "k8sauthlib":
+            continue
+        assert canonical(req.name) not in out, f"{req.name} listed twice"
+        out[canonical(req.name)] = req
+    return out
+
+
+def pins(lines):
+    out = {}
+    for line in lines:
+        line = line.split("#")[0].strip()
+        if not line or line.startswith("-"):
+            continue
+        name, sep, version = line.partition("==")
+        assert sep, f"not an exact pin: {line!r}"
+        assert canonical(name) not in out, f"{name} pinned twice"
+        out[canonical(name)] = version.strip()
+    return out
+
+
+def constraints():
+    return pins((ROOT / "constraints.txt").read_text().splitlines())
 
 
 def conda_pip_list():
@@ -40,28 +61,42 @@ def conda_pip_list():
     return env, pip_sections[0]
 
 
-def test_every_pyproject_dependency_is_pinned_exactly():
-    main, dev = pyproject_pins()
-    assert main and dev
-    for name, spec in {**main, **dev}.items():
-        assert re.fullmatch(r"==[A-Za-z0-9.+!-]+", spec), f"{name} is not pinned with ==: {spec!r}"
+def test_dependencies_are_ranges_not_pins():
+    for name, req in direct_requirements().items():
+        assert str(req.specifier), f"{name} has no version range"
+        assert not any(s.operator in ("==", "===") for s in req.specifier), f"{name} is pinned in pyproject: {req}"
 
 
-def test_environment_yml_has_the_same_pins_as_pyproject():
-    main, dev = pyproject_pins()
+def test_every_direct_dependency_is_pinned_in_constraints_within_its_range():
+    pinned = constraints()
+    for name, req in direct_requirements().items():
+        assert name in pinned, f"constraints.txt has no exact version for {name}"
+        assert Version(pinned[name]) in req.specifier, f"{name}=={pinned[name]} is outside {req.specifier}"
+
+
+def test_a_pin_outside_its_range_is_caught():
+    """The negative: the check above would reject a pin its range excludes."""
+    assert Version("41.0.0") not in Requirement("cryptography>=42").specifier
+
+
+def test_environment_yml_has_the_constraints_pins():
     _, pip_list = conda_pip_list()
-    packages = [line for line in pip_list if not line.startswith("-")]
-    conda = parse(packages)
-    for name, spec in conda.items():
-        assert spec.startswith("=="), f"environment.yml: {name} is not pinned with ==: {spec!r}"
-    assert conda == {**main, **dev}
-    # main and dev pins are disjoint, so equality above covers both sets in full
-    assert set(main).isdisjoint(dev)
+    conda = pins(line for line in pip_list if not line.startswith("-"))
+    pinned = constraints()
+    assert set(conda) == set(direct_requirements())
+    assert conda == {name: pinned[name] for name in conda}
 
 
 def test_environment_yml_installs_the_project_editable_with_python_311():
     env, pip_list = conda_pip_list()
-    assert "-e ." in pip_list
+    assert "-e .[dev]" in pip_list
     assert "python=3.11" in env["dependencies"]
     assert "pip" in env["dependencies"]
     assert env["channels"] == ["conda-forge"]
+
+
+def test_setup_installs_with_the_constraints_and_a_standard_editable_install():
+    setup = (ROOT / ".ci" / "setup.sh").read_text()
+    assert "-c constraints.txt" in setup
+    assert "editable_mode" not in setup
+    assert "constraints.txt" in setup.split("want=")[1].splitlines()[0]  # a new pin redoes the venv

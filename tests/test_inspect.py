@@ -27,8 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
-from k8sauthlib.pki.names import CA_USAGES, subject_name
 from k8sauthlib.pki.identity import CREDENTIAL_ID_KEY, UID_OID, certificate_identifier
+from k8sauthlib.pki.names import CA_USAGES, subject_name
 
 needs_cfssl = pytest.mark.skipif(shutil.which("cfssl") is None, reason="cfssl is not installed (make test installs it)")
 needs_kubectl = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
@@ -537,7 +537,7 @@ class TLSServer:
         while not self.stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (socket.timeout, OSError):
+            except (TimeoutError, OSError):
                 continue
             conn.settimeout(5)
             try:

@@ -21,9 +21,9 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID
+from test_cfssl import CFSSL_KEYS, CLIENT_CSR, ROOT_CA_CONFIG, ROOT_CA_CSR, SERVER_CSR, with_key
 
 import k8sauthlib as k8s
-from test_cfssl import CFSSL_KEYS, CLIENT_CSR, ROOT_CA_CONFIG, ROOT_CA_CSR, SERVER_CSR, with_key
 
 for tool in ("cfssl", "cfssljson", "openssl"):
     if shutil.which(tool) is None:  # make test installs them (golang-cfssl, openssl)

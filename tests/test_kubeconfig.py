@@ -91,7 +91,7 @@ def test_cluster_options_match_kubectl(tmp_path, pki, monkeypatch):
         (["--insecure-skip-tls-verify=true"], dict(insecure_skip_tls_verify=True)),
     ]
     kc = Kubeconfig()
-    for i, (flags, kwargs) in enumerate(steps):
+    for flags, kwargs in steps:
         kubectl(tmp_path, "--kubeconfig=kc", "config", "set-cluster", "c", *flags, cwd=tmp_path)
         kc.set_cluster("c", **kwargs)
         assert kc.write("ours", validate=False).read_bytes() == (tmp_path / "kc").read_bytes(), flags

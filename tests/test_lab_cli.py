@@ -11,8 +11,8 @@ import pytest
 import yaml
 
 import k8sauthlib as k8s
-from k8sauthlib.pki.identity import certificate_identifier
 from k8sauthlib.lab import LabError
+from k8sauthlib.pki.identity import certificate_identifier
 
 pytestmark = pytest.mark.skipif(subprocess.run(["which", "curl"], capture_output=True).returncode != 0,
                                 reason="needs curl on PATH")

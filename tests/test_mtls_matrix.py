@@ -15,8 +15,19 @@ import pytest
 import requests
 
 import k8sauthlib as k8s
+from k8sauthlib.errors import (
+    ClientCertExpired,
+    ClientCertRejected,
+    ClientCertRequired,
+    ClientKeyMismatch,
+    ClientSignatureRejected,
+    HostnameMismatch,
+    InsecureTLSWarning,
+    PlainHTTPToHTTPS,
+    TLSProblem,
+    UnknownServerCA,
+)
 from k8sauthlib.tls import diagnose
-from k8sauthlib.errors import ClientCertExpired, ClientCertRejected, ClientCertRequired, ClientKeyMismatch, ClientSignatureRejected, HostnameMismatch, InsecureTLSWarning, PlainHTTPToHTTPS, TLSProblem, UnknownServerCA
 from k8sauthlib.tls.client import MTLSClient
 from k8sauthlib.tls.nginx import Nginx
 
@@ -318,6 +329,7 @@ def forge_key(cert_path, other_key_path, out):
     """A key file with the certificate's public half and another key's private values (what
     book/04_mtls.ipynb builds): OpenSSL's pairing check compares only the public half."""
     import base64
+
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec
 

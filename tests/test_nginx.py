@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 import k8sauthlib as k8s
-from k8sauthlib.tls import diagnose
 from k8sauthlib.errors import NginxError, NginxNotFoundError, NginxStartError
+from k8sauthlib.tls import diagnose
 from k8sauthlib.tls.nginx import Nginx, _pids_with_cwd, find_nginx, port_is_free
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
-from typing import Iterable
 
 from ..errors import InputError, K8sAuthError, error_line
 from ..go.duration import format_duration, parse_duration

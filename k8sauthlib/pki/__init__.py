@@ -11,8 +11,8 @@
 
 from .certs import CA, CSR, Cert, make_csr
 from .describe import CertInfo, describe
-from .identity import Identity, certificate_identifier, kubernetes_identity
 from .fields import load_cert
+from .identity import Identity, certificate_identifier, kubernetes_identity
 from .keys import KeySpec, key_matches, load_private_key
 from .names import parse_hosts, resolve_usages, subject_name
 from .verify import verify_chain

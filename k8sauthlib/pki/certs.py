@@ -18,10 +18,10 @@ RSA and SEC 1 (``EC PRIVATE KEY``) for ECDSA.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,9 +31,9 @@ from cryptography.x509.oid import NameOID
 from ..errors import InputError, KeyMismatchError
 from ..files import KEY_MODE, BareFiles, atomic_write, bare_paths, write_bare
 from .describe import describe
-from .identity import kubernetes_identity
-from .keys import (DEFAULT_KEY, KeySpec, hash_for, key_matches, key_pem, load_private_key)
 from .fields import load_cert_bundle, read_pem
+from .identity import kubernetes_identity
+from .keys import DEFAULT_KEY, KeySpec, hash_for, key_matches, key_pem, load_private_key
 from .names import CA_USAGES, CLIENT_USAGES, SERVER_USAGES, parse_hosts, resolve_usages, subject_name
 
 #: kubeadm and cfssl start validity this far in the past (kubeadm ``constants.CertificateBackdate``).

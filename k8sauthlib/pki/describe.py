@@ -15,7 +15,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 
 from ..errors import InputError
 from ..go.text import format_rfc3339, go_ip_string
-from .fields import EXTENSION_NAMES, SIGALG_GO_NAMES, load_cert, colon_hex, extension, utc_time
+from .fields import EXTENSION_NAMES, SIGALG_GO_NAMES, colon_hex, extension, load_cert, utc_time
 from .identity import UID_OID, Identity, kubernetes_identity
 
 ATTR_NAMES = {

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
 
 from ..errors import InputError
-from .fields import load_cert, colon_hex, extension
+from .fields import colon_hex, extension, load_cert
 
 #: Extra key kube-apiserver (1.32+) fills with the leaf certificate's SHA-256 (``user.CredentialIDKey``).
 CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"

@@ -21,7 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 from ..errors import InputError, VerificationError
 from ..go.text import format_rfc3339, go_ip_string, go_quote
 from .describe import EKU_NAMES
-from .fields import GO_HANDLED_EXTENSIONS, SIGALG_GO_NAMES, load_cert, load_cert_bundle, extension, utc_time
+from .fields import GO_HANDLED_EXTENSIONS, SIGALG_GO_NAMES, extension, load_cert, load_cert_bundle, utc_time
 
 _GO_INSECURE_SIGALGS = {
     SignatureAlgorithmOID.RSA_WITH_MD5: "MD5-RSA",
@@ -333,7 +333,7 @@ def _match_hostnames(pattern: str, host: str) -> bool:
     pp, hp = pattern.split("."), host.split(".")
     if len(pp) != len(hp):
         return False
-    return all((i == 0 and p == "*") or p == h for i, (p, h) in enumerate(zip(pp, hp)))
+    return all((i == 0 and p == "*") or p == h for i, (p, h) in enumerate(zip(pp, hp, strict=True)))
 
 
 def _match_exactly(a: str, b: str) -> bool:

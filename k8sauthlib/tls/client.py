@@ -36,9 +36,16 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from ..errors import (
+    CAUSE_CLASSES,
+    ClientKeyMismatch,
+    ClientSignatureRejected,
+    CredentialFileError,
+    InputError,
+    InsecureTLSWarning,
+    TLSProblem,
+)
 from . import diagnose
-from ..errors import (CAUSE_CLASSES, ClientKeyMismatch, ClientSignatureRejected, CredentialFileError, InputError,
-                      InsecureTLSWarning, TLSProblem)
 
 __all__ = ["MTLSClient", "check_key_pair", "parse_resolve"]
 
