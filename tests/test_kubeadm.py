@@ -20,8 +20,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 import k8sauthlib as k8s
 from k8sauthlib.errors import PrivilegedReadError
-from k8sauthlib.kube.kubeadm import KubeadmTree, sudo_cat
+from k8sauthlib.kube.kubeadm import KubeadmTree
 from k8sauthlib.kube.kubeconfig import Kubeconfig
+from k8sauthlib.kube.node import sudo_cat
 from k8sauthlib.kube.user import kubeconfig_for_user
 from k8sauthlib.kube.user import main as kubeconfig_main
 from k8sauthlib.lab import read_manifest_flags

@@ -14,10 +14,9 @@ import os
 import shutil
 from pathlib import Path
 
-MODES = ("lab", "kubeadm")
+from ..kube.node import KUBEADM_ROOT
 
-#: Where kubeadm keeps its files on a control-plane node.
-KUBEADM_ROOT = "/etc/kubernetes"
+MODES = ("lab", "kubeadm")
 
 
 def mode() -> str:

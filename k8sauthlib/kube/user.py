@@ -19,8 +19,8 @@ from ..errors import InputError, K8sAuthError, error_line
 from ..go.duration import format_duration, parse_duration
 from ..pki.certs import CA
 from ..pki.keys import DEFAULT_KEY
-from .kubeadm import read_with_sudo
 from .kubeconfig import Kubeconfig
+from .node import read_with_sudo
 
 
 def kubeconfig_for_user(cert_dir, client_name: str, orgs: Iterable[str] = (), validity="8760h", *,
