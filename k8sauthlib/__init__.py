@@ -33,7 +33,8 @@ TYPE_CHECKING = False
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .book.figures import draw_chain, draw_kubeconfig, draw_mtls_handshake, draw_request_path
+    from .book.figures import draw_chain, draw_mtls_handshake
+    from .book.kube_figures import draw_kubeconfig, draw_request_path
     from .cfssl import CsrRequest, SigningConfig
     from .errors import (
         CertificateExpired,
@@ -113,7 +114,8 @@ _EXPORTS = {
     "kube.kubeadm": ("KubeadmTree",),
     "kube.user": ("kubeconfig_for_user",),
     "lab": ("LabServer",),
-    "book.figures": ("draw_chain", "draw_kubeconfig", "draw_mtls_handshake", "draw_request_path"),
+    "book.figures": ("draw_chain", "draw_mtls_handshake"),
+    "book.kube_figures": ("draw_kubeconfig", "draw_request_path"),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}
 

@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
-from k8sauthlib.book.figures import draw_chain, draw_kubeconfig, draw_mtls_handshake, draw_request_path
+from k8sauthlib.book.figures import draw_chain, draw_mtls_handshake
+from k8sauthlib.book.kube_figures import draw_kubeconfig, draw_request_path
 
 NOW = datetime.now(timezone.utc)
 
@@ -128,8 +129,10 @@ def test_chain_shows_an_issuer_that_is_not_given(pki):
 
 
 def test_chain_rejects_things_that_are_not_certificates(pki):
-    with pytest.raises(TypeError, match="x509.Certificate"):
+    with pytest.raises(k8s.InputError, match="rootCA.pem does not exist"):
         draw_chain([pki["root"], "rootCA.pem"])
+    with pytest.raises(k8s.InputError, match="cannot read a certificate from a int"):
+        draw_chain([pki["root"], 42])
     with pytest.raises(ValueError):
         draw_chain([])
 

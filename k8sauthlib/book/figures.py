@@ -1,4 +1,4 @@
-"""Pictures for the book, drawn with graphviz.
+"""Pictures of certificates for the book, drawn with graphviz: the chain of trust, the mTLS handshake.
 
 Every function returns a :class:`graphviz.Digraph`. A bare ``Digraph`` at the end of a notebook
 cell renders as inline SVG through the local ``dot`` binary, so the book needs no network and no
@@ -13,32 +13,27 @@ shown as ``(비공개)``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import html
-from collections.abc import Iterable, Mapping
-from os import PathLike
-from pathlib import Path
+from collections.abc import Iterable
 
 import graphviz
-import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..errors import InputError
 from ..pki.describe import EKU_NAMES
-
-FONT = "NanumGothic"
-
-__all__ = ["FONT", "draw_chain", "draw_kubeconfig", "draw_mtls_handshake", "draw_request_path"]
-
-# colours: roots, intermediates, leaves, problems
-_ROOT_COLOR = "#fde9c8"
-_INTERMEDIATE_COLOR = "#fff6df"
-_SERVER_COLOR = "#dcecfb"
-_CLIENT_COLOR = "#dff3e2"
-_LEAF_COLOR = "#eeeeee"
-_BAD_COLOR = "#c62828"
+from ..pki.fields import load_cert
+from .graph import (
+    BAD_COLOR,
+    CLIENT_COLOR,
+    INTERMEDIATE_COLOR,
+    LEAF_COLOR,
+    ROOT_COLOR,
+    SERVER_COLOR,
+    digraph,
+    dn_text,
+    esc,
+)
 
 _KEY_USAGES = [  # (attribute of x509.KeyUsage, name as openssl prints it)
     ("digital_signature", "Digital Signature"),
@@ -51,43 +46,9 @@ _KEY_USAGES = [  # (attribute of x509.KeyUsage, name as openssl prints it)
 ]
 
 
-def _digraph(name: str, **graph_attr) -> graphviz.Digraph:
-    g = graphviz.Digraph(name)
-    g.attr(fontname=FONT, charset="UTF-8", **graph_attr)
-    g.attr("node", fontname=FONT, fontsize="11")
-    g.attr("edge", fontname=FONT, fontsize="10")
-    return g
-
-
-def _esc(text) -> str:
-    return html.escape(str(text), quote=True)
-
-
 # ---------------------------------------------------------------------------------------------
 # chain of trust
 # ---------------------------------------------------------------------------------------------
-
-def _as_certificate(item) -> x509.Certificate:
-    if isinstance(item, x509.Certificate):
-        return item
-    cert = getattr(item, "cert", None)
-    if isinstance(cert, x509.Certificate):
-        return cert
-    if isinstance(item, (bytes, bytearray)) and b"-----BEGIN CERTIFICATE-----" in item:
-        return x509.load_pem_x509_certificate(bytes(item))
-    raise TypeError(
-        f"draw_chain() needs cryptography x509.Certificate objects, objects with a .cert "
-        f"attribute (k8sauthlib Cert/CA) or PEM bytes, not {type(item).__name__}"
-    )
-
-
-def _name(name: x509.Name) -> str:
-    """Distinguished name in certificate order, as openssl prints it: ``O=Kubernetes, CN=rootCA``."""
-    parts = []
-    for rdn in name.rdns:
-        parts.append("+".join(f"{a.rfc4514_attribute_name}={a.value}" for a in rdn))
-    return ", ".join(parts) if parts else "(비어 있음)"
-
 
 def _ext(cert: x509.Certificate, kind):
     try:
@@ -156,37 +117,37 @@ def _issued_by(child: x509.Certificate, parent: x509.Certificate) -> bool | None
 
 def _role(cert: x509.Certificate, self_signed: bool) -> tuple[str, str]:
     if _is_ca(cert):
-        return ("루트 CA" if self_signed else "중간 CA"), (_ROOT_COLOR if self_signed else _INTERMEDIATE_COLOR)
+        return ("루트 CA" if self_signed else "중간 CA"), (ROOT_COLOR if self_signed else INTERMEDIATE_COLOR)
     ekus = set(_ekus(cert))
     server = ExtendedKeyUsageOID.SERVER_AUTH in ekus
     client = ExtendedKeyUsageOID.CLIENT_AUTH in ekus
     if server and client:
-        return "서버·클라이언트 인증서", _SERVER_COLOR
+        return "서버·클라이언트 인증서", SERVER_COLOR
     if server:
-        return "서버 인증서", _SERVER_COLOR
+        return "서버 인증서", SERVER_COLOR
     if client:
-        return "클라이언트 인증서", _CLIENT_COLOR
-    return ("자체 서명 인증서" if self_signed else "인증서"), _LEAF_COLOR
+        return "클라이언트 인증서", CLIENT_COLOR
+    return ("자체 서명 인증서" if self_signed else "인증서"), LEAF_COLOR
 
 
 def _row(label: str, value: str) -> str:
-    return (f'<TR><TD ALIGN="LEFT" VALIGN="TOP"><FONT COLOR="#555555">{_esc(label)}</FONT></TD>'
+    return (f'<TR><TD ALIGN="LEFT" VALIGN="TOP"><FONT COLOR="#555555">{esc(label)}</FONT></TD>'
             f'<TD ALIGN="LEFT" BALIGN="LEFT">{value}</TD></TR>')
 
 
 def _cert_label(cert: x509.Certificate, role: str, color: str) -> str:
-    rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{color}"><B>{_esc(role)}</B></TD></TR>',
-            _row("주체(subject)", _esc(_name(cert.subject))),
-            _row("발급자(issuer)", _esc(_name(cert.issuer)))]
+    rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{color}"><B>{esc(role)}</B></TD></TR>',
+            _row("주체(subject)", esc(dn_text(cert.subject))),
+            _row("발급자(issuer)", esc(dn_text(cert.issuer)))]
     sans = _sans(cert)
     if sans:
-        rows.append(_row("SAN", "<BR/>".join(_esc(s) for s in sans)))
+        rows.append(_row("SAN", "<BR/>".join(esc(s) for s in sans)))
     usages = _key_usages(cert)
     if usages:
-        rows.append(_row("키 용도", _esc(", ".join(usages))))
+        rows.append(_row("키 용도", esc(", ".join(usages))))
     ekus = _ekus(cert)
     if ekus:
-        rows.append(_row("확장 키 용도", _esc(", ".join(EKU_NAMES.get(o, o.dotted_string) for o in ekus))))
+        rows.append(_row("확장 키 용도", esc(", ".join(EKU_NAMES.get(o, o.dotted_string) for o in ekus))))
     bc = _ext(cert, x509.BasicConstraints)
     if bc is not None and bc.ca:
         rows.append(_row("CA", "예" + ("" if bc.path_length is None else f" (pathlen {bc.path_length})")))
@@ -197,10 +158,10 @@ def _cert_label(cert: x509.Certificate, role: str, color: str) -> str:
         user = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
         groups = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
         who = f"사용자 {user[0]}" if user and user[0] else "사용자 없음(익명)"
-        rows.append(_row("쿠버네티스", _esc(who) + "<BR/>" + _esc("그룹 " + (", ".join(groups) or "없음"))))
+        rows.append(_row("쿠버네티스", esc(who) + "<BR/>" + esc("그룹 " + (", ".join(groups) or "없음"))))
     nb = cert.not_valid_before_utc.strftime("%Y-%m-%d")
     na = cert.not_valid_after_utc.strftime("%Y-%m-%d")
-    rows.append(_row("유효 기간", _esc(f"{nb} ~ {na} (UTC)")))
+    rows.append(_row("유효 기간", esc(f"{nb} ~ {na} (UTC)")))
     return ('<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="#888888">'
             + "".join(rows) + "</TABLE>>")
 
@@ -224,21 +185,21 @@ def draw_chain(certs: Iterable, *, title: str | None = None) -> graphviz.Digraph
         A ``graphviz.Digraph``; it displays as SVG in a notebook.
 
     Raises:
-        TypeError: An item is not a certificate.
+        InputError: an item is not a certificate (any input :func:`k8sauthlib.load_cert` takes is one).
         ValueError: ``certs`` is empty.
     """
     unique: list[x509.Certificate] = []
     seen = set()
     for item in certs:
-        cert = _as_certificate(item)
+        cert = load_cert(item)
         fp = cert.fingerprint(hashes.SHA256())
         if fp not in seen:
             seen.add(fp)
             unique.append(cert)
     if not unique:
-        raise ValueError("draw_chain() needs at least one certificate")
+        raise InputError("draw_chain() needs at least one certificate")
 
-    g = _digraph("chain", rankdir="TB", nodesep="0.4", ranksep="0.5")
+    g = digraph("chain", rankdir="TB", nodesep="0.4", ranksep="0.5")
     if title:
         g.attr(label=title, labelloc="t", fontsize="14")
     g.attr("node", shape="plain")
@@ -260,10 +221,10 @@ def draw_chain(certs: Iterable, *, title: str | None = None) -> graphviz.Digraph
             if ok:
                 g.edge(f"c{j}", f"c{i}", label="서명", penwidth="1.5")
             else:
-                g.edge(f"c{j}", f"c{i}", label="서명 검증 실패", color=_BAD_COLOR,
-                       fontcolor=_BAD_COLOR, style="dashed")
+                g.edge(f"c{j}", f"c{i}", label="서명 검증 실패", color=BAD_COLOR,
+                       fontcolor=BAD_COLOR, style="dashed")
         if not issuers:
-            issuer = _name(cert.issuer)
+            issuer = dn_text(cert.issuer)
             if issuer not in external:
                 external[issuer] = f"x{len(external)}"
                 g.node(external[issuer], f"목록에 없는 발급자\n{issuer}", shape="box",
@@ -337,14 +298,14 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
         ValueError: Unknown ``tls_version``.
     """
     if tls_version not in ("1.2", "1.3"):
-        raise ValueError(f"tls_version must be '1.2' or '1.3', not {tls_version!r}")
+        raise InputError(f"tls_version must be '1.2' or '1.3', not {tls_version!r}")
     steps = _TLS13 if tls_version == "1.3" else _TLS12
-    g = _digraph("mtls", rankdir="TB", nodesep="0.2", ranksep="0.42", newrank="true",
+    g = digraph("mtls", rankdir="TB", nodesep="0.2", ranksep="0.42", newrank="true",
                  label=f"상호 TLS(mTLS) 핸드셰이크 (TLS {tls_version})", labelloc="t", fontsize="14")
     g.attr("node", shape="point", width="0.06", color="#666666")
 
-    g.node("client_head", client, shape="box", style="rounded,filled", fillcolor=_CLIENT_COLOR, width="2")
-    g.node("server_head", server, shape="box", style="rounded,filled", fillcolor=_SERVER_COLOR, width="2")
+    g.node("client_head", client, shape="box", style="rounded,filled", fillcolor=CLIENT_COLOR, width="2")
+    g.node("server_head", server, shape="box", style="rounded,filled", fillcolor=SERVER_COLOR, width="2")
     with g.subgraph() as s:
         s.attr(rank="same")
         s.edge("client_head", "server_head", style="invis", minlen="6")
@@ -378,182 +339,4 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
     return g
 
 
-# ---------------------------------------------------------------------------------------------
-# kubeconfig
-# ---------------------------------------------------------------------------------------------
-
-_SECRET_FIELDS = ("client-key-data", "token", "password")
-
-
-def _load_kubeconfig(path_or_dict) -> Mapping:
-    if isinstance(path_or_dict, Mapping):
-        return path_or_dict
-    if isinstance(path_or_dict, (str, PathLike)):
-        data = yaml.safe_load(Path(path_or_dict).read_text(encoding="utf-8"))
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{path_or_dict} is not a kubeconfig (expected a YAML mapping)")
-        return data
-    raise TypeError(f"draw_kubeconfig() needs a path or a dict, not {type(path_or_dict).__name__}")
-
-
-def _cert_data_summary(b64: str) -> str:
-    """Subject of an embedded certificate (certificate data only; key data is never decoded)."""
-    try:
-        pem = base64.b64decode(b64, validate=False)
-        cert = x509.load_pem_x509_certificate(pem)
-    except (binascii.Error, ValueError):
-        return "(인증서 데이터)"
-    return f"(인증서: {_name(cert.subject)})"
-
-
-def _kv_label(title: str, rows: list[tuple[str, str]], color: str, bold: bool = False) -> str:
-    head = f"<B>{_esc(title)}</B>" if bold else _esc(title)
-    cells = [f'<TR><TD COLSPAN="2" BGCOLOR="{color}">{head}</TD></TR>']
-    for key, value in rows:
-        cells.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="#555555">{_esc(key)}</FONT></TD>'
-                     f'<TD ALIGN="LEFT">{_esc(value)}</TD></TR>')
-    return ('<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="#888888">'
-            + "".join(cells) + "</TABLE>>")
-
-
-# how a field of a kubeconfig user or cluster is shown; other scalars as they are, the rest "…"
-_USER_FIELDS = {
-    **{key: (lambda value: "(비공개)") for key in _SECRET_FIELDS},  # never decoded
-    "client-certificate-data": _cert_data_summary,
-    "client-key": lambda value: f"{value} (개인 키 파일)",
-    "exec": lambda value: str((value or {}).get("command", "")),
-    "auth-provider": lambda value: str((value or {}).get("name", "")),
-}
-_CLUSTER_FIELDS = {"certificate-authority-data": _cert_data_summary}
-
-
-def _field_rows(section: Mapping, shown: Mapping) -> list[tuple[str, str]]:
-    rows = []
-    for key, value in (section or {}).items():
-        if key in shown:
-            rows.append((key, shown[key](value)))
-        elif isinstance(value, (str, int, bool)):
-            rows.append((key, str(value)))
-        else:
-            rows.append((key, "…"))
-    return rows
-
-
-def draw_kubeconfig(path_or_dict) -> graphviz.Digraph:
-    """Draw the structure of a kubeconfig: clusters, users, contexts and current-context.
-
-    Each context points to its cluster and its user; the current context is highlighted.
-    Embedded certificates are summarised by their subject (``CN=alice, O=developers``), so the
-    picture shows who the user is; private key data, tokens and passwords are shown as
-    ``(비공개)`` and never decoded.
-
-    Args:
-        path_or_dict: Path of a kubeconfig file, or the parsed kubeconfig as a dict.
-
-    Returns:
-        A ``graphviz.Digraph``.
-
-    Raises:
-        TypeError: Neither a path nor a mapping.
-        ValueError: The file is not a YAML mapping.
-    """
-    config = _load_kubeconfig(path_or_dict)
-    g = _digraph("kubeconfig", rankdir="LR", nodesep="0.3", ranksep="0.8", compound="true")
-    g.attr("node", shape="plain")
-    current = config.get("current-context")
-
-    g.node("current", f"current-context\n{current or '(없음)'}", shape="box", style="rounded,filled",
-           fillcolor="#ffe7a3")
-
-    def section(name, caption, items, rows_of, color, prefix):
-        with g.subgraph(name=f"cluster_{name}") as s:
-            s.attr(label=caption, style="rounded", color="#bbbbbb", fontname=FONT)
-            if not items:
-                s.node(f"{prefix}_none", "(없음)", shape="box", style="dashed")
-            for i, item in enumerate(items or []):
-                s.node(f"{prefix}{i}", _kv_label(str(item.get("name", "")), rows_of(item), color,
-                                                 bold=(prefix == "ctx" and item.get("name") == current)))
-
-    contexts = config.get("contexts") or []
-    clusters = config.get("clusters") or []
-    users = config.get("users") or []
-    section("contexts", "컨텍스트(contexts)", contexts,
-            lambda c: [(k, str(v)) for k, v in (c.get("context") or {}).items()], "#fff3d6", "ctx")
-    section("clusters", "클러스터(clusters)", clusters,
-            lambda c: _field_rows(c.get("cluster"), _CLUSTER_FIELDS), _SERVER_COLOR, "cl")
-    section("users", "사용자(users)", users,
-            lambda u: _field_rows(u.get("user"), _USER_FIELDS), _CLIENT_COLOR, "us")
-
-    cluster_ids = {c.get("name"): f"cl{i}" for i, c in enumerate(clusters)}
-    user_ids = {u.get("name"): f"us{i}" for i, u in enumerate(users)}
-    for i, ctx in enumerate(contexts):
-        body = ctx.get("context") or {}
-        if ctx.get("name") == current:
-            g.edge("current", f"ctx{i}", penwidth="2")
-        for key, ids in (("cluster", cluster_ids), ("user", user_ids)):
-            target = body.get(key)
-            if target in ids:
-                g.edge(f"ctx{i}", ids[target], label=key)
-            elif target:
-                missing = f"missing_{key}_{i}"
-                g.node(missing, f"{key} '{target}' 없음", shape="box", style="dashed",
-                       color=_BAD_COLOR, fontcolor=_BAD_COLOR)
-                g.edge(f"ctx{i}", missing, label=key, color=_BAD_COLOR, style="dashed")
-    if current and current not in {c.get("name") for c in contexts}:
-        g.node("missing_current", f"컨텍스트 '{current}' 없음", shape="box", style="dashed",
-               color=_BAD_COLOR, fontcolor=_BAD_COLOR)
-        g.edge("current", "missing_current", color=_BAD_COLOR, style="dashed")
-    return g
-
-
-# ---------------------------------------------------------------------------------------------
-# path of an API request
-# ---------------------------------------------------------------------------------------------
-
-def draw_request_path() -> graphviz.Digraph:
-    """Draw the path of a request through kube-apiserver.
-
-    Request → 인증(authentication: x509 client certificates, bearer tokens, OIDC, webhook,
-    authenticating proxy) → 인가(authorization: Node, RBAC, webhook) → 어드미션 제어(admission
-    control: mutating, then validating) → etcd. Failed authentication leaves with 401
-    Unauthorized, a denied request with 403 Forbidden; a request without any credential goes on
-    as ``system:anonymous``.
-
-    Returns:
-        A ``graphviz.Digraph``.
-    """
-    # top to bottom, each refusal beside its stage: a left-to-right chain is too wide to read
-    # at the book's page width
-    g = _digraph("request", rankdir="TB", nodesep="0.6", ranksep="0.35",
-                 label="kube-apiserver가 요청을 처리하는 순서", labelloc="t", fontsize="14")
-    g.attr("node", shape="box", style="rounded,filled", fillcolor="#ffffff", color="#777777")
-
-    g.node("req", "요청\n(kubectl, curl,\nclient-go)", fillcolor="#f0f0f0")
-    g.node("authn", "인증\n(authentication)\n\nx509 클라이언트 인증서\n베어러 토큰, OIDC\n웹훅, 인증 프록시",
-           fillcolor=_CLIENT_COLOR)
-    g.node("authz", "인가\n(authorization)\n\nNode, RBAC\n웹훅", fillcolor=_SERVER_COLOR)
-    g.node("admission", "어드미션 제어\n(admission control)\n\n변경(mutating) 다음\n검증(validating)",
-           fillcolor=_INTERMEDIATE_COLOR)
-    g.node("etcd", "etcd\n(저장)", shape="cylinder", fillcolor="#e8e8e8")
-
-    g.node("e401", "401 Unauthorized\n자격 증명이 잘못됨\n(모르는 CA, 만료, clientAuth 없음)",
-           color=_BAD_COLOR, fontcolor=_BAD_COLOR, style="rounded")
-    g.node("e403", "403 Forbidden\n허용하는 규칙이 없음", color=_BAD_COLOR, fontcolor=_BAD_COLOR,
-           style="rounded")
-    g.node("eadm", "요청 거부\n(예: 403, 정책 위반)", color=_BAD_COLOR, fontcolor=_BAD_COLOR,
-           style="rounded")
-
-    g.edge("req", "authn", label="TLS\n(클라이언트 인증서)")
-    g.edge("authn", "authz", label="사용자, 그룹\n(CN, O +\nsystem:authenticated)", penwidth="1.5")
-    g.edge("authn", "authz", label="자격 증명 없음:\nsystem:anonymous", style="dashed", color="#888888")
-    g.edge("authz", "admission", label="허용", penwidth="1.5")
-    g.edge("admission", "etcd", label="생성·변경·삭제", penwidth="1.5")
-    g.edge("authn", "e401", color=_BAD_COLOR)
-    g.edge("authz", "e403", color=_BAD_COLOR)
-    g.edge("admission", "eadm", color=_BAD_COLOR)
-    for stage, refusal in (("authn", "e401"), ("authz", "e403"), ("admission", "eadm")):
-        with g.subgraph() as s:
-            s.attr(rank="same")
-            s.node(stage)
-            s.node(refusal)
-    return g
+__all__ = ["draw_chain", "draw_mtls_handshake"]
