@@ -77,15 +77,8 @@ if TYPE_CHECKING:
     from .pki.names import resolve_usages, subject_name
     from .pki.verify import verify_chain
     from .tls.client import MTLSClient, check_key_pair
-    from .tls.diagnose import (
-        CAUSES,
-        cause,
-        diagnose_nginx_log,
-        diagnose_response,
-        diagnose_text,
-        markdown_table,
-        run_curl,
-    )
+    from .tls.causes import CAUSES, cause, markdown_table
+    from .tls.diagnose import diagnose_nginx_log, diagnose_response, diagnose_text, run_curl
     from .tls.nginx import Nginx
 
 # module -> the public names it gives the top level (the same list as the block above)
@@ -107,8 +100,8 @@ _EXPORTS = {
     "pki.verify": ("verify_chain",),
     "cfssl": ("CsrRequest", "SigningConfig"),
     "tls.client": ("MTLSClient", "check_key_pair"),
-    "tls.diagnose": ("CAUSES", "cause", "diagnose_nginx_log", "diagnose_response", "diagnose_text",
-                     "markdown_table", "run_curl"),
+    "tls.causes": ("CAUSES", "cause", "markdown_table"),
+    "tls.diagnose": ("diagnose_nginx_log", "diagnose_response", "diagnose_text", "run_curl"),
     "tls.nginx": ("Nginx",),
     "kube.kubeconfig": ("Kubeconfig",),
     "kube.kubeadm": ("KubeadmTree",),

@@ -14,7 +14,7 @@
     └── TLSProblem: an HTTPS request failed for a known cause (one subclass per cause)
 
 One vocabulary: :attr:`VerificationError.reason`, :attr:`TLSProblem.key` and the troubleshooting
-table (:data:`k8sauthlib.tls.diagnose.CAUSES`) use the same keys; :data:`CAUSE_CLASSES` maps each
+table (:data:`k8sauthlib.tls.causes.CAUSES`) use the same keys; :data:`CAUSE_CLASSES` maps each
 key to its exception. Every message is one sentence that names the problem and what to do.
 
 Kept free of imports: the command line loads this module on paths that must start fast.
@@ -117,7 +117,7 @@ class TLSProblem(K8sAuthError):
 
     @property
     def cause(self):
-        """The :class:`k8sauthlib.tls.diagnose.Cause`, or ``None``."""
+        """The :class:`k8sauthlib.tls.causes.Cause`, or ``None``."""
         return self.diagnosis.cause if self.diagnosis is not None else None
 
     @property

@@ -10,27 +10,27 @@ import pytest
 
 import k8sauthlib as k8s
 from k8sauthlib.errors import CAUSE_CLASSES, TLSProblem
-from k8sauthlib.tls import diagnose
+from k8sauthlib.tls import causes, diagnose
 
 HANGUL = re.compile(r"[가-힣]")
 
 
 def test_every_cause_is_bilingual_and_has_signs():
-    keys = [c.key for c in diagnose.CAUSES]
+    keys = [c.key for c in causes.CAUSES]
     assert len(keys) == len(set(keys))
-    for c in diagnose.CAUSES:
+    for c in causes.CAUSES:
         assert c.title and c.fix and c.signs, c.key
         assert HANGUL.search(c.title_ko) and HANGUL.search(c.fix_ko), c.key
         assert not HANGUL.search(c.title + c.fix), c.key  # English columns stay English
         assert c.severity in ("error", "warning")
         for s in c.signs:
-            assert s.source in diagnose.SOURCES, (c.key, s)
+            assert s.source in causes.SOURCES, (c.key, s)
 
 
 def test_each_sign_maps_back_to_its_cause():
     # the table is ordered most specific first; a sign shadowed by an earlier cause would
     # make its own row in the book a lie
-    for c in diagnose.CAUSES:
+    for c in causes.CAUSES:
         for s in c.signs:
             if s.pattern is not None or s.source == "curl" and s.exit_code == 0:
                 continue
@@ -50,7 +50,7 @@ def test_each_sign_maps_back_to_its_cause():
 
 
 def test_every_error_cause_the_client_raises_has_an_exception_class():
-    for c in diagnose.CAUSES:
+    for c in causes.CAUSES:
         if c.key in CAUSE_CLASSES:
             assert issubclass(CAUSE_CLASSES[c.key], TLSProblem)
     assert issubclass(CAUSE_CLASSES["client-key-mismatch"], k8s.KeyMismatchError)
@@ -106,18 +106,18 @@ def test_unmatched_curl_failure_is_generic_or_none():
 
 
 def test_table_and_markdown():
-    rows_ko = diagnose.table("ko")
-    rows_en = diagnose.table("en")
-    assert [r["key"] for r in rows_ko] == [c.key for c in diagnose.CAUSES]
-    assert rows_ko[0]["cause"] == diagnose.CAUSES[0].title_ko
-    assert rows_en[0]["cause"] == diagnose.CAUSES[0].title
-    md = diagnose.markdown_table("ko")
+    rows_ko = causes.table("ko")
+    rows_en = causes.table("en")
+    assert [r["key"] for r in rows_ko] == [c.key for c in causes.CAUSES]
+    assert rows_ko[0]["cause"] == causes.CAUSES[0].title_ko
+    assert rows_en[0]["cause"] == causes.CAUSES[0].title
+    md = causes.markdown_table("ko")
     assert md.startswith("| 증상 | 원인 | 해결 |")
-    assert md.count("\n") == len(diagnose.CAUSES) + 2
+    assert md.count("\n") == len(causes.CAUSES) + 2
     assert "`(60) SSL certificate problem: unable to get local issuer certificate`" in md
     assert "`400 No required SSL certificate was sent`" in md
     with pytest.raises(KeyError, match="known"):
-        diagnose.cause("no-such-cause")
+        causes.cause("no-such-cause")
 
 
 def _tls_server(ctx):
@@ -195,7 +195,7 @@ def test_decrypt_error_alert_is_a_rejected_signature_only_when_a_certificate_was
     line = "curl: (35) OpenSSL/3.0.19: error:0A00041B:SSL routines::tlsv1 alert decrypt error\n"
     for cert_args in (["--cert", "client.pem", "--key", "forged-key.pem"], ["-Eclient.pem"]):
         d = diagnose.diagnose_curl(35, line, args=[*cert_args, "https://localhost:8443/"])
-        assert d.key == "client-key-mismatch" and d.detail == diagnose.SIGNATURE_REJECTED
+        assert d.key == "client-key-mismatch" and d.detail == causes.SIGNATURE_REJECTED
         assert str(d).startswith("The server could not verify the handshake signature: the "
                                  "private key does not belong to the certificate [curl: (35) ")
     # nothing was signed without a client certificate: the alert is about something else
@@ -203,7 +203,7 @@ def test_decrypt_error_alert_is_a_rejected_signature_only_when_a_certificate_was
     assert d.key == "tls-handshake-failed" and d.detail is None
     # Python's words for the same alert
     exc = ssl.SSLError(1, "[SSL: TLSV1_ALERT_DECRYPT_ERROR] tlsv1 alert decrypt error (_ssl.c:1006)")
-    assert diagnose.diagnose_exception(exc).detail == diagnose.SIGNATURE_REJECTED
+    assert diagnose.diagnose_exception(exc).detail == causes.SIGNATURE_REJECTED
     # in nginx's log, "decrypt error" is the alert the client sent (it could not verify the
     # server): not a sign of the client's key
     client_alert = ("2026/11/29 10:00:00 [info] 1#1: *3 SSL_do_handshake() failed (SSL: "
@@ -228,4 +228,4 @@ def test_anonymous_403_is_not_an_rbac_problem_of_an_authenticated_user():
             '\\"default\\"","reason":"Forbidden","details":{"kind":"pods"},"code":403}')
     assert diagnose.diagnose_response(403, anonymous).key == "anonymous-forbidden"
     assert diagnose.diagnose_response(403, jane).key == "forbidden"
-    assert "system:anonymous" in diagnose.cause("anonymous-forbidden").title_ko
+    assert "system:anonymous" in causes.cause("anonymous-forbidden").title_ko

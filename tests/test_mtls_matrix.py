@@ -27,7 +27,7 @@ from k8sauthlib.errors import (
     TLSProblem,
     UnknownServerCA,
 )
-from k8sauthlib.tls import diagnose
+from k8sauthlib.tls import causes, diagnose
 from k8sauthlib.tls.client import MTLSClient
 from k8sauthlib.tls.nginx import Nginx
 
@@ -367,13 +367,13 @@ def test_key_file_with_the_certificates_public_half_and_another_secret(lab, tmp_
     r = diagnose.run_curl(["--cacert", ca, "--cert", cert, "--key", forged, web.url])
     assert r.returncode == 35 and "tlsv1 alert decrypt error" in r.stderr, r
     assert r.cause.key == "client-key-mismatch"
-    assert r.cause.detail == diagnose.SIGNATURE_REJECTED
+    assert r.cause.detail == causes.SIGNATURE_REJECTED
     assert "could not verify the handshake signature" in str(r)
     assert "curl: curl:" not in str(r) and "[curl: (35) " in str(r)
     failed = web.error_log_lines("SSL_do_handshake() failed")
     assert failed and "bad signature" in failed[-1]
     d = diagnose.diagnose_nginx_log(web.error_log_lines())
-    assert d.key == "client-key-mismatch" and d.detail == diagnose.SIGNATURE_REJECTED
+    assert d.key == "client-key-mismatch" and d.detail == causes.SIGNATURE_REJECTED
 
     # the default check refuses the file before connecting, and says what is wrong with it
     kind = "RSA" if lab["key"].startswith("rsa") else "EC"

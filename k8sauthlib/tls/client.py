@@ -45,7 +45,7 @@ from ..errors import (
     InsecureTLSWarning,
     TLSProblem,
 )
-from . import diagnose
+from . import causes, diagnose
 
 __all__ = ["MTLSClient", "check_key_pair", "parse_resolve"]
 
@@ -255,7 +255,7 @@ def _sec1_private_value(der):
 
 
 def _diag(key, evidence, source="python"):
-    return diagnose.Diagnosis(diagnose.cause(key), source, evidence)
+    return diagnose.Diagnosis(causes.cause(key), source, evidence)
 
 
 def _name(value):
@@ -511,7 +511,7 @@ class MTLSClient:
 
     def _problem_from_exception(self, exc, url):
         d = diagnose.diagnose_exception(exc)
-        signature_rejected = d is not None and d.detail == diagnose.SIGNATURE_REJECTED
+        signature_rejected = d is not None and d.detail == causes.SIGNATURE_REJECTED
         if signature_rejected and self.cert is None:
             # no client certificate, nothing signed: the alert is about something else
             d, signature_rejected = _diag("tls-handshake-failed", d.evidence), False
