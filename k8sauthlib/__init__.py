@@ -76,9 +76,10 @@ if TYPE_CHECKING:
     from .pki.keys import KeySpec, key_matches, load_private_key
     from .pki.names import resolve_usages, subject_name
     from .pki.verify import verify_chain
-    from .tls.client import MTLSClient, check_key_pair
     from .tls.causes import CAUSES, cause, markdown_table
+    from .tls.client import MTLSClient
     from .tls.diagnose import diagnose_nginx_log, diagnose_response, diagnose_text, run_curl
+    from .tls.keypair import check_key_pair
     from .tls.nginx import Nginx
 
 # module -> the public names it gives the top level (the same list as the block above)
@@ -99,7 +100,8 @@ _EXPORTS = {
     "pki.identity": ("Identity", "kubernetes_identity"),
     "pki.verify": ("verify_chain",),
     "cfssl": ("CsrRequest", "SigningConfig"),
-    "tls.client": ("MTLSClient", "check_key_pair"),
+    "tls.client": ("MTLSClient",),
+    "tls.keypair": ("check_key_pair",),
     "tls.causes": ("CAUSES", "cause", "markdown_table"),
     "tls.diagnose": ("diagnose_nginx_log", "diagnose_response", "diagnose_text", "run_curl"),
     "tls.nginx": ("Nginx",),

@@ -5,6 +5,7 @@ import base64
 import http.server
 import shutil
 import socket
+import stat
 import subprocess
 import tempfile
 import threading
@@ -26,7 +27,8 @@ from k8sauthlib.errors import (
     UnknownServerCA,
 )
 from k8sauthlib.tls import diagnose
-from k8sauthlib.tls.client import MTLSClient, check_key_pair, parse_resolve
+from k8sauthlib.tls.client import MTLSClient, parse_resolve
+from k8sauthlib.tls.keypair import check_key_pair
 from k8sauthlib.tls.nginx import Nginx
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("curl") is None,
@@ -318,3 +320,22 @@ def test_unknown_failure_is_still_a_tls_problem_chained():
     finally:
         t.join(5)
         srv.close()
+
+
+def test_the_client_takes_what_nginx_takes(cluster):
+    """Paths, PEM and objects alike: ``MTLSClient(url, ca=ca, cert=alice)`` (the key comes with the Cert)."""
+    ca = k8s.CA.load(f(cluster, "ca.pem"), f(cluster, "ca-key.pem"))
+    alice = ca.issue_client_cert("alice", groups=["dev"], key="ecdsa-p256")
+    url = f"https://kubernetes:{cluster['api'].port}"
+    resolve = {f"kubernetes:{cluster['api'].port}": "127.0.0.1"}
+    with MTLSClient(url, ca=ca, cert=alice, resolve=resolve) as client:
+        assert client.get("/").status_code == 200
+        material = Path(client.key).parent
+        assert stat.S_IMODE(Path(client.key).stat().st_mode) == 0o600
+    assert not material.exists()  # written for this client only, removed on close
+    with MTLSClient(url, ca=ca.cert_pem, cert=alice.cert_pem, key=alice.key_pem, resolve=resolve) as client:
+        assert client.get("/").status_code == 200
+    # the negative: a foreign CA object is refused as a foreign CA file is
+    with pytest.raises(UnknownServerCA), MTLSClient(url, ca=k8s.CA.create("other", key="ecdsa-p256"), cert=alice,
+                                                    resolve=resolve) as client:
+        client.get("/")

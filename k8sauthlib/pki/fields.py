@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID, SignatureAlgorithmOID
 
 from ..errors import InputError
@@ -61,6 +62,34 @@ def read_pem(source, what: str = "certificate") -> bytes:
         return read_file(source, what, permission_hint="it may be root-only; copy it with sudo or run as its owner")
     raise InputError(f"cannot read a {what} from a {type(source).__name__}; give a cryptography object, "
                      f"PEM bytes, or a file path")
+
+
+def pem_of(value, what: str, *, key: bool = False, chain: bool = False) -> bytes:
+    """PEM bytes of a certificate (``key=True``: a private key) given in any form the library takes.
+
+    The same inputs everywhere (:class:`~k8sauthlib.MTLSClient`, :class:`~k8sauthlib.Nginx`): a
+    path, PEM bytes or text, a ``cryptography`` object, or our :class:`~k8sauthlib.Cert` /
+    :class:`~k8sauthlib.CA` (its certificate; with ``chain=True`` followed by its intermediates,
+    as a server or client sends it; with ``key=True`` its private key).
+
+    Raises:
+        InputError: a missing file, or data that is not PEM.
+    """
+    if key:
+        if getattr(value, "key", None) is not None and hasattr(value, "key_pem"):
+            return value.key_pem
+        if hasattr(value, "private_bytes"):
+            return value.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                       serialization.NoEncryption())
+    else:
+        if hasattr(value, "cert_pem"):
+            return value.chain_pem if chain else value.cert_pem
+        if isinstance(value, x509.Certificate):
+            return value.public_bytes(serialization.Encoding.PEM)
+    data = read_pem(value, what)
+    if b"-----BEGIN" not in data:
+        raise InputError(f"{what}: not PEM data (no '-----BEGIN' line)")
+    return data
 
 
 def load_cert_bundle(source) -> list[x509.Certificate]:
@@ -129,5 +158,5 @@ def utc_time(when: datetime | None) -> datetime:
     return when.astimezone(timezone.utc)
 
 
-__all__ = ["EXTENSION_NAMES", "GO_HANDLED_EXTENSIONS", "SIGALG_GO_NAMES", "utc_time", "load_cert", "load_cert_bundle", "colon_hex", "extension",
+__all__ = ["EXTENSION_NAMES", "GO_HANDLED_EXTENSIONS", "SIGALG_GO_NAMES", "utc_time", "load_cert", "load_cert_bundle", "pem_of", "colon_hex", "extension",
            "read_pem"]

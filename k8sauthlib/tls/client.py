@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import re
 import socket
 import ssl
+import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,16 +38,19 @@ from requests.adapters import HTTPAdapter
 
 from ..errors import (
     CAUSE_CLASSES,
-    ClientKeyMismatch,
     ClientSignatureRejected,
     CredentialFileError,
     InputError,
     InsecureTLSWarning,
     TLSProblem,
 )
+from ..files import KEY_MODE, atomic_write
+from ..pki.fields import pem_of
 from . import causes, diagnose
+from .diagnose import make_diagnosis
+from .keypair import check_key_pair
 
-__all__ = ["MTLSClient", "check_key_pair", "parse_resolve"]
+__all__ = ["MTLSClient", "parse_resolve"]
 
 
 def parse_resolve(resolve):
@@ -87,190 +90,6 @@ def parse_resolve(resolve):
             raise InputError(f"resolve entry {item!r}: empty host or address")
         out[(str(host).lower(), port)] = str(addr)
     return out
-
-
-def check_key_pair(cert, key):
-    """Check that a private key belongs to a certificate, without connecting anywhere.
-
-    Args:
-        cert: path or PEM bytes of the certificate.
-        key: path or PEM bytes of the private key.
-
-    Raises:
-        ClientKeyMismatch: the key's public half is not the certificate's public key, or it is
-            but the file's private values belong to another key (a file that OpenSSL and curl
-            accept and the server then refuses: "bad signature").
-        CredentialFileError: a file is missing, or the key file is not a usable unencrypted PEM
-            private key; the message says which (no PEM block, a certificate instead of a key,
-            encrypted, damaged, inconsistent numbers) and what to do.
-    """
-    from cryptography import x509
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-
-    cert_pem = _read_bytes(cert, "client certificate")
-    key_pem = _read_bytes(key, "client key")
-    try:
-        certificate = x509.load_pem_x509_certificate(cert_pem)
-    except ValueError as exc:
-        raise CredentialFileError(f"client certificate {_name(cert)} is not a PEM certificate: {exc}",
-                                  diagnosis=_diag("client-cert-unreadable", str(exc))) from exc
-    try:
-        private_key = serialization.load_pem_private_key(key_pem, password=None)
-    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-        raise _unloadable_key(key, key_pem, certificate, cert, exc) from exc
-    if _public_der(private_key) != _public_der(certificate):
-        subject = certificate.subject.rfc4514_string() or "(empty subject)"
-        raise ClientKeyMismatch(
-            f"the client key {_name(key)} does not belong to the client certificate {_name(cert)} "
-            f"({subject}): their public keys differ. Pass the key generated with this "
-            "certificate (cfssljson writes NAME.pem and NAME-key.pem as a pair); TLS makes the "
-            "client sign the handshake with this key to prove it owns the certificate, so "
-            "another key cannot work (OpenSSL and curl refuse the pair: curl exit 58 "
-            "'unable to set private key file').",
-            diagnosis=_diag("client-key-mismatch", "public key of the key file != public key in the certificate"))
-
-
-_PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
-
-
-def _public_der(key_or_cert):
-    from cryptography.hazmat.primitives import serialization
-    return key_or_cert.public_key().public_bytes(serialization.Encoding.DER,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def _unloadable_key(key, key_pem, certificate, cert, load_error):
-    """The exception for a key file that ``cryptography`` refuses to load, saying what is wrong.
-
-    Only the file's PEM labels and the kind of problem are reported, never its content
-    (``load_error`` is cryptography's exception, whose text names no key material).
-    """
-    what = f"client key {_name(key)}"
-    labels = [m.decode() for m in _PEM_LABEL.findall(key_pem)]
-    key_labels = [l for l in labels if l.endswith("PRIVATE KEY")]
-
-    def unreadable(message, evidence):
-        return CredentialFileError(message, diagnosis=_diag("client-cert-unreadable", evidence))
-
-    if not labels:
-        return unreadable(
-            f"{what} is not an unencrypted PEM private key: it has no PEM block "
-            "('-----BEGIN ...-----' line). If it is DER, convert it: "
-            "openssl pkey -inform DER -in KEY.der -out KEY-key.pem", "no PEM block")
-    if not key_labels:
-        return unreadable(
-            f"{what} is not an unencrypted PEM private key: it holds "
-            f"{', '.join(sorted(set(labels)))} and no private key. Pass the key file "
-            "(cfssljson and k8sauthlib write it as NAME-key.pem next to NAME.pem).",
-            "no private key block")
-    if b"ENCRYPTED" in key_pem:
-        return unreadable(
-            f"{what} is encrypted with a passphrase; TLS clients here (curl --key, kubectl "
-            "client-key, MTLSClient) need it unencrypted: openssl pkey -in KEY -out PLAIN-KEY "
-            "(and keep PLAIN-KEY 0600).", "encrypted private key")
-    from OpenSSL import crypto
-
-    try:
-        kind, public_der, inconsistency = _inspect_key_file(key_pem)
-    except (crypto.Error, ValueError):  # OpenSSL cannot decode the block either
-        return unreadable(
-            f"{what}: its {key_labels[0]} block cannot be decoded (damaged base64 or DER: "
-            "truncated, edited, or lines lost in copying). Use an intact copy of the key, "
-            "or generate a new key and certificate.", f"undecodable {key_labels[0]}")
-    if inconsistency is None:
-        # decodes and fits together, yet cryptography refuses it: an unsupported kind of key
-        return unreadable(
-            f"{what}: this library cannot use its {kind} private key ({load_error}). Issue the certificate with an RSA or ECDSA P-256/P-384 key "
-            "(k8sauthlib's and cfssl's key specs: rsa-2048, ecdsa-p256, ...).",
-            f"unsupported {kind} key")
-    problem = (f"{what} is not a valid {kind} private key: its private values do not belong to "
-               f"the public key stored with them ({inconsistency}), so nothing it signs "
-               "verifies with that public key")
-    if public_der == _public_der(certificate):
-        subject = certificate.subject.rfc4514_string() or "(empty subject)"
-        return ClientKeyMismatch(
-            f"{problem}. That public key is the one in the client certificate {_name(cert)} "
-            f"({subject}), but the private values come from another key: the file was "
-            "assembled from two keys, or damaged. OpenSSL and curl accept it (they compare only "
-            "the public half) and the server then rejects the handshake signature (curl exit 35 "
-            "'tlsv1 alert decrypt error', nginx 'bad signature'). Use the key generated with "
-            "this certificate (NAME-key.pem next to NAME.pem).",
-            diagnosis=_diag("client-key-mismatch", f"invalid {kind} key whose public half is the certificate's"))
-    return unreadable(f"{problem}. The file is damaged or was assembled from different keys; "
-                      "use the key generated with the certificate, or generate a new key and "
-                      "certificate.", f"invalid {kind} key")
-
-
-def _inspect_key_file(key_pem):
-    """``(kind, stored public key as SubjectPublicKeyInfo DER, inconsistency or None)`` of a PEM
-    private key that ``cryptography`` refuses to load.
-
-    pyOpenSSL loads keys without the consistency check (as OpenSSL does for curl and nginx), so
-    the public half stored in the file can be compared with the certificate's, and the private
-    values checked against it: OpenSSL's RSA check (n = p*q, ...), for EC whether the private
-    value gives the stored point. Raises whatever OpenSSL raises for a block it cannot decode.
-    """
-    from cryptography.exceptions import UnsupportedAlgorithm
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from OpenSSL import crypto
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pkey = crypto.load_privatekey(crypto.FILETYPE_PEM, key_pem)
-        public_der = crypto.dump_publickey(crypto.FILETYPE_ASN1, pkey)
-        if pkey.type() == crypto.TYPE_RSA:
-            try:
-                pkey.check()
-            except crypto.Error as exc:
-                reasons = [err[2] for err in exc.args[0] if len(err) > 2 and err[2]]
-                return "RSA", public_der, "OpenSSL: " + ("; ".join(reasons) or "RSA key check failed")
-            return "RSA", public_der, None
-        if pkey.type() == crypto.TYPE_EC:
-            try:
-                public = serialization.load_der_public_key(public_der)
-            except UnsupportedAlgorithm:  # e.g. a custom curve: nothing to say about consistency
-                return "EC", public_der, None
-            secret = _sec1_private_value(crypto.dump_privatekey(crypto.FILETYPE_ASN1, pkey))
-            if _public_der(ec.derive_private_key(secret, public.curve)) != public_der:
-                return "EC", public_der, "the private value does not give the stored public point"
-            return "EC", public_der, None
-    return f"type-{pkey.type()}", public_der, None
-
-
-def _sec1_private_value(der):
-    """The private value of a SEC 1 ``ECPrivateKey`` (SEQUENCE {INTEGER 1, OCTET STRING d, ...})."""
-    def header(pos):  # -> (content start, content length) of the DER element at pos
-        length = der[pos + 1]
-        if length < 0x80:
-            return pos + 2, length
-        n = length & 0x7F
-        return pos + 2 + n, int.from_bytes(der[pos + 2:pos + 2 + n], "big")
-
-    start, _ = header(0)                # SEQUENCE
-    version, vlen = header(start)       # INTEGER 1
-    value, dlen = header(version + vlen)  # OCTET STRING d
-    return int.from_bytes(der[value:value + dlen], "big")
-
-
-def _diag(key, evidence, source="python"):
-    return diagnose.Diagnosis(causes.cause(key), source, evidence)
-
-
-def _name(value):
-    return repr(str(value)) if isinstance(value, (str, os.PathLike)) else "(PEM bytes)"
-
-
-def _read_bytes(value, what):
-    if isinstance(value, (bytes, bytearray)):
-        return bytes(value)
-    path = Path(value)
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise CredentialFileError(f"cannot read the {what} file {str(path)!r}: {exc.strerror}",
-                                  diagnosis=_diag("client-cert-unreadable", str(exc))) from exc
 
 
 class _ResolvingAdapter(HTTPAdapter):
@@ -326,10 +145,12 @@ class MTLSClient:
 
     Args:
         base_url: e.g. ``"https://localhost:8443"``; paths given to :meth:`get` are joined to it.
-        ca: the CA bundle (path) to trust for the server certificate; ``None`` uses the default
-            trust store (which will not know a private cluster CA: that is the lesson).
-        cert: the client certificate (path) for mutual TLS.
-        key: the client private key (path); checked against ``cert`` before any connection.
+        ca: the CA to trust for the server certificate: a path, PEM, or a :class:`~k8sauthlib.CA`
+            (the inputs :class:`~k8sauthlib.Nginx` takes); ``None`` uses the default trust store
+            (which will not know a private cluster CA: that is the lesson).
+        cert: the client certificate for mutual TLS: a path, PEM, or a :class:`~k8sauthlib.Cert`.
+        key: the client private key (path, PEM or key object); ``None`` with a ``Cert`` that has
+            its key takes that key. Checked against ``cert`` before any connection.
         resolve: connect to another address for a host name, like ``curl --resolve``:
             ``{"kubernetes:8443": "127.0.0.1"}`` or ``("kubernetes", 8443, "127.0.0.1")``.
         verify: ``False`` turns server verification off (``curl -k``); an
@@ -355,9 +176,12 @@ class MTLSClient:
     def __init__(self, base_url, *, ca=None, cert=None, key=None, resolve=None, verify=True,
                  timeout=10.0, raise_for_tls=True, server_log=None, check_key=True):
         self.base_url = str(base_url).rstrip("/") + "/"
-        self.ca = str(ca) if ca is not None else None
-        self.cert = str(cert) if cert is not None else None
-        self.key = str(key) if key is not None else None
+        self._material = None  # private temp dir for credentials given as PEM data or objects
+        if key is None and getattr(cert, "key", None) is not None and hasattr(cert, "key_pem"):
+            key = cert  # a Cert with its key, as Nginx(server_cert=...) takes it
+        self.ca = self._as_path(ca, "ca", "ca.pem")
+        self.cert = self._as_path(cert, "cert", "client.pem", chain=True)
+        self.key = self._as_path(key, "key", "client-key.pem", key=True)
         if (cert is None) != (key is None):
             given, missing = ("cert", "key") if key is None else ("key", "cert")
             raise InputError(f"{given}= was given without {missing}=: give both cert and key "
@@ -369,7 +193,7 @@ class MTLSClient:
         self.server_log = server_log
         if self.ca is not None and not Path(self.ca).is_file():
             raise CredentialFileError(f"CA file {self.ca!r} not found",
-                                      diagnosis=_diag("ca-file-unreadable", self.ca))
+                                      diagnosis=make_diagnosis("ca-file-unreadable", self.ca))
         if self.cert is not None and check_key:
             check_key_pair(self.cert, self.key)
         if not self.verify:
@@ -401,8 +225,24 @@ class MTLSClient:
         self.close()
 
     def close(self):
-        """Close the pooled connections."""
+        """Close the pooled connections (and remove credentials written from PEM data or objects)."""
         self.session.close()
+        if self._material is not None:
+            self._material.cleanup()
+
+    def _as_path(self, value, what, name, **kind):
+        """A file for requests and OpenSSL: a path stays a path; PEM data and objects (CA, Cert,
+        ``cryptography`` objects) are written to a private temporary directory, keys 0600."""
+        if value is None:
+            return None
+        if isinstance(value, os.PathLike) or (isinstance(value, str) and not value.lstrip().startswith("-----BEGIN")):
+            return str(value)
+        pem = pem_of(value, what, **kind)
+        if self._material is None:
+            self._material = tempfile.TemporaryDirectory(prefix="k8sauthlib-mtls-")
+        path = Path(self._material.name) / name
+        atomic_write(path, pem, mode=KEY_MODE)
+        return str(path)
 
     def url(self, path=""):
         """The absolute URL for ``path`` (relative to ``base_url``)."""
@@ -450,7 +290,7 @@ class MTLSClient:
         diagnosis = diagnose.diagnose_response(response.status_code, response.content,
                                                nginx_log=self._server_log_lines()[log_mark:])
         if diagnosis is None and not self.verify:
-            diagnosis = _diag("verification-disabled", "MTLSClient(verify=False)")
+            diagnosis = make_diagnosis("verification-disabled", "MTLSClient(verify=False)")
         response.diagnosis = diagnosis
         raise_it = self.raise_for_tls if raise_for_tls is None else raise_for_tls
         # 401/403 (unauthorized, forbidden) are the application's answers: diagnosed, not raised
@@ -479,7 +319,7 @@ class MTLSClient:
         elif d.key in ("client-cert-rejected", "client-cert-expired"):
             extra = self._client_cert_facts()
             if d.key == "client-cert-rejected" and self._client_cert_expired():
-                d = _diag("client-cert-expired", d.evidence, d.source)
+                d = make_diagnosis("client-cert-expired", d.evidence, d.source)
             if d.source == "nginx-log":
                 extra += f" nginx error.log: {d.evidence}"
         elif d.key == "plain-http-to-https-port":
@@ -514,7 +354,7 @@ class MTLSClient:
         signature_rejected = d is not None and d.detail == causes.SIGNATURE_REJECTED
         if signature_rejected and self.cert is None:
             # no client certificate, nothing signed: the alert is about something else
-            d, signature_rejected = _diag("tls-handshake-failed", d.evidence), False
+            d, signature_rejected = make_diagnosis("tls-handshake-failed", d.evidence), False
         if d is None or d.key not in CAUSE_CLASSES:
             return TLSProblem(f"{url}: request failed: {exc}", diagnosis=d, url=url)
         cls = CAUSE_CLASSES[d.key]

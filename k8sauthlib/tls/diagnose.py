@@ -26,7 +26,7 @@ from pathlib import Path
 
 from .causes import CAUSES, SIGNATURE_REJECTED, Cause, Sign, cause
 
-__all__ = ["CurlResult", "Diagnosis", "diagnose_curl", "diagnose_exception", "diagnose_nginx_log", "diagnose_response",
+__all__ = ["CurlResult", "Diagnosis", "make_diagnosis", "diagnose_curl", "diagnose_exception", "diagnose_nginx_log", "diagnose_response",
            "diagnose_text", "nginx_page_title", "run_curl"]
 
 
@@ -352,3 +352,8 @@ def run_curl(args, *, curl="curl", timeout=30):
     diagnosis = diagnose_curl(proc.returncode, stderr, body, args=args)
     return CurlResult(args, proc.returncode, body, stderr, http_code, diagnosis,
                       _command=shlex.join(["curl", *args]))
+
+
+def make_diagnosis(key, evidence, source="python") -> Diagnosis:
+    """The :class:`Diagnosis` for a known cause ``key``, with what was seen (``evidence``) and where."""
+    return Diagnosis(cause(key), source, evidence)

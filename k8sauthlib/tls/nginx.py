@@ -39,6 +39,7 @@ from pathlib import Path
 
 from ..errors import InputError, NginxError, NginxNotFoundError, NginxStartError
 from ..files import KEY_MODE, atomic_write
+from ..pki.fields import pem_of
 
 __all__ = [
     "Nginx", "DEFAULT_INDEX_HTML", "find_nginx", "port_is_free",
@@ -258,14 +259,10 @@ class Nginx:
         if server_key is None:
             if getattr(server_cert, "key", None) is None:
                 raise InputError("server_key is required (or pass a Cert that has its key as server_cert)")
-            server_key = server_cert.key_pem
-        if hasattr(server_cert, "chain_pem"):
-            server_cert = server_cert.chain_pem
-        if hasattr(client_ca, "cert_pem"):
-            client_ca = client_ca.cert_pem
-        self._server_cert = _read_pem(server_cert, "server_cert")
-        self._server_key = _read_pem(server_key, "server_key")
-        self._client_ca = _read_pem(client_ca, "client_ca") if client_ca is not None else None
+            server_key = server_cert
+        self._server_cert = pem_of(server_cert, "server_cert", chain=True)
+        self._server_key = pem_of(server_key, "server_key", key=True)
+        self._client_ca = pem_of(client_ca, "client_ca") if client_ca is not None else None
         self.proc = None
         self._finalizer = None
         self.worker_user = None
@@ -614,21 +611,6 @@ def _normalize_verify(value):
         return value
     raise InputError(f"verify_client must be False/'off', True/'on', 'optional' or "
                      f"'optional_no_ca', not {value!r}")
-
-
-def _read_pem(value, what):
-    if isinstance(value, (bytes, bytearray)):
-        data = bytes(value)
-    elif isinstance(value, str) and value.lstrip().startswith("-----BEGIN"):
-        data = value.encode()
-    else:
-        path = Path(value)
-        if not path.is_file():
-            raise InputError(f"{what}: file {str(path)!r} not found")
-        data = path.read_bytes()
-    if b"-----BEGIN" not in data:
-        raise InputError(f"{what}: not PEM data (no '-----BEGIN' line)")
-    return data
 
 
 def _read_lines(path, contains=None):
