@@ -21,7 +21,8 @@ import pytest
 import k8sauthlib as k8s
 from k8sauthlib.errors import NginxError, NginxNotFoundError, NginxStartError
 from k8sauthlib.tls import diagnose
-from k8sauthlib.tls.nginx import Nginx, _pids_with_cwd, find_nginx, port_is_free
+from k8sauthlib.tls.nginx import Nginx
+from k8sauthlib.tls.process import find_nginx, pids_with_cwd, port_is_free
 
 pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
 
@@ -63,7 +64,7 @@ def _new(workroot, name, pki, **kw):
 
 
 def _workers(web):
-    return [p for p in _pids_with_cwd(web.workdir) if p != web.pid]
+    return [p for p in pids_with_cwd(web.workdir) if p != web.pid]
 
 
 def _uid(pid):
@@ -177,7 +178,7 @@ def test_stop_frees_the_port_and_is_idempotent(workroot, pki):
     web.stop()
     assert not web.running
     assert port_is_free(port)
-    assert _pids_with_cwd(web.workdir) == []
+    assert pids_with_cwd(web.workdir) == []
     web.stop()  # second stop: no error
 
 
@@ -332,4 +333,4 @@ def test_nginx_dies_with_its_owner(workroot, pki):
     while not port_is_free(port) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert port_is_free(port)
-    assert _pids_with_cwd(workroot / "orphan") == []
+    assert pids_with_cwd(workroot / "orphan") == []

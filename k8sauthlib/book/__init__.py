@@ -225,7 +225,7 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
         return Cluster(tree, url)
 
     from ..lab import LabServer
-    from ..tls.nginx import port_is_free
+    from ..tls.process import port_is_free
 
     root = (Path(work) if work is not None else Path.cwd()).absolute() / "etc-kubernetes"
     tree = KubeadmTree.create_lab(root)

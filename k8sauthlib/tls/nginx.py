@@ -26,10 +26,7 @@ Why the care:
 
 from __future__ import annotations
 
-import ctypes
 import os
-import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -37,13 +34,21 @@ import time
 import weakref
 from pathlib import Path
 
-from ..errors import InputError, NginxError, NginxNotFoundError, NginxStartError
+from ..errors import InputError, NginxError, NginxStartError
 from ..files import KEY_MODE, atomic_write
 from ..pki.fields import pem_of
+from .process import (
+    die_with_parent,
+    finalize,
+    find_nginx,
+    free_port,
+    kill_orphans,
+    others_can_traverse,
+    port_is_free,
+    stop_process,
+)
 
-__all__ = [
-    "Nginx", "DEFAULT_INDEX_HTML", "find_nginx", "port_is_free",
-]
+__all__ = ["DEFAULT_INDEX_HTML", "DEFAULT_PORT", "Nginx"]
 
 DEFAULT_PORT = 8443
 
@@ -56,143 +61,6 @@ DEFAULT_INDEX_HTML = """<!DOCTYPE html>
 </body>
 </html>
 """
-
-_INSTALL_HINT = "install it with `apt-get install nginx` (Debian/Ubuntu)"
-
-
-def find_nginx(binary=None):
-    """Locate the nginx binary.
-
-    Args:
-        binary: an explicit path or name; ``None`` uses ``$K8SAUTHLIB_NGINX`` when set, else
-            ``nginx`` on ``PATH``.
-
-    Returns:
-        The absolute path of the binary.
-
-    Raises:
-        NginxNotFoundError: nothing found; the message says how to install nginx.
-    """
-    name = binary if binary is not None else os.environ.get("K8SAUTHLIB_NGINX", "nginx")
-    found = shutil.which(str(name))
-    if found:
-        return found
-    hint = ""
-    if binary is None and os.path.exists("/usr/sbin/nginx"):
-        hint = " (/usr/sbin/nginx exists: add /usr/sbin to PATH)"
-    raise NginxNotFoundError(f"nginx not found: {name!r} is not an executable on PATH{hint}; "
-                             f"{_INSTALL_HINT}")
-
-
-def port_is_free(port, host="127.0.0.1"):
-    """True when nothing listens on ``host:port`` and we could bind it."""
-    # first: anything that answers there is in use
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.settimeout(0.2)
-            if s.connect_ex((host, port)) == 0:
-                return False
-        except OSError:
-            pass
-    # then: could nginx bind it? nginx sets SO_REUSEADDR, so connections of an earlier server
-    # still in TIME_WAIT do not count, and they do not here either
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port(host):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-try:  # resolved here, in the parent: the child between fork and exec only calls it
-    _prctl = ctypes.CDLL(None, use_errno=True).prctl
-except (OSError, AttributeError):  # pragma: no cover - not Linux
-    _prctl = None
-
-
-def _die_with_parent():  # runs in the child between fork and exec
-    # PR_SET_PDEATHSIG (1): the kernel sends SIGTERM to nginx's master when the thread that
-    # started it dies, even by SIGKILL, so no nginx outlives a killed notebook kernel.
-    if _prctl is not None:
-        _prctl(1, signal.SIGTERM, 0, 0, 0)
-
-
-def _others_can_traverse(path):
-    """True when a user other than the owner (nginx's ``nobody`` workers) can reach ``path``."""
-    path = Path(path).resolve()
-    for p in [path, *path.parents]:
-        if not p.stat().st_mode & 0o001:
-            return False
-    return True
-
-
-def _stop_process(proc, timeout):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGQUIT)  # graceful: finish open requests, then exit
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _finalize(proc, prefix):
-    # atexit / garbage collection: never leave nginx running behind its owner
-    try:
-        _stop_process(proc, 5)
-    finally:
-        _kill_orphans(prefix)
-
-
-def _pids_with_cwd(prefix, binary_names=("nginx",)):
-    """Processes whose executable is nginx and whose working directory is ``prefix``."""
-    prefix = str(Path(prefix).resolve())
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if os.readlink(entry / "cwd") != prefix:
-                continue
-            exe = os.path.basename(os.readlink(entry / "exe"))
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if exe in binary_names and state != "Z":
-            found.append(int(entry.name))
-    return found
-
-
-def _kill_orphans(prefix):
-    """End nginx processes left over from an earlier run in this prefix (e.g. after kill -9).
-
-    We start nginx with its working directory set to the prefix, so a process whose executable
-    is nginx and whose cwd is our prefix is one of ours: nobody else's nginx matches.
-    """
-    pids = _pids_with_cwd(prefix)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    deadline = time.monotonic() + 5
-    while pids and time.monotonic() < deadline:
-        pids = _pids_with_cwd(prefix)
-        if pids:
-            time.sleep(0.05)
-    return pids
-
 
 class Nginx:
     """A foreground nginx serving HTTPS (and optionally mutual TLS) from a work directory.
@@ -411,7 +279,7 @@ class Nginx:
         self.workdir.chmod(0o755)
         (self.workdir / "html").chmod(0o755)
         self.conf_dir.chmod(0o755)
-        if os.geteuid() == 0 and not _others_can_traverse(self.workdir / "html"):
+        if os.geteuid() == 0 and not others_can_traverse(self.workdir / "html"):
             self.worker_user = "root"
         else:
             self.worker_user = None
@@ -453,7 +321,7 @@ class Nginx:
             return int(self.requested_port)
         if port_is_free(DEFAULT_PORT, self.host):
             return DEFAULT_PORT
-        return _free_port(self.host)
+        return free_port(self.host)
 
     def start(self):
         """Start nginx and wait until it completes a TLS handshake on its port.
@@ -471,10 +339,10 @@ class Nginx:
             return self
         binary = find_nginx(self.nginx_binary)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        _kill_orphans(self.workdir)  # workers left behind by a crashed master
+        kill_orphans(self.workdir)  # workers left behind by a crashed master
         attempts = 3 if self.requested_port is None else 1
         for attempt in range(attempts):
-            self.port = self._pick_port() if attempt == 0 else _free_port(self.host)
+            self.port = self._pick_port() if attempt == 0 else free_port(self.host)
             try:
                 self._start_once(binary)
                 return self
@@ -492,10 +360,10 @@ class Nginx:
         with open(logs / "nginx.stdout", "wb") as out, open(logs / "nginx.stderr", "wb") as err:
             self.proc = subprocess.Popen(
                 [binary, "-p", f"{self.workdir}/", "-c", "conf/nginx.conf", "-e", "logs/error.log"],
-                cwd=self.workdir,  # also how _kill_orphans recognizes our processes
+                cwd=self.workdir,  # also how kill_orphans recognizes our processes
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                preexec_fn=_die_with_parent, start_new_session=True)
-        self._finalizer = weakref.finalize(self, _finalize, self.proc, self.workdir)
+                preexec_fn=die_with_parent, start_new_session=True)
+        self._finalizer = weakref.finalize(self, finalize, self.proc, self.workdir)
         self._finalizer.atexit = True
         deadline = time.monotonic() + self.start_timeout
         last_error = None
@@ -546,8 +414,8 @@ class Nginx:
             self._finalizer.detach()
             self._finalizer = None
         if self.proc is not None:
-            _stop_process(self.proc, timeout)
-        _kill_orphans(self.workdir)
+            stop_process(self.proc, timeout)
+        kill_orphans(self.workdir)
         if self.port is None or self.proc is None:
             return
         deadline = time.monotonic() + timeout
