@@ -25,10 +25,12 @@ import yaml
 
 from ..errors import InputError
 from ..files import KEY_MODE, atomic_write
+from ..go.yaml import go_yaml_dump
 from ..pki.certs import CA, CA_VALIDITY, CERT_VALIDITY, Cert
 from ..pki.fields import load_cert
 from ..pki.keys import KeySpec, verify_signature
 from ..pki.names import subject_name
+from .kubeconfig import Kubeconfig
 from .manifests import static_pod_manifests
 from .node import (
     ADMIN_GROUP,
@@ -251,7 +253,6 @@ class KubeadmTree:
             super_admin: read ``super-admin.conf`` (``system:masters``) instead.
             server: replace the server URL in the returned object (the file is not changed).
         """
-        from .kubeconfig import Kubeconfig
         path = self.super_admin_conf if super_admin else self.admin_conf
         kc = Kubeconfig.from_yaml(self.read_bytes(path), path=path)
         if server is not None:
@@ -417,7 +418,6 @@ class KubeadmTree:
         self._create_other_pki(ca, spec, node_name, only=None if full_pki else FRONT_PROXY_FILES)
 
         # admin.conf and super-admin.conf, as kubeadm's kubeconfig phase writes them.
-        from .kubeconfig import Kubeconfig
         kubeconfigs = [(self.admin_conf, ADMIN_USER, [ADMIN_GROUP]),
                        (self.super_admin_conf, SUPER_ADMIN_USER, [SUPER_ADMIN_GROUP])]
         if full_pki:
@@ -439,7 +439,6 @@ class KubeadmTree:
             kc.write(path)
 
         # Static Pod manifests.
-        from .kubeconfig import go_yaml_dump
         for component, doc in static_pod_manifests(node_name=node_name, address=LAB_ADDRESS).items():
             path = self.manifest(component)
             if not path.exists():

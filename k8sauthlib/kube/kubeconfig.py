@@ -31,89 +31,25 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InputError, KeyMismatchError
-from ..files import KEY_MODE, BareFiles, atomic_write, read_file, write_bare
-from ..go.yaml import go_yaml_dump, go_yaml_load
+from ..errors import InputError
+from ..go.yaml import go_yaml_load
 from ..pki.fields import load_cert
-from ..pki.keys import key_matches, load_private_key
-
-#: What ``kubectl config view`` prints instead of embedded certificate and key data.
-DATA_OMITTED = "DATA+OMITTED"
-#: What ``kubectl config view`` prints instead of a token.
-REDACTED = "REDACTED"
-
-# Fields of client-go's v1 types (k8s.io/client-go/tools/clientcmd/api/v1/types.go) and the
-# Python types a YAML file must give them. Anything else is dropped on load, as kubectl does.
-_CLUSTER_FIELDS = {
-    "server": str, "tls-server-name": str, "insecure-skip-tls-verify": bool,
-    "certificate-authority": str, "certificate-authority-data": bytes, "proxy-url": str,
-    "disable-compression": bool, "extensions": list,
-}
-_USER_FIELDS = {
-    "client-certificate": str, "client-certificate-data": bytes, "client-key": str,
-    "client-key-data": bytes, "token": str, "tokenFile": str, "as": str, "as-uid": str,
-    "as-groups": list, "as-user-extra": dict, "username": str, "password": str,
-    "auth-provider": dict, "exec": dict, "extensions": list,
-}
-_CONTEXT_FIELDS = {"cluster": str, "user": str, "namespace": str, "extensions": list}
-# Fields without ``omitempty``: written even when empty.
-_ALWAYS = {"cluster": {"server"}, "user": set(), "context": {"cluster", "user"}}
-# File references that clientcmd resolves against the kubeconfig's directory.
-_PATH_FIELDS = {"cluster": ("certificate-authority",), "user": ("client-certificate", "client-key", "tokenFile"),
-                "context": ()}
-_KINDS = {"cluster": ("clusters", _CLUSTER_FIELDS), "user": ("users", _USER_FIELDS),
-          "context": ("contexts", _CONTEXT_FIELDS)}
-
-
-# ====================================================================================== helpers
-def _pem_bytes(value, what: str) -> bytes:
-    if isinstance(value, str):
-        value = value.encode()
-    if not isinstance(value, (bytes, bytearray)):
-        raise InputError(f"{what} must be PEM bytes or text, not {type(value).__name__}")
-    return bytes(value)
-
-
-def _read_file(path, what: str) -> bytes:
-    return read_file(path, what, permission_hint="root-only files such as /etc/kubernetes/admin.conf need "
-                                                 "sudo; see k8sauthlib.KubeadmTree")
-
-
-def _check_pair(cert_pem: bytes, key_pem: bytes, cert_what: str, key_what: str) -> None:
-    """Raise KeyMismatchError unless the key belongs to the certificate (both PEM)."""
-    try:
-        cert = load_cert(cert_pem)
-    except InputError as exc:
-        raise InputError(f"{cert_what}: {exc}") from None
-    try:
-        key = load_private_key(key_pem)
-    except InputError as exc:
-        raise InputError(f"{key_what}: {exc}") from None
-    if not key_matches(cert, key):
-        subject = cert.subject.rfc4514_string() or "(empty subject)"
-        raise KeyMismatchError(f"the private key ({key_what}) does not belong to the certificate ({cert_what}, "
-                               f"{subject}); pair each certificate with the key it was issued for")
-
-
-def _relativize(path: str, base_dir: Path) -> str:
-    """clientcmd ``RelativizePathWithNoBacksteps``: relative to ``base_dir`` unless that needs ``..``."""
-    if not path or not os.path.isabs(path):
-        return path
-    rel = os.path.relpath(path, base_dir)
-    return path if rel.startswith("..") else rel
-
-
-def _is_empty(value) -> bool:
-    return value is None or value is False or (isinstance(value, (str, bytes, list, dict)) and not value)
-
-
-def _type_name(value) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+from ..pki.keys import load_private_key
+from .kubeconfig_output import (
+    DATA_OMITTED,
+    KINDS,
+    PATH_FIELDS,
+    REDACTED,
+    KubeconfigOutput,
+    check_pair,
+    pem_bytes,
+    read_kubeconfig_file,
+    type_name,
+)
 
 
 # ==================================================================================== Kubeconfig
-class Kubeconfig:
+class Kubeconfig(KubeconfigOutput):
     """A kubeconfig: clusters, users (credentials), contexts and the current context.
 
     Build one the way the article does with kubectl::
@@ -153,7 +89,7 @@ class Kubeconfig:
             InputError: the file is missing or unreadable, is not YAML, or has fields of the wrong
                 kind (e.g. ``clusters`` not a list, a duplicate name, bad base64 data).
         """
-        data = _read_file(path, "kubeconfig")
+        data = read_kubeconfig_file(path, "kubeconfig")
         return cls.from_yaml(data, path=path)
 
     @classmethod
@@ -180,20 +116,20 @@ class Kubeconfig:
             return kc
         if not isinstance(doc, dict):
             raise InputError(f"{where}: a kubeconfig is a YAML mapping (apiVersion, clusters, users, ...), "
-                             f"not {_type_name(doc)}")
+                             f"not {type_name(doc)}")
         api_version = doc.get("apiVersion")
         if api_version not in (None, "", "v1"):
             raise InputError(f'{where}: apiVersion {api_version!r} is not a kubeconfig version; use "v1"')
         kind = doc.get("kind")
         if kind not in (None, "", "Config"):
             raise InputError(f'{where}: kind {kind!r} is not a kubeconfig; expected "Config"')
-        for kind_name, (list_key, fields) in _KINDS.items():
+        for kind_name, (list_key, fields) in KINDS.items():
             items = doc.get(list_key)
             if items is None:
                 continue
             if not isinstance(items, list):
                 raise InputError(f'{where}: "{list_key}" must be a list of entries with a name, '
-                                 f"not {_type_name(items)}")
+                                 f"not {type_name(items)}")
             for i, item in enumerate(items):
                 if not isinstance(item, dict):
                     raise InputError(f'{where}: entry {i + 1} of "{list_key}" must be a mapping with '
@@ -201,16 +137,16 @@ class Kubeconfig:
                 name = item.get("name", "")
                 if not isinstance(name, str):
                     raise InputError(f'{where}: entry {i + 1} of "{list_key}" has a name that is '
-                                     f"{_type_name(name)}; quote it to make it a string")
+                                     f"{type_name(name)}; quote it to make it a string")
                 if name in kc._entries[kind_name]:
                     raise InputError(f'{where}: "{list_key}" has two entries named "{name}"')
                 body = item.get(kind_name) or {}
                 if not isinstance(body, dict):
-                    raise InputError(f'{where}: {kind_name} "{name}" must be a mapping, not {_type_name(body)}')
+                    raise InputError(f'{where}: {kind_name} "{name}" must be a mapping, not {type_name(body)}')
                 kc._entries[kind_name][name] = cls._parse_entry(body, fields, f'{where}: {kind_name} "{name}"')
         current = doc.get("current-context") or ""
         if not isinstance(current, str):
-            raise InputError(f"{where}: current-context must be a string, not {_type_name(current)}")
+            raise InputError(f"{where}: current-context must be a string, not {type_name(current)}")
         kc.current_context = current
         prefs = doc.get("preferences") or {}
         if not isinstance(prefs, dict):
@@ -229,14 +165,14 @@ class Kubeconfig:
                 continue  # unknown fields are dropped, as client-go's decoder does
             if want is bytes:
                 if not isinstance(value, str):
-                    raise InputError(f"{where}: {key} must be base64 text, not {_type_name(value)}")
+                    raise InputError(f"{where}: {key} must be base64 text, not {type_name(value)}")
                 try:
                     value = base64.b64decode(value.replace("\n", "").replace("\r", ""), validate=True)
                 except (binascii.Error, ValueError):
                     raise InputError(f"{where}: {key} is not valid base64 (it should be the base64 of "
                                      f"a PEM file, as `base64 -w0 FILE` prints it)") from None
             elif not isinstance(value, want) or (want is int and isinstance(value, bool)):
-                raise InputError(f"{where}: {key} must be {_type_name(want())}, not {_type_name(value)}"
+                raise InputError(f"{where}: {key} must be {type_name(want())}, not {type_name(value)}"
                                  + ("; quote the value" if want is str else ""))
             entry[key] = value
         return entry
@@ -305,10 +241,10 @@ class Kubeconfig:
     def _start_edit(self, kind: str, name: str) -> dict:
         """Copy of an entry with its file references made absolute (clientcmd ResolveLocalPaths)."""
         if not isinstance(name, str):
-            raise InputError(f"a {kind} name must be a string, not {_type_name(name)}")
+            raise InputError(f"a {kind} name must be a string, not {type_name(name)}")
         entry = copy.deepcopy(self._entries[kind].get(name, {}))
         if (kind, name) not in self._dirty:
-            for field in _PATH_FIELDS[kind]:
+            for field in PATH_FIELDS[kind]:
                 if entry.get(field) and not os.path.isabs(entry[field]):
                     entry[field] = str(self._base_dir() / entry[field])
         return entry
@@ -362,7 +298,7 @@ class Kubeconfig:
         elif embed and certificate_authority_data is None:
             raise InputError("embed=True needs certificate_authority=PATH: the file to embed")
         if certificate_authority_data is not None:
-            data = _pem_bytes(certificate_authority_data, "certificate_authority_data")
+            data = pem_bytes(certificate_authority_data, "certificate_authority_data")
             self._check_cert(data, "certificate_authority_data")
             entry["certificate-authority-data"] = data
             entry.pop("certificate-authority", None)
@@ -410,7 +346,7 @@ class Kubeconfig:
                 ("client-certificate", client_certificate, client_certificate_data, "client certificate"),
                 ("client-key", client_key, client_key_data, "client key")):
             if path is not None:
-                content = _read_file(path, what)
+                content = read_kubeconfig_file(path, what)
                 if embed:
                     entry[field + "-data"] = content
                     entry.pop(field, None)
@@ -418,7 +354,7 @@ class Kubeconfig:
                     entry[field] = os.path.abspath(path)
                     entry.pop(field + "-data", None)
             if data is not None:
-                entry[field + "-data"] = _pem_bytes(data, field.replace("-", "_") + "_data")
+                entry[field + "-data"] = pem_bytes(data, field.replace("-", "_") + "_data")
                 entry.pop(field, None)
         if token is not None:
             entry["token"] = token
@@ -446,7 +382,7 @@ class Kubeconfig:
         for field, value in (("cluster", cluster), ("user", user), ("namespace", namespace)):
             if value is not None:
                 if not isinstance(value, str):
-                    raise InputError(f"context {field} must be a string, not {_type_name(value)}")
+                    raise InputError(f"context {field} must be a string, not {type_name(value)}")
                 entry[field] = value
         self._commit("context", name, entry)
         return self
@@ -465,7 +401,7 @@ class Kubeconfig:
 
     # --------------------------------------------------------------------------- checking
     def _pem_file(self, path, what: str) -> bytes:
-        data = _read_file(path, what)
+        data = read_kubeconfig_file(path, what)
         self._check_cert(data, f"{what} file {path}")
         return data
 
@@ -486,7 +422,7 @@ class Kubeconfig:
                 path = entry[field]
                 if not os.path.isabs(path):
                     path = str(self._base_dir() / path)
-                out.append((_read_file(path, f'user "{name}" client {what}'), f"file {path}"))
+                out.append((read_kubeconfig_file(path, f'user "{name}" client {what}'), f"file {path}"))
             else:
                 out.append(None)
         return out
@@ -494,7 +430,7 @@ class Kubeconfig:
     def _check_user(self, entry: dict, name: str) -> None:
         cert, key = self._user_material(entry, name)
         if cert is not None and key is not None:
-            _check_pair(cert[0], key[0], cert[1], key[1])
+            check_pair(cert[0], key[0], cert[1], key[1])
         elif cert is not None:
             self._check_cert(cert[0], cert[1])
         elif key is not None:
@@ -529,139 +465,6 @@ class Kubeconfig:
             self._check_user(entry, user_name)
 
     # ------------------------------------------------------------------------ serializing
-    def to_dict(self, *, base_dir=None, redact: bool = False) -> dict:
-        """The kubeconfig as kubectl serializes it (before YAML): a JSON-like dict.
-
-        Args:
-            base_dir: directory to make changed file paths relative to (default: this file's).
-            redact: replace embedded data with ``DATA+OMITTED`` and tokens with ``REDACTED``,
-                as ``kubectl config view`` does without ``--raw``.
-        """
-        base = Path(base_dir).absolute() if base_dir is not None else (
-            self._base_dir() if self.path is not None else None)
-
-        def named(kind):
-            out = []
-            for name in sorted(self._entries[kind]):
-                entry = {}
-                for key, value in self._entries[kind][name].items():
-                    if _is_empty(value) and key not in _ALWAYS[kind]:
-                        continue  # omitempty
-                    if base is not None and (kind, name) in self._dirty and key in _PATH_FIELDS[kind]:
-                        value = _relativize(value, base)
-                    if redact and isinstance(value, bytes):
-                        value = DATA_OMITTED
-                    elif redact and key == "token":
-                        value = REDACTED
-                    entry[key] = value
-                for key in _ALWAYS[kind]:
-                    entry.setdefault(key, "")
-                out.append({"name": name, kind: entry})
-            return out or None
-
-        doc = {"apiVersion": "v1", "clusters": named("cluster"), "contexts": named("context"),
-               "current-context": self.current_context, "kind": "Config",
-               "preferences": dict(self._preferences), "users": named("user")}
-        if self._extensions:
-            doc["extensions"] = self._extensions
-        return doc
-
-    def to_yaml(self, *, base_dir=None) -> str:
-        """The file's text, exactly as kubectl would write it (embedded data included)."""
-        return go_yaml_dump(self.to_dict(base_dir=base_dir))
-
-    def view(self, *, minify: bool = False, raw: bool = False) -> str:
-        """What ``kubectl config view`` prints.
-
-        Args:
-            minify: keep only the current context and the cluster and user it uses (``--minify``).
-            raw: show embedded data and tokens (``--raw``); otherwise certificate and key data
-                read ``DATA+OMITTED`` and tokens ``REDACTED``.
-
-        Raises:
-            InputError: ``minify`` without a usable current context (kubectl's wording).
-        """
-        kc = self
-        if minify:
-            if not self.current_context:
-                raise InputError("current-context must exist in order to minify")
-            ctx = self._entries["context"].get(self.current_context)
-            if ctx is None:
-                raise InputError(f"cannot locate context {self.current_context}")
-            kc = copy.deepcopy(self)
-            kc._entries["context"] = {self.current_context: ctx}
-            for kind in ("cluster", "user"):
-                name = ctx.get(kind, "")
-                if name and name not in self._entries[kind]:
-                    raise InputError(f"cannot locate {kind} {name}")
-                kc._entries[kind] = {name: self._entries[kind][name]} if name else {}
-        return go_yaml_dump(kc.to_dict(redact=not raw))
-
-    def write(self, path=None, *, validate: bool = True) -> Path:
-        """Write the kubeconfig atomically with mode 0600, as kubectl writes it.
-
-        Args:
-            path: target file (default: the file it was loaded from or last written to).
-            validate: run :meth:`validate` first; nothing is written if it fails.
-
-        Returns:
-            The path written.
-
-        Raises:
-            InputError, KeyMismatchError: see :meth:`validate`; no file is created or changed.
-        """
-        if path is None:
-            if self.path is None:
-                raise InputError("no path to write to: give write(PATH)")
-            path = self.path
-        path = Path(path)
-        if validate:
-            self.validate()
-        text = self.to_yaml(base_dir=path.absolute().parent)
-        atomic_write(path, text.encode("utf-8"), mode=KEY_MODE)
-        if self.path is None or self.path.absolute() != path.absolute():
-            # From now on the file's own directory is the base for its relative paths.
-            for kind, name in list(self._dirty):
-                entry = self._entries[kind].get(name, {})
-                for field in _PATH_FIELDS[kind]:
-                    if entry.get(field):
-                        entry[field] = _relativize(entry[field], path.absolute().parent)
-            self._dirty.clear()
-            self.path = path
-        return path
-
-    # --------------------------------------------------------------------------- extracting
-    def client_files(self, dest_dir, name: str, *, user: str | None = None, overwrite: bool = False) -> BareFiles:
-        """Write a user's certificate and key to ``NAME.pem`` and ``NAME-key.pem`` (0600).
-
-        This is the article's ``grep client-certificate-data admin.conf | awk '{print $2}' |
-        base64 -d > k8s-client.pem`` (and the same for the key), in one call.
-
-        Args:
-            dest_dir: directory for the two files.
-            name: base name (``k8s-client`` gives ``k8s-client.pem``, ``k8s-client-key.pem``).
-            user: which user (default: the current context's).
-            overwrite: replace existing files.
-
-        Returns:
-            ``BareFiles(cert, key, csr=None)``.
-
-        Raises:
-            InputError: the user is missing or has no certificate and key.
-            KeyMismatchError: the key does not belong to the certificate; nothing is written.
-        """
-        user = user if user is not None else self.current_user()
-        entry = self._entries["user"].get(user)
-        if entry is None:
-            raise InputError(f'user "{user}" is not defined in this kubeconfig (users: '
-                             f"{', '.join(sorted(self._entries['user'])) or 'none'})")
-        cert, key = self._user_material(entry, user)
-        if cert is None or key is None:
-            raise InputError(f'user "{user}" has no client certificate and key to extract '
-                             f"(it has: {', '.join(sorted(entry)) or 'nothing'})")
-        _check_pair(cert[0], key[0], cert[1], key[1])
-        return write_bare(name, dest_dir, cert_pem=cert[0], key_pem=key[0], overwrite=overwrite)
-
     def __repr__(self):
         def names(kind):
             return ",".join(sorted(self._entries[kind])) or "-"
