@@ -1,5 +1,5 @@
-"""The cause table in k8sauthlib.tls.diagnose: complete, bilingual, and self-consistent; plus the
-kubectl/Go messages from K8S-FACTS §6 and real ssl exceptions mapped to their causes."""
+"""The cause table in k8sauthlib.tls.causes: complete, bilingual, and self-consistent; plus kubectl and Go
+messages (Go 1.22 src/crypto/x509/verify.go error strings, kubectl 1.32 output) and real ssl exceptions mapped to their causes."""
 
 import re
 import socket

@@ -1,1 +1,8 @@
-"""TLS on the wire: the mTLS client, failure diagnosis (curl, kubectl, nginx logs) and managed nginx."""
+"""TLS on the wire.
+
+- :mod:`.client`: the mTLS client (:class:`~k8sauthlib.MTLSClient`);
+- :mod:`.keypair`: does a private key belong to a certificate, checked before connecting;
+- :mod:`.causes`: the bilingual table of causes, the vocabulary of every TLS error;
+- :mod:`.diagnose`: what curl, nginx, Python and Go print, mapped to a cause; :func:`run_curl`;
+- :mod:`.nginx` and :mod:`.process`: a real nginx in a work directory, and its process.
+"""
