@@ -35,6 +35,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .book.figures import draw_chain, draw_mtls_handshake
     from .book.kube_figures import draw_kubeconfig, draw_request_path
+    from .causes import CAUSES, cause, markdown_table
     from .cfssl import CsrRequest, SigningConfig
     from .errors import (
         CertificateExpired,
@@ -76,7 +77,6 @@ if TYPE_CHECKING:
     from .pki.keys import KeySpec, key_matches, load_private_key
     from .pki.names import resolve_usages, subject_name
     from .pki.verify import verify_chain
-    from .tls.causes import CAUSES, cause, markdown_table
     from .tls.client import MTLSClient
     from .tls.diagnose import diagnose_nginx_log, diagnose_response, diagnose_text, run_curl
     from .tls.keypair import check_key_pair
@@ -102,7 +102,7 @@ _EXPORTS = {
     "cfssl": ("CsrRequest", "SigningConfig"),
     "tls.client": ("MTLSClient",),
     "tls.keypair": ("check_key_pair",),
-    "tls.causes": ("CAUSES", "cause", "markdown_table"),
+    "causes": ("CAUSES", "cause", "markdown_table"),
     "tls.diagnose": ("diagnose_nginx_log", "diagnose_response", "diagnose_text", "run_curl"),
     "tls.nginx": ("Nginx",),
     "kube.kubeconfig": ("Kubeconfig",),

@@ -14,7 +14,7 @@
     └── TLSProblem: an HTTPS request failed for a known cause (one subclass per cause)
 
 One vocabulary: :attr:`VerificationError.reason`, :attr:`TLSProblem.key` and the troubleshooting
-table (:data:`k8sauthlib.tls.causes.CAUSES`) use the same keys; :data:`CAUSE_CLASSES` maps each
+table (:data:`k8sauthlib.causes.CAUSES`) use the same keys; :data:`CAUSE_CLASSES` maps each
 key to its exception. Every message is one sentence that names the problem and what to do.
 
 Kept free of imports: the command line loads this module on paths that must start fast.
@@ -57,9 +57,11 @@ class VerificationError(K8sAuthError):
     """A certificate chain does not verify for the purpose asked.
 
     Attributes:
-        reason: one of ``"unknown-issuer"``, ``"expired"``, ``"not-yet-valid"``,
-            ``"wrong-usage"``, ``"hostname-mismatch"``, ``"not-a-ca"``, ``"bad-signature"``,
-            ``"path-length"``, ``"unhandled-critical-extension"``.
+        reason: the cause key of Go's message (:func:`k8sauthlib.causes.go_key`), the same key
+            kubectl's output of that message gets from :func:`k8sauthlib.diagnose_text`:
+            ``"unknown-authority"``, ``"cert-expired"``, ``"wrong-key-usage"``,
+            ``"hostname-mismatch"``, ``"not-a-ca"``, ``"path-length"``,
+            ``"unhandled-critical-extension"``.
         go_message: the text Go's ``crypto/x509`` (and so kube-apiserver and kubectl)
             prints for the same failure, e.g. ``x509: certificate signed by unknown authority``.
     """
@@ -117,12 +119,12 @@ class TLSProblem(K8sAuthError):
 
     @property
     def cause(self):
-        """The :class:`k8sauthlib.tls.causes.Cause`, or ``None``."""
+        """The :class:`k8sauthlib.causes.Cause`, or ``None``."""
         return self.diagnosis.cause if self.diagnosis is not None else None
 
     @property
     def key(self):
-        """The cause's key (e.g. ``"unknown-server-ca"``), or ``None``."""
+        """The cause's key (e.g. ``"unknown-authority"``), or ``None``."""
         return self.diagnosis.key if self.diagnosis is not None else None
 
 
@@ -211,9 +213,9 @@ CAUSE_CLASSES = {
     "plain-http-to-https-port": PlainHTTPToHTTPS,
     "https-to-plain-http-port": HTTPSToPlainHTTP,
     "hostname-mismatch": HostnameMismatch,
-    "server-cert-expired": ServerCertExpired,
+    "cert-expired": ServerCertExpired,
     "wrong-key-usage": WrongKeyUsage,
-    "unknown-server-ca": UnknownServerCA,
+    "unknown-authority": UnknownServerCA,
     "client-cert-required": ClientCertRequired,
     "client-cert-expired": ClientCertExpired,
     "client-cert-rejected": ClientCertRejected,

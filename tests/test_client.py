@@ -174,7 +174,7 @@ def test_expired_server_certificate(cluster):
     assert isinstance(info.value, k8s.CertificateExpired)
     assert "valid" in str(info.value) and "UTC" in str(info.value)
     r = diagnose.run_curl(["--cacert", f(cluster, "ca.pem"), stale.url])
-    assert r.returncode == 60 and r.cause.key == "server-cert-expired"
+    assert r.returncode == 60 and r.cause.key == "cert-expired"
 
 
 @pytest.fixture

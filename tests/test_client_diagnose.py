@@ -1,4 +1,4 @@
-"""The cause table in k8sauthlib.tls.causes: complete, bilingual, and self-consistent; plus kubectl and Go
+"""The cause table in k8sauthlib.causes: complete, bilingual, and self-consistent; plus kubectl and Go
 messages (Go 1.22 src/crypto/x509/verify.go error strings, kubectl 1.32 output) and real ssl exceptions mapped to their causes."""
 
 import re
@@ -9,8 +9,9 @@ import threading
 import pytest
 
 import k8sauthlib as k8s
+from k8sauthlib import causes
 from k8sauthlib.errors import CAUSE_CLASSES, TLSProblem
-from k8sauthlib.tls import causes, diagnose
+from k8sauthlib.tls import diagnose
 
 HANGUL = re.compile(r"[가-힣]")
 
@@ -57,16 +58,16 @@ def test_every_error_cause_the_client_raises_has_an_exception_class():
 
 
 @pytest.mark.parametrize("message, key", [
-    ("Unable to connect to the server: x509: certificate signed by unknown authority", "unknown-server-ca"),
+    ("Unable to connect to the server: x509: certificate signed by unknown authority", "unknown-authority"),
     ("Unable to connect to the server: tls: failed to verify certificate: x509: certificate signed by "
      "unknown authority (possibly because of \"crypto/rsa: verification error\" while trying to verify "
-     "candidate authority certificate \"kubernetes\")", "unknown-server-ca"),
+     "candidate authority certificate \"kubernetes\")", "unknown-authority"),
     ("Unable to connect to the server: x509: certificate is valid for 10.240.0.2, 10.200.100.1, "
      "not 146.148.119.50", "hostname-mismatch"),
     ("x509: certificate is valid for kubernetes.default.svc, kubernetes.default, kubernetes, "
      "localhost, not server.kubernetes.local", "hostname-mismatch"),
     ("x509: certificate has expired or is not yet valid: current time 2026-11-29T10:00:00Z is after "
-     "2026-11-28T10:00:00Z", "server-cert-expired"),
+     "2026-11-28T10:00:00Z", "cert-expired"),
     ("error: You must be logged in to the server (Unauthorized)", "unauthorized"),
     ("Error from server (Forbidden): pods is forbidden: User \"alice\" cannot list resource \"pods\" "
      "in API group \"\" in the namespace \"default\"", "forbidden"),
@@ -174,7 +175,7 @@ def test_real_ssl_exceptions(tmp_path):
     t.join(5)
     srv.close()
     d = diagnose.diagnose_exception(info.value)
-    assert d.key == "unknown-server-ca" and "verify code" in d.evidence
+    assert d.key == "unknown-authority" and "verify code" in d.evidence
 
     # 3. the name checked is not in the SANs (ssl's own check: IP address mismatch, code 64)
     other = ca.issue_server_cert("only.example.test")
@@ -229,3 +230,33 @@ def test_anonymous_403_is_not_an_rbac_problem_of_an_authenticated_user():
     assert diagnose.diagnose_response(403, anonymous).key == "anonymous-forbidden"
     assert diagnose.diagnose_response(403, jane).key == "forbidden"
     assert "system:anonymous" in causes.cause("anonymous-forbidden").title_ko
+
+
+def test_one_vocabulary_from_verification_error_to_troubleshooting_table():
+    """The same Go text gets the same key: VerificationError.reason, diagnose_text() of kubectl's
+    line with that text, and a cause of the troubleshooting table."""
+    from datetime import datetime, timedelta, timezone
+
+    now = datetime.now(timezone.utc)
+    ca = k8s.CA.create("vocab", key="ecdsa-p256")
+    other = k8s.CA.create("other", key="ecdsa-p256")
+    server = ca.issue_server_cert("localhost", key="ecdsa-p256")
+    cases = {
+        "unknown-authority": dict(leaf=server, roots=other, purpose="server"),
+        "cert-expired": dict(leaf=ca.issue_server_cert("localhost", key="ecdsa-p256", not_before=now - timedelta(days=3),
+                                                       not_after=now - timedelta(days=1)), roots=ca, purpose="server"),
+        "wrong-key-usage": dict(leaf=ca.issue_client_cert("alice", key="ecdsa-p256"), roots=ca, purpose="server"),
+        "hostname-mismatch": dict(leaf=server, roots=ca, purpose="server", hostname="kubernetes"),
+    }
+    keys = {c.key for c in causes.CAUSES}
+    for expected, kw in cases.items():
+        with pytest.raises(k8s.VerificationError) as info:
+            k8s.verify_chain(kw.pop("leaf"), kw.pop("roots"), **kw)
+        err = info.value
+        assert err.reason == expected, err.go_message
+        assert err.reason in keys
+        kubectl_line = f"Unable to connect to the server: tls: failed to verify certificate: {err.go_message}"
+        assert k8s.diagnose_text(kubectl_line).key == err.reason
+        assert causes.go_key(err.go_message) == err.reason
+    # the negative: a text Go never prints has no key
+    assert causes.go_key("x509: something else entirely") is None

@@ -55,7 +55,7 @@ def test_no_ca(site, tmp_path):
     r = kubectl(site, tmp_path, "--token", "not-used")  # a user, so kubectl does not prompt
     assert r.returncode == 1
     assert "x509: certificate signed by unknown authority" in r.stderr
-    assert diagnose.diagnose_text(r.stderr).key == "unknown-server-ca"
+    assert diagnose.diagnose_text(r.stderr).key == "unknown-authority"
 
 
 def test_with_client_certificate(site, tmp_path):
@@ -107,7 +107,7 @@ def test_expired_server_cert(site, tmp_path):
                 server=f"https://127.0.0.1:{site['stale'].port}")
     assert r.returncode == 1
     assert "x509: certificate has expired or is not yet valid" in r.stderr
-    assert diagnose.diagnose_text(r.stderr).key == "server-cert-expired"
+    assert diagnose.diagnose_text(r.stderr).key == "cert-expired"
 
 
 def test_name_that_does_not_resolve(site, tmp_path):

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 import k8sauthlib as k8s
+from k8sauthlib import causes
 from k8sauthlib.errors import (
     ClientCertExpired,
     ClientCertRejected,
@@ -27,7 +28,7 @@ from k8sauthlib.errors import (
     TLSProblem,
     UnknownServerCA,
 )
-from k8sauthlib.tls import causes, diagnose
+from k8sauthlib.tls import diagnose
 from k8sauthlib.tls.client import MTLSClient
 from k8sauthlib.tls.nginx import Nginx
 
@@ -97,7 +98,7 @@ def test_https_without_the_ca(lab):
     r = diagnose.run_curl([web.url])
     assert r.returncode == 60
     assert "unable to get local issuer certificate" in r.stderr
-    assert r.cause.key == "unknown-server-ca"
+    assert r.cause.key == "unknown-authority"
 
     with pytest.raises(UnknownServerCA) as info:
         client(lab, web).get("/")

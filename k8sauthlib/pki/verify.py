@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
+from ..causes import go_key
 from ..errors import InputError, VerificationError
 from ..go.text import format_rfc3339, go_ip_string, go_quote
 from .describe import EKU_NAMES
@@ -69,7 +70,8 @@ class _Fail(Exception):
         self.reason, self.go_message, self.message, self.cert = reason, go_message, message, cert
 
     def raise_(self):
-        err = VerificationError(self.message, reason=self.reason, go_message=self.go_message)
+        # The reason is the cause key of Go's text (one vocabulary with the troubleshooting table).
+        err = VerificationError(self.message, reason=go_key(self.go_message) or self.reason, go_message=self.go_message)
         err.certificate = self.cert
         raise err
 
@@ -82,14 +84,14 @@ def _check_validity(cert, now: datetime, role: str) -> None:
     """Go's ``isValid`` time check; the bounds themselves are valid instants."""
     nb, na = cert.not_valid_before_utc, cert.not_valid_after_utc
     if now < nb:
-        raise _Fail("not-yet-valid",
+        raise _Fail("cert-expired",
                     f"x509: certificate has expired or is not yet valid: current time {format_rfc3339(now)} "
                     f"is before {format_rfc3339(nb)}",
                     f"The {role} certificate {_label(cert)} is not valid yet: it starts at {format_rfc3339(nb)}, "
                     f"and it is {format_rfc3339(now)} now. Check this machine's and the server's clocks, or wait.",
                     cert)
     if now > na:
-        raise _Fail("expired",
+        raise _Fail("cert-expired",
                     f"x509: certificate has expired or is not yet valid: current time {format_rfc3339(now)} "
                     f"is after {format_rfc3339(na)}",
                     f"The {role} certificate {_label(cert)} expired at {format_rfc3339(na)} (it is {format_rfc3339(now)} "
@@ -218,7 +220,7 @@ def _unknown_authority(cert, roots, hint_err, hint_cert) -> _Fail:
     issuer = cert.issuer.rfc4514_string() or "(empty name)"
     trusted = ", ".join(repr(r.subject.rfc4514_string()) for r in roots) or "none"
     if hint_err is None:
-        return _Fail("unknown-issuer", go,
+        return _Fail("unknown-authority", go,
                      f"{_label(cert)} was issued by {issuer!r}, which is not among the trusted CAs "
                      f"({trusted}) nor the intermediates given. Trust the CA that issued it "
                      f"(kubeconfig certificate-authority-data, --client-ca-file, curl --cacert), or "
@@ -235,11 +237,11 @@ def _unknown_authority(cert, roots, hint_err, hint_cert) -> _Fail:
                      f"trusted, but it is not allowed to sign certificates (no CA:TRUE basic constraint or "
                      f"no keyCertSign key usage). Use a real CA certificate as the trust anchor.", cert)
     if "insecure algorithm" in hint_err:
-        return _Fail("bad-signature", go,
+        return _Fail("unknown-authority", go,
                      f"{_label(cert)} is signed with {cert.signature_hash_algorithm.name.upper()}, which Go no "
                      f"longer accepts in certificate signatures. Re-issue it with a SHA-256 signature (every "
                      f"k8sauthlib, cfssl and kubeadm default).", cert)
-    return _Fail("bad-signature", go,
+    return _Fail("unknown-authority", go,
                  f"{_label(cert)} names {issuer!r} as its issuer, and a CA with that name is trusted, but "
                  f"its key did not verify the signature ({hint_err}). The CA was most likely regenerated "
                  f"with a new key: re-issue the certificate with the current CA key (for kubeadm: "
@@ -258,7 +260,7 @@ def _build_chains(cert, current: list, roots: list, intermediates: list, now: da
             return
         checks[0] += 1
         if checks[0] > 100:
-            err = _Fail("unknown-issuer",
+            err = _Fail("unknown-authority",
                         "x509: signature check attempts limit reached while verifying certificate chain",
                         "Too many candidate issuers to try; remove unrelated certificates from the bundles.",
                         cert)
@@ -414,7 +416,7 @@ def _wrong_usage(leaf, purpose: str, chains: list) -> _Fail:
     cfssl = "client auth" if purpose == "client" else "server auth"
     who = "client certificate" if purpose == "client" else "server certificate"
     where = "" if culprit is leaf else f" (in the chain of {_label(leaf)})"
-    return _Fail("wrong-usage", "x509: certificate specifies an incompatible key usage",
+    return _Fail("wrong-key-usage", "x509: certificate specifies an incompatible key usage",
                  f"{_label(culprit)}{where} lists extended key usages [{listed}] without {need}, so Go refuses "
                  f"it as a {who}. Re-issue it with the {cfssl!r} usage (cfssl profile \"usages\"), or "
                  f"without any extended key usage at all.", culprit)

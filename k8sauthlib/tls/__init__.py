@@ -2,7 +2,6 @@
 
 - :mod:`.client`: the mTLS client (:class:`~k8sauthlib.MTLSClient`);
 - :mod:`.keypair`: does a private key belong to a certificate, checked before connecting;
-- :mod:`.causes`: the bilingual table of causes, the vocabulary of every TLS error;
 - :mod:`.diagnose`: what curl, nginx, Python and Go print, mapped to a cause; :func:`run_curl`;
 - :mod:`.nginx` and :mod:`.process`: a real nginx in a work directory, and its process.
 """

@@ -36,6 +36,7 @@ import requests
 import urllib3
 from requests.adapters import HTTPAdapter
 
+from .. import causes
 from ..errors import (
     CAUSE_CLASSES,
     ClientSignatureRejected,
@@ -46,7 +47,7 @@ from ..errors import (
 )
 from ..files import KEY_MODE, atomic_write
 from ..pki.fields import pem_of
-from . import causes, diagnose
+from . import diagnose
 from .diagnose import make_diagnosis
 from .keypair import check_key_pair
 
@@ -371,12 +372,12 @@ class MTLSClient:
             if sans:
                 extra = (f" The server certificate is valid for: {', '.join(sans)}; "
                          f"not for {parts.hostname!r}.")
-        elif d.key == "unknown-server-ca":
+        elif d.key == "unknown-authority":
             issuer = self._server_issuer(parts)
             extra = f" The server certificate's issuer is {issuer}." if issuer else ""
             extra += (" This client trusts only the system CA bundle (ca=None)."
                       if self.ca is None else f" The CA file given ({self.ca}) is not that issuer.")
-        elif d.key == "server-cert-expired":
+        elif d.key == "cert-expired":
             c = self._peer_cert(parts)
             if c is not None:
                 extra = (f" The server certificate is valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} "

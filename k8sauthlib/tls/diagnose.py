@@ -9,7 +9,7 @@ This module is the one place that maps what the tools print to a cause and a fix
 * Go's (kubectl's, kube-apiserver's) messages (``x509: certificate signed by unknown authority``,
   ``error: You must be logged in to the server (Unauthorized)``).
 
-The causes themselves (English and Korean) are the table in :mod:`k8sauthlib.tls.causes`.
+The causes themselves (English and Korean) are the table in :mod:`k8sauthlib.causes`.
 :class:`k8sauthlib.tls.client.MTLSClient` turns a :class:`Diagnosis` into an exception; notebooks
 and tests run the real curl through :func:`run_curl` and get the mapped cause with the result.
 """
@@ -24,7 +24,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .causes import CAUSES, SIGNATURE_REJECTED, Cause, Sign, cause
+from ..causes import CAUSES, SIGNATURE_REJECTED, Cause, Sign, cause
 
 __all__ = ["CurlResult", "Diagnosis", "make_diagnosis", "diagnose_curl", "diagnose_exception", "diagnose_nginx_log", "diagnose_response",
            "diagnose_text", "nginx_page_title", "run_curl"]
@@ -248,9 +248,9 @@ def _exception_chain(exc):
 
 # OpenSSL X509_V_ERR_* codes on ssl.SSLCertVerificationError.verify_code
 _VERIFY_CODES = {
-    2: "unknown-server-ca", 18: "unknown-server-ca", 19: "unknown-server-ca",
-    20: "unknown-server-ca", 21: "unknown-server-ca",
-    9: "server-cert-expired", 10: "server-cert-expired",
+    2: "unknown-authority", 18: "unknown-authority", 19: "unknown-authority",
+    20: "unknown-authority", 21: "unknown-authority",
+    9: "cert-expired", 10: "cert-expired",
     26: "wrong-key-usage",
     62: "hostname-mismatch", 64: "hostname-mismatch",
 }

@@ -1,7 +1,8 @@
-"""The causes of TLS and mutual-TLS failures: one table, in English and Korean, and its renderings.
+"""The causes of TLS, mutual-TLS and certificate failures: one table, in English and Korean, and its renderings.
 
-Each :class:`Cause` has a key (the vocabulary shared with :attr:`k8sauthlib.errors.TLSProblem.key`
-and :attr:`k8sauthlib.errors.VerificationError.reason`), a title and a fix in both languages, and
+Each :class:`Cause` has a key: the one vocabulary of :attr:`k8sauthlib.errors.TLSProblem.key`,
+:attr:`k8sauthlib.errors.VerificationError.reason` (derived from Go's message by :func:`go_key`, so
+the same Go text gets the same key everywhere) and the diagnoses of :mod:`k8sauthlib.tls.diagnose`; a title and a fix in both languages, and
 the :class:`Sign` s by which the tools show it: curl, nginx's pages and log, Python, Go (kubectl,
 kube-apiserver). The book's troubleshooting appendix is rendered from :data:`CAUSES` with
 :func:`markdown_table`, so it cannot drift from what the library says.
@@ -54,7 +55,7 @@ class Cause:
     """A reason a (mutual) TLS request fails, with the fix, in English and Korean.
 
     Attributes:
-        key: a stable identifier, e.g. ``"unknown-server-ca"``.
+        key: a stable identifier, e.g. ``"unknown-authority"``.
         title: one English line naming the cause.
         fix: what to do, in English.
         title_ko: the same in Korean.
@@ -127,7 +128,7 @@ CAUSES = (
          S("go", "x509: certificate is not valid for any names")),
     ),
     Cause(
-        "server-cert-expired",
+        "cert-expired",
         "The server's certificate has expired (or is not valid yet)",
         "Renew the server certificate (check the clocks of both machines too).",
         "서버 인증서가 만료되었거나 아직 유효하지 않습니다",
@@ -152,7 +153,7 @@ CAUSES = (
          S("go", "x509: certificate specifies an incompatible key usage")),
     ),
     Cause(
-        "unknown-server-ca",
+        "unknown-authority",
         "The server's certificate was signed by a CA the client does not trust",
         "Give the client the CA that signed the server certificate: curl --cacert ca.pem, "
         "requests verify='ca.pem', MTLSClient(ca='ca.pem'), kubeconfig certificate-authority(-data).",
@@ -362,6 +363,32 @@ CAUSES = (
         severity="warning",
     ),
     Cause(
+        "not-a-ca",
+        "A certificate used as a CA is not a CA",
+        "Chain through a real CA certificate (basicConstraints CA:TRUE, 'cert sign' usage): re-issue the "
+        "intermediate with cfssl's ca_constraint or CA.issue_intermediate.",
+        "CA 자리에 쓰인 인증서가 CA가 아닙니다",
+        "진짜 CA 인증서(basicConstraints CA:TRUE, 'cert sign' 용도)로 체인을 잇습니다. 중간 CA는 cfssl의 "
+        "ca_constraint나 CA.issue_intermediate로 다시 발급합니다.",
+        (S("go", "x509: certificate is not authorized to sign other certificates"),),
+    ),
+    Cause(
+        "path-length",
+        "The chain has more intermediate CAs than a CA's pathlen allows",
+        "Issue from a CA higher up, or re-create the CA with a larger pathlen (cfssl: ca.pathlen).",
+        "CA의 pathlen이 허용하는 것보다 중간 CA가 많습니다",
+        "더 위의 CA에서 발급하거나, pathlen을 늘려 CA를 다시 만듭니다(cfssl: ca.pathlen).",
+        (S("go", "x509: too many intermediates for path length constraint"),),
+    ),
+    Cause(
+        "unhandled-critical-extension",
+        "A certificate has a critical extension that Go does not understand",
+        "Re-issue it without that extension, or with the extension marked non-critical.",
+        "Go가 모르는 중요(critical) 확장이 인증서에 있습니다",
+        "그 확장을 빼거나 중요(critical) 표시 없이 다시 발급합니다.",
+        (S("go", "x509: unhandled critical extension"),),
+    ),
+    Cause(
         "tls-handshake-failed",
         "The TLS handshake failed",
         "Run curl -v (or openssl s_client) to see which step fails; check the server's error log.",
@@ -440,4 +467,12 @@ def markdown_table(lang="ko"):
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause", "markdown_table", "table"]
+def go_key(message: str) -> str | None:
+    """The key of the first cause one of whose Go signs matches ``message`` (a Go error text), or None."""
+    for c in CAUSES:
+        if any(s.source == "go" and s.matches(message) for s in c.signs):
+            return c.key
+    return None
+
+
+__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause", "markdown_table", "table"]
