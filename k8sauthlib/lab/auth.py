@@ -258,6 +258,11 @@ class Authorizer:
         self._policy = policy
         self.modes = tuple(modes)
 
+    def attach_store(self, store):
+        """Let the RBAC policy include the objects stored through the API (a :class:`.rbac.PolicyFiles` only)."""
+        if hasattr(self._policy, "store"):
+            self._policy.store = store
+
     @property
     def policy(self):
         """The RBAC policy in force (a :class:`~k8sauthlib.lab.rbac.PolicyFiles` is asked each time)."""

@@ -290,6 +290,9 @@ class LabServer:
             effect ``kubectl apply`` has on a cluster.
         create: create a missing tree (default true) with
             :meth:`k8sauthlib.KubeadmTree.create_lab`.
+        kubernetes_version: the Kubernetes version the lab presents, ``"1.28"`` to ``"1.35"``
+            (default ``"1.32"``; see :mod:`k8sauthlib.lab.discovery`). Objects written through
+            the API are stored under ``<directory>/lab/objects/``.
 
     Once it listens, the lab points the tree's ``admin.conf`` and ``super-admin.conf`` at its
     URL (:meth:`k8sauthlib.KubeadmTree.set_server`), so ``kubectl --kubeconfig admin.conf``
@@ -299,7 +302,8 @@ class LabServer:
         LabError: a file named by the manifest is missing, or the port is taken.
     """
 
-    def __init__(self, directory, port=None, *, host="127.0.0.1", node_name=None, rbac_dir=None, create=True):
+    def __init__(self, directory, port=None, *, host="127.0.0.1", node_name=None, rbac_dir=None, create=True,
+                 kubernetes_version="1.32"):
         from ..kubeadm import KubeadmTree
         self.directory = Path(directory)
         self.tree = KubeadmTree(self.directory)
@@ -308,6 +312,7 @@ class LabServer:
         self.node_name = node_name
         self.rbac_dir = Path(rbac_dir) if rbac_dir is not None else self.tree.rbac_dir
         self.create = create
+        self.kubernetes_version = kubernetes_version
         self.port = None
         self.flags = {}
         self.started_at = None
@@ -391,7 +396,8 @@ class LabServer:
         self.port = listener.getsockname()[1]
         self._ctx = ctx
         self.api = LabAPI(authenticator, Authorizer(policy, modes), pods, f"{self.host}:{self.port}",
-                          self.started_at, log=self.log.request)
+                          self.started_at, log=self.log.request, kubernetes_version=self.kubernetes_version,
+                          state_dir=self.tree.rbac_dir.parent)
         self._accept_thread = threading.Thread(target=self._accept_loop, name=f"lab-accept-{self.port}", daemon=True)
         self._accept_thread.start()
         self._wait_ready()
