@@ -376,8 +376,10 @@ def test_not_found_and_method_not_allowed_bodies(lab, users):
     status, headers, body = curl(lab, "/no-such-path", users["admin"])
     assert (status, body) == (404, b"404 page not found\n")   # Go's http.NotFound, as kube-apiserver 1.32
     status, _, body = curl(lab, "/api/v1/namespaces/kube-system/pods/x", users["admin"], method="DELETE")
+    # kube-apiserver would delete the pod; the lab refuses with the same code family and says why.
     assert (status, json.loads(body)["reason"], json.loads(body)["message"]) == (
-        405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        405, "MethodNotAllowed", "the k8sauthlib lab serves pods read-only (get, list): it runs no controllers "
+                                 "or kubelet to act on them")
     # Authorization comes first: an anonymous request for a missing path is a 403, not a 404.
     status, _, body = curl(lab, "/no-such-path")
     assert status == 403
