@@ -28,10 +28,10 @@ import copy
 import re
 from datetime import datetime, timezone
 
-from .apierrors import (StatusError, duplicate, forbidden, invalid, is_dns1123_label, is_dns1123_subdomain,
+from .apierrors import (duplicate, forbidden, invalid, is_dns1123_label, is_dns1123_subdomain,
                         new_bad_request, new_forbidden, new_invalid, not_supported, required, too_long,
                         RawValue)
-from .auth import RequestAttributes
+from .auth import RequestAttributes, go_quote
 
 GROUP = "certificates.k8s.io"
 VERSION = "v1"
@@ -119,8 +119,8 @@ def check_decodable(obj):
                 raise _decode_error(str(exc)) from None
 
 
-def _bytes(value):
-    """A ``[]byte`` field's bytes (``None`` when absent, as Go's nil slice)."""
+def decode_bytes(value):
+    """A ``[]byte`` field's bytes from its JSON base64 (``None`` when absent, as Go's nil slice)."""
     return None if value is None else _go_base64(value)
 
 
@@ -180,31 +180,27 @@ def validate_signer_name(path, signer_name):
     for label in labels:
         problems = is_dns1123_label(label)
         if problems:
-            errs.extend(invalid(path, domain, f"validating label {_q(label)}: {p}") for p in problems)
+            errs.extend(invalid(path, domain, f"validating label {go_quote(label)}: {p}") for p in problems)
             break
     if len(labels) < 2:
         errs.append(invalid(path, domain, "should be a domain with at least two segments separated by dots"))
     for label in name.split("."):
         problems = is_dns1123_subdomain(label)
         if problems:
-            errs.extend(invalid(path, name, f"validating label {_q(label)}: {p}") for p in problems)
+            errs.extend(invalid(path, name, f"validating label {go_quote(label)}: {p}") for p in problems)
             break
     if len(signer_name.encode()) > 253 + 253 + 63 + 1 + 1:
         errs.append(too_long(path, 571))
     return errs
 
 
-def _q(text):
-    from .auth import go_quote
-    return go_quote(text)
-
-
-def _conditions(obj):
+def conditions_of(obj):
+    """``status.conditions`` of a CSR object (a new list; empty when absent)."""
     return list((obj.get("status") or {}).get("conditions") or [])
 
 
 def _certificate(obj):
-    return _bytes((obj.get("status") or {}).get("certificate"))
+    return decode_bytes((obj.get("status") or {}).get("certificate"))
 
 
 def validate_certificate(pem):
@@ -215,7 +211,7 @@ def validate_certificate(pem):
     blocks = re.findall(rb"-----BEGIN ([^\r\n-]*)-----\r?\n(.*?)-----END \1-----", pem, re.S)
     for block_type, body in blocks:
         if block_type != b"CERTIFICATE":
-            return f"only CERTIFICATE PEM blocks are allowed, found {_q(block_type.decode(errors='replace'))}"
+            return f"only CERTIFICATE PEM blocks are allowed, found {go_quote(block_type.decode(errors='replace'))}"
         if b":" in body:
             return "no PEM block headers are permitted"
         try:
@@ -229,7 +225,7 @@ def validate_certificate(pem):
 
 def _options(new, old):
     """``getValidationOptions``: what an update tolerates because the stored object already had it."""
-    old_conditions = _conditions(old) if old is not None else []
+    old_conditions = conditions_of(old) if old is not None else []
     old_types = [c.get("type", "") for c in old_conditions]
     old_usages = list(((old or {}).get("spec") or {}).get("usages") or [])
     return {
@@ -247,7 +243,7 @@ def _options(new, old):
 def _validate(obj, opts):
     spec = obj.get("spec") or {}
     errs = []
-    request = _bytes(spec.get("request"))
+    request = decode_bytes(spec.get("request"))
     _, problem = parse_request(request)
     if problem:
         errs.append(invalid("spec.request", request if request is not None else RawValue("[]byte(nil)"), problem))
@@ -267,7 +263,7 @@ def _validate(obj, opts):
     seconds = spec.get("expirationSeconds")
     if seconds is not None and seconds < 600:
         errs.append(invalid("spec.expirationSeconds", seconds, "may not specify a duration less than 600 seconds (10 minutes)"))
-    errs.extend(_validate_conditions(_conditions(obj), opts))
+    errs.extend(_validateconditions_of(conditions_of(obj), opts))
     if not opts["arbitrary_certificate"]:
         problem = validate_certificate(_certificate(obj))
         if problem:
@@ -275,7 +271,7 @@ def _validate(obj, opts):
     return errs
 
 
-def _validate_conditions(conditions, opts):
+def _validateconditions_of(conditions, opts):
     errs, seen = [], set()
     has_approved = has_denied = False
     for i, c in enumerate(conditions):
@@ -324,16 +320,16 @@ def validate_update(new, old, subresource=""):
     errs = _validate(new, opts)
     for ctype in (APPROVED, DENIED, FAILED):
         if len(_of_type(new, ctype)) < len(_of_type(old, ctype)):
-            errs.append(forbidden("status.conditions", f"updates may not remove a condition of type {_q(ctype)}"))
+            errs.append(forbidden("status.conditions", f"updates may not remove a condition of type {go_quote(ctype)}"))
     if subresource != "approval":
         for ctype in (APPROVED, DENIED):
             before, after = _of_type(old, ctype), _of_type(new, ctype)
             if len(after) > len(before):
-                errs.append(forbidden("status.conditions", f"updates may not add a condition of type {_q(ctype)}"))
+                errs.append(forbidden("status.conditions", f"updates may not add a condition of type {go_quote(ctype)}"))
             elif len(after) == len(before) and after != before:
                 # Unreachable through the strategies (they restore these conditions); Go appends a
                 # go-cmp diff to this text, which the lab does not reproduce.
-                errs.append(forbidden("status.conditions", f"updates may not modify a condition of type {_q(ctype)}"))
+                errs.append(forbidden("status.conditions", f"updates may not modify a condition of type {go_quote(ctype)}"))
     if _certificate(new) != _certificate(old):
         if subresource != "status":
             errs.append(forbidden("status.certificate", "updates may not set certificate content"))
@@ -343,7 +339,7 @@ def validate_update(new, old, subresource=""):
 
 
 def _of_type(obj, ctype):
-    return [c for c in _conditions(obj) if c.get("type") == ctype]
+    return [c for c in conditions_of(obj) if c.get("type") == ctype]
 
 
 def invalid_error(name, errors):
@@ -358,7 +354,8 @@ def _spec(spec):
     return {k: spec[k] for k in keys if spec.get(k) not in (None, "", [], {})}
 
 
-def _time(now):
+def condition_time(now=None):
+    """A condition timestamp (``metav1.Time``: RFC 3339, whole seconds, UTC); ``now`` defaults to the clock."""
     return (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -406,13 +403,13 @@ def prepare_for_update(new, old, subresource="", now=None):
             if len(old_items) == len(new_indices):
                 for index, item in zip(new_indices, old_items):
                     conditions[index] = copy.deepcopy(item)
-    stamp = _time(now)
+    stamp = condition_time(now)
     for c in conditions:
         if not c.get("lastUpdateTime"):
             c["lastUpdateTime"] = stamp
         if not c.get("lastTransitionTime"):
             c["lastTransitionTime"] = next(
-                (o["lastTransitionTime"] for o in _conditions(old)
+                (o["lastTransitionTime"] for o in conditions_of(old)
                  if o.get("type") == c.get("type") and o.get("status") == c.get("status")
                  and o.get("lastTransitionTime")), stamp)
     if subresource == "approval":
@@ -456,7 +453,7 @@ def admit_create(obj):
     if spec.get("signerName") != KUBE_APISERVER_CLIENT:
         return
     name = _admission_name(obj)
-    csr, problem = parse_request(_bytes(spec.get("request")))
+    csr, problem = parse_request(decode_bytes(spec.get("request")))
     if csr is None and problem.startswith("PEM"):
         raise new_forbidden(GROUP, RESOURCE, name, f"failed to parse CSR: {problem}")
     if csr is None:
@@ -487,13 +484,13 @@ def admit_update(new, old, subresource, authorize):
     if subresource == "approval":
         verb = "approve"
     elif subresource == "status":
-        if _certificate(new) == _certificate(old) and _conditions(new) == _conditions(old):
+        if _certificate(new) == _certificate(old) and conditions_of(new) == conditions_of(old):
             return
         verb = "sign"
     else:
         return
     if not authorized_for_signer(authorize, verb, signer):
-        raise new_forbidden(GROUP, RESOURCE, name, f"user not permitted to {verb} requests with signerName {_q(signer)}")
+        raise new_forbidden(GROUP, RESOURCE, name, f"user not permitted to {verb} requests with signerName {go_quote(signer)}")
 
 
 # ---------------------------------------------------------------------------- whole writes
@@ -525,7 +522,7 @@ def update(new, old, subresource, authorize, *, now=None, meta_errors=()):
         StatusError: 400, 422, or 403 from ``CertificateApproval`` / ``CertificateSigning``.
     """
     if subresource not in ("", "status", "approval"):
-        raise StatusError(404, "NotFound", "the server could not find the requested resource")
+        raise ValueError(f"CertificateSigningRequests have no subresource {subresource!r}")
     check_decodable(new)
     prepared = prepare_for_update(new, old, subresource, now)
     errors = validate_update(prepared, old, subresource) + list(meta_errors)

@@ -38,6 +38,7 @@ from cryptography.x509.oid import NameOID
 from ..certs import BACKDATE
 from ..errors import InputError
 from . import csr as csrapi
+from .auth import go_quote
 
 #: ``--cluster-signing-duration`` default (8760h).
 DEFAULT_DURATION = timedelta(hours=8760)
@@ -65,13 +66,13 @@ _PRINTABLE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 def is_approved(obj):
     """``IsCertificateRequestApproved``: an Approved condition and no Denied one."""
-    types = [c.get("type") for c in csrapi._conditions(obj)]
+    types = [c.get("type") for c in csrapi.conditions_of(obj)]
     return csrapi.APPROVED in types and csrapi.DENIED not in types
 
 
 def has_true_condition(obj, ctype):
     """``HasTrueCondition``: a condition of that type whose status is True or empty."""
-    return any(c.get("type") == ctype and c.get("status", "") in ("", "True") for c in csrapi._conditions(obj))
+    return any(c.get("type") == ctype and c.get("status", "") in ("", "True") for c in csrapi.conditions_of(obj))
 
 
 def client_usages_error(usages):
@@ -103,7 +104,7 @@ def go_usages(usages):
     """
     unknown = [u for u in usages if u not in _KEY_USAGES and u not in _EKU_ORDER and u not in _EKU_ALIASES]
     if unknown:
-        raise InputError("unrecognized usage values: [" + " ".join(csrapi._q(u) for u in unknown) + "]")
+        raise InputError("unrecognized usage values: [" + " ".join(go_quote(u) for u in unknown) + "]")
     keys = [u for u in usages if u in _KEY_USAGES]
     ekus = {_EKU_ALIASES.get(u, u) for u in usages if u not in _KEY_USAGES}
     return keys + [e for e in _EKU_ORDER if e in ekus]
@@ -194,9 +195,9 @@ def sign(obj, ca, *, duration=DEFAULT_DURATION, now=None):
     if spec.get("signerName") != csrapi.KUBE_APISERVER_CLIENT:
         return None
     name = (obj.get("metadata") or {}).get("name", "")
-    request, problem = csrapi.parse_request(csrapi._bytes(spec.get("request")))
+    request, problem = csrapi.parse_request(csrapi.decode_bytes(spec.get("request")))
     if request is None:
-        raise InputError(f"unable to parse csr {csrapi._q(name)}: {problem}")
+        raise InputError(f"unable to parse csr {go_quote(name)}: {problem}")
     now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
     body = copy.deepcopy(obj)
     body.setdefault("status", {})
@@ -205,7 +206,7 @@ def sign(obj, ca, *, duration=DEFAULT_DURATION, now=None):
     if problem:
         conditions = body["status"].setdefault("conditions", [])
         conditions.append({"type": csrapi.FAILED, "status": "True", "reason": "SignerValidationFailure",
-                           "message": problem, "lastUpdateTime": csrapi._time(now)})
+                           "message": problem, "lastUpdateTime": csrapi.condition_time(now)})
     else:
         try:
             cert = issue(request, ca, usages, spec.get("expirationSeconds"), duration=duration, now=now)
