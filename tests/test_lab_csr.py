@@ -506,6 +506,12 @@ def test_go_subject_keeps_only_pkix_fields_in_go_order(tmp_path, approve):
     assert name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0]._type.name == "UTF8String"
 
 
+def test_repeated_subject_values_are_written_once(tmp_path, approve):
+    pem = openssl_csr(tmp_path, "/O=dev/O=dev/CN=jane")
+    cert = signed_cert(csrsigner.sign(approve(api.create(csr_object(pem), JANE)), k8s.CA.create("kubernetes")))
+    assert cert.subject.rfc4514_string() == "CN=jane,O=dev"
+
+
 def test_go_usages_order_and_aliases():
     assert csrsigner.go_usages(["client auth", "server auth", "s/mime", "signing"]) == [
         "signing", "server auth", "client auth", "email protection"]
@@ -532,3 +538,8 @@ def test_the_whole_kubectl_flow_gives_a_certificate_for_the_csr_user(tmp_path, a
     assert k8s.verify_chain(cert.cert, [ca.cert], purpose="client")[-1] == ca.cert
     with pytest.raises(k8s.VerificationError):
         k8s.verify_chain(cert.cert, [k8s.CA.create("kubernetes").cert], purpose="client")
+
+
+def test_selectable_fields(jane_pem):
+    stored = api.create(csr_object(jane_pem), JANE)
+    assert api.selectable_fields(stored) == {"metadata.name": "jane", "spec.signerName": CLIENT}

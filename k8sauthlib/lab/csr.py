@@ -424,6 +424,12 @@ def _condition(c):
     return {k: c[k] for k in keys if c.get(k)}
 
 
+def selectable_fields(obj):
+    """``SelectableFields``: the field-selector labels of a CSR (``metadata.name``, ``spec.signerName``)."""
+    return {"metadata.name": (obj.get("metadata") or {}).get("name", ""),
+            "spec.signerName": (obj.get("spec") or {}).get("signerName", "")}
+
+
 # ------------------------------------------------------------------------------ admission
 def signer_attributes(verb, name):
     """The attributes ``IsAuthorizedForSignerName`` asks about: ``verb`` on ``signers`` named ``name``."""

@@ -25,7 +25,9 @@ code, O, OU, CN and serialNumber survive, in that order, each kind in one RDN (t
 one ``O = a + O = b`` RDN), values PrintableString when they fit, else UTF8String.
 
 Differences the lab keeps: the certificate carries a Subject Key Identifier (Go adds none to a
-leaf) and a 159-bit serial (Go: below 2^128), both from :meth:`k8sauthlib.CA.issue`.
+leaf) and a 159-bit serial (Go: below 2^128), both from :meth:`k8sauthlib.CA.issue`; a value
+repeated in the subject (``O=dev`` twice) is written once; with an empty subject Go marks the SAN
+extension critical, the lab does not.
 """
 
 import base64
@@ -123,7 +125,9 @@ def go_subject(name):
     for attribute in name:
         if attribute.oid in values and isinstance(attribute.value, str):
             values[attribute.oid].append(attribute.value)
-    rdns = [x509.RelativeDistinguishedName([_attribute(oid, v) for v in values[oid]])
+    # A repeated value (O=dev twice) is kept once: cryptography refuses duplicates in one RDN,
+    # where Go would write both; the groups Kubernetes reads are the same set.
+    rdns = [x509.RelativeDistinguishedName([_attribute(oid, v) for v in dict.fromkeys(values[oid])])
             for oid in _MULTI if values[oid]]
     for oid in _SINGLE:
         if values[oid] and values[oid][-1]:
