@@ -240,18 +240,27 @@ def _is_uri(host: str) -> bool:
     return bool(parts.scheme and (parts.netloc or parts.path)) and re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", host) is not None
 
 
-def parse_hosts(hosts: Iterable[str]) -> list[x509.GeneralName]:
+def parse_hosts(hosts: Iterable[str | x509.GeneralName]) -> list[x509.GeneralName]:
     """Turn cfssl-style ``hosts`` into SANs.
 
     Each entry is an IP address if it parses as one, else an email address, else a URI, else a
     DNS name: cfssl's rule. The SANs come out grouped as Go's ``x509`` encodes them (DNS names,
     email addresses, IP addresses, URIs), each group in input order, so our certificates list
     their SANs in the same order as cfssl's and kubeadm's.
+
+    An entry that is already an ``x509.GeneralName`` (a SAN copied from a CSR) keeps its type.
     """
     if isinstance(hosts, str):
         hosts = [hosts]
     dns, email, ips, uris = [], [], [], []
     for host in hosts:
+        if isinstance(host, x509.GeneralName):
+            group = {x509.DNSName: dns, x509.RFC822Name: email, x509.IPAddress: ips,
+                     x509.UniformResourceIdentifier: uris}.get(type(host))
+            if group is None:
+                raise InputError(f"unsupported SAN type {type(host).__name__}; use DNS, email, IP or URI names")
+            group.append(host)
+            continue
         host = str(host).strip()
         if not host:
             raise InputError("empty host name in hosts")
