@@ -34,10 +34,12 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import openapi, protobuf
-from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES,
+from . import impersonation, openapi, protobuf
+from .apierrors import StatusError
+from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, UID_SINCE,
                         parse_version, version_info)
-from .kinds import NAMESPACE, STORED_KINDS, by_resource
+from .certificates import CSRStrategy
+from .kinds import CERTIFICATE_SIGNING_REQUEST, NAMESPACE, STORED_KINDS, by_resource
 from .pods import LAB_NOTE, LAB_NOTE_ANNOTATION, LAB_POD_REASON, MirrorPod, load_mirror_pods  # noqa: F401
 from .rest import RestHandler
 from .selectors import SelectorError, labels_match, parse_field_selector, parse_label_selector, fields_match
@@ -105,10 +107,12 @@ class LabAPI:
         kubernetes_version: the version the lab presents, ``"1.28"`` to ``"1.35"`` (:mod:`.discovery`).
         state_dir: the lab's own directory (``<tree>/lab``); objects written through the API are
             kept in its ``objects/`` folder. ``None``: a temporary folder, gone with the process.
+        pki_dir: where the CSR signer finds ``ca.crt`` and ``ca.key`` (default: ``pki/`` beside
+            ``state_dir``, kubeadm's ``--cluster-signing-cert-file``/``--cluster-signing-key-file``).
     """
 
     def __init__(self, authenticator, authorizer, pods, server_address, started, log=None, *,
-                 kubernetes_version=DEFAULT_VERSION, state_dir=None):
+                 kubernetes_version=DEFAULT_VERSION, state_dir=None, pki_dir=None):
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.pods = {p.name: p for p in pods}
@@ -117,6 +121,8 @@ class LabAPI:
         self.log = log or (lambda record: None)
         self.minor = parse_version(kubernetes_version)
         self.version_info = version_info(self.minor)
+        if pki_dir is None and state_dir is not None:
+            pki_dir = Path(state_dir).parent / "pki"
         if state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="k8sauthlib-lab-")
             state_dir = self._tmp.name
@@ -126,7 +132,22 @@ class LabAPI:
         attach = getattr(authorizer, "attach_store", None)
         if attach:
             attach(self.store)
-        self.rest = RestHandler(self.store, authorizer)
+        self.rest = RestHandler(self.store, authorizer,
+                                strategies={CERTIFICATE_SIGNING_REQUEST: CSRStrategy(authorizer, pki_dir)})
+
+    def _as_of_version(self, identity):
+        """The authenticated user as the presented version's x509 authenticator makes it.
+
+        ``credential-id`` in extra from 1.32, the UID from subject attribute 1.3.6.1.4.1.57683.2
+        from 1.33 (``staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go``).
+        """
+        import dataclasses
+        if self.minor < CREDENTIAL_ID_SINCE and CREDENTIAL_ID_KEY in (identity.extra or {}):
+            identity = dataclasses.replace(identity, extra={k: v for k, v in identity.extra.items()
+                                                            if k != CREDENTIAL_ID_KEY})
+        if self.minor < UID_SINCE and getattr(identity, "uid", ""):
+            identity = dataclasses.replace(identity, uid="")
+        return identity
 
     @property
     def resource_version(self):
@@ -159,13 +180,27 @@ class LabAPI:
             response = json_response(401, UNAUTHORIZED)
         else:
             identity = result.identity
-            if self.minor < CREDENTIAL_ID_SINCE and CREDENTIAL_ID_KEY in (identity.extra or {}):
-                identity = _without_extra(identity, CREDENTIAL_ID_KEY)
+            identity = self._as_of_version(identity)
             record.update(user=identity.user, groups=list(identity.groups), via=result.via)
-            decision = self.authorizer.authorize(identity, attrs)
-            record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
-                          authorizer=decision.authorizer)
-            if not decision.allowed:
+            authenticated = identity
+            impersonated = impersonation.impersonate(req.header_pairs or req.headers, identity,
+                                                     lambda a: self.authorizer.authorize(authenticated, a),
+                                                     request_uri=req.target)
+            if isinstance(impersonated, StatusError):
+                record.update(decision="forbid", reason="impersonation refused", authorizer="impersonation")
+                response = _status_error_response(impersonated)
+                decision = None
+            else:
+                if impersonated is not identity:
+                    record.update(impersonated=impersonation.log_text(identity, impersonated),
+                                  user=impersonated.user, groups=list(impersonated.groups))
+                identity = impersonated
+                decision = self.authorizer.authorize(identity, attrs)
+                record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
+                              authorizer=decision.authorizer)
+            if decision is None:
+                pass
+            elif not decision.allowed:
                 message, details = forbidden_message(attrs, identity.user, decision.reason)
                 response = json_response(403, status_object(403, "Forbidden", message, details))
             else:
@@ -469,8 +504,9 @@ def _parse_time(text):
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
-def _without_extra(identity, key):
-    """``identity`` without one user extra (``credential-id`` below 1.32)."""
-    import dataclasses
-    extra = {k: v for k, v in (identity.extra or {}).items() if k != key}
-    return dataclasses.replace(identity, extra=extra)
+def _status_error_response(error):
+    """A :class:`~k8sauthlib.lab.apierrors.StatusError` as the response kube-apiserver sends."""
+    if error.plain:
+        return Response(error.code, (error.message + "\n").encode("utf-8"), "text/plain; charset=utf-8",
+                        [("X-Content-Type-Options", "nosniff")])
+    return json_response(error.code, error.status)

@@ -26,6 +26,8 @@ DEFAULT_VERSION = "1.32"
 PATCH_RELEASE = {32: 3}
 CREDENTIAL_ID_KEY = "authentication.kubernetes.io/credential-id"
 CREDENTIAL_ID_SINCE = 32
+#: The x509 authenticator reads a user UID from the subject from 1.33 on (KEP-4193).
+UID_SINCE = 33
 
 
 def parse_version(text):

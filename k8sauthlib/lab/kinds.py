@@ -73,7 +73,7 @@ def column(name, description, priority=0):
     return {"name": name, "type": "string", "format": "", "description": description, "priority": priority}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Kind:
     """One served resource type.
 
@@ -171,7 +171,64 @@ NAMESPACE = Kind(
     # pkg/registry/core/namespace/strategy.go NamespaceToSelectableFields: status.phase, name
     field_labels={"status.phase": lambda obj: (obj.get("status") or {}).get("phase", "")})
 
-STORED_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING, NAMESPACE)
+
+
+def _csr_condition(obj):
+    """``extractCSRStatus`` of printers.go: Denied/Approved/Pending, then ``,Failed``, ``,Issued``."""
+    types = {c.get("type") for c in (obj.get("status") or {}).get("conditions") or []}
+    text = "Denied" if "Denied" in types else "Approved" if "Approved" in types else "Pending"
+    if "Failed" in types:
+        text += ",Failed"
+    if (obj.get("status") or {}).get("certificate"):
+        text += ",Issued"
+    return text
+
+
+def _csr_cells(obj, age):
+    """``printCertificateSigningRequest``; RequestedDuration is ``duration.HumanDuration``."""
+    from .wire import human_duration
+    spec = obj.get("spec") or {}
+    seconds = spec.get("expirationSeconds")
+    return [obj["metadata"]["name"], age, spec.get("signerName") or "<none>", spec.get("username", ""),
+            human_duration(seconds) if seconds is not None else "<none>", _csr_condition(obj)]
+
+
+_CSR_CONDITION = struct(("type", STR), ("status", STR), ("reason", STR), ("message", STR),
+                        ("lastUpdateTime", STR), ("lastTransitionTime", STR))
+CERTIFICATE_SIGNING_REQUEST = Kind(
+    "certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest", False,
+    struct(("spec", struct(("request", STR), ("signerName", STR), ("expirationSeconds", INT), ("usages", listof(STR)),
+                           ("username", STR), ("uid", STR), ("groups", listof(STR)), ("extra", mapof(listof(STR))))),
+           ("status", struct(("conditions", listof(_CSR_CONDITION)), ("certificate", STR)))),
+    short_names=("csr",),
+    columns=(NAME_COLUMN, AGE_COLUMN,
+             column("SignerName", "Requested signer for the request. It is a qualified name in the form: "
+                                  "`scope-hostname.io/name`. If empty, it will be defaulted:\n 1. If it's a kubelet "
+                                  "client certificate, it is assigned\n    \"kubernetes.io/kube-apiserver-client-kubelet\"."
+                                  "\n 2. If it's a kubelet serving certificate, it is assigned\n    "
+                                  "\"kubernetes.io/kubelet-serving\".\n 3. Otherwise, it is assigned "
+                                  "\"kubernetes.io/legacy-unknown\".\nDistribution of trust for signers happens out of "
+                                  "band. You can select on this field using `spec.signerName`."),
+             column("Requestor", "Base64-encoded PKCS#10 CSR data"),
+             column("RequestedDuration", "expirationSeconds is the requested duration of validity of the issued "
+                                         "certificate. The certificate signer may issue a certificate with a different "
+                                         "validity duration so a client must check the delta between the notBefore "
+                                         "and and notAfter fields in the issued certificate to determine the actual "
+                                         "duration.\n\nThe v1.22+ in-tree implementations of the well-known Kubernetes "
+                                         "signers will honor this field as long as the requested duration is not "
+                                         "greater than the maximum duration they will honor per the "
+                                         "--cluster-signing-duration CLI flag to the Kubernetes controller manager."
+                                         "\n\nCertificate signers may not honor this field for various reasons:\n\n"
+                                         "  1. Old signer that is unaware of the field (such as the in-tree\n     "
+                                         "implementations prior to v1.22)\n  2. Signer whose configured maximum is "
+                                         "shorter than the requested duration\n  3. Signer whose configured minimum "
+                                         "is longer than the requested duration\n\nThe minimum valid value for "
+                                         "expirationSeconds is 600, i.e. 10 minutes."),
+             column("Condition", "Conditions applied to the request, such as approval or denial.")),
+    cells=_csr_cells,
+    field_labels={"spec.signerName": lambda obj: (obj.get("spec") or {}).get("signerName", "")})
+
+STORED_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING, NAMESPACE, CERTIFICATE_SIGNING_REQUEST)
 RBAC_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING)
 
 

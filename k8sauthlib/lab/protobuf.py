@@ -194,7 +194,7 @@ def _uvarint(n):
 # Message layouts of the objects the lab stores, from the generated.proto files of
 # k8s.io/api (rbac/v1, core/v1, certificates/v1) and k8s.io/apimachinery (meta/v1):
 # {field number: (JSON name, type)}; a type is "s" (string), "b" (bytes, base64 in JSON),
-# "i" (varint), "?" (bool), "t" (metav1.Time), a nested layout dict, ("r", type) for
+# "i" (varint), "?" (bool), "t" (metav1.Time), "x" (ExtraValue: a string array), a nested layout dict, ("r", type) for
 # repeated, ("m", type) for map<string, type>.
 _TIME = "t"
 _LABEL_SELECTOR = {1: ("matchLabels", ("m", "s")),
@@ -226,7 +226,7 @@ LAYOUTS = {
         1: ("metadata", _OBJECT_META),
         2: ("spec", {1: ("request", "b"), 7: ("signerName", "s"), 8: ("expirationSeconds", "i"),
                      5: ("usages", ("r", "s")), 2: ("username", "s"), 3: ("uid", "s"), 4: ("groups", ("r", "s")),
-                     6: ("extra", ("m", {1: ("items", ("r", "s"))}))}),
+                     6: ("extra", ("m", "x"))}),
         3: ("status", {1: ("conditions", ("r", _CSR_CONDITION)), 2: ("certificate", "b")})},
     "DeleteOptions": {1: ("gracePeriodSeconds", "i"), 2: ("preconditions", {1: ("uid", "s"), 2: ("resourceVersion", "s")}),
                       3: ("orphanDependents", "?"), 4: ("propagationPolicy", "s"), 5: ("dryRun", ("r", "s"))},
@@ -246,6 +246,8 @@ def _scalar(kind, raw):
         return raw - (1 << 64) if raw >= 1 << 63 else raw
     if kind == "?":
         return bool(raw)
+    if kind == "x":   # ExtraValue {repeated string items = 1}, a plain array in JSON
+        return [v.decode("utf-8") for v in fields(raw).get(1, [])]
     if kind == _TIME:
         if not raw:
             return ""   # an empty metav1.Time is Go's zero time, written as null: omitted

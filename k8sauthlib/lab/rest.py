@@ -22,6 +22,7 @@ from . import escalation, patch as patching, protobuf
 from .kinds import NAMESPACE as NAMESPACE_KIND, RBAC_KINDS, by_kind, type_errors, unknown_fields
 from .rbac import PolicyRule
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
+from .apierrors import StatusError
 from .store import update_managed_fields
 from .validation import apply_defaults, invalid_status, validate
 from .wire import encode_object, json_response, rfc3339, status_object
@@ -68,13 +69,16 @@ def _details(kind, name, **extra):
 class RestHandler:
     """Handlers for the kinds in ``store.kinds``; ``authorizer`` is asked for escalation checks."""
 
-    def __init__(self, store, authorizer):
+    def __init__(self, store, authorizer, strategies=None):
         self.store = store
         self.authorizer = authorizer
+        self.strategies = dict(strategies or {})   # Kind -> e.g. certificates.CSRStrategy
 
     def handle(self, req, attrs, identity, kind):
         params = parse_qs(req.query or "")
-        if attrs.subresource:
+        strategy = self.strategies.get(kind)
+        if attrs.subresource and not (strategy and attrs.subresource in ("status", "approval")
+                                      and attrs.verb in ("get", "update", "patch")):
             return _error(404, "NotFound", "the server could not find the requested resource")
         if params.get("dryRun"):
             return _error(400, "BadRequest", "the k8sauthlib lab does not support dryRun; "
@@ -205,7 +209,13 @@ class RestHandler:
         if error:
             return error
         errors = validate(kind, obj)
-        if errors:
+        strategy = self.strategies.get(kind)
+        if strategy is not None:
+            try:
+                obj = strategy.create(obj, identity, errors)
+            except StatusError as exc:
+                return json_response(exc.code, exc.status)
+        elif errors:
             return json_response(422, invalid_status(kind, obj["metadata"].get("name", ""), errors))
         with self.store.lock:
             meta = obj["metadata"]
@@ -226,6 +236,16 @@ class RestHandler:
                                   skip=self._reset_fields(kind))
             stored = self.store.put(kind, obj)
         return encode_object(req, 201, stored)
+
+    def _controllers(self, kind, stored):
+        """What a controller does at once after a write (the CSR signer); returns the object to show."""
+        strategy = self.strategies.get(kind)
+        signed = strategy.sign(stored) if strategy is not None else None
+        if signed is None:
+            return stored
+        update_managed_fields(kind, stored, signed, "kube-controller-manager", "Update", rfc3339(now()))
+        signed["metadata"]["resourceVersion"] = self.store.next_resource_version()
+        return self.store.put(kind, signed)
 
     @staticmethod
     def _reset_fields(kind):
@@ -251,7 +271,14 @@ class RestHandler:
             new["status"] = copy.deepcopy(old.get("status"))
             new["spec"] = copy.deepcopy(old.get("spec"))
         errors = validate(kind, new, old)
-        if errors:
+        strategy = self.strategies.get(kind)
+        if strategy is not None:
+            try:
+                new = strategy.update(new, old, attrs.subresource, identity, errors)
+            except StatusError as exc:
+                return json_response(exc.code, exc.status)
+            meta = new["metadata"]
+        elif errors:
             return json_response(422, invalid_status(kind, old_meta["name"], errors))
         error = self._admit(attrs, identity, kind, new, old)
         if error:
@@ -264,7 +291,8 @@ class RestHandler:
         update_managed_fields(kind, old, new, field_manager(req), "Update", rfc3339(now()),
                               skip=self._reset_fields(kind))
         meta["resourceVersion"] = self.store.next_resource_version()
-        return encode_object(req, 200, self.store.put(kind, new))
+        stored = self.store.put(kind, new)
+        return encode_object(req, 200, self._controllers(kind, stored) if attrs.subresource else stored)
 
     def update(self, req, attrs, identity, kind):
         obj, error = self._decode(req, kind, attrs)

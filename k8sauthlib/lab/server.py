@@ -696,11 +696,13 @@ class LabServer:
         if not method.isalpha() or not method.isupper():
             raise _BadRequest()
         headers = {}
+        header_pairs = []
         for line in lines[1:]:
             name, sep, value = line.partition(":")
             if not sep or not name or name != name.strip():
                 raise _BadRequest()
             key = name.lower()
+            header_pairs.append((name, value.strip()))
             headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
         connection = headers.get("connection", "").lower()
         keep_alive = ("close" not in connection) if version == "HTTP/1.1" else ("keep-alive" in connection)
@@ -723,7 +725,7 @@ class LabServer:
                 body = conn.read_exact(length, deadline)
         path, _, query = target.partition("?")
         request = Request(method=method, path=unquote(path), query=query, headers=headers, body=body,
-                          peer_chain=peer_chain, client=client)
+                          peer_chain=peer_chain, client=client, header_pairs=header_pairs)
         return request, keep_alive, method == "HEAD"
 
     @staticmethod

@@ -5,72 +5,33 @@ Rules from ``pkg/apis/rbac/validation/validation.go`` (``ValidateRole``, ``Valid
 ``pkg/apis/core/validation/validation.go`` (``ValidateNamespace``, ``ValidateObjectMeta``) and
 defaults from ``pkg/apis/rbac/v1/defaults.go``. Error texts follow
 ``staging/src/k8s.io/apimachinery/pkg/util/validation/field/errors.go`` (``Error.Error``,
-``ErrorBody``) and ``errors.NewInvalid`` (``<Kind>.<group> "<name>" is invalid: ...``, several
+``ErrorBody``, :mod:`.apierrors`) and ``errors.NewInvalid`` (``<Kind>.<group> "<name>" is invalid: ...``, several
 errors as ``[a, b]``, each one a ``details.causes`` entry).
 """
 
 import re
-from dataclasses import dataclass
 
+from .apierrors import RawValue, invalid, new_invalid, not_supported, required
+from .auth import go_quote
 from .kinds import RBAC_GROUP, RBAC_KINDS
-from .wire import status_object
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
-def go_value(value):
-    """How ``field.Invalid`` prints a value: strings quoted, string lists as ``[]string{"a"}``."""
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return "[]string{" + ", ".join(go_value(v) for v in value) + "}"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}:{v}" for k, v in value.items()) + "}"
-    return str(value)
+def _go_strings(values):
+    """``%#v`` of a ``[]string``, as ``field.Invalid`` shows a list value."""
+    return RawValue("[]string{" + ", ".join(go_quote(v) for v in values) + "}")
 
 
-@dataclass
-class FieldError:
-    """One ``field.Error``: kind is ``Required``, ``Invalid``, ``NotSupported`` or ``Forbidden``."""
-
-    kind: str
-    field: str
-    value: object = None
-    detail: str = ""
-    supported: tuple = ()
-
-    REASONS = {"Required": ("FieldValueRequired", "Required value"),
-               "Invalid": ("FieldValueInvalid", "Invalid value"),
-               "NotSupported": ("FieldValueNotSupported", "Unsupported value"),
-               "Forbidden": ("FieldValueForbidden", "Forbidden")}
-
-    def body(self):
-        reason, text = self.REASONS[self.kind]
-        if self.kind == "Invalid":
-            text += ": " + go_value(self.value)
-        if self.kind == "NotSupported":
-            text += ": " + go_value(self.value)
-            if self.supported:
-                text += ": supported values: " + ", ".join(go_value(s) for s in self.supported)
-            return text
-        return text + (": " + self.detail if self.detail else "")
-
-    def __str__(self):
-        return f"{self.field}: {self.body()}"
+def _go_struct(value):
+    """``%#v`` of a RoleRef-like struct, shortened to ``{k:v}``."""
+    return RawValue("{" + ", ".join(f"{k}:{v}" for k, v in value.items()) + "}")
 
 
 def invalid_status(kind, name, errors):
     """``errors.NewInvalid(kind, name, errs)`` as the 422 Status object."""
-    text = str(errors[0]) if len(errors) == 1 else "[" + ", ".join(str(e) for e in errors) + "]"
-    details = {"name": name, "group": kind.group, "kind": kind.kind,
-               "causes": [{"reason": FieldError.REASONS[e.kind][0], "message": e.body(), "field": e.field}
-                          for e in errors]}
-    if not kind.group:
-        del details["group"]
-    if not name:
-        del details["name"]
-    return status_object(422, "Invalid", f'{kind.qualified_kind} "{name}" is invalid: {text}', details)
+    return new_invalid(kind.group, kind.kind, name, errors).status
 
 
 def apply_defaults(kind, obj):
@@ -92,10 +53,10 @@ def apply_defaults(kind, obj):
 
 def _name_errors(kind, name, path="metadata.name"):
     if not name:
-        return [FieldError("Required", path, detail="name or generateName is required")]
+        return [required(path, "name or generateName is required")]
     if kind.kind == "Namespace":
         if len(name) > 63 or not _DNS1123_LABEL.match(name):
-            return [FieldError("Invalid", path, name,
+            return [invalid(path, name,
                                "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
                                "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
                                "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")]
@@ -103,30 +64,30 @@ def _name_errors(kind, name, path="metadata.name"):
     # path.IsValidPathSegmentName
     errors = []
     if name in (".", ".."):
-        errors.append(FieldError("Invalid", path, name, f"may not be '{name}'"))
+        errors.append(invalid(path, name, f"may not be '{name}'"))
     for bad in ("/", "%"):
         if bad in name:
-            errors.append(FieldError("Invalid", path, name, f"may not contain '{bad}'"))
+            errors.append(invalid(path, name, f"may not contain '{bad}'"))
     return errors
 
 
 def _rule_errors(rule, namespaced, path):
     errors = []
     if not rule.get("verbs"):
-        errors.append(FieldError("Required", f"{path}.verbs", detail="verbs must contain at least one value"))
+        errors.append(required(f"{path}.verbs", "verbs must contain at least one value"))
     urls = rule.get("nonResourceURLs") or []
     if urls:
         if namespaced:
-            errors.append(FieldError("Invalid", f"{path}.nonResourceURLs", urls,
+            errors.append(invalid(f"{path}.nonResourceURLs", _go_strings(urls),
                                      "namespaced rules cannot apply to non-resource URLs"))
         if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
-            errors.append(FieldError("Invalid", f"{path}.nonResourceURLs", urls,
+            errors.append(invalid(f"{path}.nonResourceURLs", _go_strings(urls),
                                      "rules cannot apply to both regular resources and non-resource URLs"))
         return errors
     if not rule.get("apiGroups"):
-        errors.append(FieldError("Required", f"{path}.apiGroups", detail="resource rules must supply at least one api group"))
+        errors.append(required(f"{path}.apiGroups", "resource rules must supply at least one api group"))
     if not rule.get("resources"):
-        errors.append(FieldError("Required", f"{path}.resources", detail="resource rules must supply at least one resource"))
+        errors.append(required(f"{path}.resources", "resource rules must supply at least one resource"))
     return errors
 
 
@@ -134,30 +95,29 @@ def _binding_errors(kind, obj):
     errors = []
     ref = obj.get("roleRef") or {}
     if ref.get("apiGroup", "") != RBAC_GROUP:
-        errors.append(FieldError("NotSupported", "roleRef.apiGroup", ref.get("apiGroup", ""), supported=(RBAC_GROUP,)))
+        errors.append(not_supported("roleRef.apiGroup", ref.get("apiGroup", ""), (RBAC_GROUP,)))
     allowed = ("Role", "ClusterRole") if kind.namespaced else ("ClusterRole",)
     if ref.get("kind", "") not in allowed:
-        errors.append(FieldError("NotSupported", "roleRef.kind", ref.get("kind", ""), supported=allowed))
+        errors.append(not_supported("roleRef.kind", ref.get("kind", ""), allowed))
     if not ref.get("name"):
-        errors.append(FieldError("Required", "roleRef.name"))
+        errors.append(required("roleRef.name"))
     else:
         errors += _name_errors(kind, ref["name"], "roleRef.name")
     for i, subject in enumerate(obj.get("subjects") or []):
         path = f"subjects[{i}]"
         if not subject.get("name"):
-            errors.append(FieldError("Required", f"{path}.name"))
+            errors.append(required(f"{path}.name"))
         s_kind, group = subject.get("kind", ""), subject.get("apiGroup", "")
         if s_kind == "ServiceAccount":
             if group:
-                errors.append(FieldError("NotSupported", f"{path}.apiGroup", group, supported=("",)))
+                errors.append(not_supported(f"{path}.apiGroup", group, ("",)))
             if not kind.namespaced and not subject.get("namespace"):
-                errors.append(FieldError("Required", f"{path}.namespace"))
+                errors.append(required(f"{path}.namespace"))
         elif s_kind in ("User", "Group"):
             if group != RBAC_GROUP:
-                errors.append(FieldError("NotSupported", f"{path}.apiGroup", group, supported=(RBAC_GROUP,)))
+                errors.append(not_supported(f"{path}.apiGroup", group, (RBAC_GROUP,)))
         else:
-            errors.append(FieldError("NotSupported", f"{path}.kind", s_kind,
-                                     supported=("ServiceAccount", "User", "Group")))
+            errors.append(not_supported(f"{path}.kind", s_kind, ("ServiceAccount", "User", "Group")))
     return errors
 
 
@@ -170,21 +130,21 @@ def validate(kind, obj, old=None):
             errors += _rule_errors(rule, kind.namespaced, f"rules[{i}]")
         aggregation = obj.get("aggregationRule")
         if aggregation is not None and not aggregation.get("clusterRoleSelectors"):
-            errors.append(FieldError("Required", "aggregationRule.clusterRoleSelectors",
-                                     detail="at least one clusterRoleSelector required if aggregationRule is non-nil"))
+            errors.append(required("aggregationRule.clusterRoleSelectors",
+                                   "at least one clusterRoleSelector required if aggregationRule is non-nil"))
     elif kind in RBAC_KINDS:
         errors += _binding_errors(kind, obj)
         if old is not None and (old.get("roleRef") or {}) != (obj.get("roleRef") or {}):
-            errors.append(FieldError("Invalid", "roleRef", obj.get("roleRef") or {}, "cannot change roleRef"))
+            errors.append(invalid("roleRef", _go_struct(obj.get("roleRef") or {}), "cannot change roleRef"))
     for key in (meta.get("labels") or {}):
         if not _label_key_ok(key):
-            errors.append(FieldError("Invalid", "metadata.labels", key,
+            errors.append(invalid("metadata.labels", key,
                                      "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
                                      "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
                                      "'123-abc', regex used for validation is "
                                      "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"))
     if old is not None and kind.kind == "Namespace" and old["metadata"]["name"] != meta.get("name"):
-        errors.append(FieldError("Invalid", "metadata.name", meta.get("name"), "field is immutable"))
+        errors.append(invalid("metadata.name", meta.get("name"), "field is immutable"))
     return errors
 
 

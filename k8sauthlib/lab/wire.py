@@ -56,6 +56,7 @@ class Request:
     body: bytes = b""
     peer_chain: list = field(default_factory=list)   # cryptography certificates, leaf first
     client: str = ""
+    header_pairs: list = field(default_factory=list)  # (name, value) as sent, repeated headers kept
 
     @property
     def target(self):
