@@ -34,12 +34,12 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import impersonation, openapi, protobuf
+from . import bootstrap, impersonation, openapi, protobuf
 from .apierrors import StatusError
 from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, UID_SINCE,
                         parse_version, version_info)
 from .certificates import CSRStrategy
-from .kinds import CERTIFICATE_SIGNING_REQUEST, NAMESPACE, STORED_KINDS, by_resource
+from .kinds import CERTIFICATE_SIGNING_REQUEST, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NAMESPACE, STORED_KINDS, by_resource
 from .pods import LAB_NOTE, LAB_NOTE_ANNOTATION, LAB_POD_REASON, MirrorPod, load_mirror_pods  # noqa: F401
 from .rest import RestHandler
 from .selectors import SelectorError, labels_match, parse_field_selector, parse_label_selector, fields_match
@@ -128,12 +128,12 @@ class LabAPI:
             state_dir = self._tmp.name
         self.store = ObjectStore(Path(state_dir) / "objects", STORED_KINDS,
                                  on_error=lambda message: logger.error("%s", message))
-        self._seed_namespaces()
         attach = getattr(authorizer, "attach_store", None)
         if attach:
             attach(self.store)
         self.rest = RestHandler(self.store, authorizer,
                                 strategies={CERTIFICATE_SIGNING_REQUEST: CSRStrategy(authorizer, pki_dir)})
+        self._seed()
 
     def _as_of_version(self, identity):
         """The authenticated user as the presented version's x509 authenticator makes it.
@@ -153,19 +153,29 @@ class LabAPI:
     def resource_version(self):
         return self.store.resource_version
 
-    def _seed_namespaces(self):
-        """The four namespaces kube-apiserver creates at start (``pkg/controlplane/controller/systemnamespaces``)."""
-        for name in ("default", "kube-node-lease", "kube-public", "kube-system"):
-            if self.store.get(NAMESPACE, "", name) is None:
-                obj = {"kind": "Namespace", "apiVersion": "v1",
-                       "metadata": {"name": name, "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-ns/" + name)),
-                                    "resourceVersion": self.store.next_resource_version(),
-                                    "creationTimestamp": rfc3339(self.started),
-                                    "labels": {"kubernetes.io/metadata.name": name}},
-                       "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
-                update_managed_fields(NAMESPACE, None, obj, "kube-apiserver", "Update", rfc3339(self.started),
-                                      skip=("spec", "status"))
-                self.store.put(NAMESPACE, obj)
+    def _seed(self):
+        """What kube-apiserver creates at start when it is missing: the four namespaces
+        (``pkg/controlplane/controller/systemnamespaces``) and the bootstrap RBAC policy (the
+        ``rbac/bootstrap-roles`` post-start hook, :mod:`.bootstrap`). An object that exists is left
+        as it is (kube-apiserver would also add missing permissions to ``autoupdate`` ones)."""
+        stamp = rfc3339(self.started)
+        objects = [(NAMESPACE, {"kind": "Namespace", "apiVersion": "v1",
+                                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+                   for name in ("default", "kube-node-lease", "kube-public", "kube-system")]
+        objects += [(CLUSTER_ROLE, o) for o in bootstrap.cluster_roles()]
+        objects += [(CLUSTER_ROLE_BINDING, o) for o in bootstrap.cluster_role_bindings()]
+        for kind, obj in objects:
+            meta = obj["metadata"]
+            if self.store.get(kind, "", meta["name"]) is not None:
+                continue
+            meta["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8sauthlib-lab/{kind.resource}/{meta['name']}"))
+            meta["resourceVersion"] = self.store.next_resource_version()
+            meta["creationTimestamp"] = stamp
+            update_managed_fields(kind, None, obj, "kube-apiserver", "Update", stamp,
+                                  skip=("spec", "status") if kind is NAMESPACE else ())
+            self.store.put(kind, obj)
+        self.rest.aggregate_cluster_roles()
 
     # ----------------------------------------------------------------- pipeline
     def handle(self, req):

@@ -13,15 +13,13 @@ The evaluation follows ``plugin/pkg/auth/authorizer/rbac/rbac.go`` and
   the way, such as a binding whose role does not exist, end up in the reason:
   ``RBAC: clusterrole.rbac.authorization.k8s.io "view" not found``.
 
-The policy is the part of kube-apiserver's bootstrap policy
-(``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go``) that the book uses, plus the
-binding kubeadm (1.29+) creates for ``admin.conf``, plus the Role, ClusterRole, RoleBinding and
-ClusterRoleBinding objects in the lab's YAML files. Listers in kube-apiserver return bindings
-in no defined order. The lab sorts them by name so that its answers are repeatable.
-
-Not modelled: aggregated ClusterRoles (``aggregationRule``) and the other bootstrap roles
-(``admin``, ``edit``, ``view``, ``system:node`` ...). A binding to one of them is reported as
-"not found", as kube-apiserver would report it if that role had been deleted.
+The policy is kube-apiserver's bootstrap policy (:mod:`.bootstrap`, with ``admin``, ``edit``
+and ``view`` aggregated), plus the Role, ClusterRole, RoleBinding and ClusterRoleBinding
+objects in the lab's YAML files (``lab/rbac/``), plus those written through the API
+(:mod:`.store`). A ClusterRole's ``aggregationRule`` is not evaluated here: its ``rules`` are
+what the aggregation controller wrote (:func:`.bootstrap.aggregate`). Listers in
+kube-apiserver return bindings in no defined order. The lab sorts them by name so that its
+answers are repeatable. A binding to a role that does not exist is reported as "not found".
 """
 
 import threading
@@ -168,47 +166,15 @@ def go_aggregate(messages):
     return "[" + ", ".join(unique) + "]"
 
 
-def _policy_rule(verbs, groups=(), resources=(), urls=()):
-    return PolicyRule(tuple(verbs), tuple(groups), tuple(resources), (), tuple(urls))
-
-
-def _cluster_binding(name, role, *subjects):
-    return Binding("ClusterRoleBinding", name, "", "ClusterRole", role,
-                   tuple(Subject(kind, subject) for kind, subject in subjects))
-
-
 def bootstrap_policy():
-    """The bootstrap roles and bindings the book relies on, as kube-apiserver 1.32 creates them.
-
-    Source: ``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`` (kubernetes/kubernetes),
-    and for ``kubeadm:cluster-admins`` kubeadm's ``ClusterAdminsGroupAndClusterRoleBinding``
-    (K8S-FACTS.md section 3).
-    """
-    public_info = ("/healthz", "/livez", "/readyz", "/version", "/version/")
-    roles = [
-        Role("ClusterRole", "cluster-admin", "", (
-            _policy_rule(["*"], ["*"], ["*"]),
-            _policy_rule(["*"], urls=["*"]),
-        )),
-        Role("ClusterRole", "system:discovery", "", (
-            _policy_rule(["get"], urls=sorted(public_info + ("/api", "/api/*", "/apis", "/apis/*", "/openapi", "/openapi/*"))),
-        )),
-        Role("ClusterRole", "system:public-info-viewer", "", (
-            _policy_rule(["get"], urls=sorted(public_info)),
-        )),
-        Role("ClusterRole", "system:basic-user", "", (
-            _policy_rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
-            _policy_rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
-        )),
-    ]
-    bindings = [
-        _cluster_binding("cluster-admin", "cluster-admin", ("Group", "system:masters")),
-        _cluster_binding("kubeadm:cluster-admins", "cluster-admin", ("Group", "kubeadm:cluster-admins")),
-        _cluster_binding("system:basic-user", "system:basic-user", ("Group", "system:authenticated")),
-        _cluster_binding("system:discovery", "system:discovery", ("Group", "system:authenticated")),
-        _cluster_binding("system:public-info-viewer", "system:public-info-viewer",
-                         ("Group", "system:authenticated"), ("Group", "system:unauthenticated")),
-    ]
+    """The bootstrap roles and bindings as :class:`Role` and :class:`Binding` (:mod:`.bootstrap`),
+    with the aggregated roles (``admin``, ``edit``, ``view``) already filled."""
+    from . import bootstrap
+    docs = bootstrap.cluster_roles()
+    for doc in docs:
+        doc["rules"] = bootstrap.aggregate(docs).get(doc["metadata"]["name"], doc.get("rules") or [])
+    roles = [parse_object(d, "bootstrap policy") for d in docs]
+    bindings = [parse_object(d, "bootstrap policy") for d in bootstrap.cluster_role_bindings()]
     return roles, bindings
 
 
@@ -239,8 +205,6 @@ def parse_object(doc, source="<yaml>"):
     if not isinstance(namespace, str):
         raise InputError(f"{where}: metadata.namespace must be a string")
     if kind in ("Role", "ClusterRole"):
-        if doc.get("aggregationRule"):
-            raise InputError(f"{where}: aggregationRule is not supported by the lab")
         rules = doc.get("rules") or []
         if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
             raise InputError(f"{where}: rules must be a list of mappings")
@@ -460,7 +424,7 @@ class PolicyFiles:
                     from .kinds import RBAC_KINDS
                     extra = [o for kind in RBAC_KINDS for o in self.store.list(kind)]
                 try:
-                    policy = RBACPolicy.load(self.directory, errors=errors, extra=extra)
+                    policy = RBACPolicy.load(self.directory, errors=errors, extra=extra, bootstrap=self.store is None)
                 except Exception as exc:   # never drop the request that triggered the reload
                     self.on_error(f"RBAC files not reloaded, previous policy still in force: {exc}")
                     if self._policy is None:

@@ -75,6 +75,12 @@ class RestHandler:
         self.strategies = dict(strategies or {})   # Kind -> e.g. certificates.CSRStrategy
 
     def handle(self, req, attrs, identity, kind):
+        response = self._handle(req, attrs, identity, kind)
+        if kind.kind == "ClusterRole" and attrs.verb not in ("get", "list", "watch") and response.status < 300:
+            self.aggregate_cluster_roles()
+        return response
+
+    def _handle(self, req, attrs, identity, kind):
         params = parse_qs(req.query or "")
         strategy = self.strategies.get(kind)
         if attrs.subresource and not (strategy and attrs.subresource in ("status", "approval")
@@ -236,6 +242,20 @@ class RestHandler:
                                   skip=self._reset_fields(kind))
             stored = self.store.put(kind, obj)
         return encode_object(req, 201, stored)
+
+    def aggregate_cluster_roles(self):
+        """kube-controller-manager's ClusterRole aggregation controller, run after each ClusterRole write."""
+        from .bootstrap import aggregate
+        from .kinds import CLUSTER_ROLE
+        with self.store.lock:
+            for name, rules in aggregate(self.store.list(CLUSTER_ROLE)).items():
+                old = self.store.get(CLUSTER_ROLE, "", name)
+                new = copy.deepcopy(old)
+                new["rules"] = rules
+                update_managed_fields(CLUSTER_ROLE, old, new, "clusterrole-aggregation-controller", "Apply",
+                                      rfc3339(now()))
+                new["metadata"]["resourceVersion"] = self.store.next_resource_version()
+                self.store.put(CLUSTER_ROLE, new)
 
     def _controllers(self, kind, stored):
         """What a controller does at once after a write (the CSR signer); returns the object to show."""
