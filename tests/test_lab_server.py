@@ -241,8 +241,7 @@ roleRef:
 
 
 def test_binding_to_a_missing_role_shows_in_the_denial(lab, cluster_ca, tmp_path):
-    """RBAC's only non-empty "no" reason: a binding whose role does not exist (here the
-    bootstrap ``view`` role, which the lab does not model)."""
+    """RBAC's only non-empty "no" reason: a binding whose role does not exist."""
     group = "viewers-" + secrets.token_hex(3)
     viewer = User("viewer", cluster_ca.issue_client_cert("viewer", [group], key="ecdsa-p256"), tmp_path, lab)
     write_rbac(lab, f"{group}.yaml", f"""\
@@ -256,15 +255,15 @@ subjects:
   apiGroup: rbac.authorization.k8s.io
 roleRef:
   kind: ClusterRole
-  name: view
+  name: no-such-role
   apiGroup: rbac.authorization.k8s.io
 """)
     result = kubectl(viewer, "get", "pods", "-n", "default", tmp_path=tmp_path, check=1)
     assert result.stderr.strip() == ('Error from server (Forbidden): pods is forbidden: User "viewer" cannot list '
                                      'resource "pods" in API group "" in the namespace "default": '
-                                     'RBAC: clusterrole.rbac.authorization.k8s.io "view" not found')
+                                     'RBAC: clusterrole.rbac.authorization.k8s.io "no-such-role" not found')
     can_i = kubectl(viewer, "auth", "can-i", "list", "pods", tmp_path=tmp_path, check=1)
-    assert can_i.stdout == 'no - RBAC: clusterrole.rbac.authorization.k8s.io "view" not found\n'
+    assert can_i.stdout == 'no - RBAC: clusterrole.rbac.authorization.k8s.io "no-such-role" not found\n'
 
 
 @pytest.mark.parametrize("name", ["foreign", "expired", "serverauth"])
