@@ -136,6 +136,9 @@ class RestHandler:
             obj = protobuf.decode_object(req.body, req.headers.get("content-type", ""))
         except protobuf.InputError as exc:
             return None, _error(400, "BadRequest", str(exc))
+        # Like the REST decoder's default GVK (the endpoint's): a body may leave both out.
+        if not obj.get("kind") and not obj.get("apiVersion"):
+            obj = {"kind": kind.kind, "apiVersion": kind.group_version, **obj}
         if by_kind(obj.get("apiVersion", ""), obj.get("kind", "")) is not kind:
             return None, _error(400, "BadRequest",
                                 f"the API version in the data ({obj.get('apiVersion', '')}) does not match the "
