@@ -357,3 +357,21 @@ def test_the_lab_presents_another_kubernetes_version(tmp_path, version, minor):
 def test_unknown_version_is_refused(tmp_path):
     with pytest.raises(ValueError, match="1.28 to 1.35"):
         k8s.LabServer(tmp_path / "kubernetes", kubernetes_version="1.20").start()
+
+
+# ---------------------------------------------------------------------------- node and logs
+def test_get_nodes_and_the_api_server_log(lab, tmp_path):
+    nodes = kubectl(admin(lab), "get", "nodes", tmp_path=tmp_path).stdout.splitlines()
+    assert nodes[1].split()[:3] == [lab.node_name, "NotReady", "control-plane"]   # no kubelet: never Ready
+    described = kubectl(admin(lab), "get", "node", lab.node_name, "-o", "json", tmp_path=tmp_path).stdout
+    ready = json.loads(described)["status"]["conditions"][0]
+    assert (ready["status"], ready["reason"]) == ("Unknown", "NodeStatusNeverUpdated")
+    marker = name("marker")
+    kubectl(admin(lab), "get", "pods", "-n", "kube-system", marker, tmp_path=tmp_path, rc=1)
+    logs = kubectl(admin(lab), "logs", "-n", "kube-system", f"kube-apiserver-{lab.node_name}", tmp_path=tmp_path)
+    assert any(marker in line and "resp=404" in line for line in logs.stdout.splitlines())
+    tail = kubectl(admin(lab), "logs", "-n", "kube-system", f"kube-apiserver-{lab.node_name}", "--tail=2",
+                   tmp_path=tmp_path)
+    assert len(tail.stdout.splitlines()) == 2
+    refused = kubectl(admin(lab), "logs", "-n", "kube-system", f"etcd-{lab.node_name}", tmp_path=tmp_path, rc=1)
+    assert "the k8sauthlib lab runs no containers" in refused.stderr

@@ -34,7 +34,7 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import bootstrap, impersonation, openapi, protobuf
+from . import bootstrap, impersonation, nodes, openapi, protobuf
 from .apierrors import StatusError
 from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, UID_SINCE,
                         parse_version, version_info)
@@ -109,16 +109,20 @@ class LabAPI:
             kept in its ``objects/`` folder. ``None``: a temporary folder, gone with the process.
         pki_dir: where the CSR signer finds ``ca.crt`` and ``ca.key`` (default: ``pki/`` beside
             ``state_dir``, kubeadm's ``--cluster-signing-cert-file``/``--cluster-signing-key-file``).
+        log_lines: callable returning the lab's log lines, served as kube-apiserver's pod log.
+        node_name: the Node's name (default: the mirror pods' node).
     """
 
     def __init__(self, authenticator, authorizer, pods, server_address, started, log=None, *,
-                 kubernetes_version=DEFAULT_VERSION, state_dir=None, pki_dir=None):
+                 kubernetes_version=DEFAULT_VERSION, state_dir=None, pki_dir=None, log_lines=None, node_name=None):
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.pods = {p.name: p for p in pods}
+        self.node_name = node_name or (pods[0].node_name if pods else "lab")
         self.server_address = server_address
         self.started = started
         self.log = log or (lambda record: None)
+        self.log_lines = log_lines or (lambda: [])
         self.minor = parse_version(kubernetes_version)
         self.version_info = version_info(self.minor)
         if pki_dir is None and state_dir is not None:
@@ -252,7 +256,12 @@ class LabAPI:
             if self._wants_table(req) and attrs.verb in ("get", "list") and not attrs.subresource:
                 return self._stored_table(req, attrs, kind)
             return self.rest.handle(req, attrs, identity, kind)
+        if (group_version, attrs.resource, attrs.subresource) == ("v1", "pods", "log") and attrs.verb == "get":
+            if attrs.name not in self.pods or attrs.namespace != "kube-system":
+                return self._object_not_found("pods", attrs.name)
+            return nodes.pod_log(attrs.name, self.pods[attrs.name].node_name, req.query, self.log_lines())
         handler = {
+            ("v1", "nodes"): self._nodes,
             ("v1", "pods"): self._pods,
             ("v1", "services"): self._services,
             ("authentication.k8s.io/v1", "selfsubjectreviews"): self._self_subject_review,
@@ -407,6 +416,14 @@ class LabAPI:
 
         return self._list_or_get(req, attrs, resource="pods", kind_name="Pod", objects=objects, fields=fields,
                                  columns=POD_COLUMNS, cells=cells)
+
+    def _nodes(self, req, attrs, identity):
+        node = nodes.node_object(self.node_name, self.started, self.resource_version,
+                                 self.server_address.rsplit(":", 1)[0])
+        fields = lambda o: {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
+        now = datetime.now(timezone.utc)
+        return self._list_or_get(req, attrs, resource="nodes", kind_name="Node", objects=[node], fields=fields,
+                                 columns=nodes.NODE_COLUMNS, cells=lambda o: nodes.node_cells(o, now))
 
     def _service_object(self, name):
         port = int(self.server_address.rsplit(":", 1)[1])

@@ -72,7 +72,9 @@ def group_resources():
     """Served group versions -> their ``APIResourceList`` entries (legacy discovery)."""
     out = {
         "v1": [
+            _resource("nodes", "Node", False, ["get", "list"], ["no"]),
             _resource("pods", "Pod", True, ["get", "list"], ["po"]),
+            _resource("pods/log", "Pod", True, ["get"]),
             _resource("services", "Service", True, ["get", "list"], ["svc"]),
         ],
         "authentication.k8s.io/v1": [_resource("selfsubjectreviews", "SelfSubjectReview", False, ["create"])],

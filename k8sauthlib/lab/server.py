@@ -397,7 +397,7 @@ class LabServer:
         self._ctx = ctx
         self.api = LabAPI(authenticator, Authorizer(policy, modes), pods, f"{self.host}:{self.port}",
                           self.started_at, log=self.log.request, kubernetes_version=self.kubernetes_version,
-                          state_dir=self.tree.rbac_dir.parent)
+                          state_dir=self.tree.rbac_dir.parent, log_lines=self.log.lines, node_name=self.node_name)
         self._accept_thread = threading.Thread(target=self._accept_loop, name=f"lab-accept-{self.port}", daemon=True)
         self._accept_thread.start()
         self._wait_ready()
