@@ -108,7 +108,10 @@ def users(lab, cluster_ca, tmp_path_factory):
 
 def curl(lab, path, user=None, *, method="GET", data=None, headers=()):
     """Run real curl; return (status, headers dict with lower-case names, body bytes)."""
-    args = ["curl", "-sS", "--cacert", str(lab.ca_file), "-X", method, "-D", "-", "-o", "/dev/stdout"]
+    # A program's User-Agent: with curl's own, kube-apiserver (and the lab) indent JSON for people
+    # (isPrettyPrint); tests/test_lab_writes.py checks that form.
+    args = ["curl", "-sS", "--cacert", str(lab.ca_file), "-X", method, "-D", "-", "-o", "/dev/stdout",
+            "-A", "k8sauth-tests/1.0"]
     if user is not None:
         args += user.curl_args
     for header in headers:

@@ -375,3 +375,44 @@ def test_get_nodes_and_the_api_server_log(lab, tmp_path):
     assert len(tail.stdout.splitlines()) == 2
     refused = kubectl(admin(lab), "logs", "-n", "kube-system", f"etcd-{lab.node_name}", tmp_path=tmp_path, rc=1)
     assert "the k8sauthlib lab runs no containers" in refused.stderr
+
+
+# ------------------------------------------------------------------------------ wire details
+def test_json_is_indented_for_people_and_compact_for_programs(lab):
+    cert, key = session(lab).cert
+
+    def run(*args, anonymous=False):
+        auth = [] if anonymous else ["--cert", cert, "--key", key]
+        return subprocess.run(["curl", "-sS", "--cacert", str(lab.ca_file), *auth, *args], capture_output=True,
+                              timeout=30).stdout
+    assert run(lab.url + "/api").startswith(b'{\n  "kind": "APIVersions",\n')      # curl's own User-Agent
+    assert run("-A", "my-program/1.0", lab.url + "/api").startswith(b'{"kind":"APIVersions",')
+    assert run("-A", "my-program/1.0", lab.url + "/api?pretty=true").startswith(b'{\n  "kind"')
+    assert run(lab.url + "/api?pretty=false").startswith(b'{"kind"')
+    # Errors too: the anonymous 403 as a reader's curl shows it.
+    body = run(lab.url + "/api/v1/namespaces", anonymous=True)
+    assert body.startswith(b'{\n  "kind": "Status",\n  "apiVersion": "v1",\n  "metadata": {},\n')
+    assert json.loads(body)["code"] == 403
+
+
+def test_review_shapes(lab):
+    s = session(lab)
+    url = lab.url + "/apis/authorization.k8s.io/v1/"
+    bad = s.post(url + "selfsubjectaccessreviews", json={"kind": "SelfSubjectAccessReview",
+                                                         "apiVersion": "authorization.k8s.io/v1", "spec": {}})
+    assert bad.status_code == 422
+    assert bad.json()["message"] == ('.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: '
+                                     '"null": exactly one of nonResourceAttributes or resourceAttributes must be '
+                                     "specified")
+    assert bad.json()["details"]["causes"][0]["field"] == "spec.resourceAttributes"
+    rules = s.post(url + "selfsubjectrulesreviews", json={"kind": "SelfSubjectRulesReview",
+                                                          "apiVersion": "authorization.k8s.io/v1",
+                                                          "spec": {"namespace": "default"}})
+    assert (rules.status_code, rules.json()["spec"]) == (201, {})
+    items = s.get(lab.url + "/api/v1/namespaces").json()["items"]
+    assert items and all("kind" not in i and "apiVersion" not in i for i in items)
+    table = s.get(lab.url + "/api/v1/namespaces/kube-system/pods",
+                  headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"})
+    assert table.headers["Content-Type"] == "application/json"
+    assert table.json()["columnDefinitions"][1]["description"] == ("The aggregate readiness state of this pod for "
+                                                                   "accepting traffic.")

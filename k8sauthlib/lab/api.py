@@ -35,7 +35,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import bootstrap, impersonation, nodes, openapi, protobuf
-from .apierrors import StatusError
+from .apierrors import RawValue, StatusError, invalid, new_invalid
 from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, UID_SINCE,
                         parse_version, version_info)
 from .certificates import CSRStrategy
@@ -45,8 +45,8 @@ from .rest import RestHandler
 from .selectors import SelectorError, labels_match, parse_field_selector, parse_label_selector, fields_match
 from .store import ObjectStore, update_managed_fields
 from .wire import (JSON, METHOD_NOT_ALLOWED_TEXT, NOT_FOUND_TEXT, UNAUTHORIZED, Request, Response,  # noqa: F401
-                   encode_object, go_json, human_duration, json_response, rfc3339, status_object, wants_pretty)
-from .auth import RequestAttributes, forbidden_message, request_info
+                   encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object)
+from .auth import RequestAttributes, forbidden_message, go_quote, request_info
 from ..errors import InputError
 
 from .kinds import AGE_COLUMN, NAME_COLUMN, column  # noqa: E402
@@ -229,6 +229,7 @@ class LabAPI:
                     response = json_response(500, status_object(
                         500, "InternalError", f"Internal error occurred: {exc}",
                         {"causes": [{"message": str(exc)}]}))
+        response = prettify(req, response)
         response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + response.headers
         record["status"] = response.status
         self.log(record)
@@ -480,11 +481,16 @@ class LabAPI:
             return error
         spec = obj.get("spec") or {}
         ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
-        if (ra is None) == (nra is None):
-            message = ('SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: '
-                       'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified')
-            return json_response(422, status_object(422, "Invalid", message,
-                                                    {"group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview"}))
+        if (ra is None) == (nra is None) or (ra is not None and nra is not None):
+            # ValidateSelfSubjectAccessReviewSpec (pkg/apis/authorization/validation/validation.go);
+            # rest.go passes the decoded object's empty Kind to NewInvalid, hence '.authorization.k8s.io ""'.
+            if ra is not None:
+                error = invalid("spec.nonResourceAttributes", RawValue(_go_nonresource(nra)),
+                                "cannot be specified in combination with resourceAttributes")
+            else:
+                error = invalid("spec.resourceAttributes", "null",   # ErrorBody prints a nil pointer as "null"
+                                "exactly one of nonResourceAttributes or resourceAttributes must be specified")
+            return json_response(422, new_invalid("authorization.k8s.io", "", "", [error]).status)
         if ra is not None:
             review_attrs = RequestAttributes(verb=ra.get("verb", ""), is_resource_request=True,
                                              api_group=ra.get("group", ""), api_version=ra.get("version", ""),
@@ -511,6 +517,8 @@ class LabAPI:
         if error:
             return error
         namespace = (obj.get("spec") or {}).get("namespace", "")
+        if not namespace:   # selfsubjectrulesreview/rest.go
+            return json_response(400, status_object(400, "BadRequest", "no namespace on request"))
         resource, nonresource, incomplete, evaluation_error = self.authorizer.rules_for(identity, namespace)
         status = {
             "resourceRules": [{k: v for k, v in {"verbs": list(r.verbs), "apiGroups": list(r.api_groups),
@@ -524,7 +532,7 @@ class LabAPI:
             status["evaluationError"] = evaluation_error
         return json_response(201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
                                    "metadata": {"creationTimestamp": None},
-                                   "spec": {"namespace": namespace} if namespace else {}, "status": status})
+                                   "spec": {}, "status": status})
 
 
 def _parse_time(text):
@@ -537,3 +545,9 @@ def _status_error_response(error):
         return Response(error.code, (error.message + "\n").encode("utf-8"), "text/plain; charset=utf-8",
                         [("X-Content-Type-Options", "nosniff")])
     return json_response(error.code, error.status)
+
+
+def _go_nonresource(value):
+    """``ErrorBody``'s ``%#v`` of the NonResourceAttributes a pointer points at."""
+    return (f'authorization.NonResourceAttributes{{Path:{go_quote(value.get("path", ""))}, '
+            f'Verb:{go_quote(value.get("verb", ""))}}}')
