@@ -34,8 +34,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import bootstrap, impersonation, nodes, openapi, protobuf
-from .apierrors import RawValue, StatusError, invalid, new_invalid
+from . import bootstrap, impersonation, nodes, openapi, reviews
+from .apierrors import StatusError
 from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, UID_SINCE,
                         parse_version, version_info)
 from .certificates import CSRStrategy
@@ -46,7 +46,7 @@ from .selectors import SelectorError, labels_match, parse_field_selector, parse_
 from .store import ObjectStore, update_managed_fields
 from .wire import (JSON, METHOD_NOT_ALLOWED_TEXT, NOT_FOUND_TEXT, UNAUTHORIZED, Request, Response,  # noqa: F401
                    encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object)
-from .auth import RequestAttributes, forbidden_message, go_quote, request_info
+from .auth import forbidden_message, request_info
 from ..errors import InputError
 
 from .kinds import AGE_COLUMN, NAME_COLUMN, column  # noqa: E402
@@ -451,88 +451,14 @@ class LabAPI:
                                                   self._age(self.started), "<none>"])
 
     # ------------------------------------------------------------------ reviews
-    def _review(self, req, attrs):
-        if req.method != "POST" or attrs.name:
-            return None, self._method_not_allowed()
-        return protobuf.decode_review(req.body, req.headers.get("content-type", "")), None
-
     def _self_subject_review(self, req, attrs, identity):
-        """``pkg/registry/authentication/selfsubjectreview/rest.go``: echo the caller's user info."""
-        _obj, error = self._review(req, attrs)
-        if error:
-            return error
-        user_info = {"username": identity.user}
-        if identity.groups:
-            user_info["groups"] = list(identity.groups)
-        if identity.extra:
-            user_info["extra"] = {k: list(v) for k, v in sorted(identity.extra.items())}
-        return json_response(201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": rfc3339(datetime.now(timezone.utc))},
-                                   "status": {"userInfo": user_info}})
+        return reviews.self_subject_review(req, attrs, identity)
 
     def _self_subject_access_review(self, req, attrs, identity):
-        """``pkg/registry/authorization/selfsubjectaccessreview/rest.go``: ask the same authorizer.
-
-        ``status.reason`` is the authorizer's reason: RBAC's allow text, or ``""`` when nothing
-        matched (RBAC has "no opinion" then, and kubectl prints a bare ``no``).
-        """
-        obj, error = self._review(req, attrs)
-        if error:
-            return error
-        spec = obj.get("spec") or {}
-        ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
-        if (ra is None) == (nra is None) or (ra is not None and nra is not None):
-            # ValidateSelfSubjectAccessReviewSpec (pkg/apis/authorization/validation/validation.go);
-            # rest.go passes the decoded object's empty Kind to NewInvalid, hence '.authorization.k8s.io ""'.
-            if ra is not None:
-                error = invalid("spec.nonResourceAttributes", RawValue(_go_nonresource(nra)),
-                                "cannot be specified in combination with resourceAttributes")
-            else:
-                error = invalid("spec.resourceAttributes", "null",   # ErrorBody prints a nil pointer as "null"
-                                "exactly one of nonResourceAttributes or resourceAttributes must be specified")
-            return json_response(422, new_invalid("authorization.k8s.io", "", "", [error]).status)
-        if ra is not None:
-            review_attrs = RequestAttributes(verb=ra.get("verb", ""), is_resource_request=True,
-                                             api_group=ra.get("group", ""), api_version=ra.get("version", ""),
-                                             namespace=ra.get("namespace", ""), resource=ra.get("resource", ""),
-                                             subresource=ra.get("subresource", ""), name=ra.get("name", ""))
-            spec_out = {"resourceAttributes": {k: v for k, v in ra.items() if v}}
-        else:
-            review_attrs = RequestAttributes(verb=nra.get("verb", ""), path=nra.get("path", ""))
-            spec_out = {"nonResourceAttributes": {k: v for k, v in nra.items() if v}}
-        decision = self.authorizer.authorize(identity, review_attrs)
-        status = {"allowed": decision.allowed}
-        if decision.denied:
-            status["denied"] = True
-        if decision.reason:
-            status["reason"] = decision.reason
-        if decision.evaluation_error:
-            status["evaluationError"] = decision.evaluation_error
-        return json_response(201, {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": None}, "spec": spec_out, "status": status})
+        return reviews.self_subject_access_review(req, attrs, identity, self.authorizer)
 
     def _self_subject_rules_review(self, req, attrs, identity):
-        """``pkg/registry/authorization/selfsubjectrulesreview/rest.go``: the RBAC rules that apply."""
-        obj, error = self._review(req, attrs)
-        if error:
-            return error
-        namespace = (obj.get("spec") or {}).get("namespace", "")
-        if not namespace:   # selfsubjectrulesreview/rest.go
-            return json_response(400, status_object(400, "BadRequest", "no namespace on request"))
-        resource, nonresource, incomplete, evaluation_error = self.authorizer.rules_for(identity, namespace)
-        status = {
-            "resourceRules": [{k: v for k, v in {"verbs": list(r.verbs), "apiGroups": list(r.api_groups),
-                                                  "resources": list(r.resources),
-                                                  "resourceNames": list(r.resource_names)}.items()
-                               if v or k == "verbs"} for r in resource],
-            "nonResourceRules": [{"verbs": list(r.verbs), "nonResourceURLs": list(r.non_resource_urls)} for r in nonresource],
-            "incomplete": incomplete,
-        }
-        if evaluation_error:
-            status["evaluationError"] = evaluation_error
-        return json_response(201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": None},
-                                   "spec": {}, "status": status})
+        return reviews.self_subject_rules_review(req, attrs, identity, self.authorizer)
 
 
 def _parse_time(text):
@@ -545,9 +471,3 @@ def _status_error_response(error):
         return Response(error.code, (error.message + "\n").encode("utf-8"), "text/plain; charset=utf-8",
                         [("X-Content-Type-Options", "nosniff")])
     return json_response(error.code, error.status)
-
-
-def _go_nonresource(value):
-    """``ErrorBody``'s ``%#v`` of the NonResourceAttributes a pointer points at."""
-    return (f'authorization.NonResourceAttributes{{Path:{go_quote(value.get("path", ""))}, '
-            f'Verb:{go_quote(value.get("verb", ""))}}}')
