@@ -371,7 +371,7 @@ def test_article_step_6_curl_api_as_admin(lab, users):
 
 
 def test_not_found_and_method_not_allowed_bodies(lab, users):
-    status, _, body = curl(lab, "/api/v1/namespaces/default/configmaps", users["admin"])
+    status, _, body = curl(lab, "/api/v1/namespaces/default/no-such-resources", users["admin"])
     assert (status, json.loads(body)) == (404, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                                                 "message": "the server could not find the requested resource",
                                                 "reason": "NotFound", "details": {}, "code": 404})

@@ -238,6 +238,11 @@ def test_unsupported_writes_are_refused_naming_the_lab(lab, tmp_path):
     assert "the k8sauthlib lab serves pods read-only" in out.stderr
     out = kubectl(admin(lab), "get", "roles", "-w", "--request-timeout=5s", tmp_path=tmp_path, rc=1)
     assert "the k8sauthlib lab does not serve watch requests" in out.stderr
+    configmaps = session(lab).get(lab.url + "/api/v1/namespaces/default/configmaps")
+    assert configmaps.status_code == 404
+    assert configmaps.json()["message"].startswith("the k8sauthlib lab does not serve configmaps; it serves ")
+    apps = session(lab).get(lab.url + "/apis/apps/v1/deployments")
+    assert apps.json()["message"].startswith("the k8sauthlib lab does not serve the API group apps;")
     out = kubectl(admin(lab), "delete", "namespace", "kube-system", tmp_path=tmp_path, rc=1)
     assert out.stderr.strip() == ('Error from server (Forbidden): namespaces "kube-system" is forbidden: '
                                   "this namespace may not be deleted")

@@ -36,7 +36,8 @@ from pathlib import Path
 
 from . import bootstrap, impersonation, nodes, openapi, reviews
 from .apierrors import StatusError
-from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, UID_SINCE,
+from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, REAL_CORE_RESOURCES,
+                        REAL_GROUPS, UID_SINCE, not_served_message,
                         parse_version, version_info)
 from .certificates import CSRStrategy
 from .kinds import CERTIFICATE_SIGNING_REQUEST, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NAMESPACE, STORED_KINDS, by_resource
@@ -249,6 +250,12 @@ class LabAPI:
                 return self._method_not_allowed()
             return handler()
         group_version = attrs.api_version if attrs.api_prefix == "api" else f"{attrs.api_group}/{attrs.api_version}"
+        if attrs.api_group in REAL_GROUPS:
+            return json_response(404, status_object(404, "NotFound", not_served_message(
+                f"the API group {attrs.api_group}"), {}))
+        if group_version == "v1" and attrs.resource in REAL_CORE_RESOURCES:
+            return json_response(404, status_object(404, "NotFound", not_served_message(attrs.resource),
+                                                    {"kind": attrs.resource}))
         if group_version not in GROUP_RESOURCES:
             return Response(404, b"404 page not found\n", "text/plain; charset=utf-8",
                             [("X-Content-Type-Options", "nosniff")])

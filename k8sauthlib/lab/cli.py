@@ -30,6 +30,17 @@ SERVES = (
     "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
 
 
+def _port(text):
+    """``--port``: an integer from 0 to 65535, else argparse's one-line error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number: use 0 (any free port) to 65535")
+    return value
+
+
 def _parser():
     from .discovery import SUPPORTED_MINORS
     parser = argparse.ArgumentParser(prog="k8sauthlib lab", description="The local lab API server.")
@@ -37,7 +48,7 @@ def _parser():
     up = sub.add_parser("up", help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
                         description="Serve the lab API server on 127.0.0.1 in the foreground. " + SERVES)
     up.add_argument("--dir", required=True, help="the lab's kubeadm tree (created if missing)")
-    up.add_argument("--port", type=int, default=None,
+    up.add_argument("--port", type=_port, default=None,
                     help="TCP port (default: --secure-port of manifests/kube-apiserver.yaml; 0: a free port)")
     up.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     up.add_argument("--quiet", action="store_true", help="do not log requests on stderr")

@@ -93,3 +93,20 @@ def group_resources():
 
 GROUP_RESOURCES = group_resources()
 API_GROUPS = tuple(sorted({gv.split("/")[0] for gv in GROUP_RESOURCES if "/" in gv}))
+
+#: Resources and groups a kube-apiserver 1.32 serves that the lab does not (``kubectl api-resources``
+#: on a kubeadm cluster). A request for one gets a 404 that says so instead of go-restful's generic
+#: "the server could not find the requested resource", which would send a learner looking for a typo.
+REAL_CORE_RESOURCES = ("bindings", "componentstatuses", "configmaps", "endpoints", "events", "limitranges",
+                       "persistentvolumeclaims", "persistentvolumes", "podtemplates", "replicationcontrollers",
+                       "resourcequotas", "secrets", "serviceaccounts")
+REAL_GROUPS = ("admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "apps",
+               "autoscaling", "batch", "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io",
+               "flowcontrol.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy", "scheduling.k8s.io",
+               "storage.k8s.io")
+
+
+def not_served_message(what):
+    return (f"the k8sauthlib lab does not serve {what}; it serves namespaces, nodes, pods, services, RBAC objects, "
+            "certificatesigningrequests and the self-subject reviews (kubectl api-resources lists them). "
+            "Use a kubeadm cluster for the rest")
