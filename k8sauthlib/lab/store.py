@@ -105,9 +105,10 @@ class ObjectStore:
         return self._objects.get((kind.resource, namespace if kind.namespaced else "", name))
 
     def list(self, kind, namespace=""):
-        with self.lock:
-            items = [o for (resource, ns, _name), o in self._objects.items()
-                     if resource == kind.resource and (not namespace or ns == namespace)]
+        # No lock: list(dict.items()) is one step under the GIL, and the RBAC authorizer calls this
+        # while a writer may hold self.lock and wait for the authorizer (a lock here could deadlock).
+        items = [o for (resource, ns, _name), o in list(self._objects.items())
+                 if resource == kind.resource and (not namespace or ns == namespace)]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def put(self, kind, obj):
