@@ -421,3 +421,25 @@ def test_review_shapes(lab):
     assert table.headers["Content-Type"] == "application/json"
     assert table.json()["columnDefinitions"][1]["description"] == ("The aggregate readiness state of this pod for "
                                                                    "accepting traffic.")
+
+
+def test_lab_up_presents_the_version_it_is_told(tmp_path):
+    import signal
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "k8sauthlib", "lab", "up", "--dir", str(tmp_path / "kubernetes"),
+                             "--port", "0", "--kubernetes-version", "1.29"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = proc.stdout.readline().strip()
+        assert url.startswith("https://127.0.0.1:"), proc.stderr.read() if proc.poll() is not None else url
+        lab = type("Lab", (), {"directory": tmp_path / "kubernetes", "ca_file": tmp_path / "kubernetes" / "pki" / "ca.crt",
+                               "url": url})
+        assert session(lab).get(url + "/version").json()["minor"] == "29"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "lab: presenting Kubernetes v1.29;" in err and "lab/objects" in err
+    bad = subprocess.run([sys.executable, "-m", "k8sauthlib", "lab", "up", "--dir", str(tmp_path / "x"),
+                          "--kubernetes-version", "1.20"], capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "invalid choice: '1.20'" in bad.stderr

@@ -189,52 +189,50 @@ class LabAPI:
                   "user_agent": req.headers.get("user-agent", "")}
         attrs = request_info(req.method, req.path, req.query)
         record["verb"] = attrs.verb
-        result = self.authenticator.authenticate(req.peer_chain, req.headers)
-        if result.identity is None:
-            record.update(user=None, groups=[], decision="unauthenticated", reason="", auth_error=result.error)
-            response = json_response(401, UNAUTHORIZED)
-        else:
-            identity = result.identity
-            identity = self._as_of_version(identity)
-            record.update(user=identity.user, groups=list(identity.groups), via=result.via)
-            authenticated = identity
-            impersonated = impersonation.impersonate(req.header_pairs or req.headers, identity,
-                                                     lambda a: self.authorizer.authorize(authenticated, a),
-                                                     request_uri=req.target)
-            if isinstance(impersonated, StatusError):
-                record.update(decision="forbid", reason="impersonation refused", authorizer="impersonation")
-                response = _status_error_response(impersonated)
-                decision = None
-            else:
-                if impersonated is not identity:
-                    record.update(impersonated=impersonation.log_text(identity, impersonated),
-                                  user=impersonated.user, groups=list(impersonated.groups))
-                identity = impersonated
-                decision = self.authorizer.authorize(identity, attrs)
-                record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
-                              authorizer=decision.authorizer)
-            if decision is None:
-                pass
-            elif not decision.allowed:
-                message, details = forbidden_message(attrs, identity.user, decision.reason)
-                response = json_response(403, status_object(403, "Forbidden", message, details))
-            else:
-                try:
-                    response = self.route(req, attrs, identity)
-                except SelectorError as exc:
-                    response = json_response(400, status_object(400, "BadRequest", str(exc), {}))
-                except InputError as exc:
-                    response = json_response(400, status_object(400, "BadRequest", str(exc)))
-                except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
-                    logger.exception("lab: error handling %s %s", req.method, req.target)
-                    response = json_response(500, status_object(
-                        500, "InternalError", f"Internal error occurred: {exc}",
-                        {"causes": [{"message": str(exc)}]}))
+        try:
+            response = self._serve(req, attrs, record)
+        except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
+            logger.exception("lab: error handling %s %s", req.method, req.target)
+            record.setdefault("decision", "error")
+            response = json_response(500, status_object(500, "InternalError", f"Internal error occurred: {exc}",
+                                                        {"causes": [{"message": str(exc)}]}))
         response = prettify(req, response)
         response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + response.headers
         record["status"] = response.status
         self.log(record)
         return response
+
+    def _serve(self, req, attrs, record):
+        """Authentication (401), impersonation, authorization (403), then the handler."""
+        result = self.authenticator.authenticate(req.peer_chain, req.headers)
+        if result.identity is None:
+            record.update(user=None, groups=[], decision="unauthenticated", reason="", auth_error=result.error)
+            return json_response(401, UNAUTHORIZED)
+        identity = self._as_of_version(result.identity)
+        record.update(user=identity.user, groups=list(identity.groups), via=result.via)
+        authenticated = identity
+        impersonated = impersonation.impersonate(req.header_pairs or req.headers, identity,
+                                                 lambda a: self.authorizer.authorize(authenticated, a),
+                                                 request_uri=req.target)
+        if isinstance(impersonated, StatusError):
+            record.update(decision="forbid", reason="impersonation refused", authorizer="impersonation")
+            return _status_error_response(impersonated)
+        if impersonated is not identity:
+            record.update(impersonated=impersonation.log_text(identity, impersonated),
+                          user=impersonated.user, groups=list(impersonated.groups))
+        identity = impersonated
+        decision = self.authorizer.authorize(identity, attrs)
+        record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
+                      authorizer=decision.authorizer)
+        if not decision.allowed:
+            message, details = forbidden_message(attrs, identity.user, decision.reason)
+            return json_response(403, status_object(403, "Forbidden", message, details))
+        try:
+            return self.route(req, attrs, identity)
+        except SelectorError as exc:
+            return json_response(400, status_object(400, "BadRequest", str(exc), {}))
+        except InputError as exc:
+            return json_response(400, status_object(400, "BadRequest", str(exc)))
 
     # ------------------------------------------------------------------ routing
     def route(self, req, attrs, identity):

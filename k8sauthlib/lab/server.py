@@ -312,6 +312,8 @@ class LabServer:
         self.node_name = node_name
         self.rbac_dir = Path(rbac_dir) if rbac_dir is not None else self.tree.rbac_dir
         self.create = create
+        from .discovery import parse_version
+        parse_version(kubernetes_version)          # ValueError naming the supported range, before any socket
         self.kubernetes_version = kubernetes_version
         self.port = None
         self.flags = {}
