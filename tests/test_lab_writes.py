@@ -443,3 +443,25 @@ def test_lab_up_presents_the_version_it_is_told(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "k8sauthlib", "lab", "up", "--dir", str(tmp_path / "x"),
                           "--kubernetes-version", "1.20"], capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "invalid choice: '1.20'" in bad.stderr
+
+
+def test_csr_approval_needs_approve_on_the_signer(lab, tmp_path):
+    csr_name, user = name("pending"), name("approver")
+    manifest, _ = _csr_manifest(tmp_path, csr_name, f"/CN={csr_name}")
+    kubectl(admin(lab), "apply", "-f", str(manifest), tmp_path=tmp_path)
+    approver = kubeconfig_for(lab, tmp_path, user)
+    kubectl(admin(lab), "create", "clusterrole", user, "--verb=get,list", "--resource=certificatesigningrequests",
+            tmp_path=tmp_path)
+    kubectl(admin(lab), "patch", "clusterrole", user, "--type=json", "-p",
+            '[{"op": "add", "path": "/rules/-", "value": {"apiGroups": ["certificates.k8s.io"], '
+            '"resources": ["certificatesigningrequests/approval"], "verbs": ["update"]}}]', tmp_path=tmp_path)
+    kubectl(admin(lab), "create", "clusterrolebinding", user, f"--clusterrole={user}", f"--user={user}",
+            tmp_path=tmp_path)
+    refused = kubectl(approver, "certificate", "approve", csr_name, tmp_path=tmp_path, rc=1)
+    assert (f'certificatesigningrequests.certificates.k8s.io "{csr_name}" is forbidden: user not permitted to '
+            'approve requests with signerName "kubernetes.io/kube-apiserver-client"') in refused.stderr
+    kubectl(admin(lab), "create", "clusterrolebinding", name("signer"),
+            "--clusterrole=system:certificates.k8s.io:kube-apiserver-client-approver", f"--user={user}",
+            tmp_path=tmp_path)
+    kubectl(approver, "certificate", "approve", csr_name, tmp_path=tmp_path)
+    assert kubectl(approver, "get", "csr", csr_name, tmp_path=tmp_path).stdout.split()[-1] == "Approved,Issued"

@@ -61,10 +61,14 @@ def version_info(minor):
     }
 
 
-def _resource(name, kind, namespaced, verbs, short=()):
-    entry = {"name": name, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": list(verbs)}
+def _resource(name, kind, namespaced, verbs, short=(), categories=()):
+    """An ``APIResource``; ``categories`` as kube-apiserver gives them (pods and services are in ``all``)."""
+    entry = {"name": name, "singularName": kind.lower() if "/" not in name else "", "namespaced": namespaced,
+             "kind": kind, "verbs": list(verbs)}
     if short:
         entry["shortNames"] = list(short)
+    if categories:
+        entry["categories"] = list(categories)
     return entry
 
 
@@ -73,9 +77,9 @@ def group_resources():
     out = {
         "v1": [
             _resource("nodes", "Node", False, ["get", "list"], ["no"]),
-            _resource("pods", "Pod", True, ["get", "list"], ["po"]),
+            _resource("pods", "Pod", True, ["get", "list"], ["po"], ["all"]),
             _resource("pods/log", "Pod", True, ["get"]),
-            _resource("services", "Service", True, ["get", "list"], ["svc"]),
+            _resource("services", "Service", True, ["get", "list"], ["svc"], ["all"]),
         ],
         "authentication.k8s.io/v1": [_resource("selfsubjectreviews", "SelfSubjectReview", False, ["create"])],
         "authorization.k8s.io/v1": [

@@ -184,6 +184,11 @@ def _csr_condition(obj):
     return text
 
 
+def _csr_fields(obj):
+    from .csr import selectable_fields   # the CSR registry's SelectableFields
+    return selectable_fields(obj)
+
+
 def _csr_cells(obj, age):
     """``printCertificateSigningRequest``; RequestedDuration is ``duration.HumanDuration``."""
     from .wire import human_duration
@@ -226,7 +231,7 @@ CERTIFICATE_SIGNING_REQUEST = Kind(
                                          "expirationSeconds is 600, i.e. 10 minutes."),
              column("Condition", "Conditions applied to the request, such as approval or denial.")),
     cells=_csr_cells,
-    field_labels={"spec.signerName": lambda obj: (obj.get("spec") or {}).get("signerName", "")})
+    field_labels={"spec.signerName": lambda obj: _csr_fields(obj)["spec.signerName"]})
 
 STORED_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING, NAMESPACE, CERTIFICATE_SIGNING_REQUEST)
 RBAC_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING)
