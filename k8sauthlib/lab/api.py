@@ -46,7 +46,8 @@ from .rest import RestHandler
 from .selectors import SelectorError, labels_match, parse_field_selector, parse_label_selector, fields_match
 from .store import ObjectStore, update_managed_fields
 from .wire import (JSON, METHOD_NOT_ALLOWED_TEXT, NOT_FOUND_TEXT, UNAUTHORIZED, Request, Response,  # noqa: F401
-                   encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object)
+                   encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object,
+                   warning_header)
 from .auth import forbidden_message, request_info
 from ..errors import InputError
 
@@ -197,7 +198,8 @@ class LabAPI:
             response = json_response(500, status_object(500, "InternalError", f"Internal error occurred: {exc}",
                                                         {"causes": [{"message": str(exc)}]}))
         response = prettify(req, response)
-        response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + response.headers
+        warnings = [("Warning", warning_header(w)) for w in req.warnings]
+        response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + warnings + response.headers
         record["status"] = response.status
         self.log(record)
         return response

@@ -283,6 +283,18 @@ def unknown_fields(schema, value, path=""):
     return found
 
 
+def prune_unknown(schema, value):
+    """``value`` without the fields the schema does not know (the decoder drops them unless Strict)."""
+    if isinstance(schema, tuple) and schema[0] == "struct" and isinstance(value, dict):
+        known = dict(schema[1])
+        return {k: prune_unknown(known[k], v) for k, v in value.items() if k in known}
+    if isinstance(schema, tuple) and schema[0] == "list" and isinstance(value, list):
+        return [prune_unknown(schema[1], v) for v in value]
+    if isinstance(schema, tuple) and schema[0] == "map" and isinstance(value, dict):
+        return {k: prune_unknown(schema[1], v) for k, v in value.items()}
+    return value
+
+
 def type_errors(schema, value, path=""):
     """Values of the wrong JSON type, as ``(path, expected type)`` (decoding errors, 400)."""
     if value is None:

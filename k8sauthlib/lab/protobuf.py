@@ -294,7 +294,7 @@ def decode_object(body, content_type=""):
         return obj
     try:
         obj = json.loads(body.decode("utf-8")) if body.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"couldn't get version/kind; json parse error: {exc}") from None
     if not isinstance(obj, dict):
         raise InputError("Object 'Kind' is missing in the request body: a JSON object is expected")

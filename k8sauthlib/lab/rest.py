@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
 from . import escalation, patch as patching, protobuf
-from .kinds import NAMESPACE as NAMESPACE_KIND, RBAC_KINDS, by_kind, type_errors, unknown_fields
+from .kinds import NAMESPACE as NAMESPACE_KIND, RBAC_KINDS, by_kind, prune_unknown, type_errors, unknown_fields
 from .rbac import PolicyRule
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .apierrors import StatusError
@@ -155,11 +155,19 @@ class RestHandler:
             return _error(400, "BadRequest", f"{kind.kind} in version \"{kind.version}\" cannot be handled as a "
                                              f"{kind.kind}: json: cannot unmarshal into Go struct field {path} "
                                              f"of type {expected}")
-        directive = parse_qs(req.query or "").get("fieldValidation", ["Strict"])[0]
+        # fieldValidation (handlers/rest.go): Strict refuses unknown fields, Warn and Ignore drop them
+        # (Warn with a Warning header per field); a request without the parameter is Warn since 1.27.
+        directive = parse_qs(req.query or "").get("fieldValidation", ["Warn"])[0]
         unknown = unknown_fields(kind.full_schema(), obj)
         if unknown and directive == "Strict":
             text = ", ".join(f'unknown field "{u}"' for u in unknown)
             return _error(400, "BadRequest", f"strict decoding error: {text}")
+        if unknown:
+            pruned = prune_unknown(kind.full_schema(), obj)
+            obj.clear()
+            obj.update(pruned)
+            if directive == "Warn":
+                req.warnings += [f'unknown field "{u}"' for u in unknown]
         return None
 
     def _admit(self, attrs, identity, kind, obj, old=None):

@@ -56,6 +56,7 @@ class Request:
     peer_chain: list = field(default_factory=list)   # cryptography certificates, leaf first
     client: str = ""
     header_pairs: list = field(default_factory=list)  # (name, value) as sent, repeated headers kept
+    warnings: list = field(default_factory=list)      # texts for Warning headers, added by handlers
 
     @property
     def target(self):
@@ -143,3 +144,9 @@ def prettify(req, response):
 def encode_object(req, status, obj, *, content_type=JSON):
     """An API object answer, compact (:func:`prettify` indents it for people at the end)."""
     return Response(status, go_json(obj), content_type)
+
+
+def warning_header(text):
+    """A ``Warning`` header value as kube-apiserver writes it: ``299 - "<text>"``, quotes escaped
+    (``staging/src/k8s.io/apiserver/pkg/warning``, RFC 7234 section 5.5)."""
+    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
