@@ -465,3 +465,22 @@ def test_csr_approval_needs_approve_on_the_signer(lab, tmp_path):
             tmp_path=tmp_path)
     kubectl(approver, "certificate", "approve", csr_name, tmp_path=tmp_path)
     assert kubectl(approver, "get", "csr", csr_name, tmp_path=tmp_path).stdout.split()[-1] == "Approved,Issued"
+
+
+def test_unknown_fields_warned_and_dropped_unless_strict_and_any_name_is_stored(lab, tmp_path):
+    role = name("warned")
+    doc = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": role},
+           "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"], "verbz": ["x"]}]}
+    manifest = tmp_path / "warned.yaml"
+    manifest.write_text(yaml.safe_dump(doc))
+    out = kubectl(admin(lab), "apply", "-f", str(manifest), "--validate=warn", tmp_path=tmp_path)
+    assert 'Warning: unknown field "rules[0].verbz"' in out.stderr
+    stored = json.loads(kubectl(admin(lab), "get", "clusterrole", role, "-o", "json", tmp_path=tmp_path).stdout)
+    assert stored["rules"] == [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]
+    odd = "a name with spaces: and ünïcode " + "x" * 200     # RBAC names may be any text without / and %
+    created = session(lab).post(lab.url + "/apis/rbac.authorization.k8s.io/v1/clusterroles", json={
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": odd}, "rules": []})
+    assert created.status_code == 201
+    lab.restart()
+    assert session(lab).get(lab.url + "/apis/rbac.authorization.k8s.io/v1/clusterroles/" + requests.utils.quote(odd)
+                            ).json()["metadata"]["name"] == odd
