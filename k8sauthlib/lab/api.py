@@ -162,8 +162,8 @@ class LabAPI:
     def _seed(self):
         """What kube-apiserver creates at start when it is missing: the four namespaces
         (``pkg/controlplane/controller/systemnamespaces``) and the bootstrap RBAC policy (the
-        ``rbac/bootstrap-roles`` post-start hook, :mod:`.bootstrap`). An object that exists is left
-        as it is (kube-apiserver would also add missing permissions to ``autoupdate`` ones)."""
+        ``rbac/bootstrap-roles`` post-start hook, :mod:`.bootstrap`). An existing bootstrap object
+        marked ``autoupdate`` gets back missing permissions and subjects (:func:`.bootstrap.reconcile`)."""
         stamp = rfc3339(self.started)
         objects = [(NAMESPACE, {"kind": "Namespace", "apiVersion": "v1",
                                 "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
@@ -173,7 +173,13 @@ class LabAPI:
         objects += [(CLUSTER_ROLE_BINDING, o) for o in bootstrap.cluster_role_bindings()]
         for kind, obj in objects:
             meta = obj["metadata"]
-            if self.store.get(kind, "", meta["name"]) is not None:
+            existing = self.store.get(kind, "", meta["name"])
+            if existing is not None:
+                reconciled = bootstrap.reconcile(existing, obj) if kind is not NAMESPACE else None
+                if reconciled is not None:
+                    update_managed_fields(kind, existing, reconciled, "kube-apiserver", "Update", stamp)
+                    reconciled["metadata"]["resourceVersion"] = self.store.next_resource_version()
+                    self.store.put(kind, reconciled)
                 continue
             meta["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8sauthlib-lab/{kind.resource}/{meta['name']}"))
             meta["resourceVersion"] = self.store.next_resource_version()
