@@ -355,6 +355,12 @@ def test_the_lab_presents_another_kubernetes_version(tmp_path, version, minor):
         who = json.loads(kubectl(admin(other), "auth", "whoami", "-o", "json", tmp_path=tmp_path).stdout)
         extra = who["status"]["userInfo"].get("extra", {})
         assert ("authentication.kubernetes.io/credential-id" in extra) == (int(minor) >= 32)
+        # kubectl 1.28 asks /openapi/v2 (protobuf) whether the server validates fields, 1.33 /openapi/v3
+        manifest = tmp_path / "role.yaml"
+        manifest.write_text(yaml.safe_dump({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+                                            "metadata": {"name": "applied"}, "rules": []}))
+        assert kubectl(admin(other), "apply", "-f", str(manifest), tmp_path=tmp_path).stdout == \
+            "clusterrole.rbac.authorization.k8s.io/applied created\n"
         agents = {r["user_agent"] for r in other.log_records()}
         assert any(a.startswith(f"kubectl/v1.{minor}.") for a in agents), agents   # the dispatcher picked it
 

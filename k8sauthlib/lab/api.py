@@ -94,6 +94,8 @@ SERVICE_COLUMNS = (
 )
 
 logger = logging.getLogger("k8sauthlib.lab")
+#: ``openapi.go`` in kube-openapi's handler: the protobuf media type of ``/openapi/v2``.
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 
 class LabAPI:
@@ -328,6 +330,8 @@ class LabAPI:
             docs[f"/apis/{gv}"] = (lambda gv=gv: json_response(200, {"kind": "APIResourceList", "apiVersion": "v1",
                                                                       "groupVersion": gv,
                                                                       "resources": GROUP_RESOURCES[gv]}))
+        if path == "/openapi/v2":
+            return lambda: Response(200, openapi.v2_document(), OPENAPI_V2_PROTOBUF)
         if path.startswith("/openapi/v3/"):
             document = openapi.group_version_document(path[len("/openapi/v3/"):])
             if document is not None:

@@ -170,6 +170,13 @@ def encode_review(api_version, kind, spec):
     return MAGIC + field(1, type_meta) + field(2, obj) + field(3, b"") + field(4, b"")
 
 
+def length_delimited(number, payload):
+    """One length-delimited field (a string, bytes or a nested message) of ``number``."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return _key(number, 2) + _len(payload) + payload
+
+
 def _key(number, wire_type):
     return _uvarint(number << 3 | wire_type)
 
