@@ -179,14 +179,14 @@ class RestHandler:
         if kind not in RBAC_KINDS:
             return None
         namespace = meta.get("namespace", "")
+        if old is not None and _only_gc_fields(old, obj):
+            return None   # rbacregistry.IsOnlyMutatingGCFields: finalizers/ownerReferences only
         if kind.kind in ("Role", "ClusterRole"):
             if escalation.may_escalate(self.authorizer, identity, kind.resource, attrs.namespace, meta["name"]):
                 return None
             rules = [PolicyRule.from_dict(r) for r in obj.get("rules") or []]
         else:
             ref = obj.get("roleRef") or {}
-            if old is not None and old.get("roleRef") == ref and old.get("subjects") == obj.get("subjects"):
-                return None
             if escalation.may_bind(self.authorizer, identity, ref, namespace):
                 return None
             policy = self.authorizer.policy
@@ -399,6 +399,16 @@ class RestHandler:
         answer["metadata"]["resourceVersion"] = self.store.resource_version
         answer["status"] = {"phase": "Terminating"}
         return encode_object(req, 200, answer)
+
+
+def _only_gc_fields(old, new):
+    """``IsOnlyMutatingGCFields`` (``pkg/registry/rbac/helpers.go``): nothing but ownerReferences and
+    finalizers differ (system fields aside)."""
+    def strip(obj):
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
+                if k not in ("ownerReferences", "finalizers", "managedFields", "resourceVersion")}
+        return {**{k: v for k, v in obj.items() if k != "metadata"}, "metadata": meta}
+    return strip(old) == strip(new)
 
 
 def list_response(req, kind, items, resource_version):
