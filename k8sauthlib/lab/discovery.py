@@ -90,6 +90,10 @@ def group_resources():
     for kind in STORED_KINDS:
         out.setdefault(kind.group_version, []).append(
             _resource(kind.resource, kind.kind, kind.namespaced, kind.verbs, kind.short_names))
+        if kind.kind == "CertificateSigningRequest":   # the two subresources certificates/v1 serves
+            for sub in ("approval", "status"):
+                out[kind.group_version].append(_resource(f"{kind.resource}/{sub}", kind.kind, False,
+                                                         ["get", "patch", "update"]))
     for resources in out.values():
         resources.sort(key=lambda r: r["name"])
     return out
