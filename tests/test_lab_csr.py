@@ -543,3 +543,38 @@ def test_the_whole_kubectl_flow_gives_a_certificate_for_the_csr_user(tmp_path, a
 def test_selectable_fields(jane_pem):
     stored = api.create(csr_object(jane_pem), JANE)
     assert api.selectable_fields(stored) == {"metadata.name": "jane", "spec.signerName": CLIENT}
+
+
+def test_field_error_bodies_follow_go_error_body():
+    from k8sauthlib.lab import apierrors as e
+    assert str(e.invalid("f", True, "d")) == "f: Invalid value: true: d"
+    assert str(e.invalid("f", None, "d")) == "f: Invalid value: null: d"
+    assert str(e.invalid("f", 'a"b', "")) == 'f: Invalid value: "a\\"b"'
+    assert str(e.required("f", "name or generateName is required")) == (
+        "f: Required value: name or generateName is required")
+    assert str(e.forbidden("f", "no")) == "f: Forbidden: no"
+    assert str(e.too_long("f", 5)) == "f: Too long: may not be more than 5 bytes"
+    assert str(e.not_supported("f", "x", ())) == 'f: Unsupported value: "x"'
+    # ToAggregate drops a repeated message; the causes keep every error
+    err = e.new_invalid("g.io", "K", "n", [e.required("f"), e.required("f")])
+    assert err.message == 'K.g.io "n" is invalid: f: Required value'
+    assert len(err.details["causes"]) == 2
+
+
+def test_forbidden_and_bad_request_shapes():
+    from k8sauthlib.lab import apierrors as e
+    assert e.new_forbidden("", "", "", "x").status["message"] == "forbidden: x"
+    assert e.new_forbidden("g", "r", "", "x").status["details"] == {"group": "g", "kind": "r"}
+    assert e.new_forbidden("g", "r", "", "x").message == "r.g is forbidden: x"
+    assert "details" not in e.new_bad_request("bad").status
+
+
+def test_undecodable_certificate_and_int32_range(jane_pem):
+    obj = csr_object(jane_pem)
+    obj["status"] = {"certificate": "AAA"}
+    with pytest.raises(StatusError, match="illegal base64 data at input byte 0"):
+        api.check_decodable(obj)
+    with pytest.raises(StatusError, match="cannot unmarshal number 2147483648 into Go struct field "
+                                          "CertificateSigningRequestSpec.spec.expirationSeconds of type int32"):
+        api.check_decodable(csr_object(jane_pem, seconds=2**31))
+    api.check_decodable(csr_object(jane_pem, seconds=2**31 - 1))

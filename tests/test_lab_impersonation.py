@@ -75,6 +75,27 @@ def test_repeated_group_headers_are_separate_groups_and_commas_are_not_split(aut
     assert new.groups == ("a", "c", "system:authenticated")
 
 
+class FirstValueHeaders(dict):
+    """The lab server's header mapping: lower-case name -> first value, ``get_all`` for every value."""
+
+    def __init__(self, pairs):
+        super().__init__()
+        self._all = {}
+        for name, value in pairs:
+            self._all.setdefault(name.lower(), []).append(value)
+            self.setdefault(name.lower(), value)
+
+    def get_all(self, name):
+        return list(self._all.get(name.lower(), ()))
+
+
+def test_a_first_value_mapping_with_get_all_keeps_every_group(authorizer):
+    headers = FirstValueHeaders([("Impersonate-User", "x"), ("Impersonate-Group", "a"), ("Impersonate-Group", "b")])
+    assert run(authorizer, headers, ADMIN).groups == ("a", "b", "system:authenticated")
+    # without get_all only the first value would be seen: the reason the filter asks for it
+    assert run(authorizer, dict(headers), ADMIN).groups == ("a", "system:authenticated")
+
+
 def test_explicit_unauthenticated_group_suppresses_system_authenticated(authorizer):
     new = run(authorizer, [("Impersonate-User", "jane"), ("Impersonate-Group", "system:unauthenticated")], CAROL)
     assert new.groups == ("system:unauthenticated",)

@@ -73,8 +73,13 @@ def canonical_header(name):
 
 
 def _header_pairs(headers):
-    """``(canonical name, value)`` pairs from pairs, or from a mapping of names to a value or a list."""
-    items = headers.items() if hasattr(headers, "items") else headers
+    """``(canonical name, value)`` pairs from pairs, from a mapping of names to a value or a list, or
+    from a mapping of first values with ``get_all(name)`` for every value (the lab server's
+    ``HeaderDict``, like Go's ``Header.Values``)."""
+    if hasattr(headers, "get_all"):
+        items = [(name, headers.get_all(name)) for name in headers]
+    else:
+        items = headers.items() if hasattr(headers, "items") else headers
     pairs = []
     for name, value in items:
         values = value if isinstance(value, (list, tuple)) else [value]
@@ -182,9 +187,9 @@ def impersonate(headers, identity, authorize, *, request_uri=""):
     """Apply the ``Impersonate-*`` headers to an authenticated request.
 
     Args:
-        headers: the request headers, keeping repeated ones: a list of ``(name, value)`` pairs,
-            or a mapping of a name to a value or to a list of values (``Impersonate-Group`` comes
-            once per group). Names are matched case-insensitively.
+        headers: the request headers, keeping repeated ones (``Impersonate-Group`` comes once per
+            group): a list of ``(name, value)`` pairs, a mapping of a name to a value or to a list
+            of values, or a mapping with ``get_all(name)``. Names match case-insensitively.
         identity: the authenticated :class:`~k8sauthlib.inspect.Identity`.
         authorize: ``authorize(attrs)`` for the *authenticated* user, returning a bool or a
             :class:`~k8sauthlib.lab.rbac.Decision` (whose ``reason`` is appended to the 403
