@@ -525,12 +525,19 @@ class LabServer:
     # and no wake-up until its socket is ready or its deadline passes.
     def _start_loop(self):
         self._selector = selectors.DefaultSelector()
+        # epoll and kqueue take registrations from any thread while another waits; then a worker
+        # hands a connection back itself, without waking the loop (one hop less per request).
+        self._direct = isinstance(self._selector, tuple(getattr(selectors, name) for name in
+                                                         ("EpollSelector", "KqueueSelector")
+                                                         if hasattr(selectors, name)))
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self._selector.register(self._listener, selectors.EVENT_READ, None)
         self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
         self._heap, self._seq, self._returned = [], itertools.count(), collections.deque()
+        self._heap_lock = threading.Lock()
+        self._loop_wakes_at = 0.0
         self._conns = set()
         self._work = queue.SimpleQueue()
         self._loop_thread = threading.Thread(target=self._loop, name=f"lab-loop-{self.port}", daemon=True)
@@ -542,9 +549,9 @@ class LabServer:
     def _loop(self):
         selector = self._selector
         while not self._stopping.is_set():
-            timeout = None
-            if self._heap:
-                timeout = max(0.0, self._heap[0][0] - time.monotonic())
+            with self._heap_lock:
+                timeout = max(0.0, self._heap[0][0] - time.monotonic()) if self._heap else None
+                self._loop_wakes_at = time.monotonic() + timeout if timeout is not None else float("inf")
             events = selector.select(timeout)
             self.loop_wakeups += 1
             for key, _mask in events:
@@ -558,8 +565,11 @@ class LabServer:
                         pass
                 else:
                     conn = key.data
-                    selector.unregister(conn.sock)
-                    conn.parked = False
+                    with self._heap_lock:
+                        if not conn.parked:
+                            continue
+                        conn.parked = False
+                        selector.unregister(conn.sock)
                     self._work.put(conn)
             while self._returned:
                 conn, park = self._returned.popleft()
@@ -590,25 +600,31 @@ class LabServer:
             self._park_now(conn, _Park(conn.deadline))
 
     def _park_now(self, conn, park):
-        """(Loop thread) wait for ``conn``'s socket; expire it at ``park.deadline``."""
+        """Wait for ``conn``'s socket; expire it at ``park.deadline``. Returns True when the loop
+        must wake up to see it (its deadline comes before the loop's next wake-up)."""
         if conn.sock.fileno() < 0:
-            return
-        conn.park_seq += 1
-        conn.parked = True
-        self._selector.register(conn.sock, selectors.EVENT_WRITE if park.write else selectors.EVENT_READ, conn)
-        heapq.heappush(self._heap, (park.deadline, next(self._seq), conn, conn.park_seq))
-        if len(self._heap) > 4 * len(self._conns) + 64:    # drop entries of connections served since
-            self._heap = [e for e in self._heap if e[2].parked and e[2].park_seq == e[3]]
-            heapq.heapify(self._heap)
+            return False
+        with self._heap_lock:
+            conn.park_seq += 1
+            conn.parked = True
+            heapq.heappush(self._heap, (park.deadline, next(self._seq), conn, conn.park_seq))
+            if len(self._heap) > 4 * len(self._conns) + 64:    # drop entries of connections served since
+                self._heap = [e for e in self._heap if e[2].parked and e[2].park_seq == e[3]]
+                heapq.heapify(self._heap)
+            self._selector.register(conn.sock, selectors.EVENT_WRITE if park.write else selectors.EVENT_READ, conn)
+            return park.deadline < self._loop_wakes_at
 
     def _expire(self):
         now = time.monotonic()
-        while self._heap and self._heap[0][0] <= now:
-            _deadline, _seq, conn, park_seq = heapq.heappop(self._heap)
-            if not conn.parked or conn.park_seq != park_seq:
-                continue
-            self._selector.unregister(conn.sock)
-            conn.parked = False
+        expired = []
+        with self._heap_lock:
+            while self._heap and self._heap[0][0] <= now:
+                _deadline, _seq, conn, park_seq = heapq.heappop(self._heap)
+                if conn.parked and conn.park_seq == park_seq:
+                    self._selector.unregister(conn.sock)
+                    conn.parked = False
+                    expired.append(conn)
+        for conn in expired:
             if conn.state in ("sniff", "handshake"):
                 self.log.note(f"http: TLS handshake error from {conn.client}: read tcp: i/o timeout")
             self._close(conn)   # Go closes a connection whose header or idle time ran out, silently
@@ -618,7 +634,11 @@ class LabServer:
         if self._stopping.is_set():
             self._close(conn)
             return
-        self._returned.append((conn, park))
+        if self._direct:
+            if not self._park_now(conn, park):
+                return
+        else:
+            self._returned.append((conn, park))
         try:
             self._wake_w.send(b"\0")
         except (BlockingIOError, OSError):
