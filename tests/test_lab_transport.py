@@ -300,3 +300,80 @@ def test_a_stalled_request_costs_no_cpu_and_is_answered_when_it_completes(lab, p
     finally:
         for conn in (stalled, partial_tls, partial_http):
             conn.close()
+
+
+# ---------------------------------------------------------------------------- HTTP/2
+def _h2_client(lab, cert, window=65535):
+    import h2.config
+    import h2.connection
+    import h2.settings
+
+    ctx = ssl.create_default_context(cafile=str(lab.ca_file))
+    ctx.load_cert_chain(*cert)
+    ctx.set_alpn_protocols(["h2"])
+    conn = ctx.wrap_socket(socket.create_connection(("127.0.0.1", lab.port), timeout=30), server_hostname="127.0.0.1")
+    assert conn.selected_alpn_protocol() == "h2"
+    client = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding="utf-8"))
+    client.initiate_connection()
+    client.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
+    conn.sendall(client.data_to_send())
+    return conn, client
+
+
+def _h2_get(conn, client, path, ack=True):
+    """GET ``path`` on a new stream; return (status, body, DATA frames received)."""
+    import h2.events
+
+    stream = client.get_next_available_stream_id()
+    client.send_headers(stream, [(":method", "GET"), (":path", path), (":scheme", "https"),
+                                 (":authority", "127.0.0.1")], end_stream=True)
+    conn.sendall(client.data_to_send())
+    status, body, frames = None, bytearray(), 0
+    while True:
+        data = conn.recv(65536)
+        assert data, "the lab closed the connection"
+        for event in client.receive_data(data):
+            if isinstance(event, h2.events.ResponseReceived):
+                status = int(dict(event.headers)[":status"])
+            elif isinstance(event, h2.events.DataReceived):
+                body += event.data
+                frames += 1
+                if ack:
+                    client.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            elif isinstance(event, h2.events.StreamEnded) and event.stream_id == stream:
+                conn.sendall(client.data_to_send())
+                return status, bytes(body), frames
+        conn.sendall(client.data_to_send())
+
+
+def test_h2_response_waits_for_the_clients_flow_control_window(lab, pki):
+    conn, client = _h2_client(lab, pki["admin"], window=1000)
+    with conn:
+        status, body, frames = _h2_get(conn, client, "/api/v1/namespaces/kube-system/pods")
+        assert status == 200 and json.loads(body)["kind"] == "PodList"
+        assert len(body) > 1000 and frames >= len(body) // 1000    # sent in window-sized pieces
+        # Several requests on one connection, each on its own stream.
+        assert _h2_get(conn, client, "/version")[0] == 200
+        assert _h2_get(conn, client, "/api")[0] == 200
+
+
+def test_h2_a_certificate_refused_is_the_same_401_as_over_http_1(lab, pki):
+    conn, client = _h2_client(lab, pki["two-uids"])
+    with conn:
+        assert _h2_get(conn, client, "/version")[:2] == (401, UNAUTHORIZED_BODY)
+
+
+def test_h2_protocol_garbage_gets_goaway_and_the_lab_keeps_serving(lab, pki):
+    import h2.events
+
+    conn, client = _h2_client(lab, pki["admin"])
+    with conn:
+        conn.sendall(b"\x00\x00\x08\x07\x00\x00\x00\x00\x01garbage!")   # a GOAWAY on stream 1: illegal
+        events = []
+        try:
+            while chunk := conn.recv(65536):
+                events += client.receive_data(chunk)
+        except (ssl.SSLError, ConnectionResetError):
+            pass
+        assert any(isinstance(e, h2.events.ConnectionTerminated) for e in events)
+    assert exchange(lab, b"GET /version HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", pki["admin"])[0] == 200

@@ -7,8 +7,8 @@ without ``clientAuth`` completes the handshake and then gets HTTP 401 (K8S-FACTS
 lab uses pyOpenSSL with ``VERIFY_PEER`` and a verify callback that accepts everything; the chain
 is verified per request by :class:`~k8sauthlib.lab.auth.X509Authenticator` with
 :func:`k8sauthlib.verify_chain`. Like Go's server, the lab sends the names of the
-``--client-ca-file`` CAs in its CertificateRequest, offers only ``http/1.1`` by ALPN (kubectl
-then speaks HTTP/1.1), and answers a plain-HTTP request on the TLS port with Go's
+``--client-ca-file`` CAs in its CertificateRequest, offers ``h2`` then ``http/1.1`` by ALPN
+(kubectl and curl then speak HTTP/2, see :mod:`k8sauthlib.lab.http2`), and answers a plain-HTTP request on the TLS port with Go's
 ``Client sent an HTTP request to an HTTPS server.``
 
 Connections. As in kube-apiserver (Go's ``net/http``), there is no limit on connections, and
@@ -21,14 +21,7 @@ buffers, not threads, and never keep a new client out. Nothing polls: the loop s
 socket is ready or the nearest deadline. Responses go out in one write with ``TCP_NODELAY``
 (Nagle's algorithm would otherwise hold back the last segment until the client's delayed ACK,
 about 40 ms per new connection). HTTP/1.x is read by :mod:`k8sauthlib.lab.http1`, as strictly
-as Go reads it.
-
-HTTP/2. kube-apiserver offers ``h2`` and ``http/1.1`` by ALPN, and kubectl and curl then speak
-HTTP/2 to it; the lab offers only ``http/1.1``, so ``curl -v`` shows ``HTTP/1.1`` and kubectl
-falls back to HTTP/1.1, which it supports fully. Every status, header and body the book shows is
-the same over either protocol. HTTP/2 would need a second framing layer (python-hyper's ``h2``
-is a protocol state machine only: flow control, stream scheduling, SETTINGS and GOAWAY handling
-would be the lab's own code on this event loop), and it was left out rather than done partly.
+as Go reads it; HTTP/2 is :mod:`k8sauthlib.lab.http2` on python-hyper's ``h2``.
 
 Flags. On start the lab reads the kube-apiserver static Pod manifest of its kubeadm tree
 (``manifests/kube-apiserver.yaml``, through :class:`k8sauthlib.KubeadmTree`, which maps
@@ -66,6 +59,7 @@ from ..errors import InputError, K8sAuthError
 from .api import LabAPI, Request, load_mirror_pods
 from .auth import Authorizer, RequestHeaderConfig, UnreadableCertificate, X509Authenticator
 from .http1 import BadRequest, RequestReader, response_bytes
+from .http2 import H2Closed, H2Session
 from .rbac import PolicyFiles
 
 logger = logging.getLogger("k8sauthlib.lab")
@@ -209,7 +203,7 @@ class _Conn:
     """One client connection and where it stands: sniffing, TLS handshake, or HTTP."""
 
     __slots__ = ("sock", "tls", "client", "state", "buf", "reader", "peer_chain", "out", "close_after",
-                 "deadline", "request_deadline", "prefix", "park_seq", "parked")
+                 "deadline", "request_deadline", "prefix", "park_seq", "parked", "h2")
 
     def __init__(self, sock, client, deadline):
         self.sock = sock
@@ -226,6 +220,7 @@ class _Conn:
         self.prefix = b""
         self.park_seq = 0
         self.parked = False
+        self.h2 = None              # an H2Session when ALPN chose h2
 
 
 class _Park(Exception):
@@ -491,7 +486,11 @@ class LabServer:
         ctx.set_session_cache_mode(SSL.SESS_CACHE_OFF)
 
         def alpn(conn, offered):
-            return b"http/1.1" if b"http/1.1" in offered else SSL.NO_OVERLAPPING_PROTOCOLS
+            # Go's server picks by its own order, h2 then http/1.1 (crypto/tls negotiateALPN).
+            for proto in (b"h2", b"http/1.1"):
+                if proto in offered:
+                    return proto
+            return SSL.NO_OVERLAPPING_PROTOCOLS
 
         ctx.set_alpn_select_callback(alpn)
         anonymous = _parse_bool(self.flags.get("anonymous-auth", "true"), "anonymous-auth")
@@ -735,9 +734,14 @@ class LabServer:
             raise _Closed() from None
         conn.peer_chain = _peer_chain(conn.tls)
         conn.state = "http"
+        if conn.tls.get_alpn_proto_negotiated() == b"h2":
+            conn.h2 = H2Session()
+            conn.out = conn.h2.start()
 
     def _serve(self, conn):
         """Answer every complete request; raise _Park when more bytes (or room to write) are needed."""
+        if conn.h2 is not None:
+            return self._serve_h2(conn)
         while True:
             if conn.out:
                 self._flush(conn)
@@ -791,11 +795,36 @@ class LabServer:
                 raise _Closed() from None
             conn.out = conn.out[sent:]
 
-    def _respond(self, conn, parsed):
+    def _serve_h2(self, conn):
+        session = conn.h2
+        while True:
+            if conn.out:
+                self._flush(conn)
+            if conn.close_after or self._stopping.is_set():
+                raise _Closed()
+            if conn.buf:
+                data, conn.buf = bytes(conn.buf), bytearray()
+                try:
+                    done = session.feed(data)
+                except H2Closed:
+                    conn.out, conn.close_after = session.data_to_send(), True
+                    continue
+                for stream_id, parsed in done:
+                    session.respond(stream_id, self._handle(conn, parsed), parsed.method == "HEAD")
+                conn.out += session.data_to_send()
+                if not session.waiting:
+                    conn.request_deadline = None
+                continue
+            self._receive(conn)
+
+    def _handle(self, conn, parsed):
         path, _, query = parsed.target.partition("?")
         request = Request(method=parsed.method, path=unquote(path), query=query, headers=parsed.headers,
                           body=parsed.body, peer_chain=conn.peer_chain, client=conn.client)
-        response = self.api.handle(request)
+        return self.api.handle(request)
+
+    def _respond(self, conn, parsed):
+        response = self._handle(conn, parsed)
         return response_bytes(response.status, response.content_type, response.headers, response.body,
                               parsed.keep_alive, parsed.method == "HEAD")
 
