@@ -240,6 +240,32 @@ def test_a_certificate_with_a_malformed_extension_is_a_401(lab, pki):
     assert exchange(lab, b"GET /version HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", pki["admin"])[0] == 200
 
 
+def test_pipelined_requests_are_all_answered_in_order(lab, pki):
+    """More requests than a worker answers in one turn (server.TURN), sent in one write."""
+    paths = ["/version", "/api", "/apis"] * 14
+    with tls_socket(lab, pki["admin"]) as conn:
+        conn.sendall(b"".join(f"GET {p} HTTP/1.1\r\nHost: lab\r\n\r\n".encode() for p in paths))
+        kinds = []
+        pending = b""
+        for _ in paths:
+            status, _, headers, body = _read_one(conn, pending)
+            body, pending = body[:int(headers["content-length"])], body[int(headers["content-length"]):]
+            assert status == 200
+            kinds.append(json.loads(body).get("kind", "version"))
+    assert kinds == ["version", "APIVersions", "APIGroupList"] * 14
+
+
+def _read_one(conn, data):
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, rest = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+    while len(rest) < int(headers["content-length"]):
+        rest += conn.recv(65536)
+    return int(lines[0].split()[1]), lines[0], headers, rest
+
+
 # ------------------------------------------------------------ expiry with the cache on
 def test_expiry_takes_effect_to_the_second_on_a_kept_alive_connection(lab, tmp_path):
     ca = k8s.CA.load(lab.directory / "pki/ca.crt", lab.directory / "pki/ca.key")

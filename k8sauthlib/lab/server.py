@@ -78,6 +78,7 @@ HANDSHAKE_TIMEOUT = READ_HEADER_TIMEOUT
 BODY_TIMEOUT = 60.0           # kube-apiserver's default --request-timeout bounds a request's handler
 WRITE_TIMEOUT = 60.0          # a client that does not read its answer loses the connection
 WORKERS = 8                   # threads that serve connections with bytes ready (waiting ones need none)
+TURN = 16                     # requests a worker answers on one connection before serving others
 
 #: Go's net/http answer to plain HTTP on a TLS port (``tlsRecordHeaderLooksLikeHTTP``).
 _PLAIN_HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
@@ -221,6 +222,10 @@ class _Conn:
         self.park_seq = 0
         self.parked = False
         self.h2 = None              # an H2Session when ALPN chose h2
+
+
+class _Yield(Exception):
+    """The connection has had its turn (a client pipelining without pause); serve others first."""
 
 
 class _Park(Exception):
@@ -546,41 +551,49 @@ class LabServer:
             thread.start()
 
     def _loop(self):
-        selector = self._selector
         while not self._stopping.is_set():
-            with self._heap_lock:
-                timeout = max(0.0, self._heap[0][0] - time.monotonic()) if self._heap else None
-                self._loop_wakes_at = time.monotonic() + timeout if timeout is not None else float("inf")
-            events = selector.select(timeout)
-            self.loop_wakeups += 1
-            for key, _mask in events:
-                if key.data is None:
-                    self._accept()
-                elif key.data == "wake":
-                    try:
-                        while self._wake_r.recv(4096):
-                            pass
-                    except BlockingIOError:
-                        pass
-                else:
-                    conn = key.data
-                    with self._heap_lock:
-                        if not conn.parked:
-                            continue
-                        conn.parked = False
-                        selector.unregister(conn.sock)
-                    self._work.put(conn)
-            while self._returned:
-                conn, park = self._returned.popleft()
-                self._park_now(conn, park)
-            self._expire()
+            try:
+                self._loop_once()
+            except Exception:  # a bug must not stop the lab from accepting; it is logged
+                logger.exception("lab: unexpected error in the event loop")
+                time.sleep(0.05)
         for conn in list(self._conns):
             self._close(conn)
         for _ in self._workers:
             self._work.put(None)
-        selector.close()
+        self._selector.close()
         self._wake_r.close()
         self._wake_w.close()
+
+    def _loop_once(self):
+        """Wait for sockets or the nearest deadline; dispatch, re-register, expire."""
+        selector = self._selector
+        with self._heap_lock:
+            timeout = max(0.0, self._heap[0][0] - time.monotonic()) if self._heap else None
+            self._loop_wakes_at = time.monotonic() + timeout if timeout is not None else float("inf")
+        events = selector.select(timeout)
+        self.loop_wakeups += 1
+        for key, _mask in events:
+            if key.data is None:
+                self._accept()
+            elif key.data == "wake":
+                try:
+                    while self._wake_r.recv(4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            else:
+                conn = key.data
+                with self._heap_lock:
+                    if not conn.parked:
+                        continue
+                    conn.parked = False
+                    selector.unregister(conn.sock)
+                self._work.put(conn)
+        while self._returned:
+            conn, park = self._returned.popleft()
+            self._park_now(conn, park)
+        self._expire()
 
     def _accept(self):
         for _ in range(64):
@@ -672,6 +685,8 @@ class LabServer:
                 self._serve(conn)
             except _Park as park:
                 self._hand_back(conn, park)
+            except _Yield:
+                self._work.put(conn)
             except (_Closed, SSL.Error, OSError):
                 self._close(conn)
             except Exception:  # a bug must not take the lab down; it is logged with its traceback
@@ -742,6 +757,7 @@ class LabServer:
         """Answer every complete request; raise _Park when more bytes (or room to write) are needed."""
         if conn.h2 is not None:
             return self._serve_h2(conn)
+        served = 0
         while True:
             if conn.out:
                 self._flush(conn)
@@ -749,12 +765,15 @@ class LabServer:
                     raise _Closed()
             if self._stopping.is_set():
                 raise _Closed()
+            if served >= TURN:
+                raise _Yield()      # its next requests wait in conn.buf (and the socket)
             try:
                 parsed = conn.reader.feed(conn.buf)
             except BadRequest as exc:
                 conn.out, conn.close_after = exc.answer(), True
                 continue
             if parsed is not None:
+                served += 1
                 conn.request_deadline = None
                 conn.out, conn.close_after = self._respond(conn, parsed), not parsed.keep_alive
                 continue
@@ -796,7 +815,7 @@ class LabServer:
             conn.out = conn.out[sent:]
 
     def _serve_h2(self, conn):
-        session = conn.h2
+        session, served = conn.h2, 0
         while True:
             if conn.out:
                 self._flush(conn)
@@ -814,6 +833,10 @@ class LabServer:
                 conn.out += session.data_to_send()
                 if not session.waiting:
                     conn.request_deadline = None
+                served += len(done)
+                if served >= TURN:
+                    self._flush(conn)
+                    raise _Yield()
                 continue
             self._receive(conn)
 
