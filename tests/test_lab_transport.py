@@ -403,3 +403,24 @@ def test_h2_protocol_garbage_gets_goaway_and_the_lab_keeps_serving(lab, pki):
             pass
         assert any(isinstance(e, h2.events.ConnectionTerminated) for e in events)
     assert exchange(lab, b"GET /version HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", pki["admin"])[0] == 200
+
+
+def test_handshake_and_idle_deadlines_close_connections_and_say_so(tmp_path, monkeypatch):
+    """Go's deadlines, shortened for the test: a silent client is dropped with Go's log line,
+    and a keep-alive connection left idle is closed."""
+    from k8sauthlib.lab import transport
+
+    monkeypatch.setattr(transport, "HANDSHAKE_TIMEOUT", 0.5)
+    monkeypatch.setattr(transport, "IDLE_TIMEOUT", 0.5)
+    directory = tmp_path / "kubernetes"
+    k8s.KubeadmTree.create_lab(directory, key="ecdsa-p256")
+    with k8s.LabServer(directory) as lab:
+        silent = socket.create_connection(("127.0.0.1", lab.port), timeout=30)
+        idle = tls_socket(lab)
+        idle.sendall(b"GET /version HTTP/1.1\r\nHost: lab\r\n\r\n")
+        assert read_response(idle)[0] == 200
+        with silent, idle:
+            assert silent.recv(1) == b""                  # closed by the lab, not by the test's timeout
+            assert idle.recv(1) == b""
+        lines = [m for m in lab.log_messages() if "TLS handshake error" in m]
+        assert any(m.endswith(": i/o timeout") and "->127.0.0.1:" in m for m in lines), lines

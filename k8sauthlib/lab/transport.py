@@ -250,7 +250,12 @@ class Transport:
                     expired.append(conn)
         for conn in expired:
             if conn.state in ("sniff", "handshake"):
-                self.log.note(f"http: TLS handshake error from {conn.client}: read tcp: i/o timeout")
+                try:
+                    local = "%s:%s" % conn.sock.getsockname()[:2]
+                except OSError:
+                    local = "?"
+                self.log.note(f"http: TLS handshake error from {conn.client}: "
+                              f"read tcp {local}->{conn.client}: i/o timeout")
             self._close(conn)   # Go closes a connection whose header or idle time ran out, silently
 
     def _hand_back(self, conn, park):
@@ -312,7 +317,8 @@ class Transport:
                 head = conn.sock.recv(1, socket.MSG_PEEK)
             except BlockingIOError:
                 raise _Park(conn.deadline) from None
-            if not head:
+            if not head:    # connected and closed without a byte (a TCP probe): Go logs EOF
+                self.log.note(f"http: TLS handshake error from {conn.client}: EOF")
                 raise _Closed()
             if head in (b"\x16", b"\x15"):          # a TLS handshake or alert record: OpenSSL reads it
                 conn.tls = SSL.Connection(self._ctx, conn.sock)
