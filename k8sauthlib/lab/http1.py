@@ -15,7 +15,9 @@ kube-apiserver 1.32) and a lenient reader would disagree, the lab answers as Go 
   400 (``fixLength`` and ``parseContentLength`` in ``transfer.go``).
 * Lines may end in CRLF or a bare LF (``net/textproto.Reader.ReadLine``); header names must
   be tokens, with no space before the colon; values lose surrounding spaces and tabs and may
-  not hold control characters (``textproto.readMIMEHeader``, Go 1.20+).
+  not hold control characters (``textproto.Reader.ReadMIMEHeader``). One difference, on the
+  strict side: a header line folded onto the next (obsolete line folding, which Go still
+  joins) is a 400 here; no HTTP client of today sends one.
 * The request line is ``METHOD SP URI SP HTTP/x.y``; the version must parse
   (``http.ParseHTTPVersion``) and have major version 1, else ``505 HTTP Version Not
   Supported: unsupported protocol version``; HTTP/1.1 needs exactly one ``Host`` field
