@@ -37,7 +37,6 @@ from OpenSSL import SSL
 from .api import Request
 from .auth import UnreadableCertificate
 from .http1 import BadRequest, RequestReader, response_bytes
-from .http2 import H2Closed, H2Session
 
 logger = logging.getLogger("k8sauthlib.lab")
 
@@ -368,6 +367,7 @@ class Transport:
         conn.peer_chain = _peer_chain(conn.tls)
         conn.state = "http"
         if conn.tls.get_alpn_proto_negotiated() == b"h2":
+            from .http2 import H2Session    # h2 and hpack load on the first HTTP/2 client (~45 ms)
             conn.h2 = H2Session()
             conn.out = conn.h2.start()
 
@@ -433,6 +433,7 @@ class Transport:
             conn.out = conn.out[sent:]
 
     def _serve_h2(self, conn):
+        from .http2 import H2Closed
         session, served = conn.h2, 0
         while True:
             if conn.out:
