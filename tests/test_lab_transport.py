@@ -179,6 +179,28 @@ def test_host_header_rules(lab, pki):
         (400, b"400 Bad Request: too many Host headers")
 
 
+def test_expect_header_rules(lab, pki):
+    post = (b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 2\r\nExpect: %s\r\n\r\n")
+    with tls_socket(lab, pki["admin"]) as conn:        # 100-continue: the lab says go on, then answers
+        conn.sendall(post % b"100-continue")
+        assert conn.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
+        conn.sendall(b"{}")
+        assert read_response(conn)[0] == 201
+    status, reason, headers, body = exchange(lab, post % b"something-else" + b"{}", pki["admin"])
+    assert (status, reason, headers["connection"], body) == (417, "Expectation Failed", "close", b"")
+
+
+def test_host_must_be_valid_and_http_1_0_keep_alive_is_answered_as_go_does(lab, pki):
+    assert exchange(lab, b"GET /version HTTP/1.1\r\nHost: la b\r\n\r\n", pki["admin"])[::3] == \
+        (400, b"400 Bad Request: malformed Host header")
+    with tls_socket(lab, pki["admin"]) as conn:
+        for _ in range(2):
+            conn.sendall(b"GET /version HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            status, _, headers, _ = read_response(conn)
+            assert (status, headers["connection"]) == (200, "keep-alive")
+
+
 @pytest.mark.parametrize("request_bytes", [b"GET /version HTTP/1.1\r\nHost : lab\r\n\r\n",
                                            b"GET /version HTTP/1.1\r\nHo\x01st: lab\r\n\r\n",
                                            b"GET /version HTTP/1.1\r\nHost: l\x00ab\r\n\r\n",

@@ -23,6 +23,9 @@ kube-apiserver 1.32) and a lenient reader would disagree, the lab answers as Go 
   Supported: unsupported protocol version``; HTTP/1.1 needs exactly one ``Host`` field
   (``400 Bad Request: missing required Host header`` / ``too many Host headers``)
   (``(*conn).readRequest`` in ``server.go``).
+* ``Expect`` other than ``100-continue`` is ``417 Expectation Failed`` (``sendExpectationFailed``);
+  a ``Host`` with bytes outside ``httpguts.ValidHostHeader``'s set is ``400 Bad Request:
+  malformed Host header``.
 * Headers larger than ``MaxHeaderBytes`` (1 MiB, kube-apiserver's ``secure_serving.go``)
   are ``431 Request Header Fields Too Large``.
 
@@ -41,10 +44,10 @@ MAX_BODY_BYTES = 3 << 20      # the lab's reviews and objects are small; kube-ap
 STATUS_TEXT = {100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
                401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
                406: "Not Acceptable", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
-               413: "Request Entity Too Large", 415: "Unsupported Media Type", 422: "Unprocessable Entity",
-               429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-               501: "Not Implemented", 503: "Service Unavailable", 504: "Gateway Timeout",
-               505: "HTTP Version Not Supported"}
+               413: "Request Entity Too Large", 415: "Unsupported Media Type", 417: "Expectation Failed",
+               422: "Unprocessable Entity", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
+               500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
+               504: "Gateway Timeout", 505: "HTTP Version Not Supported"}
 
 _ERROR_HEADERS = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 _HEAD_END = re.compile(rb"\n\r?\n")
@@ -52,6 +55,7 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _VERSION = re.compile(r"HTTP/(\d)\.(\d)\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
+_HOST = re.compile(r"[0-9A-Za-z!$%&'()*+,\-.:;=\[\]_~]*\Z")
 
 
 class BadRequest(Exception):
@@ -64,6 +68,10 @@ class BadRequest(Exception):
 
     def answer(self):
         text = STATUS_TEXT.get(self.status, "")
+        if self.status == 417:
+            # server.go sendExpectationFailed: an ordinary empty response, then close.
+            return (f"HTTP/1.1 417 {text}\r\nConnection: close\r\nContent-Length: 0\r\n"
+                    f"Date: {http_date()}\r\n\r\n").encode()
         if self.status == 501:
             # server.go: the transfer coding is not echoed back.
             return f"HTTP/1.1 501 {text}{_ERROR_HEADERS}Unsupported transfer encoding".encode()
@@ -145,6 +153,8 @@ def parse_head(head):
         raise BadRequest(400, "missing required Host header")
     if len(hosts) > 1:
         raise BadRequest(400, "too many Host headers")
+    if hosts and not _HOST.match(hosts[0]):
+        raise BadRequest(400, "malformed Host header")        # httpguts.ValidHostHeader
     connection = ",".join(headers.get_all("connection")).lower()
     tokens = {t.strip() for t in connection.split(",")}
     keep_alive = ("close" not in tokens) if at_least_11 else ("keep-alive" in tokens)
@@ -216,11 +226,13 @@ class RequestReader:
             head = bytes(buf[:match.start()])
             del buf[:match.end()]
             request, at_least_11 = parse_head(head)
+            expect = request.headers.get("expect", "")
+            if expect and "100-continue" not in {t.strip().lower() for t in expect.split(",")}:
+                raise BadRequest(417)                            # server.go: sendExpectationFailed
             self._framing, self._remaining = body_framing(request.headers, at_least_11)
             self._request = request
             has_body = self._framing == "chunked" or self._remaining > 0
-            self.continue_due = (has_body and at_least_11
-                                 and request.headers.get("expect", "").lower() == "100-continue")
+            self.continue_due = has_body and at_least_11 and bool(expect)
             if self._framing == "chunked":
                 self._chunks = bytearray()
         if self._framing == "length":
@@ -290,8 +302,11 @@ def http_date():
     return _date_cache[1]
 
 
-def response_bytes(status, content_type, headers, body, keep_alive, head_only):
-    """One response, status line to body, as a single bytes object (one ``send``)."""
+def response_bytes(status, content_type, headers, body, keep_alive, head_only, http10=False):
+    """One response, status line to body, as a single bytes object (one ``send``).
+
+    An HTTP/1.0 request that asked to keep the connection gets ``Connection: keep-alive``
+    (Go's ``chunkWriter.writeHeader``)."""
     lines = [f"HTTP/1.1 {status} {STATUS_TEXT.get(status, 'status code ' + str(status))}"]
     lines += [f"{k}: {v}" for k, v in headers]
     lines.append(f"Content-Type: {content_type}")
@@ -299,5 +314,7 @@ def response_bytes(status, content_type, headers, body, keep_alive, head_only):
     lines.append(f"Content-Length: {len(body)}")
     if not keep_alive:
         lines.append("Connection: close")
+    elif http10:
+        lines.append("Connection: keep-alive")
     data = ("\r\n".join(lines) + "\r\n\r\n").encode("iso-8859-1")
     return data if head_only else data + body

@@ -468,7 +468,7 @@ class Transport:
     def _respond(self, conn, parsed):
         response = self._handle(conn, parsed)
         return response_bytes(response.status, response.content_type, response.headers, response.body,
-                              parsed.keep_alive, parsed.method == "HEAD")
+                              parsed.keep_alive, parsed.method == "HEAD", parsed.version == "HTTP/1.0")
 
 
 def _peer_chain(tls):
