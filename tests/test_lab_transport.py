@@ -446,3 +446,15 @@ def test_handshake_and_idle_deadlines_close_connections_and_say_so(tmp_path, mon
             assert idle.recv(1) == b""
         lines = [m for m in lab.log_messages() if "TLS handshake error" in m]
         assert any(m.endswith(": i/o timeout") and "->127.0.0.1:" in m for m in lines), lines
+
+
+def test_authenticator_answers_an_unloadable_certificate_with_an_error(lab):
+    """What the server passes when cryptography cannot load the client's leaf at all."""
+    from k8sauthlib.lab.auth import UnreadableCertificate
+
+    result = lab.api.authenticator.authenticate([UnreadableCertificate("error parsing asn1 value")])
+    assert result.identity is None
+    assert result.error == ("x509: the lab cannot parse the client certificate (error parsing asn1 value); "
+                            "re-issue it with cfssl or openssl")
+    # Negative: no certificate at all is anonymous, as before.
+    assert lab.api.authenticator.authenticate([]).identity.user == "system:anonymous"
