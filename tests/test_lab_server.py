@@ -387,10 +387,14 @@ def test_not_found_and_method_not_allowed_bodies(lab, users):
     assert status == 403
 
 
-def test_http_1_1_is_negotiated_even_when_h2_is_offered(lab):
-    result = subprocess.run(["curl", "-sS", "--http2", "--cacert", str(lab.ca_file), "-o", "/dev/null",
-                             "-w", "%{http_version}", lab.url + "/healthz"], capture_output=True, text=True, timeout=30)
-    assert result.stdout == "1.1"
+@pytest.mark.parametrize("flag, version", [("--http2", "2"), ("--http1.1", "1.1")])
+def test_h2_is_negotiated_when_offered_as_kube_apiserver_does(lab, users, flag, version):
+    result = subprocess.run(["curl", "-sS", flag, "--cacert", str(lab.ca_file), *users["admin"].curl_args,
+                             "-w", "\n%{http_version} %{http_code}", lab.url + "/api/v1/namespaces/kube-system/pods"],
+                            capture_output=True, text=True, timeout=30)
+    body, _, tail = result.stdout.rpartition("\n")
+    assert tail == f"{version} 200"
+    assert json.loads(body)["kind"] == "PodList"
 
 
 def test_plain_http_on_the_tls_port(lab):

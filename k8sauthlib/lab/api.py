@@ -221,7 +221,7 @@ class LabAPI:
         identity = self._as_of_version(result.identity)
         record.update(user=identity.user, groups=list(identity.groups), via=result.via)
         authenticated = identity
-        impersonated = impersonation.impersonate(req.header_pairs or req.headers, identity,
+        impersonated = impersonation.impersonate(req.headers, identity,
                                                  lambda a: self.authorizer.authorize(authenticated, a),
                                                  request_uri=req.target)
         if isinstance(impersonated, StatusError):

@@ -51,11 +51,10 @@ class Request:
     method: str
     path: str
     query: str
-    headers: dict            # lower-case name -> value
+    headers: dict            # transport's HeaderDict: lower-case name -> first value, get_all() for every value
     body: bytes = b""
     peer_chain: list = field(default_factory=list)   # cryptography certificates, leaf first
     client: str = ""
-    header_pairs: list = field(default_factory=list)  # (name, value) as sent, repeated headers kept
     warnings: list = field(default_factory=list)      # texts for Warning headers, added by handlers
 
     @property
