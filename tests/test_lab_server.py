@@ -109,7 +109,10 @@ def users(lab, cluster_ca, tmp_path_factory):
 
 def curl(lab, path, user=None, *, method="GET", data=None, headers=()):
     """Run real curl; return (status, headers dict with lower-case names, body bytes)."""
-    args = ["curl", "-sS", "--cacert", str(lab.ca_file), "-X", method, "-D", "-", "-o", "/dev/stdout"]
+    # A program's User-Agent: with curl's own, kube-apiserver (and the lab) indent JSON for people
+    # (isPrettyPrint); tests/test_lab_writes.py checks that form.
+    args = ["curl", "-sS", "--cacert", str(lab.ca_file), "-X", method, "-D", "-", "-o", "/dev/stdout",
+            "-A", "k8sauth-tests/1.0"]
     if user is not None:
         args += user.curl_args
     for header in headers:
@@ -242,8 +245,7 @@ roleRef:
 
 
 def test_binding_to_a_missing_role_shows_in_the_denial(lab, cluster_ca, tmp_path):
-    """RBAC's only non-empty "no" reason: a binding whose role does not exist (here the
-    bootstrap ``view`` role, which the lab does not model)."""
+    """RBAC's only non-empty "no" reason: a binding whose role does not exist."""
     group = "viewers-" + secrets.token_hex(3)
     viewer = User("viewer", cluster_ca.issue_client_cert("viewer", [group], key="ecdsa-p256"), tmp_path, lab)
     write_rbac(lab, f"{group}.yaml", f"""\
@@ -257,15 +259,15 @@ subjects:
   apiGroup: rbac.authorization.k8s.io
 roleRef:
   kind: ClusterRole
-  name: view
+  name: no-such-role
   apiGroup: rbac.authorization.k8s.io
 """)
     result = kubectl(viewer, "get", "pods", "-n", "default", tmp_path=tmp_path, check=1)
     assert result.stderr.strip() == ('Error from server (Forbidden): pods is forbidden: User "viewer" cannot list '
                                      'resource "pods" in API group "" in the namespace "default": '
-                                     'RBAC: clusterrole.rbac.authorization.k8s.io "view" not found')
+                                     'RBAC: clusterrole.rbac.authorization.k8s.io "no-such-role" not found')
     can_i = kubectl(viewer, "auth", "can-i", "list", "pods", tmp_path=tmp_path, check=1)
-    assert can_i.stdout == 'no - RBAC: clusterrole.rbac.authorization.k8s.io "view" not found\n'
+    assert can_i.stdout == 'no - RBAC: clusterrole.rbac.authorization.k8s.io "no-such-role" not found\n'
 
 
 @pytest.mark.parametrize("name", ["foreign", "expired", "serverauth"])
@@ -370,24 +372,30 @@ def test_article_step_6_curl_api_as_admin(lab, users):
 
 
 def test_not_found_and_method_not_allowed_bodies(lab, users):
-    status, _, body = curl(lab, "/api/v1/namespaces/default/configmaps", users["admin"])
+    status, _, body = curl(lab, "/api/v1/namespaces/default/no-such-resources", users["admin"])
     assert (status, json.loads(body)) == (404, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                                                 "message": "the server could not find the requested resource",
                                                 "reason": "NotFound", "details": {}, "code": 404})
     status, headers, body = curl(lab, "/no-such-path", users["admin"])
     assert (status, body) == (404, b"404 page not found\n")   # Go's http.NotFound, as kube-apiserver 1.32
     status, _, body = curl(lab, "/api/v1/namespaces/kube-system/pods/x", users["admin"], method="DELETE")
+    # kube-apiserver would delete the pod; the lab refuses with the same code family and says why.
     assert (status, json.loads(body)["reason"], json.loads(body)["message"]) == (
-        405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+        405, "MethodNotAllowed", "the k8sauthlib lab serves pods read-only (get, list): it runs no controllers "
+                                 "or kubelet to act on them")
     # Authorization comes first: an anonymous request for a missing path is a 403, not a 404.
     status, _, body = curl(lab, "/no-such-path")
     assert status == 403
 
 
-def test_http_1_1_is_negotiated_even_when_h2_is_offered(lab):
-    result = subprocess.run(["curl", "-sS", "--http2", "--cacert", str(lab.ca_file), "-o", "/dev/null",
-                             "-w", "%{http_version}", lab.url + "/healthz"], capture_output=True, text=True, timeout=30)
-    assert result.stdout == "1.1"
+@pytest.mark.parametrize("flag, version", [("--http2", "2"), ("--http1.1", "1.1")])
+def test_h2_is_negotiated_when_offered_as_kube_apiserver_does(lab, users, flag, version):
+    result = subprocess.run(["curl", "-sS", flag, "--cacert", str(lab.ca_file), *users["admin"].curl_args,
+                             "-w", "\n%{http_version} %{http_code}", lab.url + "/api/v1/namespaces/kube-system/pods"],
+                            capture_output=True, text=True, timeout=30)
+    body, _, tail = result.stdout.rpartition("\n")
+    assert tail == f"{version} 200"
+    assert json.loads(body)["kind"] == "PodList"
 
 
 def test_plain_http_on_the_tls_port(lab):

@@ -143,7 +143,7 @@ apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: viewers}
 subjects: [{kind: Group, name: viewers}]
-roleRef: {kind: ClusterRole, name: view, apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: ClusterRole, name: no-such-role, apiGroup: rbac.authorization.k8s.io}
 """
 
 
@@ -158,7 +158,7 @@ def test_rolebinding_from_yaml_and_missing_role_reason(tmp_path):
     assert not policy.authorize("jane", ("dev",), _attrs("list", "pods", "default")).allowed
     # A binding to a role that does not exist: no opinion, with the lister's NotFound as reason.
     decision = policy.authorize("v", ("viewers", "system:authenticated"), _attrs("list", "pods", "default"))
-    assert (decision.allowed, decision.reason) == (False, 'RBAC: clusterrole.rbac.authorization.k8s.io "view" not found')
+    assert (decision.allowed, decision.reason) == (False, 'RBAC: clusterrole.rbac.authorization.k8s.io "no-such-role" not found')
 
 
 def test_rbac_rule_matching_details():

@@ -5,13 +5,16 @@ One request goes through the same stages as in kube-apiserver's handler chain
 request info, authentication (401), authorization (403), and only then routing (404, 405).
 So an anonymous ``GET /nonexistent`` is a 403, not a 404, exactly as on a real cluster.
 
-What is served (read-only, no watch):
+What is served (no watch):
 
-* ``/version``, ``/healthz``, ``/livez``, ``/readyz``, ``/`` (the path list);
+* ``/version`` (per ``kubernetes_version``, :mod:`.discovery`), ``/healthz``, ``/livez``,
+  ``/readyz``, ``/`` (the path list), ``/openapi/v3`` (:mod:`.openapi`);
 * legacy discovery: ``/api``, ``/api/v1``, ``/apis``, ``/apis/<group>``, ``/apis/<group>/<version>``,
   always as plain ``application/json`` whatever the Accept header asks for (kubectl then
   falls back from aggregated discovery cleanly; KUBECTL-WIRE.md section 2);
-* pods (list, get; ``Table`` when asked for ``as=Table``), namespaces, services;
+* pods (list, get; ``Table`` when asked for ``as=Table``), services (read-only);
+* Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings: create, get, list, update,
+  patch, delete, stored as YAML in the lab tree (:mod:`.rest`, :mod:`.store`);
 * ``POST`` of SelfSubjectReview, SelfSubjectAccessReview and SelfSubjectRulesReview, with
   protobuf (kubectl) or JSON (curl) bodies, answered in JSON with 201.
 
@@ -25,243 +28,74 @@ arrived with kubernetes/kubernetes#138219 (2026). Unknown resources inside ``/ap
 served group version get the JSON ``NotFound`` Status from go-restful.
 """
 
-import hashlib
-import json
 import logging
-import platform
+import tempfile
 import uuid
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-import yaml
-
-from . import protobuf
-from .auth import RequestAttributes, forbidden_message, request_info
+from . import bootstrap, impersonation, nodes, openapi, reviews
+from .apierrors import StatusError
+from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, REAL_CORE_RESOURCES,
+                        REAL_GROUPS, UID_SINCE, not_served_message,
+                        parse_version, version_info)
+from .certificates import CSRStrategy
+from .kinds import CERTIFICATE_SIGNING_REQUEST, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NAMESPACE, STORED_KINDS, by_resource
+from .pods import LAB_NOTE, LAB_NOTE_ANNOTATION, LAB_POD_REASON, MirrorPod, load_mirror_pods  # noqa: F401
+from .rest import RestHandler
+from .selectors import SelectorError, labels_match, parse_field_selector, parse_label_selector, fields_match
+from .store import ObjectStore, update_managed_fields
+from .wire import (JSON, METHOD_NOT_ALLOWED_TEXT, NOT_FOUND_TEXT, UNAUTHORIZED, Request, Response,  # noqa: F401
+                   encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object,
+                   warning_header)
+from .auth import forbidden_message, request_info
 from ..errors import InputError
 
-JSON = "application/json"
-TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+from .kinds import AGE_COLUMN, NAME_COLUMN, column  # noqa: E402
+from .rest import WATCH_REFUSED  # noqa: E402
 
-#: ``/version`` of the lab. The minor must be "32": kubectl on PATH is a dispatcher that runs
-#: the kubectl matching the server's minor (KUBECTL-WIRE.md 1.1). The build metadata
-#: ``+k8sauthlib-lab`` keeps ``kubectl version`` honest about what answers.
-VERSION_INFO = {
-    "major": "1",
-    "minor": "32",
-    "gitVersion": "v1.32.3+k8sauthlib-lab",
-    "gitCommit": "",
-    "gitTreeState": "",
-    "buildDate": "",
-    "goVersion": "",
-    "compiler": "",
-    "platform": f"{platform.system().lower()}/{'amd64' if platform.machine() in ('x86_64', 'AMD64') else platform.machine()}",
-}
-
-#: Annotation that every mirror pod of the lab carries, so that ``-o yaml`` says what it is.
-LAB_NOTE_ANNOTATION = "lab.k8sauth-book/note"
-LAB_NOTE = ("k8sauthlib lab: mirror pod of a static Pod manifest; no container runs. "
-            "The lab process itself serves the API, with the flags of manifests/kube-apiserver.yaml.")
-#: Reason shown in the STATUS column of ``kubectl get pods``, instead of a "Running" that would lie.
-LAB_POD_REASON = "LabNoContainer"
-
-NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+#: ``podColumnDefinitions`` and ``serviceColumnDefinitions`` of ``pkg/printers/internalversion/printers.go``
+#: with the swagger texts of ``k8s.io/api/core/v1`` they point at.
+POD_COLUMNS = (
+    NAME_COLUMN,
+    column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+    column("Status", "The aggregate status of the containers in this pod."),
+    column("Restarts", "The number of times the containers in this pod have been restarted and when the last "
+                       "container in this pod has restarted."),
+    AGE_COLUMN,
+    column("IP", "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet "
+                 "allocated.", 1),
+    column("Node", "NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for "
+                   "scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for "
+                   "this node becomes responsible for the lifecycle of this pod. This field should not be used to "
+                   "express a desire for the pod to be scheduled on a specific node. "
+                   "https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename", 1),
+    column("Nominated Node", "nominatedNodeName is set only when this pod preempts other pods on the node, but it "
+                             "cannot be scheduled right away as preemption victims receive their graceful "
+                             "termination periods. This field does not guarantee that the pod will be scheduled on "
+                             "this node. Scheduler may decide to place the pod elsewhere if other nodes become "
+                             "available sooner. Scheduler may also decide to give the resources on this node to a "
+                             "higher priority pod that is created after preemption. As a result, this field may be "
+                             "different than PodSpec.nodeName when the pod is scheduled.", 1),
+    column("Readiness Gates", "If specified, all readiness gates will be evaluated for pod readiness. A pod is "
+                              "ready when all its containers are ready AND all conditions specified in the "
+                              "readiness gates have status equal to \"True\" More info: "
+                              "https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates", 1),
+)
+SERVICE_COLUMNS = (
+    NAME_COLUMN,
+    column("Type", "type determines how the Service is exposed. Defaults to ClusterIP."),
+    column("Cluster-IP", "clusterIP is the IP address of the service and is usually assigned randomly."),
+    column("External-IP", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept "
+                          "traffic for this service."),
+    column("Port(s)", "The list of ports that are exposed by this service."),
+    AGE_COLUMN,
+    column("Selector", "Route service traffic to pods with label keys and values matching this selector.", 1),
+)
 
 logger = logging.getLogger("k8sauthlib.lab")
-
-
-def go_json(obj, *, indent=None):
-    """Encode as kube-apiserver does, HTML-escaped like Go's ``encoding/json``.
-
-    Compact with a trailing newline for API objects (apimachinery's serializer calls
-    ``json.NewEncoder(w).Encode``); ``indent`` gives ``json.MarshalIndent`` without a newline,
-    which ``responsewriters.WriteRawJSON`` uses for ``/version`` and ``/``.
-    """
-    if indent:
-        text = json.dumps(obj, ensure_ascii=False, indent=indent)
-    else:
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(ch, esc)
-    return text.encode("utf-8")
-
-
-def status_object(code, reason, message, details=None):
-    """A ``metav1.Status`` failure, fields in Go's struct order."""
-    obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-           "message": message, "reason": reason}
-    if details is not None:
-        obj["details"] = details
-    obj["code"] = code
-    return obj
-
-
-UNAUTHORIZED = status_object(401, "Unauthorized", "Unauthorized")
-NOT_FOUND_TEXT = "the server could not find the requested resource"
-METHOD_NOT_ALLOWED_TEXT = "the server does not allow this method on the requested resource"
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: str
-    headers: dict            # lower-case name -> value
-    body: bytes = b""
-    peer_chain: list = field(default_factory=list)   # cryptography certificates, leaf first
-    client: str = ""
-
-    @property
-    def target(self):
-        return self.path + ("?" + self.query if self.query else "")
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes
-    content_type: str = JSON
-    headers: list = field(default_factory=list)
-
-
-def json_response(status, obj, *, content_type=JSON, indent=None):
-    return Response(status, go_json(obj, indent=indent), content_type)
-
-
-def human_duration(seconds):
-    """``duration.HumanDuration`` of k8s.io/apimachinery, which kube-apiserver uses for AGE cells."""
-    s = int(seconds)
-    if s < -1:
-        return "<invalid>"
-    if s < 0:
-        return "0s"
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        return f"{minutes}m" if s % 60 == 0 else f"{minutes}m{s % 60}s"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = s // 3600
-    if hours < 8:
-        return f"{hours}h" if minutes % 60 == 0 else f"{hours}h{minutes % 60}m"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 24 * 8:
-        return f"{hours // 24}d" if hours % 24 == 0 else f"{hours // 24}d{hours % 24}h"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24}d"
-    if hours < 24 * 365 * 8:
-        days = (hours // 24) % 365
-        return f"{hours // 24 // 365}y" if days == 0 else f"{hours // 24 // 365}y{days}d"
-    return f"{hours // 24 // 365}y"
-
-
-def rfc3339(dt):
-    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _resource(name, kind, namespaced, verbs, short=None):
-    entry = {"name": name, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": verbs}
-    if short:
-        entry["shortNames"] = short
-    return entry
-
-
-#: Served group versions -> their resources (legacy discovery documents).
-GROUP_RESOURCES = {
-    "v1": [
-        _resource("namespaces", "Namespace", False, ["get", "list"], ["ns"]),
-        _resource("pods", "Pod", True, ["get", "list"], ["po"]),
-        _resource("services", "Service", True, ["get", "list"], ["svc"]),
-    ],
-    "authentication.k8s.io/v1": [
-        _resource("selfsubjectreviews", "SelfSubjectReview", False, ["create"]),
-    ],
-    "authorization.k8s.io/v1": [
-        _resource("selfsubjectaccessreviews", "SelfSubjectAccessReview", False, ["create"]),
-        _resource("selfsubjectrulesreviews", "SelfSubjectRulesReview", False, ["create"]),
-    ],
-}
-API_GROUPS = ("authentication.k8s.io", "authorization.k8s.io")
-
-
-@dataclass
-class MirrorPod:
-    """A static Pod manifest as the API shows it: kubelet's mirror pod ``<name>-<node>``.
-
-    On a kubeadm node, kubelet starts the containers of ``/etc/kubernetes/manifests/*.yaml``
-    and publishes a read-only *mirror pod* for each, named ``<pod name>-<node name>``, with the
-    annotations ``kubernetes.io/config.source: file``, ``kubernetes.io/config.hash`` and
-    ``kubernetes.io/config.mirror`` and the Node as owner. The lab publishes the same objects
-    from the same files, so ``kubectl get pod -n kube-system`` lists the same names.
-
-    The lab starts no containers, and it does not pretend to: the pod's ``status`` has phase
-    ``Unknown`` (no kubelet reports on it) and reason ``LabNoContainer``, which ``kubectl get``
-    prints in the STATUS column where a node would show ``Running``; READY is ``0/1``; and the
-    annotation ``lab.k8sauth-book/note`` says in words what is going on. The one "container"
-    whose job is done anyway is kube-apiserver: the lab process serves the API with that
-    manifest's flags.
-    """
-
-    manifest: dict
-    source: Path
-    node_name: str
-    created: datetime
-    uid: str
-
-    @property
-    def name(self):
-        return f"{self.manifest['metadata']['name']}-{self.node_name}"
-
-    @property
-    def containers(self):
-        return (self.manifest.get("spec") or {}).get("containers") or []
-
-    def metadata(self, resource_version):
-        meta = self.manifest.get("metadata") or {}
-        digest = hashlib.md5(self.source.read_bytes() if self.source.exists() else b"").hexdigest()
-        annotations = dict(meta.get("annotations") or {})
-        annotations.update({
-            "kubernetes.io/config.hash": digest,
-            "kubernetes.io/config.mirror": digest,
-            "kubernetes.io/config.seen": self.created.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
-            "kubernetes.io/config.source": "file",
-            LAB_NOTE_ANNOTATION: LAB_NOTE,
-        })
-        out = {"name": self.name, "namespace": "kube-system", "uid": self.uid,
-               "resourceVersion": resource_version, "creationTimestamp": rfc3339(self.created)}
-        if meta.get("labels"):
-            out["labels"] = dict(meta["labels"])
-        out["annotations"] = annotations
-        out["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": self.node_name,
-                                   "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-node/" + self.node_name)),
-                                   "controller": True}]
-        return out
-
-    def to_pod(self, resource_version):
-        spec = dict(self.manifest.get("spec") or {})
-        spec["nodeName"] = self.node_name
-        return {"apiVersion": "v1", "kind": "Pod", "metadata": self.metadata(resource_version), "spec": spec,
-                "status": {"phase": "Unknown", "reason": LAB_POD_REASON, "message": LAB_NOTE}}
-
-
-def load_mirror_pods(manifest_dir, node_name, created):
-    """Read every ``*.yaml`` static Pod manifest of ``manifest_dir`` (kubelet's ``--pod-manifest-path``)."""
-    pods = []
-    directory = Path(manifest_dir)
-    if not directory.is_dir():
-        return pods
-    for path in sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml")) + sorted(directory.glob("*.json")):
-        try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise InputError(f"{path}: not valid YAML: {exc}") from None
-        if not isinstance(doc, dict) or doc.get("kind") != "Pod" or not (doc.get("metadata") or {}).get("name"):
-            continue  # kubelet skips files that are not Pods
-        uid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8sauthlib-lab/{path.resolve()}/{created.isoformat()}"))
-        pods.append(MirrorPod(doc, path, node_name, created, uid))
-    return pods
+#: ``openapi.go`` in kube-openapi's handler: the protobuf media type of ``/openapi/v2``.
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 
 class LabAPI:
@@ -274,16 +108,88 @@ class LabAPI:
         server_address: ``host:port`` for ``serverAddressByClientCIDRs``.
         started: when the lab started (creation time of its objects).
         log: callable ``log(record: dict)`` receiving one record per request.
+        kubernetes_version: the version the lab presents, ``"1.28"`` to ``"1.35"`` (:mod:`.discovery`).
+        state_dir: the lab's own directory (``<tree>/lab``); objects written through the API are
+            kept in its ``objects/`` folder. ``None``: a temporary folder, gone with the process.
+        pki_dir: where the CSR signer finds ``ca.crt`` and ``ca.key`` (default: ``pki/`` beside
+            ``state_dir``, kubeadm's ``--cluster-signing-cert-file``/``--cluster-signing-key-file``).
+        log_lines: callable returning the lab's log lines, served as kube-apiserver's pod log.
+        node_name: the Node's name (default: the mirror pods' node).
     """
 
-    def __init__(self, authenticator, authorizer, pods, server_address, started, log=None):
+    def __init__(self, authenticator, authorizer, pods, server_address, started, log=None, *,
+                 kubernetes_version=DEFAULT_VERSION, state_dir=None, pki_dir=None, log_lines=None, node_name=None):
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.pods = {p.name: p for p in pods}
+        self.node_name = node_name or (pods[0].node_name if pods else "lab")
         self.server_address = server_address
         self.started = started
         self.log = log or (lambda record: None)
-        self.resource_version = "1"
+        self.log_lines = log_lines or (lambda: [])
+        self.minor = parse_version(kubernetes_version)
+        self.version_info = version_info(self.minor)
+        if pki_dir is None and state_dir is not None:
+            pki_dir = Path(state_dir).parent / "pki"
+        if state_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="k8sauthlib-lab-")
+            state_dir = self._tmp.name
+        self.store = ObjectStore(Path(state_dir) / "objects", STORED_KINDS,
+                                 on_error=lambda message: logger.error("%s", message))
+        attach = getattr(authorizer, "attach_store", None)
+        if attach:
+            attach(self.store)
+        self.rest = RestHandler(self.store, authorizer,
+                                strategies={CERTIFICATE_SIGNING_REQUEST: CSRStrategy(authorizer, pki_dir)})
+        self._seed()
+
+    def _as_of_version(self, identity):
+        """The authenticated user as the presented version's x509 authenticator makes it.
+
+        ``credential-id`` in extra from 1.32, the UID from subject attribute 1.3.6.1.4.1.57683.2
+        from 1.33 (``staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go``).
+        """
+        import dataclasses
+        if self.minor < CREDENTIAL_ID_SINCE and CREDENTIAL_ID_KEY in (identity.extra or {}):
+            identity = dataclasses.replace(identity, extra={k: v for k, v in identity.extra.items()
+                                                            if k != CREDENTIAL_ID_KEY})
+        if self.minor < UID_SINCE and getattr(identity, "uid", ""):
+            identity = dataclasses.replace(identity, uid="")
+        return identity
+
+    @property
+    def resource_version(self):
+        return self.store.resource_version
+
+    def _seed(self):
+        """What kube-apiserver creates at start when it is missing: the four namespaces
+        (``pkg/controlplane/controller/systemnamespaces``) and the bootstrap RBAC policy (the
+        ``rbac/bootstrap-roles`` post-start hook, :mod:`.bootstrap`). An existing bootstrap object
+        marked ``autoupdate`` gets back missing permissions and subjects (:func:`.bootstrap.reconcile`)."""
+        stamp = rfc3339(self.started)
+        objects = [(NAMESPACE, {"kind": "Namespace", "apiVersion": "v1",
+                                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
+                   for name in ("default", "kube-node-lease", "kube-public", "kube-system")]
+        objects += [(CLUSTER_ROLE, o) for o in bootstrap.cluster_roles()]
+        objects += [(CLUSTER_ROLE_BINDING, o) for o in bootstrap.cluster_role_bindings()]
+        for kind, obj in objects:
+            meta = obj["metadata"]
+            existing = self.store.get(kind, "", meta["name"])
+            if existing is not None:
+                reconciled = bootstrap.reconcile(existing, obj) if kind is not NAMESPACE else None
+                if reconciled is not None:
+                    update_managed_fields(kind, existing, reconciled, "kube-apiserver", "Update", stamp)
+                    reconciled["metadata"]["resourceVersion"] = self.store.next_resource_version()
+                    self.store.put(kind, reconciled)
+                continue
+            meta["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8sauthlib-lab/{kind.resource}/{meta['name']}"))
+            meta["resourceVersion"] = self.store.next_resource_version()
+            meta["creationTimestamp"] = stamp
+            update_managed_fields(kind, None, obj, "kube-apiserver", "Update", stamp,
+                                  skip=("spec", "status") if kind is NAMESPACE else ())
+            self.store.put(kind, obj)
+        self.rest.aggregate_cluster_roles()
 
     # ----------------------------------------------------------------- pipeline
     def handle(self, req):
@@ -292,33 +198,51 @@ class LabAPI:
                   "user_agent": req.headers.get("user-agent", "")}
         attrs = request_info(req.method, req.path, req.query)
         record["verb"] = attrs.verb
-        result = self.authenticator.authenticate(req.peer_chain, req.headers)
-        if result.identity is None:
-            record.update(user=None, groups=[], decision="unauthenticated", reason="", auth_error=result.error)
-            response = json_response(401, UNAUTHORIZED)
-        else:
-            identity = result.identity
-            record.update(user=identity.user, groups=list(identity.groups), via=result.via)
-            decision = self.authorizer.authorize(identity, attrs)
-            record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
-                          authorizer=decision.authorizer)
-            if not decision.allowed:
-                message, details = forbidden_message(attrs, identity.user, decision.reason)
-                response = json_response(403, status_object(403, "Forbidden", message, details))
-            else:
-                try:
-                    response = self.route(req, attrs, identity)
-                except InputError as exc:
-                    response = json_response(400, status_object(400, "BadRequest", str(exc)))
-                except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
-                    logger.exception("lab: error handling %s %s", req.method, req.target)
-                    response = json_response(500, status_object(
-                        500, "InternalError", f"Internal error occurred: {exc}",
-                        {"causes": [{"message": str(exc)}]}))
-        response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + response.headers
+        try:
+            response = self._serve(req, attrs, record)
+        except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
+            logger.exception("lab: error handling %s %s", req.method, req.target)
+            record.setdefault("decision", "error")
+            response = json_response(500, status_object(500, "InternalError", f"Internal error occurred: {exc}",
+                                                        {"causes": [{"message": str(exc)}]}))
+        response = prettify(req, response)
+        warnings = [("Warning", warning_header(w)) for w in req.warnings]
+        response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + warnings + response.headers
         record["status"] = response.status
         self.log(record)
         return response
+
+    def _serve(self, req, attrs, record):
+        """Authentication (401), impersonation, authorization (403), then the handler."""
+        result = self.authenticator.authenticate(req.peer_chain, req.headers)
+        if result.identity is None:
+            record.update(user=None, groups=[], decision="unauthenticated", reason="", auth_error=result.error)
+            return json_response(401, UNAUTHORIZED)
+        identity = self._as_of_version(result.identity)
+        record.update(user=identity.user, groups=list(identity.groups), via=result.via)
+        authenticated = identity
+        impersonated = impersonation.impersonate(req.headers, identity,
+                                                 lambda a: self.authorizer.authorize(authenticated, a),
+                                                 request_uri=req.target)
+        if isinstance(impersonated, StatusError):
+            record.update(decision="forbid", reason="impersonation refused", authorizer="impersonation")
+            return _status_error_response(impersonated)
+        if impersonated is not identity:
+            record.update(impersonated=impersonation.log_text(identity, impersonated),
+                          user=impersonated.user, groups=list(impersonated.groups))
+        identity = impersonated
+        decision = self.authorizer.authorize(identity, attrs)
+        record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
+                      authorizer=decision.authorizer)
+        if not decision.allowed:
+            message, details = forbidden_message(attrs, identity.user, decision.reason)
+            return json_response(403, status_object(403, "Forbidden", message, details))
+        try:
+            return self.route(req, attrs, identity)
+        except SelectorError as exc:
+            return json_response(400, status_object(400, "BadRequest", str(exc), {}))
+        except InputError as exc:
+            return json_response(400, status_object(400, "BadRequest", str(exc)))
 
     # ------------------------------------------------------------------ routing
     def route(self, req, attrs, identity):
@@ -334,12 +258,27 @@ class LabAPI:
                 return self._method_not_allowed()
             return handler()
         group_version = attrs.api_version if attrs.api_prefix == "api" else f"{attrs.api_group}/{attrs.api_version}"
+        if attrs.api_group in REAL_GROUPS:
+            return json_response(404, status_object(404, "NotFound", not_served_message(
+                f"the API group {attrs.api_group}"), {}))
+        if group_version == "v1" and attrs.resource in REAL_CORE_RESOURCES:
+            return json_response(404, status_object(404, "NotFound", not_served_message(attrs.resource),
+                                                    {"kind": attrs.resource}))
         if group_version not in GROUP_RESOURCES:
             return Response(404, b"404 page not found\n", "text/plain; charset=utf-8",
                             [("X-Content-Type-Options", "nosniff")])
+        kind = by_resource(group_version, attrs.resource)
+        if kind is not None:
+            if self._wants_table(req) and attrs.verb in ("get", "list") and not attrs.subresource:
+                return self._stored_table(req, attrs, kind)
+            return self.rest.handle(req, attrs, identity, kind)
+        if (group_version, attrs.resource, attrs.subresource) == ("v1", "pods", "log") and attrs.verb == "get":
+            if attrs.name not in self.pods or attrs.namespace != "kube-system":
+                return self._object_not_found("pods", attrs.name)
+            return nodes.pod_log(attrs.name, self.pods[attrs.name].node_name, req.query, self.log_lines())
         handler = {
+            ("v1", "nodes"): self._nodes,
             ("v1", "pods"): self._pods,
-            ("v1", "namespaces"): self._namespaces,
             ("v1", "services"): self._services,
             ("authentication.k8s.io/v1", "selfsubjectreviews"): self._self_subject_review,
             ("authorization.k8s.io/v1", "selfsubjectaccessreviews"): self._self_subject_access_review,
@@ -373,7 +312,8 @@ class LabAPI:
         text = lambda: Response(200, b"ok", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")])
         docs = {
             "/": lambda: json_response(200, {"paths": self._root_paths()}, indent=2),
-            "/version": lambda: json_response(200, VERSION_INFO, indent=2),
+            "/version": lambda: json_response(200, self.version_info, indent=2),
+            "/openapi/v3": lambda: json_response(200, openapi.index_document()),
             "/healthz": text, "/livez": text, "/readyz": text,
             "/api": lambda: json_response(200, {
                 "kind": "APIVersions", "versions": ["v1"],
@@ -390,6 +330,12 @@ class LabAPI:
             docs[f"/apis/{gv}"] = (lambda gv=gv: json_response(200, {"kind": "APIResourceList", "apiVersion": "v1",
                                                                       "groupVersion": gv,
                                                                       "resources": GROUP_RESOURCES[gv]}))
+        if path == "/openapi/v2":
+            return lambda: Response(200, openapi.v2_document(), OPENAPI_V2_PROTOBUF)
+        if path.startswith("/openapi/v3/"):
+            document = openapi.group_version_document(path[len("/openapi/v3/"):])
+            if document is not None:
+                return lambda: json_response(200, document)
         return docs.get(path)
 
     @staticmethod
@@ -410,69 +356,92 @@ class LabAPI:
         accept = req.headers.get("accept", "")
         return "as=Table" in accept and "g=meta.k8s.io" in accept
 
-    def _list_or_get(self, req, attrs, *, resource, objects, kind, to_object, columns, cells):
-        """Shared list/get for read-only resources; ``objects`` is a list of (namespace, name, obj)."""
-        if req.method not in ("GET", "HEAD") or attrs.verb not in ("get", "list"):
-            return self._method_not_allowed()
+    def _table(self, req, objects, columns, cells):
+        """A ``meta.k8s.io/v1`` Table of ``objects`` (full objects), sent as ``application/json``.
+
+        kube-apiserver answers the Table Accept with ``Content-Type: application/json`` and the
+        column descriptions of its printers (``pkg/printers/internalversion/printers.go``).
+        """
+        include = "Object" if "includeObject=Object" in (req.query or "") else "PartialObjectMetadata"
+        rows = []
+        for obj in objects:
+            row_object = dict(obj, kind=obj.get("kind"), apiVersion=obj.get("apiVersion")) if include == "Object" else {
+                "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+            rows.append({"cells": cells(obj), "object": row_object})
+        table = {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+                 "metadata": {"resourceVersion": self.resource_version},
+                 "columnDefinitions": list(columns), "rows": rows}
+        return encode_object(req, 200, table)
+
+    def _stored_table(self, req, attrs, kind):
         if attrs.verb == "get":
-            found = [o for ns, name, o in objects if name == attrs.name and (ns == attrs.namespace or not ns)]
-            if not found:
-                return self._object_not_found(resource, attrs.name)
-            selected = found
+            obj = self.store.get(kind, attrs.namespace, attrs.name)
+            if obj is None:
+                return self._object_not_found(kind.qualified, attrs.name)
+            objects = [obj]
         else:
-            selector = _parse_label_selector(req.query)
-            selected = [o for ns, _name, o in objects
-                        if (not attrs.namespace or ns == attrs.namespace)
-                        and _labels_match(to_object(o)["metadata"].get("labels") or {}, selector)]
-        if self._wants_table(req):
-            include = "Object" if "includeObject=Object" in req.query else "PartialObjectMetadata"
-            rows = []
-            for o in selected:
-                full = to_object(o)
-                row_object = full if include == "Object" else {
-                    "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": full["metadata"]}
-                rows.append({"cells": cells(o), "object": row_object})
-            table = {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-                     "metadata": {"resourceVersion": self.resource_version},
-                     "columnDefinitions": [{"name": n, "type": t, "format": f, "description": "", "priority": p}
-                                           for n, t, f, p in columns],
-                     "rows": rows}
-            return json_response(200, table, content_type=TABLE_CONTENT_TYPE)
+            objects = self.rest.select(req, attrs, kind, self.store.list(kind, attrs.namespace))
+        return self._table(req, objects, kind.columns,
+                           lambda o: kind.row(o, self._age(_parse_time(o["metadata"]["creationTimestamp"]))))
+
+    def _list_or_get(self, req, attrs, *, resource, kind_name, objects, fields, columns, cells):
+        """List/get for the read-only resources; ``objects`` are full objects."""
+        if req.method not in ("GET", "HEAD") or attrs.verb not in ("get", "list"):
+            if attrs.verb == "watch":
+                return json_response(405, status_object(405, "MethodNotAllowed", WATCH_REFUSED, {}))
+            return json_response(405, status_object(
+                405, "MethodNotAllowed", f"the k8sauthlib lab serves {resource} read-only (get, list): it runs no "
+                                         f"controllers or kubelet to act on them", {}))
         if attrs.verb == "get":
-            return json_response(200, to_object(selected[0]))
-        return json_response(200, {"kind": kind, "apiVersion": "v1", "metadata": {"resourceVersion": self.resource_version},
-                                   "items": [to_object(o) for o in selected]})
+            selected = [o for o in objects if o["metadata"]["name"] == attrs.name
+                        and o["metadata"].get("namespace", "") == attrs.namespace]
+            if not selected:
+                return self._object_not_found(resource, attrs.name)
+        else:
+            labels = parse_label_selector(req.query)
+            terms = parse_field_selector(req.query, kind_name)
+            selected = [o for o in objects
+                        if (not attrs.namespace or o["metadata"].get("namespace") == attrs.namespace)
+                        and labels_match(o["metadata"].get("labels") or {}, labels) and fields_match(fields(o), terms)]
+        if self._wants_table(req):
+            return self._table(req, selected, columns, cells)
+        if attrs.verb == "get":
+            return encode_object(req, 200, selected[0])
+        items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in selected]
+        return encode_object(req, 200, {"kind": kind_name + "List", "apiVersion": "v1",
+                                        "metadata": {"resourceVersion": self.resource_version}, "items": items})
 
     def _age(self, created):
         return human_duration((datetime.now(timezone.utc) - created).total_seconds())
 
     def _pods(self, req, attrs, identity):
-        objects = [("kube-system", p.name, p) for p in self.pods.values()]
-        columns = [("Name", "string", "name", 0), ("Ready", "string", "", 0), ("Status", "string", "", 0),
-                   ("Restarts", "string", "", 0), ("Age", "string", "", 0), ("IP", "string", "", 1),
-                   ("Node", "string", "", 1), ("Nominated Node", "string", "", 1), ("Readiness Gates", "string", "", 1)]
+        objects = [p.to_pod(self.resource_version) for p in self.pods.values()]
+        ages = {p.name: self._age(p.created) for p in self.pods.values()}
 
-        def cells(p):
-            return [p.name, f"0/{len(p.containers)}", LAB_POD_REASON, "0", self._age(p.created),
-                    "<none>", p.node_name, "<none>", "<none>"]
+        def cells(pod):
+            return [pod["metadata"]["name"], f"0/{len(pod['spec'].get('containers') or [])}", LAB_POD_REASON, "0",
+                    ages[pod["metadata"]["name"]], "<none>", pod["spec"]["nodeName"], "<none>", "<none>"]
 
-        return self._list_or_get(req, attrs, resource="pods", objects=objects, kind="PodList",
-                                 to_object=lambda p: p.to_pod(self.resource_version), columns=columns, cells=cells)
+        def fields(pod):
+            spec, status = pod["spec"], pod["status"]
+            return {"metadata.name": pod["metadata"]["name"], "metadata.namespace": pod["metadata"]["namespace"],
+                    "spec.nodeName": spec.get("nodeName", ""), "spec.restartPolicy": spec.get("restartPolicy", ""),
+                    "spec.schedulerName": spec.get("schedulerName", ""),
+                    "spec.serviceAccountName": spec.get("serviceAccountName", ""),
+                    "spec.hostNetwork": str(bool(spec.get("hostNetwork"))).lower(),
+                    "status.phase": status.get("phase", ""), "status.podIP": status.get("podIP", ""),
+                    "status.podIPs": "", "status.nominatedNodeName": status.get("nominatedNodeName", "")}
 
-    def _namespace_object(self, name):
-        return {"kind": "Namespace", "apiVersion": "v1",
-                "metadata": {"name": name, "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-ns/" + name)),
-                             "resourceVersion": self.resource_version, "creationTimestamp": rfc3339(self.started),
-                             "labels": {"kubernetes.io/metadata.name": name}},
-                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}
+        return self._list_or_get(req, attrs, resource="pods", kind_name="Pod", objects=objects, fields=fields,
+                                 columns=POD_COLUMNS, cells=cells)
 
-    def _namespaces(self, req, attrs, identity):
-        # /api/v1/namespaces/<ns> carries the name in both fields; Namespace objects have no namespace.
-        objects = [("", n, n) for n in NAMESPACES]
-        return self._list_or_get(req, attrs, resource="namespaces", objects=objects, kind="NamespaceList",
-                                 to_object=self._namespace_object,
-                                 columns=[("Name", "string", "name", 0), ("Status", "string", "", 0), ("Age", "string", "", 0)],
-                                 cells=lambda n: [n, "Active", self._age(self.started)])
+    def _nodes(self, req, attrs, identity):
+        node = nodes.node_object(self.node_name, self.started, self.resource_version,
+                                 self.server_address.rsplit(":", 1)[0])
+        fields = lambda o: {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
+        now = datetime.now(timezone.utc)
+        return self._list_or_get(req, attrs, resource="nodes", kind_name="Node", objects=[node], fields=fields,
+                                 columns=nodes.NODE_COLUMNS, cells=lambda o: nodes.node_cells(o, now))
 
     def _service_object(self, name):
         port = int(self.server_address.rsplit(":", 1)[1])
@@ -491,121 +460,31 @@ class LabAPI:
         # The "kubernetes" Service in "default" is kept by kube-apiserver itself; the lab has no
         # CoreDNS, so kube-system has no kube-dns Service and cluster-info prints only the
         # control plane line.
-        objects = [("default", "kubernetes", "kubernetes")]
-        return self._list_or_get(req, attrs, resource="services", objects=objects, kind="ServiceList",
-                                 to_object=self._service_object,
-                                 columns=[("Name", "string", "name", 0), ("Type", "string", "", 0),
-                                          ("Cluster-IP", "string", "", 0), ("External-IP", "string", "", 0),
-                                          ("Port(s)", "string", "", 0), ("Age", "string", "", 0),
-                                          ("Selector", "string", "", 1)],
-                                 cells=lambda n: [n, "ClusterIP", "10.96.0.1", "<none>", "443/TCP",
+        objects = [self._service_object("kubernetes")]
+        fields = lambda o: {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"]["namespace"]}
+        return self._list_or_get(req, attrs, resource="services", kind_name="Service", objects=objects, fields=fields,
+                                 columns=SERVICE_COLUMNS,
+                                 cells=lambda o: [o["metadata"]["name"], "ClusterIP", "10.96.0.1", "<none>", "443/TCP",
                                                   self._age(self.started), "<none>"])
 
     # ------------------------------------------------------------------ reviews
-    def _review(self, req, attrs):
-        if req.method != "POST" or attrs.name:
-            return None, self._method_not_allowed()
-        return protobuf.decode_review(req.body, req.headers.get("content-type", "")), None
-
     def _self_subject_review(self, req, attrs, identity):
-        """``pkg/registry/authentication/selfsubjectreview/rest.go``: echo the caller's user info."""
-        _obj, error = self._review(req, attrs)
-        if error:
-            return error
-        user_info = {"username": identity.user}
-        if identity.groups:
-            user_info["groups"] = list(identity.groups)
-        if identity.extra:
-            user_info["extra"] = {k: list(v) for k, v in sorted(identity.extra.items())}
-        return json_response(201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": rfc3339(datetime.now(timezone.utc))},
-                                   "status": {"userInfo": user_info}})
+        return reviews.self_subject_review(req, attrs, identity)
 
     def _self_subject_access_review(self, req, attrs, identity):
-        """``pkg/registry/authorization/selfsubjectaccessreview/rest.go``: ask the same authorizer.
-
-        ``status.reason`` is the authorizer's reason: RBAC's allow text, or ``""`` when nothing
-        matched (RBAC has "no opinion" then, and kubectl prints a bare ``no``).
-        """
-        obj, error = self._review(req, attrs)
-        if error:
-            return error
-        spec = obj.get("spec") or {}
-        ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
-        if (ra is None) == (nra is None):
-            message = ('SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: '
-                       'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified')
-            return json_response(422, status_object(422, "Invalid", message,
-                                                    {"group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview"}))
-        if ra is not None:
-            review_attrs = RequestAttributes(verb=ra.get("verb", ""), is_resource_request=True,
-                                             api_group=ra.get("group", ""), api_version=ra.get("version", ""),
-                                             namespace=ra.get("namespace", ""), resource=ra.get("resource", ""),
-                                             subresource=ra.get("subresource", ""), name=ra.get("name", ""))
-            spec_out = {"resourceAttributes": {k: v for k, v in ra.items() if v}}
-        else:
-            review_attrs = RequestAttributes(verb=nra.get("verb", ""), path=nra.get("path", ""))
-            spec_out = {"nonResourceAttributes": {k: v for k, v in nra.items() if v}}
-        decision = self.authorizer.authorize(identity, review_attrs)
-        status = {"allowed": decision.allowed}
-        if decision.denied:
-            status["denied"] = True
-        if decision.reason:
-            status["reason"] = decision.reason
-        if decision.evaluation_error:
-            status["evaluationError"] = decision.evaluation_error
-        return json_response(201, {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": None}, "spec": spec_out, "status": status})
+        return reviews.self_subject_access_review(req, attrs, identity, self.authorizer)
 
     def _self_subject_rules_review(self, req, attrs, identity):
-        """``pkg/registry/authorization/selfsubjectrulesreview/rest.go``: the RBAC rules that apply."""
-        obj, error = self._review(req, attrs)
-        if error:
-            return error
-        namespace = (obj.get("spec") or {}).get("namespace", "")
-        resource, nonresource, incomplete, evaluation_error = self.authorizer.rules_for(identity, namespace)
-        status = {
-            "resourceRules": [{k: v for k, v in {"verbs": list(r.verbs), "apiGroups": list(r.api_groups),
-                                                  "resources": list(r.resources),
-                                                  "resourceNames": list(r.resource_names)}.items()
-                               if v or k == "verbs"} for r in resource],
-            "nonResourceRules": [{"verbs": list(r.verbs), "nonResourceURLs": list(r.non_resource_urls)} for r in nonresource],
-            "incomplete": incomplete,
-        }
-        if evaluation_error:
-            status["evaluationError"] = evaluation_error
-        return json_response(201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": None},
-                                   "spec": {"namespace": namespace} if namespace else {}, "status": status})
+        return reviews.self_subject_rules_review(req, attrs, identity, self.authorizer)
 
 
-def _parse_label_selector(query):
-    """Equality-based ``labelSelector`` terms (``a=b``, ``a==b``, ``a!=b``, ``a``, ``!a``)."""
-    from urllib.parse import parse_qs
-    terms = []
-    for selector in parse_qs(query or "").get("labelSelector", []):
-        for term in filter(None, (t.strip() for t in selector.split(","))):
-            if "!=" in term:
-                key, value = term.split("!=", 1)
-                terms.append((key.strip(), "!=", value.strip()))
-            elif "=" in term:
-                key, value = term.split("=", 1)
-                terms.append((key.strip(), "=", value.lstrip("=").strip()))
-            elif term.startswith("!"):
-                terms.append((term[1:].strip(), "!exists", ""))
-            else:
-                terms.append((term, "exists", ""))
-    return terms
+def _parse_time(text):
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
-def _labels_match(labels, terms):
-    for key, op, value in terms:
-        if op == "=" and labels.get(key) != value:
-            return False
-        if op == "!=" and labels.get(key) == value:
-            return False
-        if op == "exists" and key not in labels:
-            return False
-        if op == "!exists" and key in labels:
-            return False
-    return True
+def _status_error_response(error):
+    """A :class:`~k8sauthlib.lab.apierrors.StatusError` as the response kube-apiserver sends."""
+    if error.plain:
+        return Response(error.code, (error.message + "\n").encode("utf-8"), "text/plain; charset=utf-8",
+                        [("X-Content-Type-Options", "nosniff")])
+    return json_response(error.code, error.status)

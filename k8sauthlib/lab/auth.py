@@ -18,7 +18,10 @@ semantics and error texts) and the CN/O mapping is :func:`k8sauthlib.kubernetes_
 """
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from urllib.parse import parse_qs, unquote
+
+from cryptography.x509.oid import NameOID
 
 from .rbac import Decision, go_aggregate
 
@@ -166,6 +169,17 @@ class X509Authenticator:
       ``invalid bearer token`` (the lab knows no tokens), so a 401 unless a certificate
       authenticated the request first.
 
+    Verified chains are remembered (at most :data:`_CACHE_SIZE`), so that the requests of a
+    keep-alive connection, and the many connections of one kubectl command, do not verify the
+    same certificates again. An outcome is remembered only when every certificate involved
+    (the client's and the CAs) is within its validity period, and only for as long as all of
+    them stay within it; so the cache never changes an answer, and expiry still takes effect
+    to the second.
+
+    A certificate the lab cannot read (a malformed extension, a subject kube-apiserver
+    refuses, such as two UID attributes) is a 401 with the reason in the server log, never
+    a dropped connection.
+
     Args:
         client_ca: the certificates of ``--client-ca-file`` (roots).
         anonymous: ``--anonymous-auth`` (default true).
@@ -176,29 +190,30 @@ class X509Authenticator:
     anonymous: bool = True
     requestheader: RequestHeaderConfig = None
 
+    def __post_init__(self):
+        self._cache = {}
+
     def authenticate(self, peer_chain, headers=None):
         """Authenticate a request: ``peer_chain`` is what the TLS peer sent (leaf first, may be
-        empty), ``headers`` the request headers with lower-case names."""
-        from .. import pki as insp
-        from ..errors import VerificationError
-
+        empty), ``headers`` the request headers with lower-case names (a
+        :class:`~k8sauthlib.lab.http1.HeaderDict` keeps repeated headers)."""
         headers = headers or {}
         errors = []
         if peer_chain:
-            leaf, intermediates = peer_chain[0], list(peer_chain[1:])
-            if self.requestheader is not None:
-                identity, error = self._request_header(leaf, intermediates, headers)
-                if identity is not None:
-                    return AuthResult(identity, None, "requestheader")
+            if isinstance(peer_chain[0], UnreadableCertificate):
+                errors.append(peer_chain[0].go_message)
+            else:
+                chain = tuple(peer_chain)
+                if self.requestheader is not None:
+                    identity, error = self._request_header(chain, headers)
+                    if identity is not None:
+                        return AuthResult(identity, None, "requestheader")
+                    if error:
+                        errors.append(error)
+                identity, error = self._verified(chain, "x509")
                 if error:
                     errors.append(error)
-            try:
-                insp.verify_chain(leaf, self.client_ca, intermediates=intermediates, purpose="client")
-            except VerificationError as exc:
-                errors.append(f"verifying certificate {insp.certificate_identifier(leaf)} failed: {exc.go_message}")
-            else:
-                identity = insp.kubernetes_identity(leaf)
-                if not identity.anonymous:
+                elif not identity.anonymous:
                     return AuthResult(identity, None, "x509")
                 # Empty CN: CommonNameUserConversion has no opinion (no user, no error).
         authorization = headers.get("authorization", "")
@@ -211,32 +226,120 @@ class X509Authenticator:
             return AuthResult(anonymous_identity(), None, "anonymous")
         return AuthResult(None, None)
 
-    def _request_header(self, leaf, intermediates, headers):
-        """``x509.Verifier`` + ``headerrequest``: a front-proxy certificate may name the user in headers."""
-        from .. import pki as insp
-        from ..errors import VerificationError
+    def _verified(self, chain, which):
+        """``(identity or common name, None)`` or ``(None, Go's error text)`` for ``chain``.
 
-        config = self.requestheader
+        ``which`` is ``"x509"`` (``--client-ca-file``, the identity from CN/O/UID) or
+        ``"requestheader"`` (the front-proxy CA, the subject's CN).
+        """
+        now = datetime.now(timezone.utc)
+        key = (which, chain)
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] <= now < hit[2]:
+            return hit[0]
+        roots = self.client_ca if which == "x509" else self.requestheader.ca
+        outcome = self._verify(chain, roots, which)
+        window = _validity_window(list(chain) + list(roots), now)
+        if window is not None:
+            if len(self._cache) >= _CACHE_SIZE:
+                self._cache.clear()
+            self._cache[key] = (outcome, window[0], window[1])
+        return outcome
+
+    @staticmethod
+    def _verify(chain, roots, which):
+        from .. import pki as insp
+        from ..errors import InputError, VerificationError
+
+        leaf, intermediates = chain[0], list(chain[1:])
         try:
-            insp.verify_chain(leaf, config.ca, intermediates=intermediates, purpose="client")
+            insp.verify_chain(leaf, roots, intermediates=intermediates, purpose="client")
         except VerificationError as exc:
-            return None, exc.go_message
-        common_name = insp.kubernetes_identity(leaf).user if not insp.kubernetes_identity(leaf).anonymous else ""
+            if which == "requestheader":
+                return None, exc.go_message     # x509.Verifier returns Go's error as is
+            return None, f"verifying certificate {insp.certificate_identifier(leaf)} failed: {exc.go_message}"
+        except (ValueError, InputError) as exc:
+            return None, _unreadable(exc)
+        if which == "requestheader":
+            try:
+                cns = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+            except ValueError as exc:
+                return None, _unreadable(exc)
+            return (str(cns[-1].value) if cns else ""), None    # Go's Subject.CommonName: the last CN
+        try:
+            return insp.kubernetes_identity(leaf), None
+        except InputError:
+            return None, _uid_error(leaf)
+        except ValueError as exc:
+            return None, _unreadable(exc)
+
+    def _request_header(self, chain, headers):
+        """``x509.Verifier`` + ``headerrequest``: a front-proxy certificate may name the user in headers.
+
+        As ``k8s.io/apiserver/pkg/authentication/request/headerrequest/requestheader.go``
+        (``headerValue``, ``allHeaderValues``, ``newExtra``) reads Go's ``http.Header``: the
+        user is the first non-empty value of the first username header that has one; every
+        non-empty value of every group header is one group (values are not split at commas);
+        every value of an extra header is one value of that extra key.
+        """
+        config = self.requestheader
+        common_name, error = self._verified(chain, "requestheader")
+        if error:
+            return None, error
         if config.allowed_names and common_name not in config.allowed_names:
             return None, f"x509: subject with cn={common_name} is not in the allowed list"
-        user = next((headers[h.lower()] for h in config.username_headers if headers.get(h.lower())), "")
+        values = getattr(headers, "get_all", None) or (lambda name: [headers[name]] if name in headers else [])
+        user = next((headers.get(h.lower()) for h in config.username_headers if headers.get(h.lower())), "")
         if not user:
             return None, None
-        groups = [g.strip() for h in config.group_headers for g in headers.get(h.lower(), "").split(",") if g.strip()]
+        groups = [v for h in config.group_headers for v in values(h.lower()) if v]
         extra = {}
         for prefix in config.extra_prefixes:
-            for name, value in headers.items():
+            for name in headers:
                 if name.startswith(prefix.lower()):
-                    extra.setdefault(unquote(name[len(prefix):]), []).extend(v.strip() for v in value.split(","))
+                    extra.setdefault(unquote(name[len(prefix):]), []).extend(values(name))
         if "system:authenticated" not in groups and "system:unauthenticated" not in groups:
             groups.append("system:authenticated")
         from ..pki.identity import Identity
         return Identity(user=user, groups=tuple(groups), anonymous=False, extra=extra), None
+
+
+_CACHE_SIZE = 4096
+
+
+class UnreadableCertificate:
+    """Stands in the peer chain for a client certificate the lab could not load at all."""
+
+    def __init__(self, reason):
+        self.go_message = f"x509: the lab cannot parse the client certificate ({reason}); re-issue it with cfssl or openssl"
+
+
+def _unreadable(exc):
+    """The 401 reason for a certificate ``cryptography`` cannot read (kube-apiserver's Go may differ)."""
+    return f"x509: the lab cannot parse the client certificate ({exc}); re-issue it with cfssl or openssl"
+
+
+def _uid_error(leaf):
+    """``parseUIDFromCert`` (``k8s.io/apiserver/pkg/authentication/request/x509/x509.go``,
+    kube-apiserver 1.33+): Go's error text for a subject :func:`k8sauthlib.kubernetes_identity`
+    refuses."""
+    from ..pki.identity import UID_OID
+    uids = [a.value for a in leaf.subject.get_attributes_for_oid(UID_OID)]
+    if any(not isinstance(u, str) for u in uids):
+        return "unable to parse UID into a string"
+    if len(uids) > 1:
+        return f"expected 1 UID, but found multiple: [{' '.join(uids)}]"
+    return "UID cannot be an empty string"
+
+
+def _validity_window(certs, now):
+    """``(latest notBefore, earliest notAfter)`` when every cert is valid at ``now``, else None."""
+    try:
+        start = max(c.not_valid_before_utc for c in certs)
+        end = min(c.not_valid_after_utc for c in certs)
+    except (AttributeError, ValueError):
+        return None
+    return (start, end) if start <= now < end else None
 
 
 class Authorizer:
@@ -257,6 +360,11 @@ class Authorizer:
     def __init__(self, policy, modes=("Node", "RBAC")):
         self._policy = policy
         self.modes = tuple(modes)
+
+    def attach_store(self, store):
+        """Let the RBAC policy include the objects stored through the API (a :class:`.rbac.PolicyFiles` only)."""
+        if hasattr(self._policy, "store"):
+            self._policy.store = store
 
     @property
     def policy(self):

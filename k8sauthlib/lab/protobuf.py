@@ -170,6 +170,13 @@ def encode_review(api_version, kind, spec):
     return MAGIC + field(1, type_meta) + field(2, obj) + field(3, b"") + field(4, b"")
 
 
+def length_delimited(number, payload):
+    """One length-delimited field (a string, bytes or a nested message) of ``number``."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return _key(number, 2) + _len(payload) + payload
+
+
 def _key(number, wire_type):
     return _uvarint(number << 3 | wire_type)
 
@@ -188,3 +195,114 @@ def _uvarint(n):
         else:
             out.append(byte)
             return bytes(out)
+
+
+# ----------------------------------------------------------------- stored objects
+# Message layouts of the objects the lab stores, from the generated.proto files of
+# k8s.io/api (rbac/v1, core/v1, certificates/v1) and k8s.io/apimachinery (meta/v1):
+# {field number: (JSON name, type)}; a type is "s" (string), "b" (bytes, base64 in JSON),
+# "i" (varint), "?" (bool), "t" (metav1.Time), "x" (ExtraValue: a string array), a nested layout dict, ("r", type) for
+# repeated, ("m", type) for map<string, type>.
+_TIME = "t"
+_LABEL_SELECTOR = {1: ("matchLabels", ("m", "s")),
+                   2: ("matchExpressions", ("r", {1: ("key", "s"), 2: ("operator", "s"), 3: ("values", ("r", "s"))}))}
+_OBJECT_META = {
+    1: ("name", "s"), 2: ("generateName", "s"), 3: ("namespace", "s"), 4: ("selfLink", "s"), 5: ("uid", "s"),
+    6: ("resourceVersion", "s"), 7: ("generation", "i"), 8: ("creationTimestamp", _TIME),
+    11: ("labels", ("m", "s")), 12: ("annotations", ("m", "s")),
+    13: ("ownerReferences", ("r", {5: ("apiVersion", "s"), 1: ("kind", "s"), 3: ("name", "s"), 4: ("uid", "s"),
+                                   6: ("controller", "?"), 7: ("blockOwnerDeletion", "?")})),
+    14: ("finalizers", ("r", "s")),
+}
+_POLICY_RULE = {1: ("verbs", ("r", "s")), 2: ("apiGroups", ("r", "s")), 3: ("resources", ("r", "s")),
+                4: ("resourceNames", ("r", "s")), 5: ("nonResourceURLs", ("r", "s"))}
+_BINDING = {1: ("metadata", _OBJECT_META),
+            2: ("subjects", ("r", {1: ("kind", "s"), 2: ("apiGroup", "s"), 3: ("name", "s"), 4: ("namespace", "s")})),
+            3: ("roleRef", {1: ("apiGroup", "s"), 2: ("kind", "s"), 3: ("name", "s")})}
+_CSR_CONDITION = {1: ("type", "s"), 6: ("status", "s"), 2: ("reason", "s"), 3: ("message", "s"),
+                  4: ("lastUpdateTime", _TIME), 5: ("lastTransitionTime", _TIME)}
+LAYOUTS = {
+    "Role": {1: ("metadata", _OBJECT_META), 2: ("rules", ("r", _POLICY_RULE))},
+    "ClusterRole": {1: ("metadata", _OBJECT_META), 2: ("rules", ("r", _POLICY_RULE)),
+                    3: ("aggregationRule", {1: ("clusterRoleSelectors", ("r", _LABEL_SELECTOR))})},
+    "RoleBinding": _BINDING,
+    "ClusterRoleBinding": _BINDING,
+    "Namespace": {1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("finalizers", ("r", "s"))}),
+                  3: ("status", {1: ("phase", "s")})},
+    "CertificateSigningRequest": {
+        1: ("metadata", _OBJECT_META),
+        2: ("spec", {1: ("request", "b"), 7: ("signerName", "s"), 8: ("expirationSeconds", "i"),
+                     5: ("usages", ("r", "s")), 2: ("username", "s"), 3: ("uid", "s"), 4: ("groups", ("r", "s")),
+                     6: ("extra", ("m", "x"))}),
+        3: ("status", {1: ("conditions", ("r", _CSR_CONDITION)), 2: ("certificate", "b")})},
+    "DeleteOptions": {1: ("gracePeriodSeconds", "i"), 2: ("preconditions", {1: ("uid", "s"), 2: ("resourceVersion", "s")}),
+                      3: ("orphanDependents", "?"), 4: ("propagationPolicy", "s"), 5: ("dryRun", ("r", "s"))},
+}
+#: Fields Go writes even when empty (no ``omitempty`` in the JSON tag).
+_ALWAYS = {"verbs", "roleRef", "apiGroup", "kind", "name"}
+
+
+def _scalar(kind, raw):
+    import base64
+    from datetime import datetime, timezone
+    if kind == "s":
+        return raw.decode("utf-8")
+    if kind == "b":
+        return base64.b64encode(raw).decode("ascii")
+    if kind == "i":
+        return raw - (1 << 64) if raw >= 1 << 63 else raw
+    if kind == "?":
+        return bool(raw)
+    if kind == "x":   # ExtraValue {repeated string items = 1}, a plain array in JSON
+        return [v.decode("utf-8") for v in fields(raw).get(1, [])]
+    if kind == _TIME:
+        if not raw:
+            return ""   # an empty metav1.Time is Go's zero time, written as null: omitted
+        seconds = _last(fields(raw), 1, 0)
+        return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _message(kind, raw)
+
+
+def _message(layout, buf):
+    msg = fields(buf)
+    out = {}
+    for number, (name, kind) in layout.items():
+        values = msg.get(number)
+        if not values:
+            continue
+        if isinstance(kind, tuple) and kind[0] == "r":
+            value = [_scalar(kind[1], v) for v in values]
+        elif isinstance(kind, tuple) and kind[0] == "m":
+            value = {}
+            for entry in values:
+                pair = fields(entry)
+                value[_last(pair, 1).decode("utf-8")] = _scalar(kind[1], _last(pair, 2))
+        else:
+            value = _scalar(kind, values[-1])
+        if value in ("", [], {}) and name not in _ALWAYS:
+            continue
+        out[name] = value
+    return out
+
+
+def decode_object(body, content_type=""):
+    """Decode a write's body (protobuf as kubectl's typed clients send it, or JSON) into a dict.
+
+    Raises:
+        InputError: neither JSON nor a protobuf object of a kind in :data:`LAYOUTS`.
+    """
+    if body.startswith(MAGIC) or "protobuf" in (content_type or ""):
+        api_version, kind, raw = unwrap(body)
+        layout = LAYOUTS.get(kind)
+        if layout is None:
+            raise InputError(f"the lab cannot decode protobuf objects of kind {kind!r}; send JSON instead")
+        obj = {"kind": kind, "apiVersion": api_version}
+        obj.update(_message(layout, raw))
+        return obj
+    try:
+        obj = json.loads(body.decode("utf-8")) if body.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(f"couldn't get version/kind; json parse error: {exc}") from None
+    if not isinstance(obj, dict):
+        raise InputError("Object 'Kind' is missing in the request body: a JSON object is expected")
+    return obj

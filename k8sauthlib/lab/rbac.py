@@ -13,15 +13,13 @@ The evaluation follows ``plugin/pkg/auth/authorizer/rbac/rbac.go`` and
   the way, such as a binding whose role does not exist, end up in the reason:
   ``RBAC: clusterrole.rbac.authorization.k8s.io "view" not found``.
 
-The policy is the part of kube-apiserver's bootstrap policy
-(``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go``) that the book uses, plus the
-binding kubeadm (1.29+) creates for ``admin.conf``, plus the Role, ClusterRole, RoleBinding and
-ClusterRoleBinding objects in the lab's YAML files. Listers in kube-apiserver return bindings
-in no defined order. The lab sorts them by name so that its answers are repeatable.
-
-Not modelled: aggregated ClusterRoles (``aggregationRule``) and the other bootstrap roles
-(``admin``, ``edit``, ``view``, ``system:node`` ...). A binding to one of them is reported as
-"not found", as kube-apiserver would report it if that role had been deleted.
+The policy is kube-apiserver's bootstrap policy (:mod:`.bootstrap`, with ``admin``, ``edit``
+and ``view`` aggregated), plus the Role, ClusterRole, RoleBinding and ClusterRoleBinding
+objects in the lab's YAML files (``lab/rbac/``), plus those written through the API
+(:mod:`.store`). A ClusterRole's ``aggregationRule`` is not evaluated here: its ``rules`` are
+what the aggregation controller wrote (:func:`.bootstrap.aggregate`). Listers in
+kube-apiserver return bindings in no defined order. The lab sorts them by name so that its
+answers are repeatable. A binding to a role that does not exist is reported as "not found".
 """
 
 import threading
@@ -49,7 +47,7 @@ class PolicyRule:
     def from_dict(cls, d):
         def strings(key):
             value = d.get(key) or ()
-            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+            if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
                 raise InputError(f"RBAC rule field {key!r} must be a list of strings, got {value!r}")
             return tuple(value)
 
@@ -168,56 +166,79 @@ def go_aggregate(messages):
     return "[" + ", ".join(unique) + "]"
 
 
-def _policy_rule(verbs, groups=(), resources=(), urls=()):
-    return PolicyRule(tuple(verbs), tuple(groups), tuple(resources), (), tuple(urls))
-
-
-def _cluster_binding(name, role, *subjects):
-    return Binding("ClusterRoleBinding", name, "", "ClusterRole", role,
-                   tuple(Subject(kind, subject) for kind, subject in subjects))
-
-
 def bootstrap_policy():
-    """The bootstrap roles and bindings the book relies on, as kube-apiserver 1.32 creates them.
-
-    Source: ``plugin/pkg/auth/authorizer/rbac/bootstrappolicy/policy.go`` (kubernetes/kubernetes),
-    and for ``kubeadm:cluster-admins`` kubeadm's ``ClusterAdminsGroupAndClusterRoleBinding``
-    (K8S-FACTS.md section 3).
-    """
-    public_info = ("/healthz", "/livez", "/readyz", "/version", "/version/")
-    roles = [
-        Role("ClusterRole", "cluster-admin", "", (
-            _policy_rule(["*"], ["*"], ["*"]),
-            _policy_rule(["*"], urls=["*"]),
-        )),
-        Role("ClusterRole", "system:discovery", "", (
-            _policy_rule(["get"], urls=sorted(public_info + ("/api", "/api/*", "/apis", "/apis/*", "/openapi", "/openapi/*"))),
-        )),
-        Role("ClusterRole", "system:public-info-viewer", "", (
-            _policy_rule(["get"], urls=sorted(public_info)),
-        )),
-        Role("ClusterRole", "system:basic-user", "", (
-            _policy_rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
-            _policy_rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
-        )),
-    ]
-    bindings = [
-        _cluster_binding("cluster-admin", "cluster-admin", ("Group", "system:masters")),
-        _cluster_binding("kubeadm:cluster-admins", "cluster-admin", ("Group", "kubeadm:cluster-admins")),
-        _cluster_binding("system:basic-user", "system:basic-user", ("Group", "system:authenticated")),
-        _cluster_binding("system:discovery", "system:discovery", ("Group", "system:authenticated")),
-        _cluster_binding("system:public-info-viewer", "system:public-info-viewer",
-                         ("Group", "system:authenticated"), ("Group", "system:unauthenticated")),
-    ]
+    """The bootstrap roles and bindings as :class:`Role` and :class:`Binding` (:mod:`.bootstrap`),
+    with the aggregated roles (``admin``, ``edit``, ``view``) already filled."""
+    from . import bootstrap
+    docs = bootstrap.cluster_roles()
+    for doc in docs:
+        doc["rules"] = bootstrap.aggregate(docs).get(doc["metadata"]["name"], doc.get("rules") or [])
+    roles = [parse_object(d, "bootstrap policy") for d in docs]
+    bindings = [parse_object(d, "bootstrap policy") for d in bootstrap.cluster_role_bindings()]
     return roles, bindings
 
 
-def parse_objects(text, source="<yaml>"):
+def parse_object(doc, source="<yaml>"):
+    """One RBAC object (a mapping) as a :class:`Role` or :class:`Binding`; ``None`` for other kinds.
+
+    Raises:
+        InputError: a malformed Role, ClusterRole, RoleBinding or ClusterRoleBinding, naming
+            the source and the object.
+    """
+    if not isinstance(doc, dict):
+        raise InputError(f"{source}: every YAML document must be a mapping")
+    kind = doc.get("kind")
+    if kind not in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+        return None
+    api_version = doc.get("apiVersion", "")
+    if not str(api_version).startswith(RBAC_GROUP + "/"):
+        raise InputError(f"{source}: {kind} must have apiVersion {RBAC_GROUP}/v1, got {api_version!r}")
+    meta = doc.get("metadata") or {}
+    if not isinstance(meta, dict):
+        raise InputError(f"{source}: {kind} metadata must be a mapping")
+    name = meta.get("name")
+    if not name or not isinstance(name, str):
+        raise InputError(f"{source}: {kind} without metadata.name")
+    namespaced = kind in ("Role", "RoleBinding")
+    namespace = meta.get("namespace") or ("default" if namespaced else "")
+    where = f"{source}: {kind} {name!r}"
+    if not isinstance(namespace, str):
+        raise InputError(f"{where}: metadata.namespace must be a string")
+    if kind in ("Role", "ClusterRole"):
+        rules = doc.get("rules") or []
+        if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
+            raise InputError(f"{where}: rules must be a list of mappings")
+        try:
+            parsed = tuple(PolicyRule.from_dict(r) for r in rules)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+        return Role(kind, name, namespace if namespaced else "", parsed)
+    ref = doc.get("roleRef") or {}
+    if not isinstance(ref, dict) or ref.get("kind") not in ("Role", "ClusterRole") or not ref.get("name") \
+            or not isinstance(ref.get("name"), str):
+        raise InputError(f"{where}: roleRef needs kind Role or ClusterRole and a name")
+    if kind == "ClusterRoleBinding" and ref["kind"] == "Role":
+        raise InputError(f"{where}: a ClusterRoleBinding can only reference a ClusterRole")
+    subjects = []
+    raw_subjects = doc.get("subjects") or []
+    if not isinstance(raw_subjects, list):
+        raise InputError(f"{where}: subjects must be a list")
+    for s in raw_subjects:
+        if not isinstance(s, dict) or s.get("kind") not in ("User", "Group", "ServiceAccount") \
+                or not s.get("name") or not isinstance(s.get("name"), str) \
+                or not isinstance(s.get("namespace", ""), str):
+            raise InputError(f"{where}: subject {s!r} needs kind User, Group or ServiceAccount and a name")
+        subjects.append(Subject(s["kind"], s["name"], s.get("namespace", "")))
+    return Binding(kind, name, namespace if namespaced else "", ref["kind"], ref["name"], tuple(subjects))
+
+
+def parse_objects(text, source="<yaml>", *, errors=None):
     """Parse RBAC objects from (multi-document) YAML text. Returns ``(roles, bindings)``.
 
     Documents of other kinds, and ``kind: List`` wrappers' non-RBAC items, are ignored, so a
-    file can sit next to other manifests. Malformed RBAC objects raise ``InputError`` naming
-    the file and the object.
+    file can sit next to other manifests. A malformed RBAC object raises ``InputError`` naming
+    the file and the object; with an ``errors`` list it is skipped instead and its message
+    appended there, and every valid object beside it is still returned.
     """
     roles, bindings = [], []
     try:
@@ -227,41 +248,21 @@ def parse_objects(text, source="<yaml>"):
     queue = [d for d in documents if d]
     while queue:
         doc = queue.pop(0)
-        if not isinstance(doc, dict):
-            raise InputError(f"{source}: every YAML document must be a mapping")
-        kind = doc.get("kind")
-        if kind == "List":
-            queue.extend(doc.get("items") or [])
+        if isinstance(doc, dict) and doc.get("kind") == "List":
+            items = doc.get("items") or []
+            queue.extend(items if isinstance(items, list) else [items])
             continue
-        if kind not in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
+        try:
+            obj = parse_object(doc, source)
+        except InputError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
             continue
-        api_version = doc.get("apiVersion", "")
-        if not str(api_version).startswith(RBAC_GROUP + "/"):
-            raise InputError(f"{source}: {kind} must have apiVersion {RBAC_GROUP}/v1, got {api_version!r}")
-        meta = doc.get("metadata") or {}
-        name = meta.get("name")
-        if not name:
-            raise InputError(f"{source}: {kind} without metadata.name")
-        namespaced = kind in ("Role", "RoleBinding")
-        namespace = meta.get("namespace") or ("default" if namespaced else "")
-        where = f"{source}: {kind} {name!r}"
-        if kind in ("Role", "ClusterRole"):
-            if doc.get("aggregationRule"):
-                raise InputError(f"{where}: aggregationRule is not supported by the lab")
-            rules = tuple(PolicyRule.from_dict(r) for r in (doc.get("rules") or []))
-            roles.append(Role(kind, name, namespace if namespaced else "", rules))
-        else:
-            ref = doc.get("roleRef") or {}
-            if ref.get("kind") not in ("Role", "ClusterRole") or not ref.get("name"):
-                raise InputError(f"{where}: roleRef needs kind Role or ClusterRole and a name")
-            if kind == "ClusterRoleBinding" and ref["kind"] == "Role":
-                raise InputError(f"{where}: a ClusterRoleBinding can only reference a ClusterRole")
-            subjects = []
-            for s in doc.get("subjects") or []:
-                if s.get("kind") not in ("User", "Group", "ServiceAccount") or not s.get("name"):
-                    raise InputError(f"{where}: subject {s!r} needs kind User, Group or ServiceAccount and a name")
-                subjects.append(Subject(s["kind"], s["name"], s.get("namespace", "")))
-            bindings.append(Binding(kind, name, namespace if namespaced else "", ref["kind"], ref["name"], tuple(subjects)))
+        if isinstance(obj, Role):
+            roles.append(obj)
+        elif isinstance(obj, Binding):
+            bindings.append(obj)
     return roles, bindings
 
 
@@ -279,7 +280,13 @@ class RBACPolicy:
     sources: list = field(default_factory=list)
 
     @classmethod
-    def load(cls, directory=None, *, bootstrap=True):
+    def load(cls, directory=None, *, bootstrap=True, errors=None, extra=()):
+        """Bootstrap policy, then the files of ``directory``, then ``extra`` objects (dicts).
+
+        With an ``errors`` list, a file that is not YAML and each malformed object are skipped
+        with a message appended there; everything valid still loads. Without it the first
+        problem raises ``InputError``.
+        """
         policy = cls()
         if bootstrap:
             policy.add(*bootstrap_policy())
@@ -287,8 +294,24 @@ class RBACPolicy:
             directory = Path(directory)
             if directory.is_dir():
                 for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml", ".json")):
-                    policy.add(*parse_objects(path.read_text(encoding="utf-8"), source=str(path)))
+                    try:
+                        text = path.read_text(encoding="utf-8")
+                        policy.add(*parse_objects(text, source=str(path), errors=errors))
+                    except (InputError, OSError, UnicodeDecodeError) as exc:
+                        if errors is None:
+                            raise
+                        errors.append(f"{path}: skipped: {exc}" if not isinstance(exc, InputError) else str(exc))
+                        continue
                     policy.sources.append(path)
+        for doc in extra:
+            try:
+                obj = parse_object(doc, source="stored object")
+            except InputError as exc:
+                if errors is None:
+                    raise
+                errors.append(str(exc))
+                continue
+            policy.add(*(([obj], []) if isinstance(obj, Role) else ([], [obj])))
         return policy
 
     def add(self, roles=(), bindings=()):
@@ -297,17 +320,20 @@ class RBACPolicy:
         for binding in bindings:
             self.bindings[(binding.kind, binding.namespace, binding.name)] = binding
 
-    def _role_rules(self, binding):
-        """``GetRoleReferenceRules``: the rules of the binding's role, or the lister's NotFound text."""
-        if binding.role_kind == "ClusterRole":
-            role = self.roles.get(("ClusterRole", "", binding.role_name))
-            missing = f'clusterrole.rbac.authorization.k8s.io "{binding.role_name}" not found'
+    def role_rules(self, role_kind, role_name, namespace):
+        """``GetRoleReferenceRules``: the rules of a role reference, or the lister's NotFound text."""
+        if role_kind == "ClusterRole":
+            role = self.roles.get(("ClusterRole", "", role_name))
+            missing = f'clusterrole.rbac.authorization.k8s.io "{role_name}" not found'
         else:
-            role = self.roles.get(("Role", binding.namespace, binding.role_name))
-            missing = f'role.rbac.authorization.k8s.io "{binding.role_name}" not found'
+            role = self.roles.get(("Role", namespace, role_name))
+            missing = f'role.rbac.authorization.k8s.io "{role_name}" not found'
         if role is None:
             return None, missing
         return role.rules, None
+
+    def _role_rules(self, binding):
+        return self.role_rules(binding.role_kind, binding.role_name, binding.namespace)
 
     def visit_rules_for(self, user, groups, namespace):
         """Yield ``(binding, subject, rule, error)`` in ``VisitRulesFor`` order."""
@@ -347,29 +373,37 @@ class RBACPolicy:
 
 
 class PolicyFiles:
-    """The lab's RBAC, re-read whenever a file in its directory changes.
+    """The lab's RBAC: bootstrap policy + ``lab/rbac/`` files + objects stored through the API.
 
-    kube-apiserver applies a new RoleBinding as soon as ``kubectl apply`` stores it; the lab's
-    equivalent of ``kubectl apply`` is writing a YAML file into the RBAC directory, and the
-    next request sees it. A file that does not parse keeps the previous policy in force and
-    the error is reported once through ``on_error``.
+    kube-apiserver applies a new RoleBinding as soon as ``kubectl apply`` stores it. The lab
+    does the same for objects written through its API (``store``), and re-reads the files of
+    its RBAC directory whenever one changes, so the next request sees either.
+
+    A file that is not YAML, and each malformed object, is skipped on its own with one log line
+    through ``on_error`` (repeated only when the files change again); every valid object beside
+    it takes effect, so a revocation written next to a typo still revokes. Nothing here may
+    leave a request unanswered: an unexpected error keeps the previous policy and is logged.
     """
 
-    def __init__(self, directory, on_error=None):
+    def __init__(self, directory, on_error=None, store=None):
         self.directory = Path(directory) if directory is not None else None
         self.on_error = on_error or (lambda message: None)
+        self.store = store
         self._stamp = None
         self._policy = None
-        self.error = None
+        self.errors = []
         self._lock = threading.Lock()
         self.current()
-        if self.error:
-            raise InputError(self.error)
+
+    @property
+    def error(self):
+        """The skip messages of the last reload joined by newlines, or ``None``."""
+        return "\n".join(self.errors) or None
 
     def _snapshot(self):
+        stamp = [("store", self.store.generation if self.store is not None else 0)]
         if self.directory is None or not self.directory.is_dir():
-            return ()
-        stamp = []
+            return tuple(stamp)
         for path in sorted(self.directory.iterdir()):
             if path.suffix in (".yaml", ".yml", ".json"):
                 try:
@@ -380,17 +414,27 @@ class PolicyFiles:
         return tuple(stamp)
 
     def current(self):
-        """The policy as of now (reloaded if the directory changed since the last call)."""
+        """The policy as of now (rebuilt if the directory or the store changed since the last call)."""
         with self._lock:
             stamp = self._snapshot()
             if stamp != self._stamp:
-                self._stamp = stamp
+                errors = []
+                extra = []
+                if self.store is not None:
+                    from .kinds import RBAC_KINDS
+                    extra = [o for kind in RBAC_KINDS for o in self.store.list(kind)]
                 try:
-                    self._policy = RBACPolicy.load(self.directory)
-                    self.error = None
-                except (InputError, OSError, UnicodeDecodeError) as exc:
-                    self.error = f"RBAC files not reloaded, previous policy still in force: {exc}"
+                    policy = RBACPolicy.load(self.directory, errors=errors, extra=extra, bootstrap=self.store is None)
+                except Exception as exc:   # never drop the request that triggered the reload
+                    self.on_error(f"RBAC files not reloaded, previous policy still in force: {exc}")
                     if self._policy is None:
                         self._policy = RBACPolicy.load(None)
-                    self.on_error(self.error)
+                    return self._policy
+                file_changed = [s for s in stamp if s[0] != "store"] != [s for s in (self._stamp or ()) if s[0] != "store"]
+                if file_changed or errors != self.errors:
+                    for message in errors:
+                        self.on_error(f"RBAC object skipped: {message}")
+                self.errors = errors
+                self._stamp = stamp
+                self._policy = policy
             return self._policy

@@ -152,12 +152,13 @@ def go_san_order(hosts) -> list[str]:
     return groups["dns"] + groups["email"] + groups["ip"] + groups["uri"]
 
 
-def parse_hosts(hosts: Iterable[str]) -> list[x509.GeneralName]:
+def parse_hosts(hosts: Iterable[str | x509.GeneralName]) -> list[x509.GeneralName]:
     """Turn cfssl-style ``hosts`` into SANs, classified by :func:`classify_host`.
 
     The SANs come out grouped as Go's ``x509`` encodes them (DNS names, email addresses, IP
     addresses, URIs), each group in input order, so our certificates list their SANs in the
-    same order as cfssl's and kubeadm's.
+    same order as cfssl's and kubeadm's. An entry that is already an ``x509.GeneralName`` (a SAN
+    copied from a CSR) keeps its type.
 
     Raises:
         InputError: see :func:`classify_host`.
@@ -167,7 +168,13 @@ def parse_hosts(hosts: Iterable[str]) -> list[x509.GeneralName]:
     make = {"dns": x509.DNSName, "email": x509.RFC822Name, "uri": x509.UniformResourceIdentifier,
             "ip": lambda v: x509.IPAddress(ipaddress.ip_address(v))}
     groups: dict[str, list] = {"dns": [], "email": [], "ip": [], "uri": []}
+    kinds = {x509.DNSName: "dns", x509.RFC822Name: "email", x509.IPAddress: "ip", x509.UniformResourceIdentifier: "uri"}
     for i, host in enumerate(hosts):
+        if isinstance(host, x509.GeneralName):
+            if type(host) not in kinds:
+                raise InputError(f"unsupported SAN type {type(host).__name__}; use DNS, email, IP or URI names")
+            groups[kinds[type(host)]].append(host)
+            continue
         kind, value = classify_host(host, f"hosts[{i}]")
         groups[kind].append(make[kind](value))
     return groups["dns"] + groups["email"] + groups["ip"] + groups["uri"]

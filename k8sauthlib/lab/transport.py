@@ -1,0 +1,500 @@
+"""The lab server's connections: one event loop for waiting sockets, a few workers for ready ones.
+
+:class:`Transport` takes a listening socket, a pyOpenSSL context and a handler
+(``LabAPI.handle``: :class:`~k8sauthlib.lab.api.Request` -> :class:`~k8sauthlib.lab.api.Response`)
+and serves TLS connections the way Go's ``net/http`` server treats them in kube-apiserver:
+
+* no limit on connections; time limits instead (below), so idle or slow clients cannot keep
+  others out;
+* one event-loop thread (epoll/kqueue through :mod:`selectors`) holds every connection that
+  waits for bytes: an idle keep-alive connection, a half-sent request, a handshake in
+  progress. A worker thread takes a connection when its bytes arrive and serves it until it
+  must wait again, then gives it back (re-registering it itself where the selector allows).
+  A waiting connection costs a socket and a few buffers, no thread, and no wake-up until its
+  socket is ready or its deadline passes: nothing polls;
+* before TLS, the first bytes are looked at as Go does (``tlsRecordHeaderLooksLikeHTTP`` in
+  ``net/http/server.go``): plain HTTP gets Go's ``400 ... Client sent an HTTP request to an
+  HTTPS server.``, other non-TLS bytes ``tls: first record does not look like a TLS handshake``;
+* HTTP/1.x is read by :mod:`.http1` and written in one ``send`` with ``TCP_NODELAY`` (Nagle's
+  algorithm would otherwise hold back a response's last segment until the client's delayed
+  ACK, about 40 ms per new connection); HTTP/2, when ALPN chose ``h2``, by :mod:`.http2`;
+* a client that pipelines without pause gets :data:`TURN` requests, then waits its turn.
+"""
+
+import collections
+import heapq
+import itertools
+import logging
+import queue
+import selectors
+import socket
+import threading
+import time
+from urllib.parse import unquote
+
+from OpenSSL import SSL
+
+from .api import Request
+from .auth import UnreadableCertificate
+from .http1 import BadRequest, RequestReader, response_bytes
+
+logger = logging.getLogger("k8sauthlib.lab")
+
+# kube-apiserver's http.Server (k8s.io/apiserver/pkg/server/secure_serving.go, Serve):
+# ReadHeaderTimeout 32 s, IdleTimeout 90 s, no connection limit. Go's TLS handshake deadline is
+# the smallest of ReadTimeout, ReadHeaderTimeout and WriteTimeout that is set (net/http
+# server.go, (*conn).serve and (*Server).tlsHandshakeTimeout): 32 s here.
+READ_HEADER_TIMEOUT = 32.0
+IDLE_TIMEOUT = 90.0
+HANDSHAKE_TIMEOUT = READ_HEADER_TIMEOUT
+BODY_TIMEOUT = 60.0           # kube-apiserver's default --request-timeout bounds a request's handler
+WRITE_TIMEOUT = 60.0          # a client that does not read its answer loses the connection
+WORKERS = 8                   # threads that serve connections with bytes ready (waiting ones need none)
+TURN = 16                     # requests a worker answers on one connection before serving others
+
+#: Go's net/http answer to plain HTTP on a TLS port (``tlsRecordHeaderLooksLikeHTTP``).
+_PLAIN_HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+_HTTP_PREFIXES = (b"GET /", b"HEAD ", b"POST ", b"PUT /", b"OPTIO")
+
+
+class _Closed(Exception):
+    """The peer closed the connection (or the lab is stopping)."""
+
+
+# ------------------------------------------------------------------------- connections
+class _Conn:
+    """One client connection and where it stands: sniffing, TLS handshake, or HTTP."""
+
+    __slots__ = ("sock", "tls", "client", "state", "buf", "reader", "peer_chain", "out", "close_after",
+                 "deadline", "request_deadline", "prefix", "park_seq", "parked", "h2")
+
+    def __init__(self, sock, client, deadline):
+        self.sock = sock
+        self.tls = None
+        self.client = client
+        self.state = "sniff"        # sniff -> handshake -> http; "drain" after Go's plain-HTTP answer
+        self.buf = bytearray()
+        self.reader = RequestReader()
+        self.peer_chain = []
+        self.out = b""
+        self.close_after = False
+        self.deadline = deadline    # handshake deadline, later the current request's
+        self.request_deadline = None
+        self.prefix = b""
+        self.park_seq = 0
+        self.parked = False
+        self.h2 = None              # an H2Session when ALPN chose h2
+
+
+class _Yield(Exception):
+    """The connection has had its turn (a client pipelining without pause); serve others first."""
+
+
+class _Park(Exception):
+    """The connection waits for the socket (``write`` true: writable) until ``deadline``."""
+
+    def __init__(self, deadline, write=False):
+        super().__init__()
+        self.deadline = deadline
+        self.write = write
+
+
+class Transport:
+    """Serve TLS connections on ``listener`` with ``handler``; see the module docstring.
+
+    Args:
+        listener: a bound, listening, non-blocking socket.
+        ctx: the pyOpenSSL server context (certificate, client-certificate request, ALPN).
+        handler: ``handler(Request) -> Response``.
+        log: the lab's :class:`~k8sauthlib.lab.server.RequestLog` (handshake errors go to its
+            ``note``).
+        name: a suffix for thread names.
+    """
+
+    def __init__(self, listener, ctx, handler, log, name=""):
+        self._listener = listener
+        self._ctx = ctx
+        self._handler = handler
+        self.log = log
+        self.name = name
+        self._stopping = threading.Event()
+        self._loop_thread = None
+        self._workers = []
+        self._conns = set()
+        #: how often the event loop woke up (a test checks that a stalled client does not spin it)
+        self.loop_wakeups = 0
+
+    def stop(self):
+        """Close every connection and end the threads (the caller closes the listener)."""
+        if self._loop_thread is None:
+            return
+        self._stopping.set()
+        try:
+            self._wake_w.send(b"\0")
+        except OSError:
+            pass
+        self._loop_thread.join(timeout=5)
+        for worker in self._workers:
+            worker.join(timeout=5)
+        self._loop_thread, self._workers = None, []
+
+    def start(self):
+        self._selector = selectors.DefaultSelector()
+        # epoll and kqueue take registrations from any thread while another waits; then a worker
+        # hands a connection back itself, without waking the loop (one hop less per request).
+        self._direct = isinstance(self._selector, tuple(getattr(selectors, name) for name in
+                                                         ("EpollSelector", "KqueueSelector")
+                                                         if hasattr(selectors, name)))
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._selector.register(self._listener, selectors.EVENT_READ, None)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        self._heap, self._seq, self._returned = [], itertools.count(), collections.deque()
+        self._heap_lock = threading.Lock()
+        self._loop_wakes_at = 0.0
+        self._conns = set()
+        self._work = queue.SimpleQueue()
+        self._loop_thread = threading.Thread(target=self._loop, name=f"lab-loop-{self.name}", daemon=True)
+        self._workers = [threading.Thread(target=self._worker, name=f"lab-worker-{self.name}-{i}", daemon=True)
+                         for i in range(WORKERS)]
+        for thread in [self._loop_thread] + self._workers:
+            thread.start()
+
+    def _loop(self):
+        while not self._stopping.is_set():
+            try:
+                self._loop_once()
+            except Exception:  # a bug must not stop the lab from accepting; it is logged
+                logger.exception("lab: unexpected error in the event loop")
+                time.sleep(0.05)
+        for conn in list(self._conns):
+            self._close(conn)
+        for _ in self._workers:
+            self._work.put(None)
+        self._selector.close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+    def _loop_once(self):
+        """Wait for sockets or the nearest deadline; dispatch, re-register, expire."""
+        selector = self._selector
+        with self._heap_lock:
+            timeout = max(0.0, self._heap[0][0] - time.monotonic()) if self._heap else None
+            self._loop_wakes_at = time.monotonic() + timeout if timeout is not None else float("inf")
+        events = selector.select(timeout)
+        self.loop_wakeups += 1
+        for key, _mask in events:
+            if key.data is None:
+                self._accept()
+            elif key.data == "wake":
+                try:
+                    while self._wake_r.recv(4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            else:
+                conn = key.data
+                with self._heap_lock:
+                    if not conn.parked:
+                        continue
+                    conn.parked = False
+                    selector.unregister(conn.sock)
+                self._work.put(conn)
+        while self._returned:
+            conn, park = self._returned.popleft()
+            self._park_now(conn, park)
+        self._expire()
+
+    def _accept(self):
+        for _ in range(64):
+            try:
+                sock, addr = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:   # EMFILE and the like: say so, and let the backlog wait a moment
+                self.log.note(f"http: Accept error: {exc.strerror or exc}; retrying in 50ms", logging.ERROR)
+                time.sleep(0.05)
+                return
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn = _Conn(sock, f"{addr[0]}:{addr[1]}", time.monotonic() + HANDSHAKE_TIMEOUT)
+            self._conns.add(conn)
+            self._park_now(conn, _Park(conn.deadline))
+
+    def _park_now(self, conn, park):
+        """Wait for ``conn``'s socket; expire it at ``park.deadline``. Returns True when the loop
+        must wake up to see it (its deadline comes before the loop's next wake-up)."""
+        if conn.sock.fileno() < 0:
+            return False
+        with self._heap_lock:
+            conn.park_seq += 1
+            conn.parked = True
+            heapq.heappush(self._heap, (park.deadline, next(self._seq), conn, conn.park_seq))
+            if len(self._heap) > 4 * len(self._conns) + 64:    # drop entries of connections served since
+                self._heap = [e for e in self._heap if e[2].parked and e[2].park_seq == e[3]]
+                heapq.heapify(self._heap)
+            self._selector.register(conn.sock, selectors.EVENT_WRITE if park.write else selectors.EVENT_READ, conn)
+            return park.deadline < self._loop_wakes_at
+
+    def _expire(self):
+        now = time.monotonic()
+        expired = []
+        with self._heap_lock:
+            while self._heap and self._heap[0][0] <= now:
+                _deadline, _seq, conn, park_seq = heapq.heappop(self._heap)
+                if conn.parked and conn.park_seq == park_seq:
+                    self._selector.unregister(conn.sock)
+                    conn.parked = False
+                    expired.append(conn)
+        for conn in expired:
+            if conn.state in ("sniff", "handshake"):
+                try:
+                    local = "%s:%s" % conn.sock.getsockname()[:2]
+                except OSError:
+                    local = "?"
+                self.log.note(f"http: TLS handshake error from {conn.client}: "
+                              f"read tcp {local}->{conn.client}: i/o timeout")
+            self._close(conn)   # Go closes a connection whose header or idle time ran out, silently
+
+    def _hand_back(self, conn, park):
+        """(Worker) give ``conn`` back to the loop to wait on its socket."""
+        if self._stopping.is_set():
+            self._close(conn)
+            return
+        if self._direct:
+            if not self._park_now(conn, park):
+                return
+        else:
+            self._returned.append((conn, park))
+        try:
+            self._wake_w.send(b"\0")
+        except (BlockingIOError, OSError):
+            pass    # a wake-up byte is already pending, or the lab is stopping
+
+    def _close(self, conn):
+        if conn.tls is not None and conn.state == "http":
+            try:
+                conn.tls.shutdown()     # close_notify, as Go's conn.Close does
+            except (SSL.Error, OSError):
+                pass
+        try:
+            conn.sock.close()
+        except OSError:
+            pass
+        self._conns.discard(conn)
+
+    def _worker(self):
+        while True:
+            conn = self._work.get()
+            if conn is None:
+                return
+            try:
+                if self._stopping.is_set():
+                    raise _Closed()
+                if conn.state == "sniff":
+                    self._sniff(conn)
+                if conn.state == "handshake":
+                    self._handshake(conn)
+                if conn.state == "drain":
+                    self._drain(conn)
+                self._serve(conn)
+            except _Park as park:
+                self._hand_back(conn, park)
+            except _Yield:
+                self._work.put(conn)
+            except (_Closed, SSL.Error, OSError):
+                self._close(conn)
+            except Exception:  # a bug must not take the lab down; it is logged with its traceback
+                logger.exception("lab: unexpected error on connection from %s", conn.client)
+                self._close(conn)
+
+    def _sniff(self, conn):
+        """Go's ``tlsRecordHeaderLooksLikeHTTP``: plain HTTP on the TLS port gets Go's 400 answer."""
+        if not conn.prefix:
+            try:
+                head = conn.sock.recv(1, socket.MSG_PEEK)
+            except BlockingIOError:
+                raise _Park(conn.deadline) from None
+            if not head:    # connected and closed without a byte (a TCP probe): Go logs EOF
+                self.log.note(f"http: TLS handshake error from {conn.client}: EOF")
+                raise _Closed()
+            if head in (b"\x16", b"\x15"):          # a TLS handshake or alert record: OpenSSL reads it
+                conn.tls = SSL.Connection(self._ctx, conn.sock)
+                conn.tls.set_accept_state()
+                conn.state = "handshake"
+                return
+        try:
+            data = conn.sock.recv(5 - len(conn.prefix))
+        except BlockingIOError:
+            raise _Park(conn.deadline) from None
+        conn.prefix += data
+        if data and len(conn.prefix) < 5:
+            raise _Park(conn.deadline)
+        if conn.prefix in _HTTP_PREFIXES:
+            self.log.note(f"http: TLS handshake error from {conn.client}: client sent an HTTP request to an HTTPS server")
+            conn.sock.send(_PLAIN_HTTP_ANSWER)
+            # Read what the client sent before closing, so that the kernel closes with a FIN
+            # rather than a reset and the client gets to read the answer.
+            conn.sock.shutdown(socket.SHUT_WR)
+            conn.state, conn.deadline = "drain", time.monotonic() + 2
+            return
+        self.log.note(f"http: TLS handshake error from {conn.client}: "
+                      + ("tls: first record does not look like a TLS handshake" if data else "EOF"))
+        raise _Closed()
+
+    def _drain(self, conn):
+        while True:
+            try:
+                if not conn.sock.recv(65536):
+                    raise _Closed()
+            except BlockingIOError:
+                raise _Park(conn.deadline) from None
+
+    def _handshake(self, conn):
+        try:
+            conn.tls.do_handshake()
+        except SSL.WantReadError:
+            raise _Park(conn.deadline) from None
+        except SSL.WantWriteError:
+            raise _Park(conn.deadline, write=True) from None
+        except (SSL.ZeroReturnError, SSL.SysCallError):
+            self.log.note(f"http: TLS handshake error from {conn.client}: EOF")
+            raise _Closed() from None
+        except SSL.Error as exc:
+            self.log.note(f"http: TLS handshake error from {conn.client}: {_ssl_text(exc)}")
+            raise _Closed() from None
+        conn.peer_chain = _peer_chain(conn.tls)
+        conn.state = "http"
+        if conn.tls.get_alpn_proto_negotiated() == b"h2":
+            from .http2 import H2Session    # h2 and hpack load on the first HTTP/2 client (~45 ms)
+            conn.h2 = H2Session()
+            conn.out = conn.h2.start()
+
+    def _serve(self, conn):
+        """Answer every complete request; raise _Park when more bytes (or room to write) are needed."""
+        if conn.h2 is not None:
+            return self._serve_h2(conn)
+        served = 0
+        while True:
+            if conn.out:
+                self._flush(conn)
+                if conn.close_after:
+                    raise _Closed()
+            if self._stopping.is_set():
+                raise _Closed()
+            if served >= TURN:
+                raise _Yield()      # its next requests wait in conn.buf (and the socket)
+            try:
+                parsed = conn.reader.feed(conn.buf)
+            except BadRequest as exc:
+                conn.out, conn.close_after = exc.answer(), True
+                continue
+            if parsed is not None:
+                served += 1
+                conn.request_deadline = None
+                conn.out, conn.close_after = self._respond(conn, parsed), not parsed.keep_alive
+                continue
+            if conn.reader.continue_due:
+                conn.reader.continue_due = False
+                conn.request_deadline = time.monotonic() + BODY_TIMEOUT
+                conn.out = b"HTTP/1.1 100 Continue\r\n\r\n"
+                continue
+            self._receive(conn)
+
+    def _receive(self, conn):
+        try:
+            data = conn.tls.recv(65536)
+        except SSL.WantReadError:
+            if conn.request_deadline is None:
+                raise _Park(time.monotonic() + IDLE_TIMEOUT) from None
+            raise _Park(conn.request_deadline) from None
+        except SSL.WantWriteError:
+            raise _Park(conn.request_deadline or time.monotonic() + IDLE_TIMEOUT, write=True) from None
+        except (SSL.ZeroReturnError, SSL.SysCallError):
+            raise _Closed() from None
+        if not data:
+            raise _Closed()
+        if conn.request_deadline is None:
+            # Go's ReadHeaderTimeout runs from the first byte of a request.
+            conn.request_deadline = time.monotonic() + READ_HEADER_TIMEOUT
+        conn.buf += data
+
+    def _flush(self, conn):
+        while conn.out:
+            try:
+                sent = conn.tls.send(conn.out)
+            except SSL.WantWriteError:
+                raise _Park(time.monotonic() + WRITE_TIMEOUT, write=True) from None
+            except SSL.WantReadError:
+                raise _Park(time.monotonic() + WRITE_TIMEOUT) from None
+            except (SSL.ZeroReturnError, SSL.SysCallError):
+                raise _Closed() from None
+            conn.out = conn.out[sent:]
+
+    def _serve_h2(self, conn):
+        from .http2 import H2Closed
+        session, served = conn.h2, 0
+        while True:
+            if conn.out:
+                self._flush(conn)
+            if conn.close_after or self._stopping.is_set():
+                raise _Closed()
+            if conn.buf:
+                data, conn.buf = bytes(conn.buf), bytearray()
+                try:
+                    done = session.feed(data)
+                except H2Closed:
+                    conn.out, conn.close_after = session.data_to_send(), True
+                    continue
+                for stream_id, parsed in done:
+                    session.respond(stream_id, self._handle(conn, parsed), parsed.method == "HEAD")
+                conn.out += session.data_to_send()
+                if not session.waiting:
+                    conn.request_deadline = None
+                served += len(done)
+                if served >= TURN:
+                    self._flush(conn)
+                    raise _Yield()
+                continue
+            self._receive(conn)
+
+    def _handle(self, conn, parsed):
+        path, _, query = parsed.target.partition("?")
+        request = Request(method=parsed.method, path=unquote(path), query=query, headers=parsed.headers,
+                          body=parsed.body, peer_chain=conn.peer_chain, client=conn.client)
+        return self._handler(request)
+
+    def _respond(self, conn, parsed):
+        response = self._handle(conn, parsed)
+        return response_bytes(response.status, response.content_type, response.headers, response.body,
+                              parsed.keep_alive, parsed.method == "HEAD", parsed.version == "HTTP/1.0")
+
+
+def _peer_chain(tls):
+    """The certificates the client sent, leaf first, as ``cryptography`` objects.
+
+    A certificate that ``cryptography`` cannot read becomes an
+    :class:`~k8sauthlib.lab.auth.UnreadableCertificate`, which the authenticator turns into a 401.
+    """
+    try:
+        leaf = tls.get_peer_certificate(as_cryptography=True)
+    except Exception as exc:  # noqa: BLE001 - any parse failure of the client's bytes is bad input
+        return [UnreadableCertificate(str(exc) or exc.__class__.__name__)]
+    if leaf is None:
+        return []
+    try:
+        sent = tls.get_peer_cert_chain(as_cryptography=True) or []
+    except Exception:  # noqa: BLE001 - an unreadable intermediate only cannot help to verify
+        sent = []
+    # On the server side OpenSSL's chain usually omits the leaf; be robust either way.
+    return [leaf] + [c for c in sent if c != leaf]
+def _ssl_text(exc):
+    """A short text for a handshake failure (the OpenSSL reason strings)."""
+    try:
+        reasons = [entry[2] for entry in exc.args[0] if len(entry) >= 3]
+        if reasons:
+            return "; ".join(reasons)
+    except (IndexError, TypeError):
+        pass
+    return str(exc) or exc.__class__.__name__
