@@ -12,11 +12,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
 from k8sauthlib.errors import InputError
-from k8sauthlib.inspect import Identity, kubernetes_identity
+from k8sauthlib.pki.identity import Identity, kubernetes_identity
 from k8sauthlib.lab import csr as api
 from k8sauthlib.lab import csrsigner
 from k8sauthlib.lab.apierrors import StatusError
@@ -168,7 +169,7 @@ def test_request_must_be_a_pem_certificate_request(jane_pem):
                                        ("ec", "x509: ECDSA verification failure")])
 def test_request_signature_must_verify(tmp_path, key, text):
     pem = openssl_csr(tmp_path, "/CN=jane", key=key)
-    der = bytearray(x509.load_pem_x509_csr(pem).public_bytes(k8s.certs.serialization.Encoding.DER))
+    der = bytearray(x509.load_pem_x509_csr(pem).public_bytes(serialization.Encoding.DER))
     der[-3] ^= 0x01   # inside the signature
     tampered = b"-----BEGIN CERTIFICATE REQUEST-----\n" + base64.encodebytes(bytes(der)) + \
         b"-----END CERTIFICATE REQUEST-----\n"
@@ -427,7 +428,7 @@ def test_signer_issues_a_client_certificate_openssl_accepts(tmp_path, ca, approv
     assert x509.load_pem_x509_csr(pem).public_key().public_numbers() == cert.public_key().public_numbers()
     assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
     # the key never left the "user": the certificate matches the openssl key
-    assert k8s.certs.key_matches(cert, k8s.load_private_key((tmp_path / "k.pem").read_bytes()))
+    assert k8s.key_matches(cert, k8s.load_private_key((tmp_path / "k.pem").read_bytes()))
 
 
 def test_signed_certificate_fails_against_another_ca(tmp_path, ca, other_ca, approve, jane_pem):

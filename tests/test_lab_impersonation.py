@@ -6,7 +6,7 @@ Expected texts are kube-apiserver 1.32's (``filters/impersonation.go`` and
 
 import pytest
 
-from k8sauthlib.inspect import Identity
+from k8sauthlib.pki.identity import Identity
 from k8sauthlib.lab.apierrors import StatusError
 from k8sauthlib.lab.auth import Authorizer
 from k8sauthlib.lab.impersonation import (canonical_header, impersonate, log_text, requested,

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 import k8sauthlib as k8s
-from k8sauthlib.inspect import UID_OID
+from k8sauthlib.pki.identity import UID_OID
 
 REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",'
