@@ -492,6 +492,7 @@ COMMANDS = {
     "certinfo": cmd_certinfo,
     "lab": lambda argv: _delegate("lab.cli", argv),
     "kubeconfig": lambda argv: _delegate("kubeconfig", argv),
+    "check-expiration": lambda argv: _delegate("expiration", argv),
 }
 
 
