@@ -60,6 +60,7 @@ cfssl-compatible commands (flags as in cfssl: -flag=value or -flag value):
 Kubernetes commands:
   kubeconfig ...                                write and inspect kubeconfig files
   lab ...                                       run the local lab API server
+  check-expiration [--dir DIR]                  kubeadm certs check-expiration for a kubeadm tree
 
   version                                       print the version
 Each command takes -h for its flags. Output JSON goes to stdout, logs to stderr.
