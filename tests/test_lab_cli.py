@@ -22,7 +22,8 @@ UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status"
 
 
 def curl(url, ca_file, cert=None, key=None):
-    args = ["curl", "-sS", "--cacert", str(ca_file), "-w", "\n%{http_code}", url]
+    # a program's User-Agent: curl's own gets indented JSON, as from kube-apiserver (isPrettyPrint)
+    args = ["curl", "-sS", "-A", "k8sauth-tests/1.0", "--cacert", str(ca_file), "-w", "\n%{http_code}", url]
     if cert:
         args[1:1] = ["--cert", str(cert), "--key", str(key)]
     result = subprocess.run(args, capture_output=True, timeout=30)

@@ -108,7 +108,10 @@ def users(lab, cluster_ca, tmp_path_factory):
 
 def curl(lab, path, user=None, *, method="GET", data=None, headers=()):
     """Run real curl; return (status, headers dict with lower-case names, body bytes)."""
-    args = ["curl", "-sS", "--cacert", str(lab.ca_file), "-X", method, "-D", "-", "-o", "/dev/stdout"]
+    # A program's User-Agent: with curl's own, kube-apiserver (and the lab) indent JSON for people
+    # (isPrettyPrint); tests/test_lab_writes.py checks that form.
+    args = ["curl", "-sS", "--cacert", str(lab.ca_file), "-X", method, "-D", "-", "-o", "/dev/stdout",
+            "-A", "k8sauth-tests/1.0"]
     if user is not None:
         args += user.curl_args
     for header in headers:
@@ -368,7 +371,7 @@ def test_article_step_6_curl_api_as_admin(lab, users):
 
 
 def test_not_found_and_method_not_allowed_bodies(lab, users):
-    status, _, body = curl(lab, "/api/v1/namespaces/default/configmaps", users["admin"])
+    status, _, body = curl(lab, "/api/v1/namespaces/default/no-such-resources", users["admin"])
     assert (status, json.loads(body)) == (404, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
                                                 "message": "the server could not find the requested resource",
                                                 "reason": "NotFound", "details": {}, "code": 404})

@@ -1,14 +1,22 @@
 """A local lab API server that behaves like kube-apiserver wherever the book touches it.
 
 ``k8s.LabServer(directory)`` serves the kubeadm-like tree in ``directory`` on
-``https://127.0.0.1:<port>``: client-certificate authentication, RBAC, discovery, pods,
-SelfSubjectReview/AccessReview/RulesReview, with kube-apiserver's status codes and messages.
+``https://127.0.0.1:<port>``: client-certificate authentication, impersonation, RBAC with
+the default ClusterRoles, discovery and OpenAPI v3, stored Namespaces, RBAC objects and CertificateSigningRequests (signed when
+approved), read-only pods, the Node and the API server log, SelfSubjectReview/AccessReview/
+RulesReview, with kube-apiserver's status codes and messages; what it does not serve it refuses
+with a message that names the lab.
 Real kubectl, curl and the official Python client work against it unchanged.
 
-Modules: :mod:`.server` (TLS, HTTP, threads, the log), :mod:`.auth` (request attributes,
-authentication, the authorizer union, 403 messages), :mod:`.rbac` (RBAC evaluation and the
-bootstrap policy), :mod:`.api` (routing and resources), :mod:`.protobuf` (kubectl's review
-bodies), :mod:`.cli` (``k8sauthlib lab up``).
+Modules, imports running downwards: :mod:`.server` (TLS, HTTP, threads, the log) calls
+:mod:`.api` (the request pipeline and routing), which uses :mod:`.impersonation`,
+:mod:`.rest` (create/get/list/update/patch/delete) with :mod:`.patch`, :mod:`.validation`,
+:mod:`.escalation`, :mod:`.certificates` (:mod:`.csr`, :mod:`.csrsigner`) and :mod:`.store`
+(YAML files under ``lab/objects/``); :mod:`.reviews`, :mod:`.nodes`, :mod:`.pods`,
+:mod:`.openapi`, :mod:`.discovery` (versions), :mod:`.selectors`; below them :mod:`.auth`
+(request attributes, authentication, the authorizer union, 403 texts), :mod:`.rbac` and
+:mod:`.bootstrap` (the default policy), :mod:`.kinds` (schemas, tables), :mod:`.apierrors`,
+:mod:`.protobuf` and :mod:`.wire` (bytes on the wire). :mod:`.cli` is ``k8sauthlib lab up``.
 """
 
 from .server import LabError, LabServer, read_manifest_flags

@@ -34,9 +34,10 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import bootstrap, impersonation, openapi, protobuf
+from . import bootstrap, impersonation, nodes, openapi, reviews
 from .apierrors import StatusError
-from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, UID_SINCE,
+from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, REAL_CORE_RESOURCES,
+                        REAL_GROUPS, UID_SINCE, not_served_message,
                         parse_version, version_info)
 from .certificates import CSRStrategy
 from .kinds import CERTIFICATE_SIGNING_REQUEST, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NAMESPACE, STORED_KINDS, by_resource
@@ -45,8 +46,9 @@ from .rest import RestHandler
 from .selectors import SelectorError, labels_match, parse_field_selector, parse_label_selector, fields_match
 from .store import ObjectStore, update_managed_fields
 from .wire import (JSON, METHOD_NOT_ALLOWED_TEXT, NOT_FOUND_TEXT, UNAUTHORIZED, Request, Response,  # noqa: F401
-                   encode_object, go_json, human_duration, json_response, rfc3339, status_object, wants_pretty)
-from .auth import RequestAttributes, forbidden_message, request_info
+                   encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object,
+                   warning_header)
+from .auth import forbidden_message, request_info
 from ..errors import InputError
 
 from .kinds import AGE_COLUMN, NAME_COLUMN, column  # noqa: E402
@@ -92,6 +94,8 @@ SERVICE_COLUMNS = (
 )
 
 logger = logging.getLogger("k8sauthlib.lab")
+#: ``openapi.go`` in kube-openapi's handler: the protobuf media type of ``/openapi/v2``.
+OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 
 class LabAPI:
@@ -109,16 +113,20 @@ class LabAPI:
             kept in its ``objects/`` folder. ``None``: a temporary folder, gone with the process.
         pki_dir: where the CSR signer finds ``ca.crt`` and ``ca.key`` (default: ``pki/`` beside
             ``state_dir``, kubeadm's ``--cluster-signing-cert-file``/``--cluster-signing-key-file``).
+        log_lines: callable returning the lab's log lines, served as kube-apiserver's pod log.
+        node_name: the Node's name (default: the mirror pods' node).
     """
 
     def __init__(self, authenticator, authorizer, pods, server_address, started, log=None, *,
-                 kubernetes_version=DEFAULT_VERSION, state_dir=None, pki_dir=None):
+                 kubernetes_version=DEFAULT_VERSION, state_dir=None, pki_dir=None, log_lines=None, node_name=None):
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.pods = {p.name: p for p in pods}
+        self.node_name = node_name or (pods[0].node_name if pods else "lab")
         self.server_address = server_address
         self.started = started
         self.log = log or (lambda record: None)
+        self.log_lines = log_lines or (lambda: [])
         self.minor = parse_version(kubernetes_version)
         self.version_info = version_info(self.minor)
         if pki_dir is None and state_dir is not None:
@@ -156,8 +164,8 @@ class LabAPI:
     def _seed(self):
         """What kube-apiserver creates at start when it is missing: the four namespaces
         (``pkg/controlplane/controller/systemnamespaces``) and the bootstrap RBAC policy (the
-        ``rbac/bootstrap-roles`` post-start hook, :mod:`.bootstrap`). An object that exists is left
-        as it is (kube-apiserver would also add missing permissions to ``autoupdate`` ones)."""
+        ``rbac/bootstrap-roles`` post-start hook, :mod:`.bootstrap`). An existing bootstrap object
+        marked ``autoupdate`` gets back missing permissions and subjects (:func:`.bootstrap.reconcile`)."""
         stamp = rfc3339(self.started)
         objects = [(NAMESPACE, {"kind": "Namespace", "apiVersion": "v1",
                                 "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
@@ -167,7 +175,13 @@ class LabAPI:
         objects += [(CLUSTER_ROLE_BINDING, o) for o in bootstrap.cluster_role_bindings()]
         for kind, obj in objects:
             meta = obj["metadata"]
-            if self.store.get(kind, "", meta["name"]) is not None:
+            existing = self.store.get(kind, "", meta["name"])
+            if existing is not None:
+                reconciled = bootstrap.reconcile(existing, obj) if kind is not NAMESPACE else None
+                if reconciled is not None:
+                    update_managed_fields(kind, existing, reconciled, "kube-apiserver", "Update", stamp)
+                    reconciled["metadata"]["resourceVersion"] = self.store.next_resource_version()
+                    self.store.put(kind, reconciled)
                 continue
             meta["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8sauthlib-lab/{kind.resource}/{meta['name']}"))
             meta["resourceVersion"] = self.store.next_resource_version()
@@ -184,51 +198,51 @@ class LabAPI:
                   "user_agent": req.headers.get("user-agent", "")}
         attrs = request_info(req.method, req.path, req.query)
         record["verb"] = attrs.verb
-        result = self.authenticator.authenticate(req.peer_chain, req.headers)
-        if result.identity is None:
-            record.update(user=None, groups=[], decision="unauthenticated", reason="", auth_error=result.error)
-            response = json_response(401, UNAUTHORIZED)
-        else:
-            identity = result.identity
-            identity = self._as_of_version(identity)
-            record.update(user=identity.user, groups=list(identity.groups), via=result.via)
-            authenticated = identity
-            impersonated = impersonation.impersonate(req.header_pairs or req.headers, identity,
-                                                     lambda a: self.authorizer.authorize(authenticated, a),
-                                                     request_uri=req.target)
-            if isinstance(impersonated, StatusError):
-                record.update(decision="forbid", reason="impersonation refused", authorizer="impersonation")
-                response = _status_error_response(impersonated)
-                decision = None
-            else:
-                if impersonated is not identity:
-                    record.update(impersonated=impersonation.log_text(identity, impersonated),
-                                  user=impersonated.user, groups=list(impersonated.groups))
-                identity = impersonated
-                decision = self.authorizer.authorize(identity, attrs)
-                record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
-                              authorizer=decision.authorizer)
-            if decision is None:
-                pass
-            elif not decision.allowed:
-                message, details = forbidden_message(attrs, identity.user, decision.reason)
-                response = json_response(403, status_object(403, "Forbidden", message, details))
-            else:
-                try:
-                    response = self.route(req, attrs, identity)
-                except SelectorError as exc:
-                    response = json_response(400, status_object(400, "BadRequest", str(exc), {}))
-                except InputError as exc:
-                    response = json_response(400, status_object(400, "BadRequest", str(exc)))
-                except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
-                    logger.exception("lab: error handling %s %s", req.method, req.target)
-                    response = json_response(500, status_object(
-                        500, "InternalError", f"Internal error occurred: {exc}",
-                        {"causes": [{"message": str(exc)}]}))
-        response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + response.headers
+        try:
+            response = self._serve(req, attrs, record)
+        except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
+            logger.exception("lab: error handling %s %s", req.method, req.target)
+            record.setdefault("decision", "error")
+            response = json_response(500, status_object(500, "InternalError", f"Internal error occurred: {exc}",
+                                                        {"causes": [{"message": str(exc)}]}))
+        response = prettify(req, response)
+        warnings = [("Warning", warning_header(w)) for w in req.warnings]
+        response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + warnings + response.headers
         record["status"] = response.status
         self.log(record)
         return response
+
+    def _serve(self, req, attrs, record):
+        """Authentication (401), impersonation, authorization (403), then the handler."""
+        result = self.authenticator.authenticate(req.peer_chain, req.headers)
+        if result.identity is None:
+            record.update(user=None, groups=[], decision="unauthenticated", reason="", auth_error=result.error)
+            return json_response(401, UNAUTHORIZED)
+        identity = self._as_of_version(result.identity)
+        record.update(user=identity.user, groups=list(identity.groups), via=result.via)
+        authenticated = identity
+        impersonated = impersonation.impersonate(req.header_pairs or req.headers, identity,
+                                                 lambda a: self.authorizer.authorize(authenticated, a),
+                                                 request_uri=req.target)
+        if isinstance(impersonated, StatusError):
+            record.update(decision="forbid", reason="impersonation refused", authorizer="impersonation")
+            return _status_error_response(impersonated)
+        if impersonated is not identity:
+            record.update(impersonated=impersonation.log_text(identity, impersonated),
+                          user=impersonated.user, groups=list(impersonated.groups))
+        identity = impersonated
+        decision = self.authorizer.authorize(identity, attrs)
+        record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
+                      authorizer=decision.authorizer)
+        if not decision.allowed:
+            message, details = forbidden_message(attrs, identity.user, decision.reason)
+            return json_response(403, status_object(403, "Forbidden", message, details))
+        try:
+            return self.route(req, attrs, identity)
+        except SelectorError as exc:
+            return json_response(400, status_object(400, "BadRequest", str(exc), {}))
+        except InputError as exc:
+            return json_response(400, status_object(400, "BadRequest", str(exc)))
 
     # ------------------------------------------------------------------ routing
     def route(self, req, attrs, identity):
@@ -244,6 +258,12 @@ class LabAPI:
                 return self._method_not_allowed()
             return handler()
         group_version = attrs.api_version if attrs.api_prefix == "api" else f"{attrs.api_group}/{attrs.api_version}"
+        if attrs.api_group in REAL_GROUPS:
+            return json_response(404, status_object(404, "NotFound", not_served_message(
+                f"the API group {attrs.api_group}"), {}))
+        if group_version == "v1" and attrs.resource in REAL_CORE_RESOURCES:
+            return json_response(404, status_object(404, "NotFound", not_served_message(attrs.resource),
+                                                    {"kind": attrs.resource}))
         if group_version not in GROUP_RESOURCES:
             return Response(404, b"404 page not found\n", "text/plain; charset=utf-8",
                             [("X-Content-Type-Options", "nosniff")])
@@ -252,7 +272,12 @@ class LabAPI:
             if self._wants_table(req) and attrs.verb in ("get", "list") and not attrs.subresource:
                 return self._stored_table(req, attrs, kind)
             return self.rest.handle(req, attrs, identity, kind)
+        if (group_version, attrs.resource, attrs.subresource) == ("v1", "pods", "log") and attrs.verb == "get":
+            if attrs.name not in self.pods or attrs.namespace != "kube-system":
+                return self._object_not_found("pods", attrs.name)
+            return nodes.pod_log(attrs.name, self.pods[attrs.name].node_name, req.query, self.log_lines())
         handler = {
+            ("v1", "nodes"): self._nodes,
             ("v1", "pods"): self._pods,
             ("v1", "services"): self._services,
             ("authentication.k8s.io/v1", "selfsubjectreviews"): self._self_subject_review,
@@ -305,6 +330,8 @@ class LabAPI:
             docs[f"/apis/{gv}"] = (lambda gv=gv: json_response(200, {"kind": "APIResourceList", "apiVersion": "v1",
                                                                       "groupVersion": gv,
                                                                       "resources": GROUP_RESOURCES[gv]}))
+        if path == "/openapi/v2":
+            return lambda: Response(200, openapi.v2_document(), OPENAPI_V2_PROTOBUF)
         if path.startswith("/openapi/v3/"):
             document = openapi.group_version_document(path[len("/openapi/v3/"):])
             if document is not None:
@@ -408,6 +435,14 @@ class LabAPI:
         return self._list_or_get(req, attrs, resource="pods", kind_name="Pod", objects=objects, fields=fields,
                                  columns=POD_COLUMNS, cells=cells)
 
+    def _nodes(self, req, attrs, identity):
+        node = nodes.node_object(self.node_name, self.started, self.resource_version,
+                                 self.server_address.rsplit(":", 1)[0])
+        fields = lambda o: {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
+        now = datetime.now(timezone.utc)
+        return self._list_or_get(req, attrs, resource="nodes", kind_name="Node", objects=[node], fields=fields,
+                                 columns=nodes.NODE_COLUMNS, cells=lambda o: nodes.node_cells(o, now))
+
     def _service_object(self, name):
         port = int(self.server_address.rsplit(":", 1)[1])
         return {"kind": "Service", "apiVersion": "v1",
@@ -433,81 +468,14 @@ class LabAPI:
                                                   self._age(self.started), "<none>"])
 
     # ------------------------------------------------------------------ reviews
-    def _review(self, req, attrs):
-        if req.method != "POST" or attrs.name:
-            return None, self._method_not_allowed()
-        return protobuf.decode_review(req.body, req.headers.get("content-type", "")), None
-
     def _self_subject_review(self, req, attrs, identity):
-        """``pkg/registry/authentication/selfsubjectreview/rest.go``: echo the caller's user info."""
-        _obj, error = self._review(req, attrs)
-        if error:
-            return error
-        user_info = {"username": identity.user}
-        if identity.groups:
-            user_info["groups"] = list(identity.groups)
-        if identity.extra:
-            user_info["extra"] = {k: list(v) for k, v in sorted(identity.extra.items())}
-        return json_response(201, {"kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": rfc3339(datetime.now(timezone.utc))},
-                                   "status": {"userInfo": user_info}})
+        return reviews.self_subject_review(req, attrs, identity)
 
     def _self_subject_access_review(self, req, attrs, identity):
-        """``pkg/registry/authorization/selfsubjectaccessreview/rest.go``: ask the same authorizer.
-
-        ``status.reason`` is the authorizer's reason: RBAC's allow text, or ``""`` when nothing
-        matched (RBAC has "no opinion" then, and kubectl prints a bare ``no``).
-        """
-        obj, error = self._review(req, attrs)
-        if error:
-            return error
-        spec = obj.get("spec") or {}
-        ra, nra = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
-        if (ra is None) == (nra is None):
-            message = ('SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: '
-                       'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified')
-            return json_response(422, status_object(422, "Invalid", message,
-                                                    {"group": "authorization.k8s.io", "kind": "SelfSubjectAccessReview"}))
-        if ra is not None:
-            review_attrs = RequestAttributes(verb=ra.get("verb", ""), is_resource_request=True,
-                                             api_group=ra.get("group", ""), api_version=ra.get("version", ""),
-                                             namespace=ra.get("namespace", ""), resource=ra.get("resource", ""),
-                                             subresource=ra.get("subresource", ""), name=ra.get("name", ""))
-            spec_out = {"resourceAttributes": {k: v for k, v in ra.items() if v}}
-        else:
-            review_attrs = RequestAttributes(verb=nra.get("verb", ""), path=nra.get("path", ""))
-            spec_out = {"nonResourceAttributes": {k: v for k, v in nra.items() if v}}
-        decision = self.authorizer.authorize(identity, review_attrs)
-        status = {"allowed": decision.allowed}
-        if decision.denied:
-            status["denied"] = True
-        if decision.reason:
-            status["reason"] = decision.reason
-        if decision.evaluation_error:
-            status["evaluationError"] = decision.evaluation_error
-        return json_response(201, {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": None}, "spec": spec_out, "status": status})
+        return reviews.self_subject_access_review(req, attrs, identity, self.authorizer)
 
     def _self_subject_rules_review(self, req, attrs, identity):
-        """``pkg/registry/authorization/selfsubjectrulesreview/rest.go``: the RBAC rules that apply."""
-        obj, error = self._review(req, attrs)
-        if error:
-            return error
-        namespace = (obj.get("spec") or {}).get("namespace", "")
-        resource, nonresource, incomplete, evaluation_error = self.authorizer.rules_for(identity, namespace)
-        status = {
-            "resourceRules": [{k: v for k, v in {"verbs": list(r.verbs), "apiGroups": list(r.api_groups),
-                                                  "resources": list(r.resources),
-                                                  "resourceNames": list(r.resource_names)}.items()
-                               if v or k == "verbs"} for r in resource],
-            "nonResourceRules": [{"verbs": list(r.verbs), "nonResourceURLs": list(r.non_resource_urls)} for r in nonresource],
-            "incomplete": incomplete,
-        }
-        if evaluation_error:
-            status["evaluationError"] = evaluation_error
-        return json_response(201, {"kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
-                                   "metadata": {"creationTimestamp": None},
-                                   "spec": {"namespace": namespace} if namespace else {}, "status": status})
+        return reviews.self_subject_rules_review(req, attrs, identity, self.authorizer)
 
 
 def _parse_time(text):

@@ -236,3 +236,42 @@ def aggregate(cluster_roles):
         if not changed:
             break
     return changes
+
+
+def reconcile(existing, expected):
+    """The bootstrap hook's reconciliation (``pkg/registry/rbac/reconciliation``), or ``None``.
+
+    Only objects annotated ``rbac.authorization.kubernetes.io/autoupdate: "true"`` are touched,
+    and only additively: rules of ``expected`` the existing role does not cover are appended
+    (broken down, as ``validation.Covers`` reports them), missing aggregation selectors and
+    labels/annotations are added, a binding gets its missing subjects back.
+    """
+    from .escalation import uncovered
+    from .rbac import PolicyRule
+    meta = existing.get("metadata") or {}
+    if (meta.get("annotations") or {}).get("rbac.authorization.kubernetes.io/autoupdate") != "true":
+        return None
+    import copy
+    out = copy.deepcopy(existing)
+    out_meta = out["metadata"]
+    for key in ("labels", "annotations"):
+        want = expected["metadata"].get(key) or {}
+        if any(k not in (out_meta.get(key) or {}) for k in want):
+            out_meta[key] = {**want, **(out_meta.get(key) or {})}
+    if existing.get("kind") == "ClusterRole":
+        if expected.get("aggregationRule"):
+            have = (out.get("aggregationRule") or {}).get("clusterRoleSelectors") or []
+            missing = [s for s in expected["aggregationRule"]["clusterRoleSelectors"] if s not in have]
+            if missing:
+                out["aggregationRule"] = {"clusterRoleSelectors": have + missing}
+        else:
+            owner = [PolicyRule.from_dict(r) for r in out.get("rules") or []]
+            missing = uncovered(owner, [PolicyRule.from_dict(r) for r in expected.get("rules") or []])
+            if missing:
+                out["rules"] = list(out.get("rules") or []) + [r.to_dict() for r in missing]
+    else:
+        subjects = list(out.get("subjects") or [])
+        missing = [s for s in expected.get("subjects") or [] if s not in subjects]
+        if missing:
+            out["subjects"] = subjects + missing
+    return out if out != existing else None

@@ -1,4 +1,4 @@
-"""``k8sauthlib lab up --dir DIR [--port PORT]``: run the lab API server in the foreground.
+"""``k8sauthlib lab up --dir DIR [--port PORT] [--kubernetes-version 1.N]``: run the lab API server.
 
 Creates the kubeadm-like tree in ``DIR`` when it is missing (or reuses it, so the CA survives
 restarts as in a real cluster), serves it, prints the URL on stdout once the server answers
@@ -6,6 +6,8 @@ TLS, logs every request on stderr, and exits 0 on SIGINT (Ctrl-C) or SIGTERM.
 
 The default port is the manifest's ``--secure-port`` (kubeadm: 6443), so that the server URL
 in the tree's ``admin.conf`` is right; ``--port 0`` picks a free port.
+``--kubernetes-version`` (1.28 to 1.35, default 1.32) is what ``/version`` says, so the
+``kubectl`` dispatcher runs the matching kubectl; see :mod:`k8sauthlib.lab.discovery`.
 """
 
 import argparse
@@ -17,16 +19,54 @@ import threading
 from ..errors import K8sAuthError
 
 
+SERVES = (
+    "What it serves, as kube-apiserver does: client-certificate authentication, impersonation and RBAC; "
+    "discovery and /openapi/v3; Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings and "
+    "CertificateSigningRequests (create, get, list, update, patch, delete; approved CSRs are signed with "
+    "pki/ca.key at once); the default ClusterRoles (view, edit, admin, system:*); read-only mirror pods of "
+    "manifests/ and the kubernetes Service; SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview. "
+    "Not served, and refused with a message saying so: watch, server-side apply, dry-run, other resources "
+    "and writes to pods. Objects written through the API are kept as YAML in DIR/lab/objects/ (they survive "
+    "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
+
+
+SERVES = (
+    "What it serves, as kube-apiserver does: client-certificate authentication, impersonation and RBAC; "
+    "discovery and /openapi/v3; Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings and "
+    "CertificateSigningRequests (create, get, list, update, patch, delete; approved CSRs are signed with "
+    "pki/ca.key at once); the default ClusterRoles (view, edit, admin, system:*); read-only mirror pods of "
+    "manifests/ and the kubernetes Service; SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview. "
+    "Not served, and refused with a message saying so: watch, server-side apply, dry-run, other resources "
+    "and writes to pods. Objects written through the API are kept as YAML in DIR/lab/objects/ (they survive "
+    "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
+
+
+def _port(text):
+    """``--port``: an integer from 0 to 65535, else argparse's one-line error."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number: use 0 (any free port) to 65535")
+    return value
+
+
 def _parser():
+    from .discovery import SUPPORTED_MINORS
     parser = argparse.ArgumentParser(prog="k8sauthlib lab", description="The local lab API server.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
-                        description="Serve the lab API server on 127.0.0.1 in the foreground.")
+                        description="Serve the lab API server on 127.0.0.1 in the foreground. " + SERVES)
     up.add_argument("--dir", required=True, help="the lab's kubeadm tree (created if missing)")
     up.add_argument("--port", type=int, default=None,
                     help="TCP port (default: --secure-port of manifests/kube-apiserver.yaml; 0: a free port)")
     up.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
     up.add_argument("--quiet", action="store_true", help="do not log requests on stderr")
+    up.add_argument("--kubernetes-version", default="1.32", metavar="1.N",
+                    choices=[f"1.{m}" for m in SUPPORTED_MINORS],
+                    help=f"the Kubernetes version the lab presents (1.{SUPPORTED_MINORS[0]} to "
+                         f"1.{SUPPORTED_MINORS[-1]}; default 1.32): /version, credential-id from 1.32")
     return parser
 
 
@@ -54,13 +94,17 @@ def main(argv=None) -> int:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        lab = LabServer(args.dir, port=args.port, host=args.host)
+        lab = LabServer(args.dir, port=args.port, host=args.host, kubernetes_version=args.kubernetes_version)
         port = args.port
         if port is None:
             lab._ensure_tree()
             port = lab.tree.secure_port
             lab.requested_port = port
         lab.start()
+        logging.getLogger("k8sauthlib.lab").info(
+            "lab: presenting Kubernetes v%s; RBAC files in %s; objects written through the API in %s; "
+            "not served: watch, server-side apply, dry-run, pod writes, other resources",
+            args.kubernetes_version, lab.rbac_dir, lab.directory / "lab" / "objects")
         try:
             print(lab.url, flush=True)
             while not stop.wait(0.5):

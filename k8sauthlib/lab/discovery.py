@@ -61,10 +61,14 @@ def version_info(minor):
     }
 
 
-def _resource(name, kind, namespaced, verbs, short=()):
-    entry = {"name": name, "singularName": kind.lower(), "namespaced": namespaced, "kind": kind, "verbs": list(verbs)}
+def _resource(name, kind, namespaced, verbs, short=(), categories=()):
+    """An ``APIResource``; ``categories`` as kube-apiserver gives them (pods and services are in ``all``)."""
+    entry = {"name": name, "singularName": kind.lower() if "/" not in name else "", "namespaced": namespaced,
+             "kind": kind, "verbs": list(verbs)}
     if short:
         entry["shortNames"] = list(short)
+    if categories:
+        entry["categories"] = list(categories)
     return entry
 
 
@@ -72,8 +76,10 @@ def group_resources():
     """Served group versions -> their ``APIResourceList`` entries (legacy discovery)."""
     out = {
         "v1": [
-            _resource("pods", "Pod", True, ["get", "list"], ["po"]),
-            _resource("services", "Service", True, ["get", "list"], ["svc"]),
+            _resource("nodes", "Node", False, ["get", "list"], ["no"]),
+            _resource("pods", "Pod", True, ["get", "list"], ["po"], ["all"]),
+            _resource("pods/log", "Pod", True, ["get"]),
+            _resource("services", "Service", True, ["get", "list"], ["svc"], ["all"]),
         ],
         "authentication.k8s.io/v1": [_resource("selfsubjectreviews", "SelfSubjectReview", False, ["create"])],
         "authorization.k8s.io/v1": [
@@ -84,6 +90,10 @@ def group_resources():
     for kind in STORED_KINDS:
         out.setdefault(kind.group_version, []).append(
             _resource(kind.resource, kind.kind, kind.namespaced, kind.verbs, kind.short_names))
+        if kind.kind == "CertificateSigningRequest":   # the two subresources certificates/v1 serves
+            for sub in ("approval", "status"):
+                out[kind.group_version].append(_resource(f"{kind.resource}/{sub}", kind.kind, False,
+                                                         ["get", "patch", "update"]))
     for resources in out.values():
         resources.sort(key=lambda r: r["name"])
     return out
@@ -91,3 +101,20 @@ def group_resources():
 
 GROUP_RESOURCES = group_resources()
 API_GROUPS = tuple(sorted({gv.split("/")[0] for gv in GROUP_RESOURCES if "/" in gv}))
+
+#: Resources and groups a kube-apiserver 1.32 serves that the lab does not (``kubectl api-resources``
+#: on a kubeadm cluster). A request for one gets a 404 that says so instead of go-restful's generic
+#: "the server could not find the requested resource", which would send a learner looking for a typo.
+REAL_CORE_RESOURCES = ("bindings", "componentstatuses", "configmaps", "endpoints", "events", "limitranges",
+                       "persistentvolumeclaims", "persistentvolumes", "podtemplates", "replicationcontrollers",
+                       "resourcequotas", "secrets", "serviceaccounts")
+REAL_GROUPS = ("admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "apps",
+               "autoscaling", "batch", "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io",
+               "flowcontrol.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy", "scheduling.k8s.io",
+               "storage.k8s.io")
+
+
+def not_served_message(what):
+    return (f"the k8sauthlib lab does not serve {what}; it serves namespaces, nodes, pods, services, RBAC objects, "
+            "certificatesigningrequests and the self-subject reviews (kubectl api-resources lists them). "
+            "Use a kubeadm cluster for the rest")

@@ -184,6 +184,11 @@ def _csr_condition(obj):
     return text
 
 
+def _csr_fields(obj):
+    from .csr import selectable_fields   # the CSR registry's SelectableFields
+    return selectable_fields(obj)
+
+
 def _csr_cells(obj, age):
     """``printCertificateSigningRequest``; RequestedDuration is ``duration.HumanDuration``."""
     from .wire import human_duration
@@ -226,7 +231,7 @@ CERTIFICATE_SIGNING_REQUEST = Kind(
                                          "expirationSeconds is 600, i.e. 10 minutes."),
              column("Condition", "Conditions applied to the request, such as approval or denial.")),
     cells=_csr_cells,
-    field_labels={"spec.signerName": lambda obj: (obj.get("spec") or {}).get("signerName", "")})
+    field_labels={"spec.signerName": lambda obj: _csr_fields(obj)["spec.signerName"]})
 
 STORED_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING, NAMESPACE, CERTIFICATE_SIGNING_REQUEST)
 RBAC_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING)
@@ -276,6 +281,18 @@ def unknown_fields(schema, value, path=""):
         for key, item in value.items():
             found.extend(unknown_fields(schema[1], item, f"{path}.{key}"))
     return found
+
+
+def prune_unknown(schema, value):
+    """``value`` without the fields the schema does not know (the decoder drops them unless Strict)."""
+    if isinstance(schema, tuple) and schema[0] == "struct" and isinstance(value, dict):
+        known = dict(schema[1])
+        return {k: prune_unknown(known[k], v) for k, v in value.items() if k in known}
+    if isinstance(schema, tuple) and schema[0] == "list" and isinstance(value, list):
+        return [prune_unknown(schema[1], v) for v in value]
+    if isinstance(schema, tuple) and schema[0] == "map" and isinstance(value, dict):
+        return {k: prune_unknown(schema[1], v) for k, v in value.items()}
+    return value
 
 
 def type_errors(schema, value, path=""):

@@ -12,13 +12,20 @@ generated from :mod:`.kinds`, and nothing else.
 
 The PATCH operations list no request media types, so kubectl computes its apply patches from
 its compiled-in types (``buildStrategicMergeFromBuiltins`` in ``kubectl/pkg/cmd/apply/patcher.go``)
-instead of from the document. ``/openapi/v2`` is not served (404): kubectl only falls back to
-it when v3 is missing, and ``kubectl explain`` says it cannot find the resource.
+instead of from the document.
+
+kubectl 1.27 to 1.31 (which the dispatcher runs for a lab presenting those versions) ask the
+same question of ``/openapi/v2`` instead, in protobuf (``discovery.OpenAPISchema``, gnostic's
+``openapi_v2.Document``; ``QueryParamVerifier.supportsQueryParam`` in ``query_param_verifier.go``
+reads ``paths[].patch``'s ``x-kubernetes-group-version-kind`` extension and its query
+parameters). :func:`v2_document` answers that with the same paths, and no definitions, so
+``kubectl explain`` finds no schema.
 """
 
 import hashlib
 
 from .kinds import STORED_KINDS
+from .protobuf import length_delimited as _field
 from .wire import go_json
 
 _PRIMITIVE = {"string": {"type": "string"}, "integer": {"type": "integer", "format": "int64"},
@@ -82,3 +89,24 @@ def index_document():
         digest = hashlib.sha512(go_json(group_version_document(key))).hexdigest().upper()
         paths[key] = {"serverRelativeURL": f"/openapi/v3/{key}?hash={digest}"}
     return {"paths": paths}
+
+
+def v2_document():
+    """``/openapi/v2`` as protobuf: a gnostic ``openapi_v2.Document`` (field numbers of
+    ``github.com/google/gnostic-models/openapiv2/OpenAPIv2.proto``) with one PATCH operation per
+    stored kind, carrying the GVK extension and the ``fieldValidation`` query parameter."""
+    def query_parameter(name):
+        sub = _field(2, "query") + _field(4, name) + _field(6, "string")           # in, name, type
+        return _field(8, _field(1, _field(2, _field(3, sub))))   # Operation.parameters: ParametersItem.parameter
+
+    paths = b""
+    for kind in STORED_KINDS:
+        base = _path_prefix(kind) + ("/namespaces/{namespace}" if kind.namespaced else "") + "/" + kind.resource
+        gvk = f"group: {kind.group!r}\nkind: {kind.kind}\nversion: {kind.version}\n"
+        extension = _field(13, _field(1, "x-kubernetes-group-version-kind") + _field(2, _field(2, gvk)))
+        responses = _field(9, _field(1, _field(1, "200") + _field(2, _field(1, _field(1, "OK")))))
+        operation = (_field(5, f"patch{kind.kind}") + b"".join(query_parameter(p) for p in
+                     ("dryRun", "fieldManager", "fieldValidation", "force")) + responses + extension)
+        paths += _field(2, _field(1, base + "/{name}") + _field(2, _field(8, operation)))
+    info = _field(1, "Kubernetes (k8sauthlib lab)") + _field(2, "unversioned")
+    return _field(1, "2.0") + _field(2, info) + _field(8, paths)

@@ -161,12 +161,16 @@ def apply_patch(content_type, current, body):
     media = content_type.split(";")[0].strip().lower()
     try:
         patch = json.loads(body.decode("utf-8") or "null")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise PatchError(f"error decoding patch: {exc}") from None
-    if media == JSON_PATCH:
-        return json_patch(current, patch)
-    if not isinstance(patch, dict):
-        raise PatchError("error decoding patch: json: cannot unmarshal non-object into Go value of type map[string]interface {}")
-    if media == MERGE:
-        return merge_patch(current, patch)
-    return strategic_merge_patch(current, patch)
+    try:
+        if media == JSON_PATCH:
+            return json_patch(current, patch)
+        if not isinstance(patch, dict):
+            raise PatchError("error decoding patch: json: cannot unmarshal non-object into Go value of type "
+                             "map[string]interface {}")
+        if media == MERGE:
+            return merge_patch(current, patch)
+        return strategic_merge_patch(current, patch)
+    except (RecursionError, ValueError, TypeError, IndexError) as exc:
+        raise PatchError(f"the patch cannot be applied: {exc}") from None

@@ -22,6 +22,11 @@ LAB_NOTE = ("k8sauthlib lab: mirror pod of a static Pod manifest; no container r
 LAB_POD_REASON = "LabNoContainer"
 
 
+def node_uid(node_name):
+    """The lab Node's UID (:mod:`.nodes`); mirror pods name it as their owner."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-node/" + node_name))
+
+
 @dataclass
 class MirrorPod:
     """A static Pod manifest as the API shows it: kubelet's mirror pod ``<name>-<node>``.
@@ -71,7 +76,7 @@ class MirrorPod:
             out["labels"] = dict(meta["labels"])
         out["annotations"] = annotations
         out["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": self.node_name,
-                                   "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-node/" + self.node_name)),
+                                   "uid": node_uid(self.node_name),
                                    "controller": True}]
         return out
 

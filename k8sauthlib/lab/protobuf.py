@@ -170,6 +170,13 @@ def encode_review(api_version, kind, spec):
     return MAGIC + field(1, type_meta) + field(2, obj) + field(3, b"") + field(4, b"")
 
 
+def length_delimited(number, payload):
+    """One length-delimited field (a string, bytes or a nested message) of ``number``."""
+    if isinstance(payload, str):
+        payload = payload.encode("utf-8")
+    return _key(number, 2) + _len(payload) + payload
+
+
 def _key(number, wire_type):
     return _uvarint(number << 3 | wire_type)
 
@@ -294,7 +301,7 @@ def decode_object(body, content_type=""):
         return obj
     try:
         obj = json.loads(body.decode("utf-8")) if body.strip() else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"couldn't get version/kind; json parse error: {exc}") from None
     if not isinstance(obj, dict):
         raise InputError("Object 'Kind' is missing in the request body: a JSON object is expected")

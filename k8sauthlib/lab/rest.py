@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
 from . import escalation, patch as patching, protobuf
-from .kinds import NAMESPACE as NAMESPACE_KIND, RBAC_KINDS, by_kind, type_errors, unknown_fields
+from .kinds import NAMESPACE as NAMESPACE_KIND, RBAC_KINDS, by_kind, prune_unknown, type_errors, unknown_fields
 from .rbac import PolicyRule
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .apierrors import StatusError
@@ -136,6 +136,9 @@ class RestHandler:
             obj = protobuf.decode_object(req.body, req.headers.get("content-type", ""))
         except protobuf.InputError as exc:
             return None, _error(400, "BadRequest", str(exc))
+        # Like the REST decoder's default GVK (the endpoint's): a body may leave both out.
+        if not obj.get("kind") and not obj.get("apiVersion"):
+            obj = {"kind": kind.kind, "apiVersion": kind.group_version, **obj}
         if by_kind(obj.get("apiVersion", ""), obj.get("kind", "")) is not kind:
             return None, _error(400, "BadRequest",
                                 f"the API version in the data ({obj.get('apiVersion', '')}) does not match the "
@@ -152,11 +155,19 @@ class RestHandler:
             return _error(400, "BadRequest", f"{kind.kind} in version \"{kind.version}\" cannot be handled as a "
                                              f"{kind.kind}: json: cannot unmarshal into Go struct field {path} "
                                              f"of type {expected}")
-        directive = parse_qs(req.query or "").get("fieldValidation", ["Strict"])[0]
+        # fieldValidation (handlers/rest.go): Strict refuses unknown fields, Warn and Ignore drop them
+        # (Warn with a Warning header per field); a request without the parameter is Warn since 1.27.
+        directive = parse_qs(req.query or "").get("fieldValidation", ["Warn"])[0]
         unknown = unknown_fields(kind.full_schema(), obj)
         if unknown and directive == "Strict":
             text = ", ".join(f'unknown field "{u}"' for u in unknown)
             return _error(400, "BadRequest", f"strict decoding error: {text}")
+        if unknown:
+            pruned = prune_unknown(kind.full_schema(), obj)
+            obj.clear()
+            obj.update(pruned)
+            if directive == "Warn":
+                req.warnings += [f'unknown field "{u}"' for u in unknown]
         return None
 
     def _admit(self, attrs, identity, kind, obj, old=None):
@@ -168,14 +179,14 @@ class RestHandler:
         if kind not in RBAC_KINDS:
             return None
         namespace = meta.get("namespace", "")
+        if old is not None and _only_gc_fields(old, obj):
+            return None   # rbacregistry.IsOnlyMutatingGCFields: finalizers/ownerReferences only
         if kind.kind in ("Role", "ClusterRole"):
             if escalation.may_escalate(self.authorizer, identity, kind.resource, attrs.namespace, meta["name"]):
                 return None
             rules = [PolicyRule.from_dict(r) for r in obj.get("rules") or []]
         else:
             ref = obj.get("roleRef") or {}
-            if old is not None and old.get("roleRef") == ref and old.get("subjects") == obj.get("subjects"):
-                return None
             if escalation.may_bind(self.authorizer, identity, ref, namespace):
                 return None
             policy = self.authorizer.policy
@@ -388,6 +399,16 @@ class RestHandler:
         answer["metadata"]["resourceVersion"] = self.store.resource_version
         answer["status"] = {"phase": "Terminating"}
         return encode_object(req, 200, answer)
+
+
+def _only_gc_fields(old, new):
+    """``IsOnlyMutatingGCFields`` (``pkg/registry/rbac/helpers.go``): nothing but ownerReferences and
+    finalizers differ (system fields aside)."""
+    def strip(obj):
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
+                if k not in ("ownerReferences", "finalizers", "managedFields", "resourceVersion")}
+        return {**{k: v for k, v in obj.items() if k != "metadata"}, "metadata": meta}
+    return strip(old) == strip(new)
 
 
 def list_response(req, kind, items, resource_version):

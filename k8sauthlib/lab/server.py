@@ -312,6 +312,8 @@ class LabServer:
         self.node_name = node_name
         self.rbac_dir = Path(rbac_dir) if rbac_dir is not None else self.tree.rbac_dir
         self.create = create
+        from .discovery import parse_version
+        parse_version(kubernetes_version)          # ValueError naming the supported range, before any socket
         self.kubernetes_version = kubernetes_version
         self.port = None
         self.flags = {}
@@ -397,7 +399,7 @@ class LabServer:
         self._ctx = ctx
         self.api = LabAPI(authenticator, Authorizer(policy, modes), pods, f"{self.host}:{self.port}",
                           self.started_at, log=self.log.request, kubernetes_version=self.kubernetes_version,
-                          state_dir=self.tree.rbac_dir.parent)
+                          state_dir=self.tree.rbac_dir.parent, log_lines=self.log.lines, node_name=self.node_name)
         self._accept_thread = threading.Thread(target=self._accept_loop, name=f"lab-accept-{self.port}", daemon=True)
         self._accept_thread.start()
         self._wait_ready()

@@ -14,7 +14,9 @@ the fields an update adds or changes move to its manager, removed fields leave e
 and ``apiVersion``, ``kind`` and the system-owned metadata are never tracked (``stripmeta.go``).
 """
 
+import hashlib
 import os
+import re
 import tempfile
 import threading
 from pathlib import Path
@@ -22,6 +24,8 @@ from pathlib import Path
 import yaml
 
 from .kinds import ordered
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+=-]*$")
 
 #: metadata fields the field manager never records (fieldmanager/internal/stripmeta.go).
 _UNTRACKED_META = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
@@ -43,7 +47,12 @@ class ObjectStore:
 
     # -------------------------------------------------------------- persistence
     def _path(self, kind, namespace, name):
+        """``<group>/<resource>/[<ns>/]<name>.yaml``; a name that is no safe file name (Kubernetes allows
+        any text without ``/`` and ``%`` for RBAC objects) is stored as ``_<sha256>.yaml``, its real name
+        inside the file."""
         base = self.directory / (kind.group or "core") / kind.resource
+        if not _SAFE_NAME.match(name) or len(name.encode()) > 200:
+            name = "_" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
         path = (base / namespace / f"{name}.yaml") if kind.namespaced else (base / f"{name}.yaml")
         if self.directory.resolve() not in path.resolve().parents:
             raise ValueError(f"object name {name!r} leaves the store")
@@ -105,9 +114,10 @@ class ObjectStore:
         return self._objects.get((kind.resource, namespace if kind.namespaced else "", name))
 
     def list(self, kind, namespace=""):
-        with self.lock:
-            items = [o for (resource, ns, _name), o in self._objects.items()
-                     if resource == kind.resource and (not namespace or ns == namespace)]
+        # No lock: list(dict.items()) is one step under the GIL, and the RBAC authorizer calls this
+        # while a writer may hold self.lock and wait for the authorizer (a lock here could deadlock).
+        items = [o for (resource, ns, _name), o in list(self._objects.items())
+                 if resource == kind.resource and (not namespace or ns == namespace)]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def put(self, kind, obj):

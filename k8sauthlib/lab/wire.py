@@ -10,10 +10,9 @@ from datetime import timezone
 
 JSON = "application/json"
 
-#: User-Agent prefixes for which kube-apiserver indents JSON (``prettyJSON`` in
-#: ``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/negotiation/negotiate.go``, 1.32:
-#: ``curl``, ``Wget``, ``Mozilla/``), besides an explicit ``?pretty=true``.
-PRETTY_AGENTS = ("curl", "Wget", "Mozilla/")
+#: User-Agent prefixes for which kube-apiserver indents JSON (``isPrettyPrint`` in
+#: ``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/negotiation/negotiate.go``).
+PRETTY_AGENTS = ("curl", "Wget", "Mozilla/5.0")
 
 
 def go_json(obj, *, indent=None):
@@ -57,6 +56,7 @@ class Request:
     peer_chain: list = field(default_factory=list)   # cryptography certificates, leaf first
     client: str = ""
     header_pairs: list = field(default_factory=list)  # (name, value) as sent, repeated headers kept
+    warnings: list = field(default_factory=list)      # texts for Warning headers, added by handlers
 
     @property
     def target(self):
@@ -109,26 +109,44 @@ def rfc3339(dt):
 
 
 def wants_pretty(req):
-    """``negotiation.isPrettyPrint``: ``?pretty=true`` (or ``1``), else a browser/curl/wget User-Agent.
+    """``isPrettyPrint`` (``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/negotiation/negotiate.go``).
 
-    A ``pretty`` parameter that is present decides alone (``pretty=false`` turns it off even for
-    curl); otherwise the User-Agent prefix decides.
+    A non-empty ``pretty`` query parameter decides alone (Go's ``strconv.ParseBool``: anything
+    but 1/t/T/TRUE/true/True is false); otherwise a User-Agent starting with ``curl``, ``Wget``
+    or ``Mozilla/5.0`` gets indented JSON.
     """
     from urllib.parse import parse_qs
-    values = parse_qs(req.query or "", keep_blank_values=True).get("pretty")
-    if values:
-        return values[0] in ("true", "1", "True", "TRUE", "t", "T")
-    agent = req.headers.get("user-agent", "")
-    return agent.startswith(PRETTY_AGENTS)
+    if "pretty" in (req.query or ""):
+        values = parse_qs(req.query, keep_blank_values=True).get("pretty")
+        if values and values[0]:
+            return values[0] in ("1", "t", "T", "TRUE", "true", "True")
+    return req.headers.get("user-agent", "").startswith(PRETTY_AGENTS)
+
+
+def prettify(req, response):
+    """The response as the negotiated *pretty* serializer writes it, when the request asks for that.
+
+    kube-apiserver's JSON serializer with ``Pretty`` writes ``json.MarshalIndent(obj, "", "  ")``
+    and no trailing newline (``staging/src/k8s.io/apimachinery/pkg/runtime/serializer/json/json.go``,
+    ``Serializer.doEncode``); every object answer and every Status error goes through it
+    (``responsewriters.WriteObjectNegotiated``), so ``curl`` sees indented 401s and 403s too.
+    """
+    if not wants_pretty(req) or not response.content_type.startswith(JSON) or not response.body.startswith(b"{"):
+        return response
+    try:
+        obj = json.loads(response.body)
+    except ValueError:
+        return response
+    response.body = go_json(obj, indent=2)
+    return response
 
 
 def encode_object(req, status, obj, *, content_type=JSON):
-    """An API object answer: compact JSON for programs, ``json.MarshalIndent`` (2 spaces) for people.
-
-    kube-apiserver's JSON serializer with ``pretty`` writes ``json.MarshalIndent(obj, "", "  ")``
-    followed by a newline (``staging/src/k8s.io/apimachinery/pkg/runtime/serializer/json/json.go``,
-    ``Serializer.doEncode``).
-    """
-    if wants_pretty(req):
-        return Response(status, go_json(obj, indent=2) + b"\n", content_type)
+    """An API object answer, compact (:func:`prettify` indents it for people at the end)."""
     return Response(status, go_json(obj), content_type)
+
+
+def warning_header(text):
+    """A ``Warning`` header value as kube-apiserver writes it: ``299 - "<text>"``, quotes escaped
+    (``staging/src/k8s.io/apiserver/pkg/warning``, RFC 7234 section 5.5)."""
+    return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
