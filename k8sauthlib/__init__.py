@@ -65,8 +65,9 @@ if TYPE_CHECKING:
         WrongKeyUsage,
     )
     from .files import BareFiles, atomic_write, write_bare
-    from .go.duration import format_duration, parse_duration
+    from .go.duration import format_duration, parse_duration, short_human_duration
     from .kube.kubeadm import KubeadmTree
+    from .kube.expiration import check_expiration, format_expiration
     from .kube.kubeconfig import Kubeconfig
     from .kube.user import kubeconfig_for_user
     from .lab import LabServer
@@ -91,7 +92,7 @@ _EXPORTS = {
                "ServerUnreachable", "TLSProblem", "UnknownProfileError", "UnknownServerCA", "UnknownUsageError",
                "VerificationError", "WrongKeyUsage"),
     "files": ("BareFiles", "atomic_write", "write_bare"),
-    "go.duration": ("format_duration", "parse_duration"),
+    "go.duration": ("format_duration", "parse_duration", "short_human_duration"),
     "pki.fields": ("load_cert",),
     "pki.keys": ("KeySpec", "key_matches", "load_private_key"),
     "pki.names": ("resolve_usages", "subject_name"),
@@ -107,6 +108,7 @@ _EXPORTS = {
     "tls.nginx": ("Nginx",),
     "kube.kubeconfig": ("Kubeconfig",),
     "kube.kubeadm": ("KubeadmTree",),
+    "kube.expiration": ("check_expiration", "format_expiration"),
     "kube.user": ("kubeconfig_for_user",),
     "lab": ("LabServer",),
     "book.figures": ("draw_chain", "draw_mtls_handshake"),

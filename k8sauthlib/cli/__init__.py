@@ -58,6 +58,7 @@ cfssl-compatible commands (flags as in cfssl: -flag=value or -flag value):
 Kubernetes commands:
   kubeconfig ...                                write and inspect kubeconfig files
   lab ...                                       run the local lab API server
+  check-expiration [--dir DIR]                  kubeadm certs check-expiration for a kubeadm tree
 
   version                                       print the version
 Each command takes -h for its flags. Output JSON goes to stdout, logs to stderr.
@@ -95,6 +96,7 @@ COMMANDS = {
     "certinfo": _command("certinfo", "cmd_certinfo"),
     "lab": lambda argv: _delegate("lab.cli", argv),
     "kubeconfig": lambda argv: _delegate("kube.user", argv),
+    "check-expiration": lambda argv: _delegate("kube.expiration", argv),
 }
 
 

@@ -169,3 +169,26 @@ def _fraction(value: int, per_unit: int) -> str:
 
 
 __all__ = ["UNITS", "format_duration", "parse_duration"]
+
+
+def short_human_duration(delta: timedelta) -> str:
+    """apimachinery ``pkg/util/duration.ShortHumanDuration``: ``45s``, ``9m``, ``23h``, ``364d``, ``9y``.
+
+    Up to one second in the past still reads ``0s`` (Go tolerates clock skew); earlier than
+    that is ``<invalid>``: an expired certificate.
+    """
+    seconds = int(delta.total_seconds())          # Go's int() truncates toward zero
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 0:
+        return "0s"
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    hours = seconds // 3600
+    if hours < 24:
+        return f"{hours}h"
+    if hours < 24 * 365:
+        return f"{hours // 24}d"
+    return f"{hours // (24 * 365)}y"
