@@ -162,3 +162,22 @@ def test_lab_version_is_read_and_checked(monkeypatch):
         monkeypatch.setenv("K8SAUTH_LAB_VERSION", bad)
         with pytest.raises(ValueError, match="use major.minor, e.g. 1.28"):
             book.lab_version()
+
+
+def test_chapter_05_goes_on_without_super_admin_conf(tmp_path):
+    """A control-plane node that joined (or kubeadm 1.28) has no super-admin.conf: the lab tree is
+    made without it (removed as soon as KubeadmTree.create_lab has written it, in the kernel) and
+    chapter 05 must say so and go on; 06 and 07 never read it."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "from k8sauthlib.kubeadm import KubeadmTree\n"
+        "_create_lab = KubeadmTree.create_lab.__func__\n"
+        "def create_lab(cls, *args, **kwargs):\n"
+        "    tree = _create_lab(cls, *args, **kwargs)\n"
+        "    tree.super_admin_conf.unlink()\n"
+        "    return tree\n"
+        "KubeadmTree.create_lab = classmethod(create_lab)\n")
+    execute_without_venv(BOOK / "05_kubeadm_certs.ipynb", tmp_path, PYTHONPATH=str(site))
+    assert not (tmp_path / "work" / "05_kubeadm_certs" / "etc-kubernetes" / "super-admin.conf").exists()
+    assert not (tmp_path / "work" / "05_kubeadm_certs" / "k8s-client-key.pem").exists()   # removed by the last cell
