@@ -116,8 +116,10 @@ SHORT_LIVED = timedelta(hours=2)
 #: Prefix of every RBAC object the chapters create, so that none can collide with a reader's own.
 RBAC_PREFIX = "k8sauth-book-"
 
-#: kubectl's last line for a 401: older kubectl prints the Status message (``Unauthorized``),
-#: kubectl 1.32's discovery client its generic text (client-go rest/request.go, newUnstructuredResponseError).
+#: kubectl's last line for a 401: the Status message (``Unauthorized``) where kubectl decodes the
+#: response body, or apimachinery's generic text for the status code (k8s.io/apimachinery
+#: pkg/api/errors/errors.go, NewGenericServerResponse) where it does not, as kubectl 1.32's discovery
+#: step does. Which one a command prints depends on the command, the kubectl version and its cache.
 KUBECTL_UNAUTHORIZED = (
     "error: You must be logged in to the server (Unauthorized)",
     "error: You must be logged in to the server (the server has asked for the client to provide credentials)",
