@@ -113,9 +113,6 @@ def clean_env(work) -> None:
 #: its rights): a copy left behind must expire within hours, not the article's year.
 SHORT_LIVED = timedelta(hours=2)
 
-#: Prefix of every RBAC object the chapters create, so that none can collide with a reader's own.
-RBAC_PREFIX = "k8sauth-book-"
-
 #: kubectl's last line for a 401: the Status message (``Unauthorized``) where kubectl decodes the
 #: response body, or apimachinery's generic text for the status code (k8s.io/apimachinery
 #: pkg/api/errors/errors.go, NewGenericServerResponse) where it does not, as kubectl 1.32's discovery
