@@ -27,3 +27,12 @@ setup:
 
 clean:
 	rm -rf _build .pytest_cache
+
+# Open the notebooks in JupyterLab, served from the project's .venv (no activation needed: each
+# notebook's first cell puts .venv/bin first on PATH for its `!` commands). Jupyter listens on
+# 127.0.0.1 only; as root (a kubeadm VM) it refuses to start without --allow-root, which is
+# added then. Extra options: make notebook JUPYTER_ARGS="--port 9999 --no-browser"
+.PHONY: notebook
+notebook: setup
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=$(CURDIR)/book \
+		$(if $(filter 0,$(shell id -u)),--allow-root) $(JUPYTER_ARGS)

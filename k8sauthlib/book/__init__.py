@@ -11,7 +11,10 @@ The mode is chosen in one place, the environment variable ``K8SAUTH_MODE``:
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sys
+from datetime import timedelta
 from pathlib import Path
 
 from ..kube.node import KUBEADM_ROOT
@@ -59,6 +62,101 @@ def workdir(chapter: str, *, base: str | os.PathLike | None = None, clean: bool 
     if chdir:
         os.chdir(path)
     return path
+
+
+# ============================================================================ the environment
+#: Variables of the reader's shell that change what kubectl, curl, Python's requests and OpenSSL
+#: do: another kubeconfig (kubectl reads ``~/.kube/config`` only when ``KUBECONFIG`` is unset),
+#: a proxy (curl and Go honour these for every host unless ``NO_PROXY`` says otherwise; requests
+#: too), another CA bundle (curl: ``CURL_CA_BUNDLE``; requests: ``REQUESTS_CA_BUNDLE``; OpenSSL,
+#: Python's ssl and Go: ``SSL_CERT_FILE``/``SSL_CERT_DIR``). :func:`clean_env` removes them.
+READER_VARIABLES = (
+    "KUBECONFIG",
+    "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
+    "NO_PROXY", "no_proxy",
+    "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR",
+)
+
+
+def clean_env(work) -> None:
+    """Give the notebook's ``!`` commands and Python clients the same environment on every machine.
+
+    Called in each chapter's first cell, after :func:`workdir`. In this process (and so in every
+    ``!`` command it starts):
+
+    - the interpreter's ``bin`` directory (the project's ``.venv/bin``) comes first on ``PATH``,
+      so ``!k8sauthlib ...`` finds the project's console script whether or not the environment
+      was activated (Jupyter started as ``.venv/bin/jupyter`` does not activate it);
+    - :data:`READER_VARIABLES` are removed and ``KUBECONFIG`` is set to ``/dev/null``: kubectl
+      reads no kubeconfig but the one a cell names with ``--kubeconfig`` (a kubeadm node's
+      ``~/.kube/config`` is a copy of ``admin.conf``, whose embedded credentials make kubectl
+      <= 1.34 refuse ``--client-certificate``), and curl, requests and OpenSSL use no proxy and
+      no CA bundle but the files a cell names;
+    - ``KUBECACHEDIR`` is ``<work>/.kube-cache``: kubectl's discovery and HTTP caches are the
+      chapter's own (a warm cache changes which requests, and so which errors, kubectl shows).
+
+    Args:
+        work: the chapter's work directory (from :func:`workdir`).
+    """
+    bindir = str(Path(sys.executable).parent)
+    path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != bindir]
+    os.environ["PATH"] = os.pathsep.join([bindir, *path])
+    for name in READER_VARIABLES:
+        os.environ.pop(name, None)
+    os.environ["KUBECONFIG"] = os.devnull
+    os.environ["KUBECACHEDIR"] = str(Path(work).absolute() / ".kube-cache")
+
+
+#: How long the certificates the chapters mint with the cluster CA stay valid. On a real cluster
+#: a client certificate cannot be revoked (and one in ``system:masters`` cannot be stripped of
+#: its rights): a copy left behind must expire within hours, not the article's year.
+SHORT_LIVED = timedelta(hours=2)
+
+#: kubectl's last line for a 401: the Status message (``Unauthorized``) where kubectl decodes the
+#: response body, or apimachinery's generic text for the status code (k8s.io/apimachinery
+#: pkg/api/errors/errors.go, NewGenericServerResponse) where it does not, as kubectl 1.32's discovery
+#: step does. Which one a command prints depends on the command, the kubectl version and its cache.
+KUBECTL_UNAUTHORIZED = (
+    "error: You must be logged in to the server (Unauthorized)",
+    "error: You must be logged in to the server (the server has asked for the client to provide credentials)",
+)
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def plain(text: str) -> str:
+    """``text`` without terminal colour codes (kubectl <= 1.32's ``cluster-info`` always prints them)."""
+    return _ANSI.sub("", text)
+
+
+def remove_private_files(work) -> list[str]:
+    """Delete every file under ``work`` that holds a private key; return their names, sorted.
+
+    A file holds a private key when it contains a PEM ``PRIVATE KEY`` block or a kubeconfig's
+    ``client-key-data``: on a kubeadm node these are copies of ``ca.key``, ``apiserver.key`` and
+    the admin keys, and keys the chapter minted. The lab's own tree (``etc-kubernetes/``, which
+    stands in for ``/etc/kubernetes``) is left alone.
+
+    Args:
+        work: the chapter's work directory.
+
+    Returns:
+        Paths relative to ``work`` (POSIX form) of the files removed.
+    """
+    work = Path(work)
+    removed = []
+    for path in sorted(work.rglob("*")):
+        relative = path.relative_to(work)
+        if relative.parts[0] == "etc-kubernetes" or not path.is_file() or path.is_symlink():
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if b"PRIVATE KEY-----" in data or b"client-key-data:" in data:
+            path.unlink()
+            removed.append(relative.as_posix())
+    return removed
 
 
 # ============================================================================ the cluster
@@ -148,14 +246,41 @@ class Cluster:
                              f"-> lab/rbac/{manifest.name}" for d in docs)
         return self._kubectl("apply", "-f", manifest.absolute())
 
-    def delete(self, manifest) -> str:
-        """Remove what :meth:`apply` created from ``manifest`` (``kubectl delete -f FILE``)."""
+    def delete(self, manifest, *, missing_ok: bool = False) -> str:
+        """Remove what :meth:`apply` created from ``manifest`` (``kubectl delete -f FILE``).
+
+        ``missing_ok=True`` (a chapter's last cell) adds ``--ignore-not-found``: objects already
+        deleted are no error.
+        """
         manifest = Path(manifest)
         if self.is_lab:
             target = self.tree.rbac_dir / manifest.name
             target.unlink(missing_ok=True)
             return f"lab/rbac/{manifest.name} removed"
-        return self._kubectl("delete", "-f", manifest.absolute())
+        return self._kubectl("delete", "-f", manifest.absolute(), *(["--ignore-not-found"] if missing_ok else []))
+
+    # --------------------------------------------------------------------------- version
+    @property
+    def version(self) -> tuple[int, int]:
+        """The API server's ``(major, minor)``, from ``GET /version`` (anonymous, as kubectl's dispatcher asks).
+
+        kube-apiserver allows ``/version`` to everyone (ClusterRole ``system:public-info-viewer``);
+        ``minor`` may carry a ``+`` (``"33+"``), which is dropped. The server is verified with the
+        tree's ``pki/ca.crt``.
+        """
+        if getattr(self, "_version", None) is None:
+            import http.client
+            import json
+            import ssl
+            ctx = ssl.create_default_context(cadata=self.tree.read_bytes(self.tree.ca_crt).decode("ascii"))
+            conn = http.client.HTTPSConnection(self.host, self.port, context=ctx, timeout=10)
+            try:
+                conn.request("GET", "/version")
+                info = json.loads(conn.getresponse().read())
+            finally:
+                conn.close()
+            self._version = (int(info["major"]), int(re.sub(r"\D", "", info["minor"])))
+        return self._version
 
     # ------------------------------------------------------------------------------- logs
     def log_lines(self, contains: str | None = None) -> list[str]:
@@ -193,7 +318,8 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
     - ``lab`` mode (default): a kubeadm-like tree is created in ``<work>/etc-kubernetes``
       (:meth:`k8sauthlib.KubeadmTree.create_lab`) and served by a started
       :class:`k8sauthlib.LabServer` on ``127.0.0.1`` (port 6443 when free, else a free one).
-      Call :meth:`Cluster.stop` in the chapter's last cell.
+      Call :meth:`Cluster.stop` in the chapter's last cell. ``K8SAUTH_LAB_VERSION=1.28``
+      makes the lab present that Kubernetes version (:func:`lab_version`).
     - ``kubeadm`` mode: ``KubeadmTree("/etc/kubernetes")`` and the real API server, at the
       manifest's ``--advertise-address`` and ``--secure-port`` (the advertise address is
       always among the API server certificate's SANs); ``admin.conf``'s server when the
@@ -206,6 +332,7 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
     Raises:
         k8sauthlib.InputError: kubeadm mode on a machine without ``/etc/kubernetes``.
         k8sauthlib.lab.LabError: the lab could not start.
+        ValueError: ``K8SAUTH_LAB_VERSION`` is not ``1.<minor>`` (see :func:`lab_version`).
     """
     from ..kube.kubeadm import KubeadmTree
 
@@ -231,5 +358,31 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
     tree = KubeadmTree.create_lab(root)
     if port is None:
         port = LAB_PREFERRED_PORT if port_is_free(LAB_PREFERRED_PORT) else 0
-    lab = LabServer(root, port=port).start()
+    version = lab_version()
+    if version:
+        import inspect
+        if "kubernetes_version" not in inspect.signature(LabServer).parameters:
+            from .errors import InputError
+            raise InputError(f"K8SAUTH_LAB_VERSION={version}, but this lab presents only its own version; "
+                             f"unset K8SAUTH_LAB_VERSION")
+        lab = LabServer(root, port=port, kubernetes_version=version).start()
+    else:
+        lab = LabServer(root, port=port).start()
     return Cluster(tree, lab.url, lab=lab)
+
+
+def lab_version() -> str | None:
+    """The Kubernetes version the lab presents, from ``K8SAUTH_LAB_VERSION`` (``"1.28"``), or ``None``.
+
+    ``None`` (unset or empty) leaves the lab's own default. kubectl's dispatcher picks the
+    kubectl binary by the server's minor version, so this also chooses which kubectl runs.
+
+    Raises:
+        ValueError: the variable is not ``1.<minor>``.
+    """
+    value = os.environ.get("K8SAUTH_LAB_VERSION", "").strip()
+    if not value:
+        return None
+    if not re.fullmatch(r"1\.\d{1,2}", value):
+        raise ValueError(f"K8SAUTH_LAB_VERSION={value!r} is not a Kubernetes version; use major.minor, e.g. 1.28")
+    return value

@@ -286,10 +286,12 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
         client: Label of the client lane.
         server: Label of the server lane.
         tls_version: ``"1.3"`` (default: what kubectl and kube-apiserver negotiate; both are Go
-            programs whose TLS stack offers 1.3) or ``"1.2"``: what the book's nginx negotiates.
-            Debian's nginx 1.22 enables TLSv1.3 only when ``ssl_protocols`` names it (it is in
-            nginx's default only since 1.23.4), and :class:`k8sauthlib.Nginx` writes no
-            ``ssl_protocols``, so curl and Python get TLS 1.2 from it; draw those with ``"1.2"``.
+            programs whose TLS stack offers 1.3) or ``"1.2"``: what chapter 04 pins with
+            ``curl --tls-max 1.2`` so that nginx 1.22 (TLS 1.2 only by default) and nginx
+            >= 1.23.4 (TLS 1.3 by default) show the same handshake. In TLS 1.2 the server
+            proves its key by signing ServerKeyExchange (RFC 5246 §7.4.3) and sends no
+            CertificateVerify; only a client with a certificate does (§7.4.8). In TLS 1.3
+            both sides send CertificateVerify (RFC 8446 §4.4.3).
 
     Returns:
         A ``graphviz.Digraph``.
@@ -300,6 +302,10 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
     if tls_version not in ("1.2", "1.3"):
         raise InputError(f"tls_version must be '1.2' or '1.3', not {tls_version!r}")
     steps = _TLS13 if tls_version == "1.3" else _TLS12
+    # What the client checks of the server's proof: CertificateVerify in TLS 1.3, the signed
+    # ServerKeyExchange in TLS 1.2 (the TLS 1.2 server sends no CertificateVerify).
+    client_check = (_CLIENT_CHECK if tls_version == "1.3"
+                    else _CLIENT_CHECK.replace("CertificateVerify 서명", "ServerKeyExchange 서명"))
     g = digraph("mtls", rankdir="TB", nodesep="0.2", ranksep="0.42", newrank="true",
                  label=f"상호 TLS(mTLS) 핸드셰이크 (TLS {tls_version})", labelloc="t", fontsize="14")
     g.attr("node", shape="point", width="0.06", color="#666666")
@@ -320,7 +326,7 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
         with g.subgraph() as row:
             row.attr(rank="same")
             if i == client_done:
-                row.node(f"n{i}", _CLIENT_CHECK, shape="note", fontsize="9", style="filled",
+                row.node(f"n{i}", client_check, shape="note", fontsize="9", style="filled",
                          fillcolor="#f7f7f7", color="#999999")
                 row.edge(f"n{i}", c, style="dotted", arrowhead="none", color="#999999")
             row.node(c)
