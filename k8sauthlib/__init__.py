@@ -66,8 +66,8 @@ if TYPE_CHECKING:
     )
     from .files import BareFiles, atomic_write, write_bare
     from .go.duration import format_duration, parse_duration, short_human_duration
-    from .kube.kubeadm import KubeadmTree
     from .kube.expiration import check_expiration, format_expiration
+    from .kube.kubeadm import KubeadmTree
     from .kube.kubeconfig import Kubeconfig
     from .kube.user import kubeconfig_for_user
     from .lab import LabServer

@@ -152,7 +152,7 @@ def test_cluster_version_is_read_from_the_server_with_the_trees_ca(tmp_path, mon
         stranger = k8s.KubeadmTree.create_lab(tmp_path / "other-tree", key="ecdsa-p256")
         import ssl
         with pytest.raises(ssl.SSLCertVerificationError):
-            book.Cluster(stranger, lab.url).version           # another cluster's CA: not trusted
+            _ = book.Cluster(stranger, lab.url).version       # another cluster's CA: not trusted
     finally:
         lab.stop()
 

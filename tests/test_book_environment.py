@@ -34,7 +34,10 @@ def hostile_home(tmp_path) -> tuple[Path, dict]:
     (home / ".kube").mkdir(parents=True)
     ca = k8s.CA.create("reader-cluster-ca", key="ecdsa-p256")
     admin = ca.issue_client_cert("kubernetes-admin", ["kubeadm:cluster-admins"], key="ecdsa-p256")
-    b64 = lambda data: base64.b64encode(data).decode()
+
+    def b64(data):
+        return base64.b64encode(data).decode()
+
     config = {
         "apiVersion": "v1", "kind": "Config", "current-context": "kubernetes-admin@kubernetes",
         "clusters": [{"name": "kubernetes", "cluster": {"server": "https://127.0.0.1:6443",
@@ -146,6 +149,7 @@ def test_a_chapter_runs_without_the_venv_on_path(tmp_path):
 
 def _lab_presents_versions() -> bool:
     import inspect
+
     from k8sauthlib.lab import LabServer
     return "kubernetes_version" in inspect.signature(LabServer).parameters
 
@@ -178,7 +182,7 @@ def test_chapter_05_goes_on_without_super_admin_conf(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(
-        "from k8sauthlib.kubeadm import KubeadmTree\n"
+        "from k8sauthlib import KubeadmTree\n"
         "_create_lab = KubeadmTree.create_lab.__func__\n"
         "def create_lab(cls, *args, **kwargs):\n"
         "    tree = _create_lab(cls, *args, **kwargs)\n"

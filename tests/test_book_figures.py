@@ -4,7 +4,7 @@ nbval compares image outputs only after book/sanitize.cfg has dropped their geom
 depends on fonts, graphviz's version and the width of serials and dates), so a figure whose
 labels or structure changed fails there, but a figure that only changed its layout (the request
 path turned from left-to-right to top-to-bottom) would not. Figures drawn from literals alone
-(``k8s.figures.draw_request_path()``, ``draw_mtls_handshake(...)``) are therefore redrawn here
+(``k8s.draw_request_path()``, ``draw_mtls_handshake(...)``) are therefore redrawn here
 and compared with the committed SVG in full, ids normalised.
 """
 
@@ -35,21 +35,21 @@ def committed_figures():
 
 
 def literal_drawing(source):
-    """``(function, args, kwargs)`` when the cell is one ``k8s[.figures].draw_*(...)`` call with
+    """``(function, args, kwargs)`` when the cell is one ``k8s.draw_*(...)`` call with
     literal arguments only (its picture depends on the code alone), else ``None``."""
     body = ast.parse(source).body
     if len(body) != 1 or not isinstance(body[0], ast.Expr) or not isinstance(body[0].value, ast.Call):
         return None
     call = body[0].value
     name = ast.unparse(call.func)
-    if not re.fullmatch(r"k8s\.(?:figures\.)?draw_\w+", name):
+    if not re.fullmatch(r"k8s\.draw_\w+", name):
         return None
     try:
         args = [ast.literal_eval(a) for a in call.args]
         kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
     except ValueError:
         return None
-    return getattr(k8s.figures, name.rsplit(".", 1)[1]), args, kwargs
+    return getattr(k8s, name.rsplit(".", 1)[1]), args, kwargs
 
 
 def graphviz_version(svg):
@@ -82,7 +82,7 @@ def local_dot_version():
 
 def test_the_books_literal_figures_are_found():
     names = {(name, source.strip()) for name, _, source, _ in LITERAL}
-    assert ("00_intro_auth.ipynb", "k8s.figures.draw_request_path()") in names
+    assert ("00_intro_auth.ipynb", "k8s.draw_request_path()") in names
     assert ("07_wrapup.ipynb", "k8s.draw_request_path()") in names
     assert any(name == "04_mtls.ipynb" and "draw_mtls_handshake" in source for name, source in names)
     # figures drawn from run-time certificates are not literal: nbval compares them without geometry
@@ -105,13 +105,13 @@ def test_committed_figure_is_what_the_code_draws_now(name, index, source, svg):
 
 def test_a_stale_layout_is_caught_and_geometry_alone_is_not_compared_by_nbval():
     """The negative: a figure with another layout differs in full but not once sanitized."""
-    current = k8s.figures.draw_request_path()._repr_image_svg_xml()
+    current = k8s.draw_request_path()._repr_image_svg_xml()
     width = re.search(r'<svg width="(\d+)pt"', current).group(1)
     stale = current.replace(f'<svg width="{width}pt"', f'<svg width="{int(width) + 700}pt"', 1)
     stale = re.sub(r'points="[^"]*"', 'points="0,0 1,1"', stale, count=1)
     assert normalise(stale) != normalise(current)
     assert sanitized(stale) == sanitized(current)
-    relabelled = k8s.figures.draw_request_path()
+    relabelled = k8s.draw_request_path()
     relabelled.node("req", "다른 이름")
     assert sanitized(relabelled._repr_image_svg_xml()) != sanitized(current)
 
@@ -119,7 +119,7 @@ def test_a_stale_layout_is_caught_and_geometry_alone_is_not_compared_by_nbval():
 def test_tls12_handshake_figure_has_no_server_certificate_verify():
     """RFC 5246: the TLS 1.2 server signs ServerKeyExchange; only the client sends CertificateVerify."""
     def arrows(version):
-        text = html.unescape(k8s.figures.draw_mtls_handshake(tls_version=version)._repr_image_svg_xml())
+        text = html.unescape(k8s.draw_mtls_handshake(tls_version=version)._repr_image_svg_xml())
         return text
     tls12, tls13 = arrows("1.2"), arrows("1.3")
     assert "ServerKeyExchange 서명" in tls12                    # what the client checks of the server
