@@ -17,11 +17,21 @@ Why the care:
   and blocks the port for the next run.
 * nginx's own output goes to files under ``logs/``, never to the notebook (it would leak into
   cell outputs with timestamps).
-* nginx started by root drops its workers to ``nobody``; the master reads certificates and keys
-  before that (so a root-owned 0600 key is fine), but the workers serve ``html/`` and must be
-  able to reach it.
-* A crash (``kill -9`` of the master) leaves the workers running and holding the port; the next
-  start finds them by their working directory (our prefix) and ends them.
+* nginx started by root drops its workers to ``nobody`` (nginx's compiled-in default user; the
+  ``user`` directive is honoured only when the master runs as root, and this class never writes
+  one: workers never run as root). The master reads certificates and keys before that (so a
+  root-owned 0600 key is fine), but the workers open ``html/`` by path. When ``nobody`` cannot
+  reach the work directory (a clone under ``/root`` or a ``mktemp -d``), nginx's prefix becomes a
+  run directory the library creates under the temp directory (``html/`` and ``tmp/`` in it,
+  ``logs`` a link back to the work directory); the configuration text is the same either way.
+* Readiness proves it is *our* nginx answering: the listening socket on ``host:port`` must be
+  one our master holds (``/proc/net/tcp`` inode among ``/proc/PID/fd``), not merely a server
+  that completes a TLS handshake there. A port held by someone else is an error naming the
+  holder's PID and command line when ``/proc`` shows it.
+* Only processes this library started are ever signalled: each start records the master's and
+  workers' PIDs with their start times (``/proc/PID/stat``), in memory and in
+  ``logs/nginx.started``; a crash (``kill -9`` of the master) leaves workers holding the port,
+  and the next start ends exactly those, even when the work folder was removed meanwhile.
 """
 
 from __future__ import annotations
@@ -33,6 +43,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import tempfile
 import time
 import weakref
 from pathlib import Path
@@ -42,7 +53,7 @@ from .files import KEY_MODE, atomic_write
 
 __all__ = [
     "Nginx", "NginxError", "NginxNotFoundError", "NginxStartError",
-    "DEFAULT_INDEX_HTML", "find_nginx", "port_is_free",
+    "DEFAULT_INDEX_HTML", "find_nginx", "port_is_free", "port_holder",
 ]
 
 DEFAULT_PORT = 8443
@@ -169,16 +180,22 @@ def _stop_process(proc, timeout):
                 proc.wait()
 
 
-def _finalize(proc, prefix):
+def _finalize(proc, prefix, rundir=None):
     # atexit / garbage collection: never leave nginx running behind its owner
     try:
         _stop_process(proc, 5)
     finally:
         _kill_orphans(prefix)
+        if rundir is not None:
+            shutil.rmtree(rundir, ignore_errors=True)
 
 
 def _pids_with_cwd(prefix, binary_names=("nginx",)):
-    """Processes whose executable is nginx and whose working directory is ``prefix``."""
+    """Processes whose executable is nginx and whose working directory is ``prefix``.
+
+    Only for looking (tests count workers with it); nothing is signalled on this basis: another
+    nginx may have the same working directory.
+    """
     prefix = str(Path(prefix).resolve())
     found = []
     for entry in Path("/proc").iterdir():
@@ -196,24 +213,206 @@ def _pids_with_cwd(prefix, binary_names=("nginx",)):
     return found
 
 
-def _kill_orphans(prefix):
-    """End nginx processes left over from an earlier run in this prefix (e.g. after kill -9).
+def _proc_stat(pid):
+    """(state, ppid, starttime) of ``pid`` from ``/proc/PID/stat``, or None when it is gone.
 
-    We start nginx with its working directory set to the prefix, so a process whose executable
-    is nginx and whose cwd is our prefix is one of ours: nobody else's nginx matches.
+    ``starttime`` (field 22, clock ticks since boot) tells a process from a later one that
+    reuses its PID: a (pid, starttime) pair names one process for the machine's uptime.
     """
-    pids = _pids_with_cwd(prefix)
-    for pid in pids:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def _alive(record):
+    """True while the process recorded as (pid, starttime) still runs (not a zombie) as nginx."""
+    pid, starttime = record
+    st = _proc_stat(pid)
+    if st is None or st[0] == "Z" or st[2] != starttime:
+        return False
+    try:
+        return os.path.basename(os.readlink(f"/proc/{pid}/exe")).startswith("nginx")
+    except OSError:
+        return st[0] != "Z"
+
+
+def _children(pid):
+    """(pid, starttime) of the live children of ``pid`` (nginx's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = _proc_stat(entry.name)
+            if st is not None and st[1] == pid and st[0] != "Z":
+                found.append((int(entry.name), st[2]))
+    return found
+
+
+#: Every nginx process this library started in this Python process, by work directory:
+#: ``{workdir: [(pid, starttime), ...]}`` (the master first). Survives the work folder's removal.
+_STARTED: dict = {}
+
+_RECORD_NAME = "nginx.started"
+
+
+def _record(workdir, records):
+    """Remember ``records`` (master first) in memory and in ``logs/nginx.started``."""
+    _STARTED[str(workdir)] = list(records)
+    text = "".join(f"{pid} {starttime}\n" for pid, starttime in records)
+    try:
+        atomic_write(Path(workdir) / "logs" / _RECORD_NAME, text.encode())
+    except (OSError, InputError):
+        pass  # the in-memory record still covers this process
+
+
+def _recorded(workdir):
+    """Records for ``workdir``: this process's memory plus the file an earlier process left."""
+    records = list(_STARTED.get(str(workdir), []))
+    try:
+        text = (Path(workdir) / "logs" / _RECORD_NAME).read_text()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            rec = (int(parts[0]), int(parts[1]))
+            if rec not in records:
+                records.append(rec)
+    return records
+
+
+def _signal_recorded(records):
+    """SIGKILL the recorded processes that are still the same nginx processes; wait for them."""
+    live = [r for r in records if _alive(r)]
+    for pid, _ in live:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + 5
-    while pids and time.monotonic() < deadline:
-        pids = _pids_with_cwd(prefix)
-        if pids:
+    while live and time.monotonic() < deadline:
+        live = [r for r in live if _alive(r)]
+        if live:
             time.sleep(0.05)
-    return pids
+    return [pid for pid, _ in live]
+
+
+def _kill_orphans(prefix):
+    """End what this library started in ``prefix`` earlier (e.g. workers left by ``kill -9``),
+    and the workers of any of this process's nginx whose master has died (the work folder may
+    be gone: their cwd then reads ``(deleted)``).
+
+    Only processes recorded at start, by PID and start time, are signalled.
+    """
+    key = str(Path(prefix))
+    left = _signal_recorded(_recorded(prefix))
+    _STARTED.pop(key, None)
+    try:
+        (Path(prefix) / "logs" / _RECORD_NAME).unlink(missing_ok=True)
+    except OSError:
+        pass
+    for other, records in list(_STARTED.items()):
+        if records and not _alive(records[0]):  # a dead master: its workers are orphans
+            _signal_recorded(records[1:])
+            _STARTED.pop(other, None)
+    return left
+
+
+def _host_addresses(host):
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return set()
+    return {info[4][0] for info in infos}
+
+
+def _hex_to_ip(text):
+    raw = bytes.fromhex(text)
+    if len(raw) == 4:
+        return socket.inet_ntop(socket.AF_INET, raw[::-1])
+    # /proc/net/tcp6: four 32-bit words, each in host (little-endian) order
+    return socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+
+
+def _listening_inodes(host, port):
+    """Socket inodes listening on ``port`` at one of ``host``'s addresses or a wildcard address."""
+    wanted = _host_addresses(host) | {"0.0.0.0", "::"}
+    inodes = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            if len(cols) < 10 or cols[3] != "0A":  # 0A: TCP_LISTEN
+                continue
+            addr, _, hexport = cols[1].partition(":")
+            try:
+                if int(hexport, 16) == port and _hex_to_ip(addr) in wanted:
+                    inodes.append(cols[9])
+            except ValueError:
+                continue
+    return inodes
+
+
+def _holds_socket(pid, inodes):
+    targets = {f"socket:[{i}]" for i in inodes}
+    try:
+        fds = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") in targets:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def port_holder(port, host="127.0.0.1"):
+    """Describe who listens on ``host:port``: ``"pid 123 (python3 -m http.server 8443)"``.
+
+    Returns:
+        The description, a sentence saying the holder is not visible (another user's process,
+        seen from a non-root user), or None when nothing listens there.
+    """
+    inodes = _listening_inodes(host, port)
+    if not inodes:
+        return None
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _holds_socket(entry.name, inodes):
+            try:
+                cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+            except OSError:
+                cmd = "?"
+            return f"pid {entry.name} ({cmd[:120]})"
+    return "a process this user cannot inspect (another user's; `sudo ss -ltnp` names it)"
+
+
+def _port_in_use_error(host, port, prefix, log_lines=()):
+    holder = port_holder(port, host) or "another process"
+    exc = NginxStartError(f"port {host}:{port} is already in use by {holder}; stop it, or start "
+                          f"Nginx with another port (port=None picks a free one) (prefix {prefix})",
+                          log_lines=log_lines)
+    exc.port_in_use = True
+    return exc
+
+
+def _traversable_tempdir():
+    """A new run directory (0711) under a temp directory that ``nobody`` can enter, or None."""
+    for base in (tempfile.gettempdir(), "/tmp", "/dev/shm", "/var/tmp"):
+        try:
+            if not _others_can_traverse(base):
+                continue
+            rundir = Path(tempfile.mkdtemp(prefix="k8sauthlib-nginx-", dir=base))
+        except OSError:
+            continue
+        rundir.chmod(0o711)  # ours, just made: others may pass through, not list it
+        return rundir
+    return None
 
 
 class Nginx:
@@ -250,8 +449,9 @@ class Nginx:
         nginx_binary: the nginx executable; ``None`` finds it (``PATH``, then ``/usr/sbin``).
         start_timeout: seconds :meth:`start` waits for nginx to answer TLS.
 
-    One nginx per work directory: starting in a directory ends any nginx still running
-    there (the leftovers of a crash are found by their working directory).
+    One nginx per work directory: starting in a directory ends the nginx this library
+    started there before (recorded by PID and start time; nothing else is signalled).
+    An existing work directory keeps its mode.
 
     nginx is bound to the thread that calls :meth:`start` (``PR_SET_PDEATHSIG``): start it
     from the main thread (as notebooks and pytest do), not from a short-lived worker thread.
@@ -291,7 +491,8 @@ class Nginx:
         self._client_ca = _read_pem(client_ca, "client_ca") if client_ca is not None else None
         self.proc = None
         self._finalizer = None
-        self.worker_user = None
+        self.worker_user = None  # never set: nginx's default (nobody under root), never root
+        self._rundir = None  # the prefix nginx runs in when nobody cannot reach workdir
 
     # -- paths ---------------------------------------------------------------------------
     @property
@@ -331,6 +532,17 @@ class Nginx:
     @property
     def client_ca_path(self):
         return self.conf_dir / "client-ca.pem" if self._client_ca is not None else None
+
+    @property
+    def prefix(self):
+        """nginx's ``-p`` prefix: :attr:`workdir`, or the run directory the library made under
+        the temp directory when nginx's ``nobody`` workers cannot reach the work directory."""
+        return self._rundir if self._rundir is not None else self.workdir
+
+    @property
+    def html_dir(self):
+        """The directory nginx serves (``html/`` under :attr:`prefix`)."""
+        return self.prefix / "html"
 
     @property
     def url(self):
@@ -391,16 +603,10 @@ class Nginx:
         return "\n".join(lines) + "\n"
 
     def _main_conf(self):
-        user_line = ""
-        if self.worker_user == "root":
-            user_line = ("# the work directory is not reachable by 'nobody' (a 0700 parent), so the\n"
-                         "# workers keep root's identity instead of dropping to nobody\n"
-                         "user root;\n")
         return (
             "# written by k8sauthlib.Nginx: everything stays under the prefix (nginx -p)\n"
             "daemon off;\n"
             "worker_processes 1;\n"
-            f"{user_line}"
             "pid logs/nginx.pid;\n"
             "error_log logs/error.log info;\n"
             "\n"
@@ -431,16 +637,9 @@ class Nginx:
         Returns:
             The path of ``conf/nginx.conf``.
         """
+        # new directories 0755 (umask permitting); an existing directory keeps its mode
         for sub in ("conf", "html", "logs", "tmp"):
-            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
-        # the workers (nobody) read html/: the prefix and html/ must be world-traversable
-        self.workdir.chmod(0o755)
-        (self.workdir / "html").chmod(0o755)
-        self.conf_dir.chmod(0o755)
-        if os.geteuid() == 0 and not _others_can_traverse(self.workdir / "html"):
-            self.worker_user = "root"
-        else:
-            self.worker_user = None
+            (self.workdir / sub).mkdir(mode=0o755, parents=True, exist_ok=True)
         atomic_write(self.server_cert_path, self._server_cert)
         # read by the master (root) only; 0600 from the first byte on
         atomic_write(self.server_key_path, self._server_key, mode=KEY_MODE)
@@ -449,7 +648,40 @@ class Nginx:
         atomic_write(self.workdir / "html" / "index.html", self.index_html.encode("utf-8"))
         atomic_write(self.default_conf_path, self._default_conf().encode())
         atomic_write(self.conf_path, self._main_conf().encode())
+        self._prepare_prefix()
         return self.conf_path
+
+    def _prepare_prefix(self):
+        """Make sure nginx's workers can read what they serve, without running them as root.
+
+        Started by root, nginx's workers run as ``nobody`` and open ``html/index.html`` by path
+        (nginx's ``user`` directive; a non-root master keeps its own user and ignores it). When
+        ``nobody`` cannot enter the work directory (a 0700 folder on the way), nginx runs in a
+        run directory made under the temp directory instead: ``html/`` (a copy) and ``tmp/`` are
+        real directories there, ``logs`` links back to the work directory, and the configuration
+        is read from the work directory by absolute path. The configuration text stays the same.
+        """
+        if self._rundir is not None:
+            shutil.rmtree(self._rundir, ignore_errors=True)
+            self._rundir = None
+        if os.geteuid() != 0 or _others_can_traverse(self.workdir / "html"):
+            return
+        rundir = _traversable_tempdir()
+        if rundir is None:
+            raise NginxStartError(
+                f"nginx's workers (user nobody) cannot enter {self.workdir} (a directory on the way is "
+                f"not searchable by others) and no temp directory they can enter was found; set TMPDIR "
+                f"to one (e.g. /tmp), or give Nginx a work directory under a world-searchable folder")
+        (rundir / "html").mkdir(mode=0o755)
+        (rundir / "html").chmod(0o755)
+        (rundir / "tmp").mkdir(mode=0o711)
+        (rundir / "tmp").chmod(0o711)
+        (rundir / "logs").symlink_to(self.workdir / "logs")
+        atomic_write(rundir / "html" / "index.html", self.index_html.encode("utf-8"))
+        self._rundir = rundir
+
+    def _command(self, binary, *extra):
+        return [binary, *extra, "-p", f"{self.prefix}/", "-c", str(self.conf_path), "-e", "logs/error.log"]
 
     # -- lifecycle -------------------------------------------------------------------
     def test_config(self):
@@ -465,8 +697,7 @@ class Nginx:
         if self.port is None:
             self.port = self._pick_port()
         self.write_config()
-        res = subprocess.run([binary, "-t", "-q", "-p", f"{self.workdir}/", "-c", "conf/nginx.conf",
-                              "-e", "logs/error.log"], cwd=self.workdir, capture_output=True,
+        res = subprocess.run(self._command(binary, "-t", "-q"), cwd=self.workdir, capture_output=True,
                              text=True, errors="replace", timeout=30)
         lines = [l for l in (res.stdout + res.stderr).splitlines() if l.strip()]
         if res.returncode != 0:
@@ -496,17 +727,21 @@ class Nginx:
         if self.running:
             return self
         binary = find_nginx(self.nginx_binary)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        _kill_orphans(self.workdir)  # workers left behind by a crashed master
+        self.workdir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        _kill_orphans(self.workdir)  # what this library started here before (a crashed master's workers)
         attempts = 3 if self.requested_port is None else 1
         for attempt in range(attempts):
             self.port = self._pick_port() if attempt == 0 else _free_port(self.host)
+            if self.requested_port is not None and _listening_inodes(self.host, self.port):
+                raise _port_in_use_error(self.host, self.port, self.workdir)
             try:
                 self._start_once(binary)
                 return self
             except NginxStartError as exc:
                 in_use = any("Address already in use" in l for l in exc.log_lines)
-                if not (in_use and attempt + 1 < attempts):
+                if not ((in_use or getattr(exc, "port_in_use", False)) and attempt + 1 < attempts):
+                    if in_use:
+                        raise _port_in_use_error(self.host, self.port, self.workdir, exc.log_lines) from None
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -517,11 +752,13 @@ class Nginx:
         logs = self.workdir / "logs"
         with open(logs / "nginx.stdout", "wb") as out, open(logs / "nginx.stderr", "wb") as err:
             self.proc = subprocess.Popen(
-                [binary, "-p", f"{self.workdir}/", "-c", "conf/nginx.conf", "-e", "logs/error.log"],
-                cwd=self.workdir,  # also how _kill_orphans recognizes our processes
+                self._command(binary), cwd=self.workdir,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 preexec_fn=_die_with_parent, start_new_session=True)
-        self._finalizer = weakref.finalize(self, _finalize, self.proc, self.workdir)
+        stat = _proc_stat(self.proc.pid)
+        master = (self.proc.pid, stat[2] if stat is not None else -1)
+        _record(self.workdir, [master])
+        self._finalizer = weakref.finalize(self, _finalize, self.proc, self.workdir, self._rundir)
         self._finalizer.atexit = True
         deadline = time.monotonic() + self.start_timeout
         last_error = None
@@ -533,10 +770,21 @@ class Nginx:
                     f"(prefix {self.workdir}, port {self.port})", log_lines=self._problem_lines())
             try:
                 self.handshake()
-                return
             except (OSError, ssl.SSLError) as exc:
                 last_error = exc
                 time.sleep(0.05)
+                continue
+            inodes = _listening_inodes(self.host, self.port)
+            if inodes and _holds_socket(self.proc.pid, inodes):  # ours answered, not a stranger
+                workers = _children(self.proc.pid)
+                _record(self.workdir, [master, *workers])
+                return
+            if self.proc.poll() is None and inodes:
+                # someone else's server answered on the port: ours cannot bind it
+                self._finalizer()
+                raise _port_in_use_error(self.host, self.port, self.workdir)
+            last_error = "the listening socket is not nginx's yet"
+            time.sleep(0.05)
         self._finalizer()
         raise NginxStartError(f"nginx did not answer TLS on {self.host}:{self.port} within "
                               f"{self.start_timeout} s (last error: {last_error})",
@@ -574,6 +822,9 @@ class Nginx:
         if self.proc is not None:
             _stop_process(self.proc, timeout)
         _kill_orphans(self.workdir)
+        if self._rundir is not None:
+            shutil.rmtree(self._rundir, ignore_errors=True)
+            self._rundir = None
         if self.port is None or self.proc is None:
             return
         deadline = time.monotonic() + timeout
