@@ -367,6 +367,10 @@ def _parse_cfssl_output(data: bytes, label: str) -> dict:
         kind = "incomplete JSON" if cut_short else "not JSON"
         raise K8sAuthError(f"{label} is {kind} (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected "
                            f"the output of 'k8sauthlib gencert' or 'cfssl gencert'") from None
+    except RecursionError:
+        raise K8sAuthError(f"{label} is JSON nested too deeply to be cfssl's output") from None
+    except ValueError:  # a number past Python's 4300-digit conversion limit
+        raise K8sAuthError(f"{label} holds a number too long to be cfssl's output") from None
     if not isinstance(obj, dict):
         raise K8sAuthError(f"{label} is JSON but not an object; expected cfssl's {{\"cert\", \"key\", \"csr\"}}")
     # The cfssl API's wrapped form: {"success": true, "result": {...}, "errors": [...]}
@@ -418,24 +422,20 @@ def _refuse_existing_key(name: str, overwrite: bool) -> None:
 
 def _write_bare(name: str, pems: dict, *, overwrite: bool) -> None:
     """Write cfssljson's bare files for the PEM blocks in ``pems`` (``cert``, ``key``, ``csr``)."""
-    from .files import CSR_MODE, KEY_MODE, atomic_write, bare_paths, write_bare
+    from .errors import FileExistsRefusedError
+    from .files import write_bare
 
-    _, key_path, csr_path = bare_paths(name)
     if "key" in pems:
         _refuse_existing_key(name, overwrite)
-    if "cert" in pems:
-        # Existing certificates and CSRs are replaced like cfssljson does; only a key is protected.
-        write_bare(name, cert_pem=pems["cert"], key_pem=pems.get("key"), csr_pem=pems.get("csr"), overwrite=True)
-        return
-    written = []  # cfssl genkey's output: a key and a CSR, no certificate
+    # Existing certificates and CSRs are replaced like cfssljson does; only a key is protected.
+    # write_bare checks for the key and writes under one directory lock: two runs at once never
+    # both succeed without -overwrite, and never mix their files. (cfssl genkey's output has a key
+    # and a CSR, no certificate.)
     try:
-        if "key" in pems:
-            written.append(atomic_write(key_path, pems["key"], mode=KEY_MODE, overwrite=overwrite))
-        if "csr" in pems:
-            written.append(atomic_write(csr_path, pems["csr"], mode=CSR_MODE, overwrite=True))
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
+        write_bare(name, cert_pem=pems.get("cert"), key_pem=pems.get("key"), csr_pem=pems.get("csr"),
+                   overwrite=overwrite, replace_public=True)
+    except FileExistsRefusedError:
+        _refuse_existing_key(name, overwrite)  # the key appeared meanwhile: say it the CLI's way
         raise
 
 
