@@ -143,6 +143,11 @@ def _load_json(source, what: str) -> tuple[Any, str]:
             raise InputError(f"{label}: incomplete JSON, the text ends at line {exc.lineno}, column {exc.colno} "
                              f"before the object is closed") from None
         raise InputError(f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{label}: JSON nested too deeply to be a cfssl request or configuration") from None
+    except ValueError as exc:  # a number past Python's 4300-digit conversion limit
+        raise InputError(f"{label}: JSON holds a number of more than 4300 digits, too long for any field "
+                         f"({str(exc).split(':')[0]})") from None
     if not isinstance(data, dict):
         raise InputError(f"{label}: expected a JSON object {{...}} at the top, found {_json_type(data)}")
     return data, label
@@ -230,6 +235,8 @@ def _int(value, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{where} must be a whole number, not {_json_type(value)}"
                          + (f" ({value!r})" if isinstance(value, (str, float)) else ""))
+    if not -2**63 <= value < 2**63:  # cfssl decodes into a Go int: json "cannot unmarshal number"
+        raise InputError(f"{where} {str(value)[:20]}... is out of range for cfssl (a 64-bit integer)")
     return value
 
 
@@ -249,6 +256,8 @@ def _str_list(value, where: str) -> tuple[str, ...]:
 # Go's units in nanoseconds; exact integer arithmetic, as Go does it.
 _GO_UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
              "h": 3600 * 10**9}
+#: time.Duration is an int64 count of nanoseconds (Go's time/format.go, ParseDuration: "invalid duration")
+_GO_MAX_DURATION_NS = 2**63 - 1
 _GO_PART = r"(\d+)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)|\.(\d+)(ns|us|µs|μs|ms|s|m|h)"
 
 
@@ -286,6 +295,9 @@ def parse_go_duration(text: str, where: str = "duration") -> timedelta:
         if unit and unit.group(0).lower() in ("d", "day", "days", "y", "yr", "year", "years", "w", "week", "weeks"):
             hint = " (Go durations stop at hours: one year is \"8760h\", 30 days is \"720h\")"
         raise InputError(f"{where} {text_!r} is not a Go duration such as \"8760h\" or \"1h30m\"{hint}")
+    if total_ns > _GO_MAX_DURATION_NS:  # Go: "time: invalid duration" (int64 nanoseconds overflow)
+        raise InputError(f"{where} {text_!r} is out of range: a Go duration is at most 2562047h (about 292 "
+                         f"years); cfssl refuses it too (\"time: invalid duration\")")
     return timedelta(microseconds=sign * round(total_ns / 1000))
 
 
@@ -832,8 +844,18 @@ def cfssl_validity(expiry: timedelta, backdate: timedelta = DEFAULT_BACKDATE,
     """
     now = now or datetime.now(timezone.utc)
     rounded = (now + timedelta(seconds=30)).replace(second=0, microsecond=0)
-    not_before = rounded - backdate
-    return not_before, not_before + expiry
+    try:
+        not_before = rounded - backdate
+        not_after = not_before + expiry
+    except OverflowError:
+        not_before = not_after = None
+    # X.509 times: UTCTime from 1950, GeneralizedTime up to 9999 (RFC 5280 4.1.2.5); the
+    # cryptography package refuses a notBefore before 1950
+    if not_before is None or not_before.year < 1950 or not_after.year > 9999:
+        raise InputError(f"the validity window (expiry {format_go_duration(expiry)}, backdate "
+                         f"{format_go_duration(backdate)}) falls outside 1950..9999, which a certificate "
+                         f"cannot express; shorten the expiry or the backdate")
+    return not_before, not_after
 
 
 def _go_signature_hash(key):
