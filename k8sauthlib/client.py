@@ -443,13 +443,54 @@ class _ResolvingAdapter(HTTPAdapter):
         return super().send(request, **kw)
 
 
+#: The distributions' system CA bundles (Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine/Arch):
+#: the store curl (its compiled-in ``--cacert`` default) and kubectl (Go's crypto/x509
+#: ``root_linux.go`` certFiles) trust when given no CA.
+_SYSTEM_CA_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
+                    "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
+
+
+def _system_trust_store():
+    """The system's CA bundle file (or OpenSSL's compiled-in CA directory), or None.
+
+    Environment variables (``SSL_CERT_FILE``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``) are
+    not consulted: the same call trusts the same roots in every reader's shell.
+    """
+    paths = ssl.get_default_verify_paths()
+    for candidate in (*_SYSTEM_CA_FILES, paths.openssl_cafile):
+        if candidate and os.path.isfile(candidate):
+            return candidate
+    if paths.openssl_capath and os.path.isdir(paths.openssl_capath):
+        return paths.openssl_capath
+    return None
+
+
+def _refuse_downgrade(response, *args, **kwargs):
+    """Response hook: a redirect from https to plain http is an error, not a silent downgrade.
+
+    curl -L and Go's http.Client follow it (stripping credentials); a client configured for
+    mutual TLS must not leave TLS behind without saying so.
+    """
+    if response.is_redirect and urlsplit(response.url).scheme == "https":
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        if urlsplit(target).scheme != "https":
+            raise TLSProblem(
+                f"{response.url}: the server redirects to {target}, which is not HTTPS; refusing to "
+                f"leave TLS (request that URL explicitly if plain HTTP is really meant, or pass "
+                f"allow_redirects=False to see the redirect)", url=response.url, response=response)
+    return response
+
+
 class MTLSClient:
     """One HTTPS/mTLS session against one server, with clear errors.
 
     Args:
         base_url: e.g. ``"https://localhost:8443"``; paths given to :meth:`get` are joined to it.
-        ca: the CA bundle (path) to trust for the server certificate; ``None`` uses the default
-            trust store (which will not know a private cluster CA: that is the lesson).
+        ca: the CA bundle (path) to trust for the server certificate; ``None`` uses the
+            system's CA bundle, as curl and kubectl do (``/etc/ssl/certs/ca-certificates.crt``
+            on Debian; :attr:`trust_store` holds its path), which will not know a private cluster CA:
+            that is the lesson. Environment variables (``REQUESTS_CA_BUNDLE``,
+            ``SSL_CERT_FILE``, ``CURL_CA_BUNDLE``, ``HTTPS_PROXY``) are ignored.
         cert: the client certificate (path) for mutual TLS.
         key: the client private key (path); checked against ``cert`` before any connection.
         resolve: connect to another address for a host name, like ``curl --resolve``:
@@ -503,7 +544,17 @@ class MTLSClient:
         adapter = _ResolvingAdapter(self.resolve)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self.session.verify = (self.ca if self.ca is not None else True) if self.verify else False
+        #: what verifies the server: the ``ca`` file, the system bundle's path, or certifi's
+        self.trust_store = self.ca
+        self._trust_label = "the system CA bundle"
+        if self.ca is None:
+            self.trust_store = _system_trust_store()
+            if self.trust_store is None:
+                import certifi  # a requests dependency: the last resort, and said so
+                self.trust_store = certifi.where()
+                self._trust_label = "certifi's CA bundle (no system bundle found)"
+        self.session.verify = self.trust_store if self.verify else False
+        self.session.hooks["response"].append(_refuse_downgrade)
         if self.cert is not None:
             self.session.cert = (self.cert, self.key)
 
@@ -656,7 +707,7 @@ class MTLSClient:
         elif d.key == "unknown-server-ca":
             issuer = self._server_issuer(parts)
             extra = f" The server certificate's issuer is {issuer}." if issuer else ""
-            extra += (" This client trusts only the system CA bundle (ca=None)."
+            extra += (f" This client trusts only {self._trust_label} (ca=None)."
                       if self.ca is None else f" The CA file given ({self.ca}) is not that issuer.")
         elif d.key == "server-cert-expired":
             c = self._peer_cert(parts)
