@@ -465,6 +465,21 @@ def _system_trust_store():
     return None
 
 
+def _check_ca_file(path):
+    """Load a CA bundle the way the TLS layer will, so a bad file fails here, in one sentence,
+    instead of at the first request (curl: "error setting certificate file")."""
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError, UnicodeDecodeError) as exc:
+        raise CredentialFileError(
+            f"CA file {path} holds no usable PEM certificate ({getattr(exc, 'reason', None) or exc}); "
+            f"give the CA certificate file (-----BEGIN CERTIFICATE-----), e.g. rootCA.pem",
+            diagnosis=_diag("ca-file-unreadable", str(path))) from None
+    except OSError as exc:
+        raise CredentialFileError(f"cannot read CA file {path}: {exc.strerror or exc}",
+                                  diagnosis=_diag("ca-file-unreadable", str(path))) from None
+
+
 def _refuse_downgrade(response, *args, **kwargs):
     """Response hook: a redirect from https to plain http is an error, not a silent downgrade.
 
@@ -533,6 +548,8 @@ class MTLSClient:
         if self.ca is not None and not Path(self.ca).is_file():
             raise CredentialFileError(f"CA file {self.ca!r} not found",
                                       diagnosis=_diag("ca-file-unreadable", self.ca))
+        if self.ca is not None:
+            _check_ca_file(self.ca)
         if self.cert is not None and check_key:
             check_key_pair(self.cert, self.key)
         if not self.verify:
@@ -554,7 +571,6 @@ class MTLSClient:
                 self.trust_store = certifi.where()
                 self._trust_label = "certifi's CA bundle (no system bundle found)"
         self.session.verify = self.trust_store if self.verify else False
-        self.session.hooks["response"].append(_refuse_downgrade)
         if self.cert is not None:
             self.session.cert = (self.cert, self.key)
 
@@ -607,6 +623,11 @@ class MTLSClient:
         """
         url = path if "://" in str(path) else self.url(path)
         kw.setdefault("timeout", self.timeout)
+        if kw.get("allow_redirects", True):  # only a redirect being followed can downgrade
+            hooks = dict(kw.get("hooks") or {})
+            given = hooks.get("response", [])
+            hooks["response"] = ([given] if callable(given) else list(given)) + [_refuse_downgrade]
+            kw["hooks"] = hooks
         log_mark = len(self._server_log_lines())
         try:
             with warnings.catch_warnings():

@@ -76,6 +76,28 @@ def read_file(path: str | os.PathLike, what: str, *, permission_hint: str = "") 
         raise InputError(f"cannot read {what} file {path}: permission denied{hint}") from None
 
 
+def check_pem_blocks(data: bytes, what: str) -> None:
+    """Check that ``data`` holds at least one PEM block and that every block is whole (BEGIN and
+    a matching END line) with a body that is strict base64, without importing ``cryptography``.
+
+    Raises:
+        InputError: naming ``what`` and the first problem.
+    """
+    import binascii
+
+    blocks = re.findall(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", data, re.S)
+    if not blocks:
+        problem = "a BEGIN line without its END line" if b"-----BEGIN" in data else "no '-----BEGIN' line"
+        raise InputError(f"{what}: not PEM data ({problem})")
+    for label, body in blocks:
+        text = b"".join(line.strip() for line in body.splitlines() if b":" not in line)
+        try:
+            binascii.a2b_base64(text, strict_mode=True)
+        except (binascii.Error, ValueError):
+            raise InputError(f"{what}: the PEM {label.decode()} block is damaged (its base64 body does "
+                             f"not decode)") from None
+
+
 def bare_paths(name: str | os.PathLike, directory: str | os.PathLike = ".") -> tuple[Path, Path, Path]:
     """Return the cfssljson file names for ``name``: ``NAME.pem``, ``NAME-key.pem``, ``NAME.csr``."""
     base = Path(directory) / Path(name)

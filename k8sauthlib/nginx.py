@@ -49,7 +49,7 @@ import weakref
 from pathlib import Path
 
 from .errors import InputError, K8sAuthError
-from .files import KEY_MODE, atomic_write
+from .files import KEY_MODE, atomic_write, check_pem_blocks
 
 __all__ = [
     "Nginx", "NginxError", "NginxNotFoundError", "NginxStartError",
@@ -900,8 +900,7 @@ def _read_pem(value, what):
         if not path.is_file():
             raise InputError(f"{what}: file {str(path)!r} not found")
         data = path.read_bytes()
-    if b"-----BEGIN" not in data:
-        raise InputError(f"{what}: not PEM data (no '-----BEGIN' line)")
+    check_pem_blocks(data, what)
     return data
 
 

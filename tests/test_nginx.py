@@ -235,6 +235,8 @@ def test_given_port_is_used(workroot, pki):
 
 def test_default_port_is_8443_else_a_free_one(workroot, pki):
     blocker = socket.socket()
+    # as nginx does: connections of an earlier test still in TIME_WAIT must not count as "taken"
+    blocker.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         blocker.bind(("127.0.0.1", 8443))
         blocker.listen()
