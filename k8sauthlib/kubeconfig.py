@@ -407,6 +407,28 @@ def _go_value(node):
     return float(plain)
 
 
+#: Nodes a kubeconfig may expand to, aliases included. go-yaml v2 (decode.go, allowedAliasRatio)
+#: refuses "excessive aliasing" the same way, so a billion-laughs file fails fast, in kubectl too.
+_MAX_EXPANDED_NODES = 1_000_000
+
+
+def _check_expansion(root, where: str) -> None:
+    """Refuse a document whose aliases expand past :data:`_MAX_EXPANDED_NODES` (a YAML bomb)."""
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > _MAX_EXPANDED_NODES:
+            raise InputError(f"{where}: the YAML's aliases expand to more than {_MAX_EXPANDED_NODES} nodes "
+                             f"(excessive aliasing, as go-yaml says); this is not a kubeconfig")
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                stack.append(key_node)
+                stack.append(value_node)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+
+
 def _type_name(value) -> str:
     return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
             float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
@@ -467,9 +489,15 @@ class Kubeconfig:
                 raise InputError(f"{where}: not UTF-8 text; a kubeconfig is a YAML file") from None
         try:
             node = yaml.compose(text, Loader=_ComposeLoader)
+            if node is not None:
+                _check_expansion(node, where)
             doc = _go_value(node) if node is not None else None
+        except RecursionError:
+            raise InputError(f"{where}: YAML nested too deeply to be a kubeconfig") from None
+        except InputError:
+            raise
         except (ValueError, TypeError) as exc:
-            raise InputError(f"{where}: not valid YAML: {exc}") from None
+            raise InputError(f"{where}: not valid YAML: {str(exc).split(';')[0]}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

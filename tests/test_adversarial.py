@@ -282,6 +282,99 @@ def test_bad_command_line(name, work, monkeypatch, capsys):
     _assert_refused(rc, err, before, _snapshot(work))
 
 
+# ------------------------------------------------------- PEM inputs: sign, certinfo, -ca, -ca-key
+def _pem(label, body):
+    return f"-----BEGIN {label}-----\n{body}\n-----END {label}-----\n".encode()
+
+
+def _pem_cases(label):
+    import base64
+    random_body = base64.encodebytes(os.urandom(3 << 20)).decode().strip()
+    return {
+        "damaged base64": _pem(label, "!!!!"),
+        "too short to be DER": _pem(label, "AAAA"),
+        "BEGIN line only": f"-----BEGIN {label}-----\n".encode(),
+        "3 MB of random DER": _pem(label, random_body),
+        "empty": b"",
+        "binary": bytes(range(256)),
+        "UTF-16": _pem(label, "AAAA").decode().encode("utf-16"),
+        "another PEM kind": _pem("PUBLIC KEY", "AAAA"),
+    }
+
+
+PEM_CASE_NAMES = list(_pem_cases("X"))
+
+
+@pytest.fixture(scope="module")
+def pem_inputs():
+    return {label: _pem_cases(label) for label in ("CERTIFICATE REQUEST", "CERTIFICATE", "EC PRIVATE KEY")}
+
+
+@pytest.mark.parametrize("case", PEM_CASE_NAMES)
+@pytest.mark.parametrize("command", ["sign CSR", "certinfo", "gencert -ca", "gencert -ca-key", "sign -ca-key"])
+def test_bad_pem_inputs(command, case, work, pem_inputs, monkeypatch, capsys):
+    label = {"sign CSR": "CERTIFICATE REQUEST", "certinfo": "CERTIFICATE", "gencert -ca": "CERTIFICATE",
+             "gencert -ca-key": "EC PRIVATE KEY", "sign -ca-key": "EC PRIVATE KEY"}[command]
+    (work / "input.pem").write_bytes(pem_inputs[label][case])
+    (work / "req.json").write_text(_csr())
+    good = k8s.CA.create("good", key="ecdsa-p256")
+    good.write("good", work)
+    leaf = good.issue_client_cert("alice", key="ecdsa-p256")
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = x509.CertificateSigningRequestBuilder().subject_name(leaf.cert.subject).sign(key, hashes.SHA256())
+    (work / "good.csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
+    argv = {
+        "sign CSR": ["sign", "-ca=good.pem", "-ca-key=good-key.pem", "input.pem"],
+        "certinfo": ["certinfo", "-cert", "input.pem"],
+        "gencert -ca": ["gencert", "-ca=input.pem", "-ca-key=good-key.pem", "-write", "new", "req.json"],
+        "gencert -ca-key": ["gencert", "-ca=good.pem", "-ca-key=input.pem", "-write", "new", "req.json"],
+        "sign -ca-key": ["sign", "-ca=good.pem", "-ca-key=input.pem", "good.csr"],
+    }[command]
+    before = _snapshot(work)
+    rc, out, err = _run_cli(argv, work, monkeypatch, capsys)
+    _assert_refused(rc, err, before, _snapshot(work))
+    assert out == ""
+
+
+# --------------------------------------------------------------- kubeconfig view, client-files
+def _laughs(levels=9):
+    lines = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    return ("\n".join(lines) + "\n").encode()
+
+
+KUBECONFIG_CASES = {
+    "billion laughs": _laughs(),
+    "100000 nested lists": b"[" * 100_000,
+    "3000 nested mappings": ("a:\n" + "".join(" " * i + "b:\n" for i in range(1, 3000))).encode(),
+    "binary": bytes(range(256)),
+    "UTF-16": "apiVersion: v1\nkind: Config\n".encode("utf-16"),
+    "a list": b"- a\n- b\n",
+    "a user named by a number": b"apiVersion: v1\nkind: Config\nusers:\n- name: 5\n  user: {}\n",
+    "a 5000-digit number": b"apiVersion: v1\nkind: Config\npreferences: {x: " + b"9" * 5000 + b"}\n",
+    "users is a mapping": b"apiVersion: v1\nkind: Config\nusers: {a: b}\n",
+    "wrong kind": b"apiVersion: v1\nkind: Pod\n",
+    "tab indentation": b"apiVersion: v1\nusers:\n\t- name: a\n",
+    "client-key-data not base64": (b"apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n"
+                                   b"  context: {cluster: k, user: u}\nclusters:\n- name: k\n  cluster: "
+                                   b"{server: 'https://x'}\nusers:\n- name: u\n  user: {client-certificate-data: "
+                                   b"'!!', client-key-data: '!!'}\n"),
+}
+
+
+@pytest.mark.parametrize("case", list(KUBECONFIG_CASES))
+@pytest.mark.parametrize("command", ["view", "client-files"])
+def test_bad_kubeconfig_files(command, case, work, monkeypatch, capsys):
+    (work / "kc.yaml").write_bytes(KUBECONFIG_CASES[case])
+    before = _snapshot(work)
+    rc, out, err = _run_cli(["kubeconfig", command, "kc.yaml"], work, monkeypatch, capsys)
+    _assert_refused(rc, err, before, _snapshot(work))
+
+
 # ------------------------------------------------------------------ json -bare: its input
 def _cfssl_out(**over):
     ca = k8s.CA.create("x", key="ecdsa-p256")
