@@ -442,3 +442,24 @@ def test_nginx_dies_with_its_owner(workroot, pki):
         time.sleep(0.05)
     assert port_is_free(port)
     assert _pids_with_cwd(workroot / "orphan") == []
+
+
+def test_notebook_03_output_is_the_same_from_a_private_folder(tmp_path):
+    # issue 8: a clone under /root or a `mktemp -d` (0700) run as root used to get `user root;`
+    # in nginx.conf (notebook 03, cell 7) and root workers. The chapter's work directory now sits
+    # under a 0700 folder and the committed outputs must still match, strictly.
+    private = Path(tempfile.mkdtemp(prefix="k8sauth-private-"))  # 0700, like mktemp -d
+    try:
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+        root = Path(__file__).resolve().parents[1]
+        env = dict(os.environ, K8SAUTH_WORKDIR=str(private / "work"),
+                   PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
+        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                            "book/03_https_nginx.ipynb"], cwd=root, env=env, capture_output=True,
+                           text=True, timeout=600)
+        assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700  # not widened for nginx
+        assert "user root" not in (private / "work" / "03_https_nginx" / "nginx" / "conf" /
+                                    "nginx.conf").read_text()
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
