@@ -661,6 +661,9 @@ class Nginx:
         real directories there, ``logs`` links back to the work directory, and the configuration
         is read from the work directory by absolute path. The configuration text stays the same.
         """
+        if self._rundir is not None and self.running:  # nginx serves from it: refresh the page only
+            atomic_write(self._rundir / "html" / "index.html", self.index_html.encode("utf-8"))
+            return
         if self._rundir is not None:
             shutil.rmtree(self._rundir, ignore_errors=True)
             self._rundir = None
@@ -700,6 +703,9 @@ class Nginx:
         res = subprocess.run(self._command(binary, "-t", "-q"), cwd=self.workdir, capture_output=True,
                              text=True, errors="replace", timeout=30)
         lines = [l for l in (res.stdout + res.stderr).splitlines() if l.strip()]
+        if self._rundir is not None and not self.running:  # made for this check only
+            shutil.rmtree(self._rundir, ignore_errors=True)
+            self._rundir = None
         if res.returncode != 0:
             raise NginxError("nginx -t rejected the configuration "
                              f"{self.conf_path}", log_lines=lines)

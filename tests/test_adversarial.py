@@ -506,6 +506,32 @@ def test_file_readers_refuse_in_one_line(name, tmp_path, pki):
 
 
 # ----------------------------------------------------------------------- concurrent writers
+def test_concurrent_bare_writers_with_overwrite_leave_one_runs_set(tmp_path):
+    # with overwrite both succeed, one after the other: the files on disk are all one run's
+    pairs = [k8s.CA.create(f"run{i}", key="ecdsa-p256") for i in range(4)]
+    for rnd in range(20):
+        d = tmp_path / f"r{rnd}"
+        d.mkdir()
+        barrier = threading.Barrier(len(pairs))
+
+        def writer(i):
+            barrier.wait()
+            files.write_bare("same", d, cert_pem=pairs[i].cert_pem, key_pem=pairs[i].key_pem,
+                             csr_pem=pairs[i].cert_pem, overwrite=True)
+        threads = [threading.Thread(target=writer, args=(i,)) for i in range(len(pairs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        cert = (d / "same.pem").read_bytes()
+        winner = [p for p in pairs if p.cert_pem == cert]
+        assert len(winner) == 1
+        assert (d / "same-key.pem").read_bytes() == winner[0].key_pem
+        assert (d / "same.csr").read_bytes() == winner[0].cert_pem
+        assert stat.S_IMODE((d / "same-key.pem").stat().st_mode) == 0o600
+        assert sorted(p.name for p in d.iterdir()) == ["same-key.pem", "same.csr", "same.pem"]
+
+
 def test_concurrent_bare_writers_never_both_succeed_nor_mix(tmp_path):
     # 40 rounds of two threads writing the same bare name without overwrite: exactly one wins,
     # and the pair on disk is that one's (the key matches the certificate)
