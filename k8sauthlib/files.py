@@ -154,10 +154,16 @@ def _refuse_directory(path: Path) -> None:
         raise InputError(f"cannot write {path}: it is a directory; give the path of a file (in it, or beside it)")
 
 
+def _no_directory(path: Path) -> InputError:
+    if path.parent.exists():
+        return InputError(f"cannot write {path}: {path.parent} is not a directory")
+    return InputError(f"cannot write {path}: directory {path.parent} does not exist")
+
+
 def _stage(path: Path, data: bytes, mode: int) -> Path:
     """Write ``data`` to a hidden temporary file beside ``path`` with ``mode`` from the start."""
     if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: directory {path.parent} does not exist")
+        raise _no_directory(path)
     # O_EXCL with a random name is what tempfile.mkstemp does; tempfile itself costs start-up time.
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
@@ -217,7 +223,7 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, mode: int = CERT_MODE,
     """
     path = Path(path)
     if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: directory {path.parent} does not exist")
+        raise _no_directory(path)
     with _directory_lock(path.parent):
         _refuse_directory(path)
         if not overwrite and path.exists():
@@ -267,7 +273,7 @@ def write_bare(name: str | os.PathLike, directory: str | os.PathLike = ".", *, c
     if not plan:
         raise InputError(f"nothing to write for {name}: no certificate, key or CSR given")
     if not cert_path.parent.is_dir():
-        raise InputError(f"cannot write {cert_path}: directory {cert_path.parent} does not exist")
+        raise _no_directory(cert_path)
     with _directory_lock(cert_path.parent):
         for path, data, _, replace in plan:
             if not data:

@@ -267,6 +267,16 @@ FLAG_CASES = {
     "unknown command": ["gencrt"],
     "kubeconfig with no subcommand": ["kubeconfig"],
     "kubeconfig user without --server": ["kubeconfig", "user", "--client-name", "x"],
+    "client-files --name ..": ["kubeconfig", "client-files", "good.kc", "--name", ".."],
+    "client-files --name a/b": ["kubeconfig", "client-files", "good.kc", "--name", "a/b"],
+    "client-files --dir a file": ["kubeconfig", "client-files", "good.kc", "--dir", "req.json"],
+    "client-files --name of 300 characters": ["kubeconfig", "client-files", "good.kc", "--name", "a" * 300],
+    "client-files --user unknown": ["kubeconfig", "client-files", "good.kc", "--user", "nobody"],
+    "client-files over an existing key": ["kubeconfig", "client-files", "good.kc", "--name", "existing"],
+    "view a missing file": ["kubeconfig", "view", "nope.kc"],
+    "view a directory": ["kubeconfig", "view", "."],
+    "lab up --dir a file": ["lab", "up", "--dir", "req.json", "--port", "0"],
+    "lab up --host not an address": ["lab", "up", "--dir", "lab", "--port", "0", "--host", "999.1.1.1"],
     "lab up --port 99999": ["lab", "up", "--dir", "lab", "--port", "99999"],
     "lab up --port -1": ["lab", "up", "--dir", "lab", "--port", "-1"],
     "lab up --port abc": ["lab", "up", "--dir", "lab", "--port", "abc"],
@@ -277,6 +287,15 @@ FLAG_CASES = {
 @pytest.mark.parametrize("name", list(FLAG_CASES))
 def test_bad_command_line(name, work, monkeypatch, capsys):
     (work / "req.json").write_text(_csr())
+    if "good.kc" in FLAG_CASES[name]:
+        ca = k8s.CA.create("kc-ca", key="ecdsa-p256")
+        user = ca.issue_client_cert("u", key="ecdsa-p256")
+        kc = k8s.Kubeconfig()
+        kc.set_cluster("c", "https://127.0.0.1:6443", certificate_authority_data=ca.cert_pem)
+        kc.set_credentials("u", client_certificate_data=user.cert_pem, client_key_data=user.key_pem)
+        kc.set_context("x", cluster="c", user="u")
+        kc.use_context("x")
+        kc.write(work / "good.kc")
     before = _snapshot(work)
     rc, out, err = _run_cli(FLAG_CASES[name], work, monkeypatch, capsys)
     _assert_refused(rc, err, before, _snapshot(work))
