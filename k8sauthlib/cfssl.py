@@ -114,6 +114,15 @@ def _pairs_hook(pairs):
     return obj
 
 
+class _LongNumber(str):
+    """A JSON integer too long to convert (Python stops at 4300 digits): kept as its digits so
+    that the field reading it can name itself in the error."""
+
+
+def _parse_int(digits: str):
+    return int(digits) if len(digits) <= 4000 else _LongNumber(digits)
+
+
 def _load_json(source, what: str) -> tuple[Any, str]:
     """Parse ``source`` (a dict, JSON text or bytes, or a path) and return it with a label for messages."""
     if isinstance(source, dict):
@@ -137,7 +146,7 @@ def _load_json(source, what: str) -> tuple[Any, str]:
     if not text.strip():
         raise InputError(f"{label} is empty; expected a JSON object")
     try:
-        data = json.loads(text, object_pairs_hook=_pairs_hook)
+        data = json.loads(text, object_pairs_hook=_pairs_hook, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise InputError(f"{label}: incomplete JSON, the text ends at line {exc.lineno}, column {exc.colno} "
@@ -167,6 +176,8 @@ def _as_obj(value):
 
 
 def _json_type(value) -> str:
+    if isinstance(value, _LongNumber):
+        return f"a number of {len(value.lstrip('-'))} digits"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -226,12 +237,15 @@ def _close_matches(word, candidates, n=1, cutoff=0.6):
 
 
 def _str(value, where: str) -> str:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or isinstance(value, _LongNumber):
         raise InputError(f"{where} must be a string, not {_json_type(value)}")
     return value
 
 
 def _int(value, where: str) -> int:
+    if isinstance(value, _LongNumber):
+        raise InputError(f"{where} is a number of {len(value.lstrip('-'))} digits, out of range for cfssl "
+                         f"(a 64-bit integer)")
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{where} must be a whole number, not {_json_type(value)}"
                          + (f" ({value!r})" if isinstance(value, (str, float)) else ""))

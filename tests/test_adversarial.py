@@ -177,6 +177,15 @@ REQUEST_CASES = {
 }
 
 
+#: Cases whose one-line error must name the field (the issue's tracebacks among them).
+NAMES_THE_FIELD = {
+    "ca.expiry 100000000h": "ca.expiry", "ca.backdate 100000000h": "ca.backdate",
+    "ca.expiry 2562048h": "ca.expiry", "ca.pathlen 2**64": "ca.pathlen", "ca.pathlen 10**30": "ca.pathlen",
+    "a 5000-digit number": "ca.pathlen", "key.size 10**30": "key.size", "CN of 65 characters": "CN",
+    "ca.expiry and backdate at Go's limit": "backdate", "host of 300 characters": "hosts[0]",
+}
+
+
 @pytest.mark.parametrize("name", list(REQUEST_CASES))
 def test_gencert_initca_bad_request(name, work, monkeypatch, capsys):
     data = REQUEST_CASES[name]
@@ -186,6 +195,8 @@ def test_gencert_initca_bad_request(name, work, monkeypatch, capsys):
     after = _snapshot(work)
     _assert_refused(rc, err, before, after)
     assert out == ""
+    if name in NAMES_THE_FIELD:
+        assert NAMES_THE_FIELD[name] in err.splitlines()[-1], err
 
 
 @pytest.mark.parametrize("name", ["UTF-16 text", "100000 nested arrays", "a 5000-digit number",
