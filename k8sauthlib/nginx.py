@@ -842,6 +842,9 @@ class Nginx:
     def kill(self):
         """Kill the master with SIGKILL, like a crash (workers stay behind). For tests and demos."""
         if self.proc is not None and self.proc.poll() is None:
+            recorded = _STARTED.get(str(self.workdir), [])
+            if recorded:  # workers the master respawned since start are ours too
+                _record(self.workdir, [recorded[0], *(set(recorded[1:]) | set(_children(self.proc.pid)))])
             self.proc.kill()
             self.proc.wait()
 

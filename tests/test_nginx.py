@@ -66,6 +66,12 @@ def _workers(web):
     return [p for p in _pids_with_cwd(web.workdir) if p != web.pid]
 
 
+def _free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _uid(pid):
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("Uid:"):
@@ -257,7 +263,7 @@ def test_default_port_is_8443_else_a_free_one(workroot, pki):
 
 
 def test_second_start_after_kill_9(workroot, pki):
-    web = _new(workroot, "crash", pki).start()
+    web = _new(workroot, "crash", pki, port=_free_port()).start()
     port = web.port
     workers = _workers(web)
     web.kill()  # SIGKILL to the master, like a crash: the workers stay and hold the port
@@ -276,7 +282,8 @@ def test_orphan_of_a_removed_work_folder_is_found(workroot, pki):
     # kill -9 of the master, then the work folder removed: the worker's cwd reads "(deleted)"
     # and it keeps serving the old page; a new Nginx on the same port must end it (it was
     # recorded by PID at start) and serve its own page, not handshake with the orphan
-    web = _new(workroot, "gone", pki, index_html="old page").start()
+    # a port of its own, not 8443, which other test runs on this machine may take meanwhile
+    web = _new(workroot, "gone", pki, index_html="old page", port=_free_port()).start()
     port, workers = web.port, _workers(web)
     web.kill()
     shutil.rmtree(web.workdir)
