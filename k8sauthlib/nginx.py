@@ -655,7 +655,11 @@ class Nginx:
         """Make sure nginx's workers can read what they serve, without running them as root.
 
         Started by root, nginx's workers run as ``nobody`` and open ``html/index.html`` by path
-        (nginx's ``user`` directive; a non-root master keeps its own user and ignores it). When
+        (nginx 1.22 ``src/core/nginx.c``, ``ngx_set_user``: the default is the compiled-in
+        ``NGX_USER``, ``nobody``; a non-root master ignores ``user`` with the warning "makes sense
+        only if the master process runs with super-user privileges" and its workers keep its
+        user; ``src/core/ngx_file.c``, ``ngx_create_paths``, chowns the temp paths to the worker
+        user). When
         ``nobody`` cannot enter the work directory (a 0700 folder on the way), nginx runs in a
         run directory made under the temp directory instead: ``html/`` (a copy) and ``tmp/`` are
         real directories there, ``logs`` links back to the work directory, and the configuration
