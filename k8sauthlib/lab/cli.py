@@ -17,15 +17,38 @@ import threading
 from ..errors import K8sAuthError
 
 
+def _port(text):
+    """argparse type for --port: a TCP port 0-65535 (bind() would raise OverflowError)."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port: use 1-65535, or 0 for a free one")
+    return port
+
+
+def _host(text):
+    """argparse type for --host: an address this machine can resolve, checked before the tree
+    is created (a bad one would otherwise fail only at listen())."""
+    import socket
+
+    try:
+        socket.getaddrinfo(text, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address to listen on ({exc})") from None
+    return text
+
+
 def _parser():
     parser = argparse.ArgumentParser(prog="k8sauthlib lab", description="The local lab API server.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
                         description="Serve the lab API server on 127.0.0.1 in the foreground.")
     up.add_argument("--dir", required=True, help="the lab's kubeadm tree (created if missing)")
-    up.add_argument("--port", type=int, default=None,
+    up.add_argument("--port", type=_port, default=None,
                     help="TCP port (default: --secure-port of manifests/kube-apiserver.yaml; 0: a free port)")
-    up.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    up.add_argument("--host", type=_host, default="127.0.0.1", help="listen address (default 127.0.0.1)")
     up.add_argument("--quiet", action="store_true", help="do not log requests on stderr")
     return parser
 
