@@ -7,6 +7,8 @@ alone, without ``cryptography``.
 from __future__ import annotations
 
 import os
+import re
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import FileExistsRefusedError, InputError
@@ -74,6 +76,28 @@ def read_file(path: str | os.PathLike, what: str, *, permission_hint: str = "") 
         raise InputError(f"cannot read {what} file {path}: permission denied{hint}") from None
 
 
+def check_pem_blocks(data: bytes, what: str) -> None:
+    """Check that ``data`` holds at least one PEM block and that every block is whole (BEGIN and
+    a matching END line) with a body that is strict base64, without importing ``cryptography``.
+
+    Raises:
+        InputError: naming ``what`` and the first problem.
+    """
+    import binascii
+
+    blocks = re.findall(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", data, re.S)
+    if not blocks:
+        problem = "a BEGIN line without its END line" if b"-----BEGIN" in data else "no '-----BEGIN' line"
+        raise InputError(f"{what}: not PEM data ({problem})")
+    for label, body in blocks:
+        text = b"".join(line.strip() for line in body.splitlines() if b":" not in line)
+        try:
+            binascii.a2b_base64(text, strict_mode=True)
+        except (binascii.Error, ValueError):
+            raise InputError(f"{what}: the PEM {label.decode()} block is damaged (its base64 body does "
+                             f"not decode)") from None
+
+
 def bare_paths(name: str | os.PathLike, directory: str | os.PathLike = ".") -> tuple[Path, Path, Path]:
     """Return the cfssljson file names for ``name``: ``NAME.pem``, ``NAME-key.pem``, ``NAME.csr``."""
     base = Path(directory) / Path(name)
@@ -83,10 +107,63 @@ def bare_paths(name: str | os.PathLike, directory: str | os.PathLike = ".") -> t
             base.with_name(base.name + ".csr"))
 
 
+@contextmanager
+def _directory_lock(directory: Path):
+    """Hold an exclusive ``flock`` on ``directory`` itself: writers of this module in the same
+    directory take turns, so "does the key exist?" and "write it" are one step for each of them.
+
+    Locking the directory (not a lock file beside the targets) leaves nothing behind.
+    """
+    import fcntl
+
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputError(f"cannot write in {directory}: the directory does not exist") from None
+    except NotADirectoryError:
+        raise InputError(f"cannot write in {directory}: it is not a directory") from None
+    except PermissionError:
+        fd = None  # a directory we may write but not read: no lock, the link() check still holds
+    try:
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)  # closing releases the lock
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Remove ``.NAME.<random>.tmp`` files a killed writer left beside ``path`` (call with the
+    directory lock held: every live writer's temp file is then its own, not yet created)."""
+    pattern = re.compile(r"\." + re.escape(path.name) + r"\.[0-9a-f]{12}\.tmp")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        if pattern.fullmatch(name):
+            try:
+                os.unlink(path.parent / name)
+            except OSError:
+                pass
+
+
+def _refuse_directory(path: Path) -> None:
+    if path.is_dir():
+        raise InputError(f"cannot write {path}: it is a directory; give the path of a file (in it, or beside it)")
+
+
+def _no_directory(path: Path) -> InputError:
+    if path.parent.exists():
+        return InputError(f"cannot write {path}: {path.parent} is not a directory")
+    return InputError(f"cannot write {path}: directory {path.parent} does not exist")
+
+
 def _stage(path: Path, data: bytes, mode: int) -> Path:
     """Write ``data`` to a hidden temporary file beside ``path`` with ``mode`` from the start."""
     if not path.parent.is_dir():
-        raise InputError(f"cannot write {path}: directory {path.parent} does not exist")
+        raise _no_directory(path)
     # O_EXCL with a random name is what tempfile.mkstemp does; tempfile itself costs start-up time.
     for _ in range(100):
         tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
@@ -112,7 +189,11 @@ def _stage(path: Path, data: bytes, mode: int) -> Path:
 
 def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
     if overwrite:
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # never leave the staged copy (maybe a key) behind
+            raise
         return
     # link() fails if the target exists: "create, never replace" without a check-then-act race.
     try:
@@ -141,20 +222,32 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, mode: int = CERT_MODE,
         InputError: the directory does not exist.
     """
     path = Path(path)
-    if not overwrite and path.exists():
-        raise FileExistsRefusedError(
-            f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)")
-    _commit(_stage(path, data, mode), path, overwrite)
+    if not path.parent.is_dir():
+        raise _no_directory(path)
+    with _directory_lock(path.parent):
+        _refuse_directory(path)
+        if not overwrite and path.exists():
+            raise FileExistsRefusedError(
+                f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)")
+        _remove_stale_temps(path)
+        _commit(_stage(path, data, mode), path, overwrite)
     return path
 
 
-def write_bare(name: str | os.PathLike, directory: str | os.PathLike = ".", *, cert_pem: bytes,
-               key_pem: bytes | None = None, csr_pem: bytes | None = None, overwrite: bool = False) -> BareFiles:
+def write_bare(name: str | os.PathLike, directory: str | os.PathLike = ".", *, cert_pem: bytes | None,
+               key_pem: bytes | None = None, csr_pem: bytes | None = None, overwrite: bool = False,
+               replace_public: bool = False) -> BareFiles:
     """Write the files ``cfssljson -bare NAME`` writes: ``NAME.pem``, ``NAME-key.pem``, ``NAME.csr``.
 
     All files are staged first and only then moved into place, so an error (a full disk, an
     existing key) leaves none of them behind. Unlike cfssljson, an existing file is not
     replaced unless ``overwrite`` is True: a silently replaced private key cannot be undone.
+
+    Writers in the same directory take turns (an ``flock`` on the directory), so two runs at
+    once never both pass the "key exists?" check and never mix their files: the second finds
+    the first's key and writes nothing. The key is moved into place last, so a writer killed
+    between two renames leaves at most a certificate without a key, which a rerun replaces;
+    the hidden temp files of a killed writer are removed by the next write of the same names.
 
     Args:
         name: base name, optionally with a directory part.
@@ -163,36 +256,49 @@ def write_bare(name: str | os.PathLike, directory: str | os.PathLike = ".", *, c
         key_pem: the private key, PEM, written with mode 0600; None to skip.
         csr_pem: the certificate signing request, PEM; None to skip.
         overwrite: replace existing files.
+        replace_public: replace an existing certificate and CSR even when ``overwrite`` is
+            False (what cfssljson does); the key stays protected.
 
     Returns:
         The paths written.
     """
     cert_path, key_path, csr_path = bare_paths(name, directory)
-    plan = [(cert_path, cert_pem, CERT_MODE)]
-    if key_pem is not None:
-        plan.append((key_path, key_pem, KEY_MODE))
+    plan = []  # (path, data, mode, may replace): public files first, the key last
+    if cert_pem is not None:
+        plan.append((cert_path, cert_pem, CERT_MODE, overwrite or replace_public))
     if csr_pem is not None:
-        plan.append((csr_path, csr_pem, CSR_MODE))
-    for path, data, _ in plan:
-        if not data:
-            raise InputError(f"nothing to write to {path}: the PEM data is empty")
-        if not overwrite and path.exists():
-            raise FileExistsRefusedError(
-                f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)")
-    staged: list[tuple[Path, Path]] = []
-    done: list[Path] = []
-    try:
-        for path, data, mode in plan:
-            staged.append((_stage(path, data, mode), path))
-        for tmp, path in staged:
-            _commit(tmp, path, overwrite)
-            done.append(path)
-    except BaseException:
-        for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
-        if not overwrite:  # only files we created; never delete what was there before
-            for path in done:
-                path.unlink(missing_ok=True)
-        raise
-    return BareFiles(cert=cert_path, key=key_path if key_pem is not None else None,
+        plan.append((csr_path, csr_pem, CSR_MODE, overwrite or replace_public))
+    if key_pem is not None:
+        plan.append((key_path, key_pem, KEY_MODE, overwrite))
+    if not plan:
+        raise InputError(f"nothing to write for {name}: no certificate, key or CSR given")
+    if not cert_path.parent.is_dir():
+        raise _no_directory(cert_path)
+    with _directory_lock(cert_path.parent):
+        for path, data, _, replace in plan:
+            if not data:
+                raise InputError(f"nothing to write to {path}: the PEM data is empty")
+            _refuse_directory(path)
+            if not replace and path.exists():
+                raise FileExistsRefusedError(
+                    f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)")
+        staged: list[tuple[Path, Path, bool]] = []
+        done: list[tuple[Path, bool]] = []
+        try:
+            for path, data, mode, replace in plan:
+                _remove_stale_temps(path)
+                staged.append((_stage(path, data, mode), path, replace))
+            for tmp, path, replace in staged:
+                existed = path.exists()
+                _commit(tmp, path, replace)
+                done.append((path, existed))
+        except BaseException:
+            for tmp, _, _ in staged:
+                tmp.unlink(missing_ok=True)
+            for path, existed in done:  # only files we created; never delete what was there before
+                if not existed:
+                    path.unlink(missing_ok=True)
+            raise
+    return BareFiles(cert=cert_path if cert_pem is not None else None,
+                     key=key_path if key_pem is not None else None,
                      csr=csr_path if csr_pem is not None else None)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
+from ..go.duration import format_duration
 from ..pki.certs import CA, build_certificate
 from ..pki.keys import key_matches
 from ..pki.names import CA_USAGES, parse_hosts
@@ -31,8 +32,18 @@ def cfssl_validity(expiry: timedelta, backdate: timedelta = DEFAULT_BACKDATE,
     """
     now = now or datetime.now(timezone.utc)
     rounded = (now + timedelta(seconds=30)).replace(second=0, microsecond=0)
-    not_before = rounded - backdate
-    return not_before, not_before + expiry
+    try:
+        not_before = rounded - backdate
+        not_after = not_before + expiry
+    except OverflowError:
+        not_before = not_after = None
+    # X.509 times: UTCTime from 1950, GeneralizedTime up to 9999 (RFC 5280 4.1.2.5); the
+    # cryptography package refuses a notBefore before 1950
+    if not_before is None or not_before.year < 1950 or not_after.year > 9999:
+        raise InputError(f"the validity window (expiry {format_duration(expiry)}, backdate "
+                         f"{format_duration(backdate)}) falls outside 1950..9999, which a certificate "
+                         f"cannot express; shorten the expiry or the backdate")
+    return not_before, not_after
 
 
 def _go_signature_hash(key):

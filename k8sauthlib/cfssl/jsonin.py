@@ -30,6 +30,15 @@ def _pairs_hook(pairs):
     return obj
 
 
+class _LongNumber(str):
+    """A JSON integer too long to convert (Python stops at 4300 digits): kept as its digits so
+    that the field reading it can name itself in the error."""
+
+
+def _parse_int(digits: str):
+    return int(digits) if len(digits) <= 4000 else _LongNumber(digits)
+
+
 def load_json(source, what: str) -> tuple[Any, str]:
     """Parse ``source`` (a dict, JSON text or bytes, or a path) and return it with a label for messages."""
     if isinstance(source, dict):
@@ -53,12 +62,17 @@ def load_json(source, what: str) -> tuple[Any, str]:
     if not text.strip():
         raise InputError(f"{label} is empty; expected a JSON object")
     try:
-        data = json.loads(text, object_pairs_hook=_pairs_hook)
+        data = json.loads(text, object_pairs_hook=_pairs_hook, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise InputError(f"{label}: incomplete JSON, the text ends at line {exc.lineno}, column {exc.colno} "
                              f"before the object is closed") from None
         raise InputError(f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+    except RecursionError:
+        raise InputError(f"{label}: JSON nested too deeply to be a cfssl request or configuration") from None
+    except ValueError as exc:  # a number past Python's 4300-digit conversion limit
+        raise InputError(f"{label}: JSON holds a number of more than 4300 digits, too long for any field "
+                         f"({str(exc).split(':')[0]})") from None
     if not isinstance(data, dict):
         raise InputError(f"{label}: expected a JSON object {{...}} at the top, found {json_type(data)}")
     return data, label
@@ -78,6 +92,8 @@ def as_json_object(value):
 
 
 def json_type(value) -> str:
+    if isinstance(value, _LongNumber):
+        return f"a number of {len(value.lstrip('-'))} digits"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -137,15 +153,20 @@ def close_matches(word, candidates, n=1, cutoff=0.6):
 
 
 def as_str(value, where: str) -> str:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or isinstance(value, _LongNumber):
         raise InputError(f"{where} must be a string, not {json_type(value)}")
     return value
 
 
 def as_int(value, where: str) -> int:
+    if isinstance(value, _LongNumber):
+        raise InputError(f"{where} is a number of {len(value.lstrip('-'))} digits, out of range for cfssl "
+                         f"(a 64-bit integer)")
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(f"{where} must be a whole number, not {json_type(value)}"
                          + (f" ({value!r})" if isinstance(value, (str, float)) else ""))
+    if not -2**63 <= value < 2**63:  # cfssl decodes into a Go int: json "cannot unmarshal number"
+        raise InputError(f"{where} {str(value)[:20]}... is out of range for cfssl (a 64-bit integer)")
     return value
 
 

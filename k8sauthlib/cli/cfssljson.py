@@ -26,8 +26,10 @@ PEM_KINDS = {
 
 def check_pem(field: str, value) -> bytes:
     """Check that a cfssl JSON field holds a well-formed PEM block of the right kind, without cryptography."""
-    import binascii
     import re
+
+    from ..errors import InputError
+    from ..files import check_pem_blocks
 
     what, labels = PEM_KINDS[field]
     if not isinstance(value, str):
@@ -36,10 +38,9 @@ def check_pem(field: str, value) -> bytes:
     if not m or m.group(1) not in labels:
         found = f" (found a '{m.group(1)}' block)" if m else ""
         raise K8sAuthError(f"the input's \"{field}\" is not a PEM {what}{found}")
-    body = "".join(line.strip() for line in m.group(2).splitlines() if ":" not in line)
     try:
-        binascii.a2b_base64(body, strict_mode=True)
-    except (binascii.Error, ValueError):
+        check_pem_blocks(m.group(0).encode(), field)
+    except InputError:
         raise K8sAuthError(f"the input's \"{field}\" is a damaged PEM {what}: its base64 body does not "
                            f"decode") from None
     text = value if value.endswith("\n") else value + "\n"
@@ -62,6 +63,10 @@ def parse_cfssl_output(data: bytes, label: str) -> dict:
         kind = "incomplete JSON" if cut_short else "not JSON"
         raise K8sAuthError(f"{label} is {kind} (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected "
                            f"the output of 'k8sauthlib gencert' or 'cfssl gencert'") from None
+    except RecursionError:
+        raise K8sAuthError(f"{label} is JSON nested too deeply to be cfssl's output") from None
+    except ValueError:  # a number past Python's 4300-digit conversion limit
+        raise K8sAuthError(f"{label} holds a number too long to be cfssl's output") from None
     if not isinstance(obj, dict):
         raise K8sAuthError(f"{label} is JSON but not an object; expected cfssl's {{\"cert\", \"key\", \"csr\"}}")
     # The cfssl API's wrapped form: {"success": true, "result": {...}, "errors": [...]}
@@ -113,24 +118,20 @@ def refuse_existing_key(name: str, overwrite: bool) -> None:
 
 def write_bare(name: str, pems: dict, *, overwrite: bool) -> None:
     """Write cfssljson's bare files for the PEM blocks in ``pems`` (``cert``, ``key``, ``csr``)."""
-    from ..files import CSR_MODE, KEY_MODE, atomic_write, bare_paths, write_bare
+    from ..errors import FileExistsRefusedError
+    from ..files import write_bare as write_bare_files
 
-    _, key_path, csr_path = bare_paths(name)
     if "key" in pems:
         refuse_existing_key(name, overwrite)
-    if "cert" in pems:
-        # Existing certificates and CSRs are replaced like cfssljson does; only a key is protected.
-        write_bare(name, cert_pem=pems["cert"], key_pem=pems.get("key"), csr_pem=pems.get("csr"), overwrite=True)
-        return
-    written = []  # cfssl genkey's output: a key and a CSR, no certificate
+    # Existing certificates and CSRs are replaced like cfssljson does; only a key is protected.
+    # write_bare checks for the key and writes under one directory lock: two runs at once never
+    # both succeed without -overwrite, and never mix their files. (cfssl genkey's output has a key
+    # and a CSR, no certificate.)
     try:
-        if "key" in pems:
-            written.append(atomic_write(key_path, pems["key"], mode=KEY_MODE, overwrite=overwrite))
-        if "csr" in pems:
-            written.append(atomic_write(csr_path, pems["csr"], mode=CSR_MODE, overwrite=True))
-    except BaseException:
-        for path in written:
-            path.unlink(missing_ok=True)
+        write_bare_files(name, cert_pem=pems.get("cert"), key_pem=pems.get("key"), csr_pem=pems.get("csr"),
+                         overwrite=overwrite, replace_public=True)
+    except FileExistsRefusedError:
+        refuse_existing_key(name, overwrite)  # the key appeared meanwhile: say it the CLI's way
         raise
 
 

@@ -246,14 +246,44 @@ def _go_value(node):
     return float(plain)
 
 
+#: Nodes a document may expand to, aliases included. go-yaml v2 (decode.go, allowedAliasRatio)
+#: refuses "excessive aliasing" the same way, so a billion-laughs file fails fast, in kubectl too.
+MAX_EXPANDED_NODES = 1_000_000
+
+
+def _check_expansion(root) -> None:
+    """Refuse a document whose aliases expand past :data:`MAX_EXPANDED_NODES` (a YAML bomb)."""
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_EXPANDED_NODES:
+            raise ValueError(f"the YAML's aliases expand to more than {MAX_EXPANDED_NODES} nodes "
+                             f"(excessive aliasing, as go-yaml says)")
+        if isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                stack.append(key_node)
+                stack.append(value_node)
+        elif isinstance(node, SequenceNode):
+            stack.extend(node.value)
+
+
 def go_yaml_load(text: str):
     """Parse YAML text into Python values typed as go-yaml v2 types them (``None`` for an empty document).
 
+    A document whose aliases expand past :data:`MAX_EXPANDED_NODES` nodes is refused before it
+    is expanded (a YAML bomb).
+
     Raises:
-        yaml.YAMLError, ValueError, TypeError: the text is not YAML; the caller names the file.
+        yaml.YAMLError, ValueError, TypeError: the text is not YAML (or a YAML bomb); the caller
+            names the file.
+        RecursionError: the document is nested too deeply to be read.
     """
     node = yaml.compose(text, Loader=_ComposeLoader)
-    return _go_value(node) if node is not None else None
+    if node is None:
+        return None
+    _check_expansion(node)
+    return _go_value(node)
 
 
-__all__ = ["go_key_cmp", "go_yaml_dump", "go_yaml_load"]
+__all__ = ["MAX_EXPANDED_NODES", "go_key_cmp", "go_yaml_dump", "go_yaml_load"]

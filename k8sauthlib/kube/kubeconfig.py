@@ -103,8 +103,10 @@ class Kubeconfig(KubeconfigOutput):
                 raise InputError(f"{where}: not UTF-8 text; a kubeconfig is a YAML file") from None
         try:
             doc = go_yaml_load(text)
+        except RecursionError:
+            raise InputError(f"{where}: YAML nested too deeply to be a kubeconfig") from None
         except (ValueError, TypeError) as exc:
-            raise InputError(f"{where}: not valid YAML: {exc}") from None
+            raise InputError(f"{where}: not valid YAML: {str(exc).split(';')[0]}") from None
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

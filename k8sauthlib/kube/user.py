@@ -56,6 +56,9 @@ def kubeconfig_for_user(cert_dir, client_name: str, orgs: Iterable[str] = (), va
     """
     if not client_name:
         raise InputError("the client name (the certificate's CN, i.e. the user name) must not be empty")
+    if len(client_name) > 64:  # RFC 5280 ub-common-name; the cryptography package enforces it
+        raise InputError(f"the client name is {len(client_name)} characters long; a certificate's CN (the user "
+                         f"name) holds at most 64 (RFC 5280 ub-common-name): choose a shorter --client-name")
     if isinstance(orgs, str):
         orgs = [orgs]
     lifetime = parse_duration(validity)

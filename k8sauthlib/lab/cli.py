@@ -30,26 +30,27 @@ SERVES = (
     "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
 
 
-SERVES = (
-    "What it serves, as kube-apiserver does: client-certificate authentication, impersonation and RBAC; "
-    "discovery and /openapi/v3; Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings and "
-    "CertificateSigningRequests (create, get, list, update, patch, delete; approved CSRs are signed with "
-    "pki/ca.key at once); the default ClusterRoles (view, edit, admin, system:*); read-only mirror pods of "
-    "manifests/ and the kubernetes Service; SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview. "
-    "Not served, and refused with a message saying so: watch, server-side apply, dry-run, other resources "
-    "and writes to pods. Objects written through the API are kept as YAML in DIR/lab/objects/ (they survive "
-    "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
-
-
 def _port(text):
-    """``--port``: an integer from 0 to 65535, else argparse's one-line error."""
+    """argparse type for --port: a TCP port 0-65535 (bind() would raise OverflowError)."""
     try:
-        value = int(text)
+        port = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port number: use 0 (any free port) to 65535")
-    return value
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a TCP port: use 1-65535, or 0 for a free one")
+    return port
+
+
+def _host(text):
+    """argparse type for --host: an address this machine can resolve, checked before the tree
+    is created (a bad one would otherwise fail only at listen())."""
+    import socket
+
+    try:
+        socket.getaddrinfo(text, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an address to listen on ({exc})") from None
+    return text
 
 
 def _parser():
@@ -59,9 +60,9 @@ def _parser():
     up = sub.add_parser("up", help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
                         description="Serve the lab API server on 127.0.0.1 in the foreground. " + SERVES)
     up.add_argument("--dir", required=True, help="the lab's kubeadm tree (created if missing)")
-    up.add_argument("--port", type=int, default=None,
+    up.add_argument("--port", type=_port, default=None,
                     help="TCP port (default: --secure-port of manifests/kube-apiserver.yaml; 0: a free port)")
-    up.add_argument("--host", default="127.0.0.1", help="listen address (default 127.0.0.1)")
+    up.add_argument("--host", type=_host, default="127.0.0.1", help="listen address (default 127.0.0.1)")
     up.add_argument("--quiet", action="store_true", help="do not log requests on stderr")
     up.add_argument("--kubernetes-version", default="1.32", metavar="1.N",
                     choices=[f"1.{m}" for m in SUPPORTED_MINORS],

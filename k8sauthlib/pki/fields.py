@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtensionOID, SignatureAlgorithmOID
 
 from ..errors import InputError
-from ..files import read_file
+from ..files import check_pem_blocks, read_file
 
 EXTENSION_NAMES = {
     ExtensionOID.BASIC_CONSTRAINTS: "basicConstraints",
@@ -87,8 +87,7 @@ def pem_of(value, what: str, *, key: bool = False, chain: bool = False) -> bytes
         if isinstance(value, x509.Certificate):
             return value.public_bytes(serialization.Encoding.PEM)
     data = read_pem(value, what)
-    if b"-----BEGIN" not in data:
-        raise InputError(f"{what}: not PEM data (no '-----BEGIN' line)")
+    check_pem_blocks(data, what)  # every block whole, its base64 body intact
     return data
 
 

@@ -136,6 +136,10 @@ def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
     if ":" in h:
         raise InputError(f"{where}: {h!r} is not a valid host name (a SAN cannot carry a port or a "
                          f"scheme without '//')")
+    if len(h.rstrip(".")) > 253 or any(len(label) > 63 for label in h.split(".")):
+        # RFC 1035 2.3.4: no client resolves or matches such a name (cfssl would accept it)
+        raise InputError(f"{where}: {h[:40]!r}... is not a valid DNS name: at most 253 characters, "
+                         f"63 per dot-separated label (RFC 1035)")
     return "dns", h
 
 

@@ -50,6 +50,7 @@ from ..pki.fields import pem_of
 from . import diagnose
 from .diagnose import make_diagnosis
 from .keypair import check_key_pair
+from .trust import check_ca_file, system_trust_store
 
 __all__ = ["MTLSClient", "parse_resolve"]
 
@@ -141,14 +142,33 @@ class _ResolvingAdapter(HTTPAdapter):
         return super().send(request, **kw)
 
 
+def _refuse_downgrade(response, *args, **kwargs):
+    """Response hook: a redirect from https to plain http is an error, not a silent downgrade.
+
+    curl -L and Go's http.Client follow it (stripping credentials); a client configured for
+    mutual TLS must not leave TLS behind without saying so.
+    """
+    if response.is_redirect and urlsplit(response.url).scheme == "https":
+        target = urljoin(response.url, response.headers.get("Location", ""))
+        if urlsplit(target).scheme != "https":
+            raise TLSProblem(
+                f"{response.url}: the server redirects to {target}, which is not HTTPS; refusing to "
+                f"leave TLS (request that URL explicitly if plain HTTP is really meant, or pass "
+                f"allow_redirects=False to see the redirect)", url=response.url, response=response)
+    return response
+
+
 class MTLSClient:
     """One HTTPS/mTLS session against one server, with clear errors.
 
     Args:
         base_url: e.g. ``"https://localhost:8443"``; paths given to :meth:`get` are joined to it.
         ca: the CA to trust for the server certificate: a path, PEM, or a :class:`~k8sauthlib.CA`
-            (the inputs :class:`~k8sauthlib.Nginx` takes); ``None`` uses the default trust store
-            (which will not know a private cluster CA: that is the lesson).
+            (the inputs :class:`~k8sauthlib.Nginx` takes); ``None`` uses the system's CA bundle,
+            as curl and kubectl do (``/etc/ssl/certs/ca-certificates.crt`` on Debian;
+            :attr:`trust_store` holds its path), which will not know a private cluster CA: that
+            is the lesson. Environment variables (``REQUESTS_CA_BUNDLE``, ``SSL_CERT_FILE``,
+            ``CURL_CA_BUNDLE``, ``HTTPS_PROXY``) are ignored.
         cert: the client certificate for mutual TLS: a path, PEM, or a :class:`~k8sauthlib.Cert`.
         key: the client private key (path, PEM or key object); ``None`` with a ``Cert`` that has
             its key takes that key. Checked against ``cert`` before any connection.
@@ -195,6 +215,8 @@ class MTLSClient:
         if self.ca is not None and not Path(self.ca).is_file():
             raise CredentialFileError(f"CA file {self.ca!r} not found",
                                       diagnosis=make_diagnosis("ca-file-unreadable", self.ca))
+        if self.ca is not None:
+            check_ca_file(self.ca)
         if self.cert is not None and check_key:
             check_key_pair(self.cert, self.key)
         if not self.verify:
@@ -206,7 +228,16 @@ class MTLSClient:
         adapter = _ResolvingAdapter(self.resolve)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
-        self.session.verify = (self.ca if self.ca is not None else True) if self.verify else False
+        #: what verifies the server: the ``ca`` file, the system bundle's path, or certifi's
+        self.trust_store = self.ca
+        self._trust_label = "the system CA bundle"
+        if self.ca is None:
+            self.trust_store = system_trust_store()
+            if self.trust_store is None:
+                import certifi  # a requests dependency: the last resort, and said so
+                self.trust_store = certifi.where()
+                self._trust_label = "certifi's CA bundle (no system bundle found)"
+        self.session.verify = self.trust_store if self.verify else False
         if self.cert is not None:
             self.session.cert = (self.cert, self.key)
 
@@ -275,6 +306,11 @@ class MTLSClient:
         """
         url = path if "://" in str(path) else self.url(path)
         kw.setdefault("timeout", self.timeout)
+        if kw.get("allow_redirects", True):  # only a redirect being followed can downgrade
+            hooks = dict(kw.get("hooks") or {})
+            given = hooks.get("response", [])
+            hooks["response"] = ([given] if callable(given) else list(given)) + [_refuse_downgrade]
+            kw["hooks"] = hooks
         log_mark = len(self._server_log_lines())
         try:
             with warnings.catch_warnings():
@@ -375,7 +411,7 @@ class MTLSClient:
         elif d.key == "unknown-authority":
             issuer = self._server_issuer(parts)
             extra = f" The server certificate's issuer is {issuer}." if issuer else ""
-            extra += (" This client trusts only the system CA bundle (ca=None)."
+            extra += (f" This client trusts only {self._trust_label} (ca=None)."
                       if self.ca is None else f" The CA file given ({self.ca}) is not that issuer.")
         elif d.key == "cert-expired":
             c = self._peer_cert(parts)

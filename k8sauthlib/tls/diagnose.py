@@ -141,6 +141,12 @@ def diagnose_response(status, body, *, nginx_log=()):
                 if refined is not None:
                     return refined
             return d
+    if status == 400:
+        # Go's net/http (kube-apiserver, the lab) answers a plain-HTTP request on its TLS port
+        # with a bare 400 whose body is this sentence (net/http/server.go, conn.serve)
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+        if "Client sent an HTTP request to an HTTPS server" in text:
+            return _match("go", text)
     if status in (401, 403):
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
         # any 401 is a failed authentication; a 403 only when it is Kubernetes' Status object

@@ -17,16 +17,27 @@ Why the care:
   and blocks the port for the next run.
 * nginx's own output goes to files under ``logs/``, never to the notebook (it would leak into
   cell outputs with timestamps).
-* nginx started by root drops its workers to ``nobody``; the master reads certificates and keys
-  before that (so a root-owned 0600 key is fine), but the workers serve ``html/`` and must be
-  able to reach it.
-* A crash (``kill -9`` of the master) leaves the workers running and holding the port; the next
-  start finds them by their working directory (our prefix) and ends them.
+* nginx started by root drops its workers to ``nobody`` (nginx's compiled-in default user; the
+  ``user`` directive is honoured only when the master runs as root, and this class never writes
+  one: workers never run as root). The master reads certificates and keys before that (so a
+  root-owned 0600 key is fine), but the workers open ``html/`` by path. When ``nobody`` cannot
+  reach the work directory (a clone under ``/root`` or a ``mktemp -d``), nginx's prefix becomes a
+  run directory the library creates under the temp directory (``html/`` and ``tmp/`` in it,
+  ``logs`` a link back to the work directory); the configuration text is the same either way.
+* Readiness proves it is *our* nginx answering: the listening socket on ``host:port`` must be
+  one our master holds (``/proc/net/tcp`` inode among ``/proc/PID/fd``), not merely a server
+  that completes a TLS handshake there. A port held by someone else is an error naming the
+  holder's PID and command line when ``/proc`` shows it.
+* Only processes this library started are ever signalled: each start records the master's and
+  workers' PIDs with their start times (``/proc/PID/stat``), in memory and in
+  ``logs/nginx.started``; a crash (``kill -9`` of the master) leaves workers holding the port,
+  and the next start ends exactly those, even when the work folder was removed meanwhile.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -37,7 +48,10 @@ from pathlib import Path
 from ..errors import InputError, NginxError, NginxStartError
 from ..files import KEY_MODE, atomic_write
 from ..pki.fields import pem_of
+from .nginx_conf import MAIN_CONF, server_block
+from .ports import holds_socket, listening_inodes, port_closed, port_in_use_error
 from .process import (
+    children,
     die_with_parent,
     finalize,
     find_nginx,
@@ -45,8 +59,12 @@ from .process import (
     kill_orphans,
     others_can_traverse,
     port_is_free,
+    proc_stat,
+    record,
+    record_respawned,
     stop_process,
 )
+from .rundir import make_rundir
 
 __all__ = ["DEFAULT_INDEX_HTML", "DEFAULT_PORT", "Nginx"]
 
@@ -96,8 +114,9 @@ class Nginx:
         nginx_binary: the nginx executable; ``None`` finds it (``PATH``, then ``/usr/sbin``).
         start_timeout: seconds :meth:`start` waits for nginx to answer TLS.
 
-    One nginx per work directory: starting in a directory ends any nginx still running
-    there (the leftovers of a crash are found by their working directory).
+    One nginx per work directory: starting in a directory ends the nginx this library
+    started there before (recorded by PID and start time; nothing else is signalled).
+    An existing work directory keeps its mode.
 
     nginx is bound to the thread that calls :meth:`start` (``PR_SET_PDEATHSIG``): start it
     from the main thread (as notebooks and pytest do), not from a short-lived worker thread.
@@ -133,7 +152,8 @@ class Nginx:
         self._client_ca = pem_of(client_ca, "client_ca") if client_ca is not None else None
         self.proc = None
         self._finalizer = None
-        self.worker_user = None
+        self.worker_user = None  # never set: nginx's default (nobody under root), never root
+        self._rundir = None  # the prefix nginx runs in when nobody cannot reach workdir
 
     # -- paths ---------------------------------------------------------------------------
     @property
@@ -175,6 +195,17 @@ class Nginx:
         return self.conf_dir / "client-ca.pem" if self._client_ca is not None else None
 
     @property
+    def prefix(self):
+        """nginx's ``-p`` prefix: :attr:`workdir`, or the run directory the library made under
+        the temp directory when nginx's ``nobody`` workers cannot reach the work directory."""
+        return self._rundir if self._rundir is not None else self.workdir
+
+    @property
+    def html_dir(self):
+        """The directory nginx serves (``html/`` under :attr:`prefix`)."""
+        return self.prefix / "html"
+
+    @property
     def url(self):
         """``https://<server_name>:<port>/`` (port known once started or given)."""
         return f"https://{self.server_name}:{self.port}/"
@@ -205,67 +236,10 @@ class Nginx:
 
     def _default_conf(self):
         port = self.port if self.port is not None else DEFAULT_PORT
-        lines = [
-            "server {",
-            f"    listen {self.host}:{port} ssl;",
-            f"    server_name {self.server_name};",
-            "",
-            "    ssl_certificate     server.pem;       # relative to conf/",
-            "    ssl_certificate_key server-key.pem;",
-        ]
-        if self.verify_client != "off":
-            lines += [
-                "",
-                "    # mutual TLS: client certificates must be signed by this CA",
-                "    ssl_client_certificate client-ca.pem;",
-                f"    ssl_verify_client      {self.verify_client};",
-            ]
-            if self.verify_depth is not None:
-                lines.append(f"    ssl_verify_depth       {int(self.verify_depth)};")
-        lines += [
-            "",
-            "    location / {",
-            "        root  html;                    # relative to the prefix",
-            "        index index.html;",
-            "    }",
-            "}",
-        ]
-        return "\n".join(lines) + "\n"
+        return server_block(self.host, port, self.server_name, self.verify_client, self.verify_depth)
 
     def _main_conf(self):
-        user_line = ""
-        if self.worker_user == "root":
-            user_line = ("# the work directory is not reachable by 'nobody' (a 0700 parent), so the\n"
-                         "# workers keep root's identity instead of dropping to nobody\n"
-                         "user root;\n")
-        return (
-            "# written by k8sauthlib.Nginx: everything stays under the prefix (nginx -p)\n"
-            "daemon off;\n"
-            "worker_processes 1;\n"
-            f"{user_line}"
-            "pid logs/nginx.pid;\n"
-            "error_log logs/error.log info;\n"
-            "\n"
-            "events { worker_connections 64; }\n"
-            "\n"
-            "http {\n"
-            "    log_format mtls '$remote_addr [$time_local] \"$request\" $status '\n"
-            "                    'host=$host sni=$ssl_server_name '\n"
-            "                    'conn=$connection reqs=$connection_requests '\n"
-            "                    'verify=$ssl_client_verify subject=\"$ssl_client_s_dn\"';\n"
-            "    access_log logs/access.log mtls;\n"
-            "    client_body_temp_path tmp/body;\n"
-            "    proxy_temp_path       tmp/proxy;\n"
-            "    fastcgi_temp_path     tmp/fastcgi;\n"
-            "    uwsgi_temp_path       tmp/uwsgi;\n"
-            "    scgi_temp_path        tmp/scgi;\n"
-            "    types { text/html html; text/plain txt; }\n"
-            "    default_type application/octet-stream;\n"
-            "    charset utf-8;    # without it, HTTP clients decode the Korean page as ISO-8859-1\n"
-            "\n"
-            "    include default.conf;\n"
-            "}\n"
-        )
+        return MAIN_CONF
 
     def write_config(self):
         """Create the prefix layout and write configuration, certificates and the index page.
@@ -273,16 +247,9 @@ class Nginx:
         Returns:
             The path of ``conf/nginx.conf``.
         """
+        # new directories 0755 (umask permitting); an existing directory keeps its mode
         for sub in ("conf", "html", "logs", "tmp"):
-            (self.workdir / sub).mkdir(parents=True, exist_ok=True)
-        # the workers (nobody) read html/: the prefix and html/ must be world-traversable
-        self.workdir.chmod(0o755)
-        (self.workdir / "html").chmod(0o755)
-        self.conf_dir.chmod(0o755)
-        if os.geteuid() == 0 and not others_can_traverse(self.workdir / "html"):
-            self.worker_user = "root"
-        else:
-            self.worker_user = None
+            (self.workdir / sub).mkdir(mode=0o755, parents=True, exist_ok=True)
         atomic_write(self.server_cert_path, self._server_cert)
         # read by the master (root) only; 0600 from the first byte on
         atomic_write(self.server_key_path, self._server_key, mode=KEY_MODE)
@@ -291,7 +258,25 @@ class Nginx:
         atomic_write(self.workdir / "html" / "index.html", self.index_html.encode("utf-8"))
         atomic_write(self.default_conf_path, self._default_conf().encode())
         atomic_write(self.conf_path, self._main_conf().encode())
+        self._prepare_prefix()
         return self.conf_path
+
+    def _prepare_prefix(self):
+        """Make sure nginx's workers can read what they serve, without running them as root: when
+        ``nobody`` cannot enter the work directory, nginx's prefix is a run directory under the
+        temp directory (:func:`~k8sauthlib.tls.rundir.make_rundir` says why and how)."""
+        if self._rundir is not None and self.running:  # nginx serves from it: refresh the page only
+            atomic_write(self._rundir / "html" / "index.html", self.index_html.encode("utf-8"))
+            return
+        if self._rundir is not None:
+            shutil.rmtree(self._rundir, ignore_errors=True)
+            self._rundir = None
+        if os.geteuid() != 0 or others_can_traverse(self.workdir / "html"):
+            return
+        self._rundir = make_rundir(self.workdir, self.index_html)
+
+    def _command(self, binary, *extra):
+        return [binary, *extra, "-p", f"{self.prefix}/", "-c", str(self.conf_path), "-e", "logs/error.log"]
 
     # -- lifecycle -------------------------------------------------------------------
     def test_config(self):
@@ -307,10 +292,12 @@ class Nginx:
         if self.port is None:
             self.port = self._pick_port()
         self.write_config()
-        res = subprocess.run([binary, "-t", "-q", "-p", f"{self.workdir}/", "-c", "conf/nginx.conf",
-                              "-e", "logs/error.log"], cwd=self.workdir, capture_output=True,
+        res = subprocess.run(self._command(binary, "-t", "-q"), cwd=self.workdir, capture_output=True,
                              text=True, errors="replace", timeout=30)
         lines = [l for l in (res.stdout + res.stderr).splitlines() if l.strip()]
+        if self._rundir is not None and not self.running:  # made for this check only
+            shutil.rmtree(self._rundir, ignore_errors=True)
+            self._rundir = None
         if res.returncode != 0:
             raise NginxError("nginx -t rejected the configuration "
                              f"{self.conf_path}", log_lines=lines)
@@ -338,17 +325,21 @@ class Nginx:
         if self.running:
             return self
         binary = find_nginx(self.nginx_binary)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        kill_orphans(self.workdir)  # workers left behind by a crashed master
+        self.workdir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        kill_orphans(self.workdir)  # what this library started here before (a crashed master's workers)
         attempts = 3 if self.requested_port is None else 1
         for attempt in range(attempts):
             self.port = self._pick_port() if attempt == 0 else free_port(self.host)
+            if self.requested_port is not None and listening_inodes(self.host, self.port):
+                raise port_in_use_error(self.host, self.port, self.workdir)
             try:
                 self._start_once(binary)
                 return self
             except NginxStartError as exc:
                 in_use = any("Address already in use" in l for l in exc.log_lines)
-                if not (in_use and attempt + 1 < attempts):
+                if not ((in_use or getattr(exc, "port_in_use", False)) and attempt + 1 < attempts):
+                    if in_use:
+                        raise port_in_use_error(self.host, self.port, self.workdir, exc.log_lines) from None
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -359,11 +350,13 @@ class Nginx:
         logs = self.workdir / "logs"
         with open(logs / "nginx.stdout", "wb") as out, open(logs / "nginx.stderr", "wb") as err:
             self.proc = subprocess.Popen(
-                [binary, "-p", f"{self.workdir}/", "-c", "conf/nginx.conf", "-e", "logs/error.log"],
-                cwd=self.workdir,  # also how kill_orphans recognizes our processes
+                self._command(binary), cwd=self.workdir,
                 stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 preexec_fn=die_with_parent, start_new_session=True)
-        self._finalizer = weakref.finalize(self, finalize, self.proc, self.workdir)
+        stat = proc_stat(self.proc.pid)
+        master = (self.proc.pid, stat[2] if stat is not None else -1)
+        record(self.workdir, [master])
+        self._finalizer = weakref.finalize(self, finalize, self.proc, self.workdir, self._rundir)
         self._finalizer.atexit = True
         deadline = time.monotonic() + self.start_timeout
         last_error = None
@@ -375,10 +368,20 @@ class Nginx:
                     f"(prefix {self.workdir}, port {self.port})", log_lines=self._problem_lines())
             try:
                 self.handshake()
-                return
             except (OSError, ssl.SSLError) as exc:
                 last_error = exc
                 time.sleep(0.05)
+                continue
+            inodes = listening_inodes(self.host, self.port)
+            if inodes and holds_socket(self.proc.pid, inodes):  # ours answered, not a stranger
+                record(self.workdir, [master, *children(self.proc.pid)])
+                return
+            if self.proc.poll() is None and inodes:
+                # someone else's server answered on the port: ours cannot bind it
+                self._finalizer()
+                raise port_in_use_error(self.host, self.port, self.workdir)
+            last_error = "the listening socket is not nginx's yet"
+            time.sleep(0.05)
         self._finalizer()
         raise NginxStartError(f"nginx did not answer TLS on {self.host}:{self.port} within "
                               f"{self.start_timeout} s (last error: {last_error})",
@@ -416,10 +419,13 @@ class Nginx:
         if self.proc is not None:
             stop_process(self.proc, timeout)
         kill_orphans(self.workdir)
+        if self._rundir is not None:
+            shutil.rmtree(self._rundir, ignore_errors=True)
+            self._rundir = None
         if self.port is None or self.proc is None:
             return
         deadline = time.monotonic() + timeout
-        while not _port_closed(self.host, self.port):
+        while not port_closed(self.host, self.port):
             if time.monotonic() > deadline:
                 raise NginxError(f"port {self.host}:{self.port} is still in use after stopping nginx")
             time.sleep(0.05)
@@ -427,6 +433,7 @@ class Nginx:
     def kill(self):
         """Kill the master with SIGKILL, like a crash (workers stay behind). For tests and demos."""
         if self.proc is not None and self.proc.poll() is None:
+            record_respawned(self.workdir, self.proc.pid)  # workers respawned since start are ours too
             self.proc.kill()
             self.proc.wait()
 
@@ -462,12 +469,6 @@ class Nginx:
         problems = [l for l in self.error_log_lines()
                     if any(f"[{lvl}]" in l for lvl in ("emerg", "alert", "crit", "error"))]
         return problems or _read_lines(self.workdir / "logs" / "nginx.stderr")
-
-
-def _port_closed(host, port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.settimeout(0.5)
-        return s.connect_ex((host, port)) != 0
 
 
 def _normalize_verify(value):

@@ -2,8 +2,11 @@
 
 nginx must not outlive the notebook or test that started it: the child asks the kernel for
 SIGTERM when its parent thread dies (``prctl(PR_SET_PDEATHSIG)``), a finalizer stops it when the
-:class:`~k8sauthlib.Nginx` object goes away, and leftovers of a crash are found by their working
-directory (``/proc/<pid>/cwd``) and ended before a new nginx starts there.
+:class:`~k8sauthlib.Nginx` object goes away, and leftovers of a crash are ended before a new
+nginx starts there. Only processes this library started are ever signalled: each start records
+the master's and workers' PIDs with their start times (``/proc/PID/stat``, field 22), in memory
+and in ``logs/nginx.started``, and a record is signalled only while that PID still has that start
+time and runs nginx (Linux ``proc(5)``).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from ..errors import NginxNotFoundError
+from ..errors import InputError, NginxNotFoundError
+from ..files import atomic_write
 
 _INSTALL_HINT = "install it with `apt-get install nginx` (Debian/Ubuntu)"
 
@@ -109,16 +113,22 @@ def stop_process(proc, timeout):
                 proc.wait()
 
 
-def finalize(proc, prefix):
+def finalize(proc, prefix, rundir=None):
     # atexit / garbage collection: never leave nginx running behind its owner
     try:
         stop_process(proc, 5)
     finally:
         kill_orphans(prefix)
+        if rundir is not None:
+            shutil.rmtree(rundir, ignore_errors=True)
 
 
 def pids_with_cwd(prefix, binary_names=("nginx",)):
-    """Processes whose executable is nginx and whose working directory is ``prefix``."""
+    """Processes whose executable is nginx and whose working directory is ``prefix``.
+
+    Only for looking (tests count workers with it); nothing is signalled on this basis: another
+    nginx may have the same working directory.
+    """
     prefix = str(Path(prefix).resolve())
     found = []
     for entry in Path("/proc").iterdir():
@@ -136,25 +146,122 @@ def pids_with_cwd(prefix, binary_names=("nginx",)):
     return found
 
 
-def kill_orphans(prefix):
-    """End nginx processes left over from an earlier run in this prefix (e.g. after kill -9).
+def proc_stat(pid):
+    """(state, ppid, starttime) of ``pid`` from ``/proc/PID/stat``, or None when it is gone.
 
-    We start nginx with its working directory set to the prefix, so a process whose executable
-    is nginx and whose cwd is our prefix is one of ours: nobody else's nginx matches.
+    ``starttime`` (field 22, clock ticks since boot) tells a process from a later one that
+    reuses its PID: a (pid, starttime) pair names one process for the machine's uptime.
     """
-    pids = pids_with_cwd(prefix)
-    for pid in pids:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return fields[0], int(fields[1]), int(fields[19])
+
+
+def _alive(record):
+    """True while the process recorded as (pid, starttime) still runs (not a zombie) as nginx."""
+    pid, starttime = record
+    st = proc_stat(pid)
+    if st is None or st[0] == "Z" or st[2] != starttime:
+        return False
+    try:
+        return os.path.basename(os.readlink(f"/proc/{pid}/exe")).startswith("nginx")
+    except OSError:
+        return st[0] != "Z"
+
+
+def children(pid):
+    """(pid, starttime) of the live children of ``pid`` (nginx's workers)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = proc_stat(entry.name)
+            if st is not None and st[1] == pid and st[0] != "Z":
+                found.append((int(entry.name), st[2]))
+    return found
+
+
+#: Every nginx process this library started in this Python process, by work directory:
+#: ``{workdir: [(pid, starttime), ...]}`` (the master first). Survives the work folder's removal.
+_STARTED: dict = {}
+
+_RECORD_NAME = "nginx.started"
+
+
+def record(workdir, records):
+    """Remember ``records`` (master first) in memory and in ``logs/nginx.started``."""
+    _STARTED[str(workdir)] = list(records)
+    text = "".join(f"{pid} {starttime}\n" for pid, starttime in records)
+    try:
+        atomic_write(Path(workdir) / "logs" / _RECORD_NAME, text.encode())
+    except (OSError, InputError):
+        pass  # the in-memory record still covers this process
+
+
+def record_respawned(workdir, master_pid):
+    """Add the workers ``master_pid`` has now (respawned since start) to ``workdir``'s record."""
+    recorded = _STARTED.get(str(workdir), [])
+    if recorded:
+        record(workdir, [recorded[0], *(set(recorded[1:]) | set(children(master_pid)))])
+
+
+def _recorded(workdir):
+    """Records for ``workdir``: this process's memory plus the file an earlier process left."""
+    records = list(_STARTED.get(str(workdir), []))
+    try:
+        text = (Path(workdir) / "logs" / _RECORD_NAME).read_text()
+    except (OSError, UnicodeDecodeError):
+        text = ""
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+            rec = (int(parts[0]), int(parts[1]))
+            if rec not in records:
+                records.append(rec)
+    return records
+
+
+def _signal_recorded(records):
+    """SIGKILL the recorded processes that are still the same nginx processes; wait for them."""
+    live = [r for r in records if _alive(r)]
+    for pid, _ in live:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + 5
-    while pids and time.monotonic() < deadline:
-        pids = pids_with_cwd(prefix)
-        if pids:
+    while live and time.monotonic() < deadline:
+        live = [r for r in live if _alive(r)]
+        if live:
             time.sleep(0.05)
-    return pids
+    return [pid for pid, _ in live]
 
 
-__all__ = ["die_with_parent", "finalize", "find_nginx", "free_port", "kill_orphans", "others_can_traverse",
-           "pids_with_cwd", "port_is_free", "stop_process"]
+def kill_orphans(prefix):
+    """End what this library started in ``prefix`` earlier (e.g. workers left by ``kill -9``),
+    and the workers of any of this process's nginx whose master has died (the work folder may
+    be gone: their cwd then reads ``(deleted)``).
+
+    Only processes recorded at start, by PID and start time, are signalled.
+
+    Returns:
+        The PIDs still alive after five seconds.
+    """
+    key = str(Path(prefix))
+    left = _signal_recorded(_recorded(prefix))
+    _STARTED.pop(key, None)
+    try:
+        (Path(prefix) / "logs" / _RECORD_NAME).unlink(missing_ok=True)
+    except OSError:
+        pass
+    for other, records in list(_STARTED.items()):
+        if records and not _alive(records[0]):  # a dead master: its workers are orphans
+            _signal_recorded(records[1:])
+            _STARTED.pop(other, None)
+    return left
+
+
+__all__ = ["children", "die_with_parent", "finalize", "find_nginx", "free_port", "kill_orphans",
+           "others_can_traverse", "pids_with_cwd", "port_is_free", "proc_stat", "record", "record_respawned",
+           "stop_process"]
