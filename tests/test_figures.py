@@ -96,7 +96,7 @@ def test_chain_shows_each_certificate_and_who_signed_it(pki):
     assert edges(out) == {("c3", "c2"), ("c3", "c1"), ("c2", "c0"), ("c3", "c3")}
     assert out.count(">서명<") == 3
     assert "자체 서명" in out
-    assert 'font-family="NanumGothic' in out
+    assert 'font-family="NanumGothic,Noto Sans CJK KR,Malgun Gothic,Apple SD Gothic Neo,sans-serif"' in out
 
 
 def test_chain_accepts_k8sauthlib_certs_and_pem():

@@ -2,6 +2,10 @@
 
 Labels are Korean; the font is NanumGothic (Debian package ``fonts-nanum``), which graphviz needs
 to measure and render Hangul. graphviz is the ``book`` extra of the package.
+
+``FONT`` is a list: graphviz measures with its first family that fontconfig has (NanumGothic) and
+writes the whole list into the SVG's ``font-family``, so a reader's browser without NanumGothic
+falls back to another Korean font of similar width instead of one whose text overflows the boxes.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import html
 import graphviz
 from cryptography import x509
 
-FONT = "NanumGothic"
+FONT = "NanumGothic,Noto Sans CJK KR,Malgun Gothic,Apple SD Gothic Neo,sans-serif"
 
 # colours: roots, intermediates, leaves, problems
 ROOT_COLOR = "#fde9c8"
