@@ -79,13 +79,27 @@ if [ ${#missing[@]} -gt 0 ]; then
         || die "missing system packages (${missing[*]}) and no apt-get on this machine; install them by hand"
     if [ "$(id -u)" -ne 0 ]; then
         say "missing system packages: ${missing[*]}"
-        printf '\nRun this, then try again:\n\n    sudo apt-get update && sudo apt-get install -y %s\n\n' "${missing[*]}" >&2
+        stop=""
+        [[ " ${missing[*]} " == *" nginx "* ]] && stop=" && sudo systemctl disable --now nginx"
+        printf '\nRun this, then try again:\n\n    sudo apt-get update && sudo apt-get install -y %s%s\n\n' \
+            "${missing[*]}" "$stop" >&2
         exit 1
     fi
     say "installing system packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
     apt-get install -y "${missing[@]}"
+    if [[ " ${missing[*]} " == *" nginx "* ]]; then
+        # Debian starts the packaged nginx as a service on port 80 of the machine (a kubeadm node,
+        # say). The book starts and stops nginx instances of its own and needs none of it.
+        say "stopping and disabling the nginx service that the Debian package started"
+        if [ -d /run/systemd/system ]; then
+            systemctl disable --now nginx >/dev/null 2>&1 || true
+        elif [ -x /etc/init.d/nginx ]; then
+            /etc/init.d/nginx stop >/dev/null 2>&1 || true
+            update-rc.d nginx disable >/dev/null 2>&1 || true
+        fi
+    fi
 fi
 
 # ---- 2. virtual environment ---------------------------------------------------------------
