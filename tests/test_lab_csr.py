@@ -22,7 +22,8 @@ from k8sauthlib.lab import csr as api
 from k8sauthlib.lab import csrsigner
 from k8sauthlib.lab.apierrors import StatusError
 from k8sauthlib.lab.auth import Authorizer
-from k8sauthlib.lab.rbac import RBACPolicy, parse_objects
+from k8sauthlib.lab import bootstrap
+from k8sauthlib.lab.rbac import parse_objects
 
 CLIENT = api.KUBE_APISERVER_CLIENT
 NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=timezone.utc)
@@ -73,7 +74,7 @@ roleRef: {kind: ClusterRole, name: client-signer}
 
 @pytest.fixture(scope="module")
 def authorizer():
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     policy.add(*parse_objects(APPROVERS))
     return Authorizer(policy)
 

@@ -8,8 +8,10 @@ import pytest
 from k8sauthlib.errors import InputError
 from k8sauthlib.lab import LabError, protobuf, read_manifest_flags
 from k8sauthlib.lab.api import UNAUTHORIZED, go_json, human_duration
-from k8sauthlib.lab.auth import RequestAttributes, forbidden_message, request_info
-from k8sauthlib.lab.rbac import RBACPolicy, go_aggregate, parse_objects
+from k8sauthlib.lab import bootstrap
+from k8sauthlib.lab.apierrors import forbidden_message, go_aggregate
+from k8sauthlib.lab.attributes import RequestAttributes, request_info
+from k8sauthlib.lab.rbac import parse_objects
 
 
 # ------------------------------------------------------------------------ request attributes
@@ -99,7 +101,7 @@ def _attrs(verb, resource="", namespace="", group="", name="", path=""):
 
 
 def test_bootstrap_policy_discovery_and_public_info():
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     anon = ("system:anonymous", ("system:unauthenticated",))
     assert policy.authorize(*anon, _attrs("get", path="/version")).allowed
     assert policy.authorize(*anon, _attrs("get", path="/healthz")).allowed
@@ -114,7 +116,7 @@ def test_bootstrap_policy_discovery_and_public_info():
 
 
 def test_kubeadm_cluster_admins_binding():
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     decision = policy.authorize("kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated"),
                                 _attrs("delete", "secrets", "kube-system", name="x"))
     assert decision.reason == ('RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole '
@@ -149,7 +151,7 @@ roleRef: {kind: ClusterRole, name: no-such-role, apiGroup: rbac.authorization.k8
 
 def test_rolebinding_from_yaml_and_missing_role_reason(tmp_path):
     (tmp_path / "dev.yaml").write_text(ROLE_YAML)
-    policy = RBACPolicy.load(tmp_path)
+    policy = bootstrap.policy(tmp_path)
     decision = policy.authorize("jane", ("dev", "system:authenticated"), _attrs("list", "pods", "kube-system"))
     assert decision.reason == 'RBAC: allowed by RoleBinding "pod-readers/kube-system" of Role "pod-reader" to Group "dev"'
     decision = policy.authorize("bob", ("system:authenticated",), _attrs("get", "pods", "kube-system", name="x"))
@@ -177,7 +179,7 @@ metadata: {name: b}
 subjects: [{kind: ServiceAccount, name: robot, namespace: ops}]
 roleRef: {kind: ClusterRole, name: r}
 """)
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     policy.add(roles, bindings)
     sa = ("system:serviceaccount:ops:robot", ())
     scale = RequestAttributes(verb="update", is_resource_request=True, api_group="apps", namespace="x",

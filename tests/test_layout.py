@@ -167,14 +167,9 @@ def definitions():
     return found
 
 
-# The lab (k8sauthlib/lab/) still has its own strconv.Quote and Go JSON writer; the lab work
-# moves them onto k8sauthlib.go.text. Listed here so the exception is visible, not silent.
-LAB_COPIES = {"go_quote": "k8sauthlib.lab.auth"}
-
-
 @pytest.mark.parametrize("name, home", sorted(GO_RULES.items()))
 def test_each_go_rule_is_defined_once(name, home):
-    where = [m for m in definitions().get(name, []) if LAB_COPIES.get(name) != m]
+    where = definitions().get(name, [])
     assert where == [home], f"{name} is defined in {where}, expected only in {home}"
 
 

@@ -48,7 +48,8 @@ from .store import ObjectStore, update_managed_fields
 from .wire import (JSON, METHOD_NOT_ALLOWED_TEXT, NOT_FOUND_TEXT, UNAUTHORIZED, Request, Response,  # noqa: F401
                    encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object,
                    warning_header)
-from .auth import forbidden_message, request_info
+from .apierrors import forbidden_message
+from .attributes import request_info
 from ..errors import InputError
 
 from .kinds import AGE_COLUMN, NAME_COLUMN, column  # noqa: E402

@@ -16,8 +16,7 @@ After two apimachinery packages (kubernetes/apimachinery v0.32, the library of k
 
 import re
 
-from .auth import go_quote
-from .rbac import go_aggregate
+from ..go.text import go_quote
 
 #: ``field.ErrorType`` -> ``ErrorType.String()``
 _TYPE_TEXT = {
@@ -240,3 +239,48 @@ def is_dns1123_subdomain(value):
                                  "characters, '-' or '.', and must start and end with an alphanumeric character",
                                  _DNS1123_SUBDOMAIN_FMT, "example.com"))
     return errs
+
+
+def go_aggregate(messages):
+    """Format errors like ``utilerrors.NewAggregate(...).Error()``
+    (``staging/src/k8s.io/apimachinery/pkg/util/errors/errors.go``): one as-is, several as ``[a, b]``."""
+    unique = list(dict.fromkeys(messages))
+    if len(unique) == 1:
+        return unique[0]
+    return "[" + ", ".join(unique) + "]"
+
+
+def forbidden_message(attrs, user, reason=""):
+    """``forbiddenMessage`` + ``NewForbidden`` from kube-apiserver; returns ``(message, details)``.
+
+    Source: ``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go``
+    and ``staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go`` (K8S-FACTS.md 1.5).
+    """
+    q = go_quote
+    if not attrs.is_resource_request:
+        text = f"User {q(user)} cannot {attrs.verb} path {q(attrs.path)}"
+    else:
+        resource = attrs.resource + ("/" + attrs.subresource if attrs.subresource else "")
+        if attrs.namespace:
+            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
+                    f"{q(attrs.api_group)} in the namespace {q(attrs.namespace)}")
+        else:
+            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
+                    f"{q(attrs.api_group)} at the cluster scope")
+    if reason:
+        text = f"{text}: {reason}"
+    group_resource = attrs.resource + ("." + attrs.api_group if attrs.api_group else "") if attrs.is_resource_request else ""
+    details = {}
+    if attrs.is_resource_request and attrs.name:
+        details["name"] = attrs.name
+    if attrs.is_resource_request and attrs.api_group:
+        details["group"] = attrs.api_group
+    if group_resource:
+        details["kind"] = attrs.resource
+    if not group_resource:
+        message = f"forbidden: {text}"
+    elif not attrs.name:
+        message = f"{group_resource} is forbidden: {text}"
+    else:
+        message = f"{group_resource} {q(attrs.name)} is forbidden: {text}"
+    return message, details

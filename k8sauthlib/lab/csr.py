@@ -31,7 +31,8 @@ from datetime import datetime, timezone
 from .apierrors import (duplicate, forbidden, invalid, is_dns1123_label, is_dns1123_subdomain,
                         new_bad_request, new_forbidden, new_invalid, not_supported, required, too_long,
                         RawValue)
-from .auth import RequestAttributes, go_quote
+from ..go.text import go_quote
+from .attributes import RequestAttributes
 
 GROUP = "certificates.k8s.io"
 VERSION = "v1"

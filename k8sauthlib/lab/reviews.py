@@ -11,7 +11,8 @@ from datetime import datetime, timezone
 
 from . import protobuf
 from .apierrors import RawValue, invalid, new_invalid
-from .auth import RequestAttributes, go_quote
+from ..go.text import go_quote
+from .attributes import RequestAttributes
 from .wire import METHOD_NOT_ALLOWED_TEXT, json_response, rfc3339, status_object
 
 

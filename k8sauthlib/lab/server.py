@@ -48,6 +48,7 @@ from OpenSSL import SSL
 from ..errors import InputError, K8sAuthError
 from .api import LabAPI, load_mirror_pods
 from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
+from .bootstrap import policy_objects
 from .rbac import PolicyFiles
 from .transport import Transport
 
@@ -278,7 +279,8 @@ class LabServer:
             # kube-apiserver: "AnonymousAuth is not allowed with the AlwaysAllow authorizer. Resetting AnonymousAuth to false."
             authenticator.anonymous = False
         try:
-            policy = PolicyFiles(self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR))
+            policy = PolicyFiles(self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR),
+                                 base=policy_objects)
         except InputError as exc:
             raise LabError(str(exc)) from None
         self.started_at = datetime.now(timezone.utc).replace(microsecond=0)

@@ -12,7 +12,7 @@ errors as ``[a, b]``, each one a ``details.causes`` entry).
 import re
 
 from .apierrors import RawValue, invalid, new_invalid, not_supported, required
-from .auth import go_quote
+from ..go.text import go_quote
 from .kinds import RBAC_GROUP, RBAC_KINDS
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
