@@ -369,12 +369,26 @@ class PolicyFiles:
         self.directory = Path(directory) if directory is not None else None
         self.on_error = on_error or (lambda message: None)
         self.base = base
-        self.store = store
+        self._store = store
         self._stamp = None
         self._policy = None
         self.errors = []
         self._lock = threading.Lock()
         self.current()
+
+    @property
+    def store(self):
+        """The API's :class:`~.store.ObjectStore` (bootstrap objects included), or ``None``: then the
+        policy starts from ``base()`` (the bootstrap roles and bindings, :func:`.bootstrap.policy_objects`)."""
+        return self._store
+
+    @store.setter
+    def store(self, store):
+        # A new store is a new source, whatever its generation counter says: a store freshly loaded
+        # from disk starts at generation 0, the value the policy built before it was attached saw.
+        with self._lock:
+            self._store = store
+            self._stamp = None
 
     @property
     def error(self):
