@@ -70,6 +70,18 @@ def test_forbidden_message_non_resource_and_reason_suffix():
     assert message.endswith('cannot get path "/api": RBAC: clusterrole.rbac.authorization.k8s.io "view" not found')
 
 
+def test_forbidden_message_sanitizes_its_own_text_only():
+    """responsewriters.ForbiddenStatusError: forbiddenMessage goes through the HTML sanitizer,
+    the reason and NewForbidden's %q of the name do not."""
+    attrs = request_info("GET", "/api/v1/namespaces/a/pods/x<y")
+    message, details = forbidden_message(attrs, "u<&>", "RBAC: <kept>")
+    assert message == ('pods "x<y" is forbidden: User "u&lt;&amp;&gt;" cannot get resource "pods" in API group "" '
+                       'in the namespace "a": RBAC: <kept>')
+    assert details == {"name": "x<y", "kind": "pods"}
+    plain, _ = forbidden_message(request_info("GET", "/api"), "plain")
+    assert "&" not in plain                                     # the negative: nothing to replace, nothing replaced
+
+
 def test_unauthorized_body_is_byte_exact():
     # 129 bytes on the wire: the compact object plus the newline of Go's json.Encoder.
     body = go_json(UNAUTHORIZED)

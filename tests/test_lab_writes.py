@@ -527,3 +527,17 @@ def test_rbac_objects_written_through_the_api_keep_granting_after_a_restart(tmp_
         assert {g: can_i(lab, g) for g in expected} == expected
         names = kubectl(admin(lab), "get", "rolebindings", "-n", "t", "-o", "name", tmp_path=tmp_path).stdout.split()
         assert names == ["rolebinding.rbac.authorization.k8s.io/g1-pods", "rolebinding.rbac.authorization.k8s.io/g2-view"]
+
+
+def test_forbidden_text_is_html_sanitized_as_kube_apiserver_writes_it(lab, tmp_path):
+    """ForbiddenStatusError sanitizes forbiddenMessage (&, <, > as entities); the JSON encoder then
+    escapes the entities' '&' as \\u0026, and kubectl prints the decoded text."""
+    denied = kubectl(admin(lab), "get", "pods", "-n", "default", "--as=x<y>&z", tmp_path=tmp_path, rc=1)
+    assert denied.stderr.strip() == ('Error from server (Forbidden): pods is forbidden: User "x&lt;y&gt;&amp;z" '
+                                     'cannot list resource "pods" in API group "" in the namespace "default"')
+    s = session(lab)
+    s.headers["Impersonate-User"] = "x<y>&z"
+    raw = s.get(f"{lab.url}/api/v1/namespaces/default/pods", timeout=30)
+    assert raw.status_code == 403
+    assert b'User \\"x\\u0026lt;y\\u0026gt;\\u0026amp;z\\" cannot list' in raw.content
+    assert raw.json()["message"].startswith('pods is forbidden: User "x&lt;y&gt;&amp;z"')

@@ -250,11 +250,24 @@ def go_aggregate(messages):
     return "[" + ", ".join(unique) + "]"
 
 
-def forbidden_message(attrs, user, reason=""):
-    """``forbiddenMessage`` + ``NewForbidden`` from kube-apiserver; returns ``(message, details)``.
+def sanitize_html(text):
+    """The response writers' ``sanitizer``: ``&``, ``<``, ``>`` as ``&amp;``, ``&lt;``, ``&gt;``, so that
+    no error "looks like valid HTML" (``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go``,
+    kubernetes v1.28 to v1.32). ``&`` goes first, so the entities it adds are not replaced again,
+    as ``strings.NewReplacer`` does in one pass."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
-    Source: ``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go``
-    and ``staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go`` (K8S-FACTS.md 1.5).
+
+def forbidden_message(attrs, user, reason=""):
+    """``ForbiddenStatusError``: ``forbiddenMessage`` + ``NewForbidden``; returns ``(message, details)``.
+
+    Source (kubernetes v1.32): ``ForbiddenStatusError`` and ``forbiddenMessage`` in
+    ``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go``, ``NewForbidden``
+    in ``staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go``. Only the ``forbiddenMessage``
+    part goes through :func:`sanitize_html` (a user ``a<b`` is ``User "a&lt;b" cannot ...``); the
+    authorizer's reason and the object's name (``%q`` in ``NewForbidden``) are written as they
+    are. The JSON encoder then writes ``&``, ``<``, ``>`` as ``\\u0026``, ``\\u003c``, ``\\u003e``,
+    which every client decodes back, so kubectl prints ``&lt;``.
     """
     q = go_quote
     if not attrs.is_resource_request:
@@ -267,6 +280,7 @@ def forbidden_message(attrs, user, reason=""):
         else:
             text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
                     f"{q(attrs.api_group)} at the cluster scope")
+    text = sanitize_html(text)
     if reason:
         text = f"{text}: {reason}"
     group_resource = attrs.resource + ("." + attrs.api_group if attrs.api_group else "") if attrs.is_resource_request else ""

@@ -47,7 +47,7 @@ from urllib.parse import unquote
 
 from ..go.text import go_quote
 from ..pki.identity import AUTHENTICATED_GROUP
-from .apierrors import StatusError, forbidden_message, is_dns1123_label, is_dns1123_subdomain
+from .apierrors import StatusError, forbidden_message, is_dns1123_label, is_dns1123_subdomain, sanitize_html
 from .attributes import ANONYMOUS_USER, UNAUTHENTICATED_GROUP, RequestAttributes
 
 USER_HEADER = "Impersonate-User"
@@ -170,9 +170,7 @@ def internal_error(request_uri, text):
 
     The whole text goes through the writer's sanitizer (``&``, ``<``, ``>`` as HTML entities).
     """
-    message = f"Internal Server Error: {go_quote(request_uri)}: {text}"
-    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        message = message.replace(raw, entity)
+    message = sanitize_html(f"Internal Server Error: {go_quote(request_uri)}: {text}")
     return StatusError(500, "InternalError", message, plain=True)
 
 
