@@ -507,6 +507,14 @@ def test_requests_are_logged_for_operators(lab, users):
     curl(lab, "/api/v1/namespaces/kube-system/pods", users["super"])
     line = [m for m in lab.log_messages() if m.startswith('"HTTP"') and 'user="kubernetes-super-admin"' in m][-1]
     assert 'decision="allow" authorizer="privileged-groups" reason="" resp=200' in line
+    assert "addedInfo" not in line                          # the negative: no impersonation, nothing added
+    # The impersonation filter's Addf, printed last by httplog's respLogger.Log
+    curl(lab, "/api/v1/namespaces/kube-system/pods", users["super"],
+         headers=("Impersonate-User: jane", "Impersonate-Group: dev"))
+    line = [m for m in lab.log_messages() if m.startswith('"HTTP"') and "is impersonating" in m][-1]
+    assert line.endswith(' addedInfo="kubernetes-super-admin[system:masters,system:authenticated] '
+                         'is impersonating jane[dev,system:authenticated]"'), line
+    assert 'user="jane" groups=["dev","system:authenticated"] decision="forbid"' in line
 
 
 # ----------------------------------------------------------- the tree's kubeconfigs, article step 6

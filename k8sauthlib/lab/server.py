@@ -46,6 +46,7 @@ from pathlib import Path
 from OpenSSL import SSL
 
 from ..errors import InputError, K8sAuthError
+from ..go.text import go_quote
 from .api import LabAPI, load_mirror_pods
 from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
 from .bootstrap import policy_objects
@@ -129,17 +130,28 @@ class RequestLog:
         logger.log(level, "%s%s", header, message)
 
     def request(self, record):
-        """Log one request record from :class:`~k8sauthlib.lab.api.LabAPI` (never key material)."""
+        """Log one request record from :class:`~k8sauthlib.lab.api.LabAPI` (never key material).
+
+        String values are quoted as klog's text format does (``strconv.Quote``, ``writeStringValue``
+        in k8s.io/klog/v2 ``internal/serialize/keyvalues.go``; klog writes a value with a newline
+        over several lines, the lab keeps one line per entry and writes ``\\n``). An impersonated
+        request ends in ``addedInfo="<user[groups]> is impersonating <user[groups]>"``: the
+        impersonation filter's ``httplog.LogOf(req, w).Addf`` (``staging/src/k8s.io/apiserver/pkg/endpoints/filters/impersonation.go``,
+        v1.32), which ``respLogger.Log`` (``pkg/server/httplog/httplog.go``) prints last, after ``resp``.
+        """
+        q = go_quote
         if record.get("auth_error"):
             # kube-apiserver: klog.ErrorS(err, "Unable to authenticate the request")
-            self._emit(logging.ERROR, f'"Unable to authenticate the request" err="{_escape(record["auth_error"])}"')
-        groups = ",".join(f'"{_escape(g)}"' for g in record.get("groups") or [])
-        user = "<none>" if record.get("user") is None else f'"{_escape(record["user"])}"'
-        line = (f'"HTTP" verb="{record["verb"]}" URI="{_escape(record["uri"])}" user={user} groups=[{groups}] '
+            self._emit(logging.ERROR, f'"Unable to authenticate the request" err={q(record["auth_error"])}')
+        groups = ",".join(q(g) for g in record.get("groups") or [])
+        user = "<none>" if record.get("user") is None else q(record["user"])
+        line = (f'"HTTP" verb="{record["verb"]}" URI={q(record["uri"])} user={user} groups=[{groups}] '
                 f'decision="{record["decision"]}" authorizer="{record.get("authorizer") or ""}" '
-                f'reason="{_escape(record.get("reason") or "")}" '
+                f'reason={q(record.get("reason") or "")} '
                 f'resp={record["status"]} audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
-                f'userAgent="{_escape(record.get("user_agent") or "")}"')
+                f'userAgent={q(record.get("user_agent") or "")}')
+        if record.get("impersonated"):
+            line += f" addedInfo={q(record['impersonated'])}"
         record = dict(record, time=datetime.now(timezone.utc))
         self._emit(logging.INFO, line, record)
 
@@ -162,10 +174,6 @@ class RequestLog:
         with self._lock:
             self._lines.clear()
             self._records.clear()
-
-
-def _escape(text):
-    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 # ----------------------------------------------------------------------------- the server
