@@ -248,3 +248,27 @@ def test_read_manifest_flags(tmp_path):
                                          "anonymous-auth": "false", "profiling": "true"}
     with pytest.raises(LabError, match="no such file"):
         read_manifest_flags(tmp_path / "missing.yaml")
+
+
+def test_mirror_pod_follows_its_manifest_file_and_is_built_once_per_state(tmp_path):
+    """kubelet's config.hash is the MD5 of the file as it is now; the pod is cached only while the
+    file (inode, size, mtime) and the resource version stay the same."""
+    import hashlib
+    import os
+    from datetime import datetime, timezone
+
+    from k8sauthlib.lab.pods import load_mirror_pods
+
+    manifest = tmp_path / "etcd.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\nspec: {}\n")
+    pod = load_mirror_pods(tmp_path, "node1", datetime(2026, 12, 6, tzinfo=timezone.utc))[0]
+    first = pod.to_pod("5")
+    assert first["metadata"]["annotations"]["kubernetes.io/config.hash"] == hashlib.md5(manifest.read_bytes()).hexdigest()
+    assert pod.to_pod("5") is first                              # unchanged file: the same object
+    assert pod.to_pod("6") is not first                          # another resource version: rebuilt
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\nspec: {}\n# edited\n")
+    os.utime(manifest, ns=(1, 2))
+    edited = pod.to_pod("6")
+    assert edited["metadata"]["annotations"]["kubernetes.io/config.hash"] == hashlib.md5(manifest.read_bytes()).hexdigest()
+    manifest.unlink()
+    assert pod.to_pod("6")["metadata"]["annotations"]["kubernetes.io/config.hash"] == hashlib.md5(b"").hexdigest()

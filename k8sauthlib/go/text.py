@@ -29,8 +29,18 @@ def _is_print(ch: str) -> bool:
     return unicodedata.category(ch)[0] in "LMNPS"
 
 
+# Printable ASCII but '"' and '\\': strconv.Quote leaves such a string as it is (the common case, checked first).
+_PLAIN = re.compile(r'[ !#-\[\]-~]*')
+# The same rule for every ASCII character, for str.translate (the second most common case).
+_ASCII = {i: _NAMED.get(chr(i), f"\\x{i:02x}") for i in range(128) if chr(i) in _NAMED or i < 0x20 or i == 0x7F}
+
+
 def go_quote(text: str) -> str:
     """``strconv.Quote(text)``: a double-quoted Go string literal."""
+    if _PLAIN.fullmatch(text):
+        return f'"{text}"'
+    if text.isascii():
+        return '"' + text.translate(_ASCII) + '"'
     out = ['"']
     for ch in text:
         if ch in _NAMED:
@@ -91,9 +101,14 @@ def go_json_marshal(obj, *, sort_keys: bool = True, indent: int | None = None, n
         text = _marshal_sorted(obj, named_bf)
     else:
         separators = (",", ": ") if indent else (",", ":")
-        text = _JSON_FIXUP.sub(_fixup_bf if not named_bf else _fixup,
-                               json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, indent=indent,
-                                          separators=separators, allow_nan=False))
+        text = json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, indent=indent,
+                          separators=separators, allow_nan=False)
+        if not named_bf and ("\\b" in text or "\\f" in text):
+            text = _JSON_FIXUP.sub(_fixup_bf, text)     # tell "\\b" (an escape) from "\\\\b" (a backslash, b)
+        else:   # '<', '>', '&', U+2028, U+2029 never occur inside an escape the encoder wrote
+            for ch in "<>&\u2028\u2029":
+                if ch in text:
+                    text = text.replace(ch, f"\\u{ord(ch):04x}")
     return text + "\n" if newline else text
 
 
@@ -117,11 +132,6 @@ def _marshal_sorted(obj, named_bf):
 # An escape the standard encoder wrote (one backslash pair), or a character Go escapes and it does not.
 _JSON_FIXUP = re.compile("\\\\.|[<>&\u2028\u2029]")
 _OLD_GO_ESCAPES = {"\\b": "\\u0008", "\\f": "\\u000c"}
-
-
-def _fixup(match):
-    text = match.group()
-    return text if text[0] == "\\" else f"\\u{ord(text):04x}"
 
 
 def _fixup_bf(match):
