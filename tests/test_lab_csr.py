@@ -17,13 +17,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
 from k8sauthlib.errors import InputError
-from k8sauthlib.pki.identity import Identity, kubernetes_identity
+from k8sauthlib.lab import bootstrap, csrsigner
 from k8sauthlib.lab import csr as api
-from k8sauthlib.lab import csrsigner
 from k8sauthlib.lab.apierrors import StatusError
 from k8sauthlib.lab.auth import Authorizer
-from k8sauthlib.lab import bootstrap
 from k8sauthlib.lab.rbac import parse_objects
+from k8sauthlib.pki.identity import Identity, kubernetes_identity
 
 CLIENT = api.KUBE_APISERVER_CLIENT
 NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=timezone.utc)

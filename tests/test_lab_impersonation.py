@@ -6,13 +6,12 @@ Expected texts are kube-apiserver 1.32's (``filters/impersonation.go`` and
 
 import pytest
 
-from k8sauthlib.pki.identity import Identity
+from k8sauthlib.lab import bootstrap
 from k8sauthlib.lab.apierrors import StatusError
 from k8sauthlib.lab.auth import Authorizer
-from k8sauthlib.lab.impersonation import (canonical_header, impersonate, log_text, requested,
-                                          split_service_account)
-from k8sauthlib.lab import bootstrap
+from k8sauthlib.lab.impersonation import canonical_header, impersonate, log_text, requested, split_service_account
 from k8sauthlib.lab.rbac import parse_objects
+from k8sauthlib.pki.identity import Identity
 
 ADMIN = Identity("kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated"),
                  extra={"authentication.kubernetes.io/credential-id": ["X509SHA256=ab"]})

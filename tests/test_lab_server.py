@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
 import k8sauthlib as k8s
-from k8sauthlib.lab.api import LAB_POD_REASON
+from k8sauthlib.lab.pods import LAB_POD_REASON
 from k8sauthlib.pki.identity import certificate_identifier
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("curl") is None,

@@ -6,12 +6,11 @@ import json
 import pytest
 
 from k8sauthlib.errors import InputError
-from k8sauthlib.lab import LabError, protobuf, read_manifest_flags
-from k8sauthlib.lab.api import UNAUTHORIZED, go_json, human_duration
-from k8sauthlib.lab import bootstrap
+from k8sauthlib.lab import LabError, bootstrap, protobuf, read_manifest_flags
 from k8sauthlib.lab.apierrors import forbidden_message, go_aggregate
 from k8sauthlib.lab.attributes import RequestAttributes, request_info
 from k8sauthlib.lab.rbac import parse_objects
+from k8sauthlib.lab.wire import UNAUTHORIZED, go_json, human_duration
 
 
 # ------------------------------------------------------------------------ request attributes
@@ -272,3 +271,15 @@ def test_mirror_pod_follows_its_manifest_file_and_is_built_once_per_state(tmp_pa
     assert edited["metadata"]["annotations"]["kubernetes.io/config.hash"] == hashlib.md5(manifest.read_bytes()).hexdigest()
     manifest.unlink()
     assert pod.to_pod("6")["metadata"]["annotations"]["kubernetes.io/config.hash"] == hashlib.md5(b"").hexdigest()
+
+
+def test_namespace_names_are_checked_by_the_one_dns_label_rule():
+    """ValidateNamespaceName is NameIsDNSLabel: one field.Invalid per IsDNS1123Label problem."""
+    from k8sauthlib.lab.kinds import NAMESPACE
+    from k8sauthlib.lab.validation import validate
+
+    assert validate(NAMESPACE, {"metadata": {"name": "team-a"}}) == []
+    dotted = validate(NAMESPACE, {"metadata": {"name": "a.b"}})
+    assert [str(e) for e in dotted] == ['metadata.name: Invalid value: "a.b": must not contain dots']
+    long = validate(NAMESPACE, {"metadata": {"name": "x" * 64}})
+    assert [str(e) for e in long] == [f'metadata.name: Invalid value: "{"x" * 64}": must be no more than 63 characters']

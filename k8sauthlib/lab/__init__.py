@@ -19,6 +19,7 @@ Modules, imports running downwards: :mod:`.server` (TLS, HTTP, threads, the log)
 :mod:`.protobuf` and :mod:`.wire` (bytes on the wire). :mod:`.cli` is ``k8sauthlib lab up``.
 """
 
-from .server import LabError, LabServer, read_manifest_flags
+from ..errors import LabError
+from .server import LabServer, read_manifest_flags
 
 __all__ = ["LabServer", "LabError", "read_manifest_flags"]

@@ -34,26 +34,52 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import bootstrap, impersonation, nodes, openapi, reviews
-from .apierrors import StatusError
-from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, REAL_CORE_RESOURCES,
-                        REAL_GROUPS, UID_SINCE, not_served_message,
-                        parse_version, version_info)
-from .certificates import CSRStrategy
-from .kinds import CERTIFICATE_SIGNING_REQUEST, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NAMESPACE, STORED_KINDS, by_resource
-from .pods import LAB_NOTE, LAB_NOTE_ANNOTATION, LAB_POD_REASON, MirrorPod, load_mirror_pods  # noqa: F401
-from .rest import RestHandler
-from .selectors import SelectorError, labels_match, parse_field_selector, parse_label_selector, fields_match
-from .store import ObjectStore, update_managed_fields
-from .wire import (JSON, METHOD_NOT_ALLOWED_TEXT, NOT_FOUND_TEXT, UNAUTHORIZED, Request, Response,  # noqa: F401
-                   encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object,
-                   warning_header)
-from .apierrors import forbidden_message
-from .attributes import request_info
 from ..errors import InputError
-
-from .kinds import AGE_COLUMN, NAME_COLUMN, column  # noqa: E402
-from .rest import WATCH_REFUSED  # noqa: E402
+from . import bootstrap, impersonation, nodes, openapi, reviews
+from .apierrors import StatusError, forbidden_message
+from .attributes import request_info
+from .certificates import CSRStrategy
+from .discovery import (
+    API_GROUPS,
+    CREDENTIAL_ID_KEY,
+    CREDENTIAL_ID_SINCE,
+    DEFAULT_VERSION,
+    GROUP_RESOURCES,
+    REAL_CORE_RESOURCES,
+    REAL_GROUPS,
+    UID_SINCE,
+    not_served_message,
+    parse_version,
+    version_info,
+)
+from .kinds import (
+    AGE_COLUMN,
+    CERTIFICATE_SIGNING_REQUEST,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    NAME_COLUMN,
+    NAMESPACE,
+    STORED_KINDS,
+    by_resource,
+    column,
+)
+from .pods import LAB_POD_REASON
+from .rest import WATCH_REFUSED, RestHandler
+from .selectors import SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector
+from .store import ObjectStore, update_managed_fields
+from .wire import (
+    METHOD_NOT_ALLOWED_TEXT,
+    NOT_FOUND_TEXT,
+    UNAUTHORIZED,
+    Response,
+    encode_object,
+    human_duration,
+    json_response,
+    prettify,
+    rfc3339,
+    status_object,
+    warning_header,
+)
 
 #: ``podColumnDefinitions`` and ``serviceColumnDefinitions`` of ``pkg/printers/internalversion/printers.go``
 #: with the swagger texts of ``k8s.io/api/core/v1`` they point at.
@@ -310,7 +336,9 @@ class LabAPI:
 
     # ------------------------------------------------------- non-resource paths
     def _nonresource(self, path, req):
-        text = lambda: Response(200, b"ok", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")])
+        def text():
+            return Response(200, b"ok", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")])
+
         docs = {
             "/": lambda: json_response(200, {"paths": self._root_paths()}, indent=2),
             "/version": lambda: json_response(200, self.version_info, indent=2),
@@ -439,7 +467,9 @@ class LabAPI:
     def _nodes(self, req, attrs, identity):
         node = nodes.node_object(self.node_name, self.started, self.resource_version,
                                  self.server_address.rsplit(":", 1)[0])
-        fields = lambda o: {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
+        def fields(o):
+            return {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
+
         now = datetime.now(timezone.utc)
         return self._list_or_get(req, attrs, resource="nodes", kind_name="Node", objects=[node], fields=fields,
                                  columns=nodes.NODE_COLUMNS, cells=lambda o: nodes.node_cells(o, now))
@@ -462,7 +492,9 @@ class LabAPI:
         # CoreDNS, so kube-system has no kube-dns Service and cluster-info prints only the
         # control plane line.
         objects = [self._service_object("kubernetes")]
-        fields = lambda o: {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"]["namespace"]}
+        def fields(o):
+            return {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"]["namespace"]}
+
         return self._list_or_get(req, attrs, resource="services", kind_name="Service", objects=objects, fields=fields,
                                  columns=SERVICE_COLUMNS,
                                  cells=lambda o: [o["metadata"]["name"], "ClusterIP", "10.96.0.1", "<none>", "443/TCP",

@@ -17,6 +17,7 @@ After two apimachinery packages (kubernetes/apimachinery v0.32, the library of k
 import re
 
 from ..go.text import go_quote
+from .wire import status_object
 
 #: ``field.ErrorType`` -> ``ErrorType.String()``
 _TYPE_TEXT = {
@@ -138,13 +139,8 @@ class StatusError(Exception):
 
     @property
     def status(self):
-        """The ``Status`` object, keys in Go's struct order (``kind`` ... ``code``)."""
-        obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": self.message, "reason": self.reason}
-        if self.details is not None:
-            obj["details"] = self.details
-        obj["code"] = self.code
-        return obj
+        """The ``Status`` object (:func:`.wire.status_object`)."""
+        return status_object(self.code, self.reason, self.message, self.details)
 
     def __repr__(self):
         return f"<StatusError {self.code} {self.reason}: {self.message}>"

@@ -23,10 +23,11 @@ from urllib.parse import unquote
 
 from cryptography.x509.oid import NameOID
 
-from .apierrors import go_aggregate
 from ..pki.identity import AUTHENTICATED_GROUP
+from .apierrors import go_aggregate
 from .attributes import ANONYMOUS_USER, PRIVILEGED_GROUP, UNAUTHENTICATED_GROUP
 from .rbac import Decision
+
 
 def anonymous_identity():
     from ..pki.identity import Identity

@@ -15,8 +15,8 @@ right after it finds it.
 import logging
 from pathlib import Path
 
-from . import csr, csrsigner
 from ..errors import InputError
+from . import csr, csrsigner
 
 logger = logging.getLogger("k8sauthlib.lab")
 
@@ -48,7 +48,7 @@ class CSRStrategy:
     @property
     def ca(self):
         if self._ca is None and self.pki_dir is not None:
-            from .. import CA   # the package's public name (the module moves with issue 11)
+            from .. import CA  # the package's public name (the module moves with issue 11)
             self._ca = CA.load(self.pki_dir / "ca.crt", self.pki_dir / "ca.key")
         return self._ca
 

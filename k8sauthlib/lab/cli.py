@@ -16,8 +16,7 @@ import signal
 import sys
 import threading
 
-from ..errors import K8sAuthError
-
+from ..errors import K8sAuthError, UsageError, error_line
 
 SERVES = (
     "What it serves, as kube-apiserver does: client-certificate authentication, impersonation and RBAC; "
@@ -52,9 +51,17 @@ def _port(text):
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command line's one error prefix (:func:`k8sauthlib.errors.error_line`)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
 def _parser():
     from .discovery import SUPPORTED_MINORS
-    parser = argparse.ArgumentParser(prog="k8sauthlib lab", description="The local lab API server.")
+    parser = _Parser(prog="k8sauthlib lab", description="The local lab API server.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
                         description="Serve the lab API server on 127.0.0.1 in the foreground. " + SERVES)
@@ -75,7 +82,11 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["lab"]:
         argv = argv[1:]
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except UsageError as exc:
+        print(error_line(exc), file=sys.stderr)
+        return 2
 
     from .server import LabServer
 
@@ -97,7 +108,7 @@ def main(argv=None) -> int:
         lab = LabServer(args.dir, port=args.port, host=args.host, kubernetes_version=args.kubernetes_version)
         port = args.port
         if port is None:
-            lab._ensure_tree()
+            lab.ensure_tree()
             port = lab.tree.secure_port
             lab.requested_port = port
         lab.start()
@@ -111,11 +122,8 @@ def main(argv=None) -> int:
                 pass
         finally:
             lab.stop()
-    except K8sAuthError as exc:
-        print(f"k8sauthlib lab: error: {exc}", file=sys.stderr)
-        return 1
-    except ValueError as exc:
-        print(f"k8sauthlib lab: error: {exc}", file=sys.stderr)
+    except (K8sAuthError, ValueError) as exc:
+        print(error_line(exc), file=sys.stderr)
         return 1
     finally:
         for sig, handler in previous.items():

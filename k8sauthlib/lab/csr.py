@@ -28,10 +28,21 @@ import copy
 import re
 from datetime import datetime, timezone
 
-from .apierrors import (duplicate, forbidden, invalid, is_dns1123_label, is_dns1123_subdomain,
-                        new_bad_request, new_forbidden, new_invalid, not_supported, required, too_long,
-                        RawValue)
 from ..go.text import go_quote
+from .apierrors import (
+    RawValue,
+    duplicate,
+    forbidden,
+    invalid,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    new_bad_request,
+    new_forbidden,
+    new_invalid,
+    not_supported,
+    required,
+    too_long,
+)
 from .attributes import RequestAttributes
 
 GROUP = "certificates.k8s.io"
@@ -402,7 +413,7 @@ def prepare_for_update(new, old, subresource="", now=None):
             old_items = _of_type(old, ctype)
             new_indices = [i for i, c in enumerate(conditions) if c.get("type") == ctype]
             if len(old_items) == len(new_indices):
-                for index, item in zip(new_indices, old_items):
+                for index, item in zip(new_indices, old_items, strict=True):
                     conditions[index] = copy.deepcopy(item)
     stamp = condition_time(now)
     for c in conditions:

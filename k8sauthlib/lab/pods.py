@@ -12,8 +12,8 @@ from pathlib import Path
 
 import yaml
 
-from .wire import rfc3339
 from ..errors import InputError
+from .wire import rfc3339
 
 #: Annotation that every mirror pod of the lab carries, so that ``-o yaml`` says what it is.
 LAB_NOTE_ANNOTATION = "lab.k8sauth-book/note"

@@ -45,11 +45,12 @@ from pathlib import Path
 
 from OpenSSL import SSL
 
-from ..errors import InputError, K8sAuthError
+from ..errors import InputError, LabError
 from ..go.text import go_quote
-from .api import LabAPI, load_mirror_pods
+from .api import LabAPI
 from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
 from .bootstrap import policy_objects
+from .pods import load_mirror_pods
 from .rbac import PolicyFiles
 from .transport import Transport
 
@@ -58,10 +59,6 @@ logger = logging.getLogger("k8sauthlib.lab")
 # would print every refused certificate to a notebook's stderr. `k8sauthlib lab up` and
 # notebooks that want the lines add a handler (or read LabServer.log_lines()).
 logger.addHandler(logging.NullHandler())
-
-class LabError(K8sAuthError):
-    """The lab cannot start (missing file, bad manifest, port in use)."""
-
 
 def read_manifest_flags(manifest_path):
     """The ``--flag=value`` arguments of a static Pod manifest's first container, as a dict.
@@ -268,7 +265,7 @@ class LabServer:
         """Read the manifest, load certificates and RBAC, listen, and wait until TLS answers."""
         if self._transport is not None:
             raise LabError("the lab is already running")
-        self._ensure_tree()
+        self.ensure_tree()
         try:
             self.flags = self.tree.apiserver_flags()
         except InputError as exc:
@@ -353,7 +350,8 @@ class LabServer:
         return f"<LabServer {self.directory} {state}>"
 
     # ----------------------------------------------------------------- startup
-    def _ensure_tree(self):
+    def ensure_tree(self):
+        """Create the kubeadm-like tree when it is missing (``create=True``), else :class:`LabError`."""
         if self.tree.exists():
             return
         if not self.create:
