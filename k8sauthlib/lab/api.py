@@ -10,8 +10,11 @@ What is served (no watch):
 * ``/version`` (per ``kubernetes_version``, :mod:`.discovery`), ``/healthz``, ``/livez``,
   ``/readyz``, ``/`` (the path list), ``/openapi/v3`` (:mod:`.openapi`);
 * legacy discovery: ``/api``, ``/api/v1``, ``/apis``, ``/apis/<group>``, ``/apis/<group>/<version>``,
-  always as plain ``application/json`` whatever the Accept header asks for (kubectl then
-  falls back from aggregated discovery cleanly; KUBECTL-WIRE.md section 2);
+  always as plain ``application/json`` whatever the Accept header asks for: client-go's
+  discovery client, asked for ``application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``
+  first, falls back to the legacy lists when the answer's Content-Type is not the aggregated
+  one (``staging/src/k8s.io/client-go/discovery/discovery_client.go``, ``downloadAPIs``, and
+  ``discovery/aggregated_discovery.go``, v0.32);
 * pods (list, get; ``Table`` when asked for ``as=Table``), services (read-only);
 * Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings: create, get, list, update,
   patch, delete, stored as YAML in the lab tree (:mod:`.rest`, :mod:`.store`);

@@ -1,11 +1,15 @@
 """Authentication and authorization of one request, the way kube-apiserver does them.
 
-Three steps, each after its kube-apiserver counterpart (K8S-FACTS.md section 1):
+Three steps, each after its kube-apiserver counterpart (kubernetes v1.32):
 
-1. :func:`request_info` turns method + path + query into the attributes authorizers see
-   (``staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go``).
+1. :func:`.attributes.request_info` turns method + path + query into the attributes authorizers
+   see (``staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go``).
 2. :class:`X509Authenticator` verifies the client certificate against ``--client-ca-file`` with
-   the intermediates the client sent, and maps CN/O to a user. A bad certificate is an error
+   the intermediates the client sent, and maps CN/O to a user
+   (``Authenticator.AuthenticateRequest`` and ``CommonNameUserConversion`` in
+   ``staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go``: ``opts.Verify`` with
+   the peer's other certificates as intermediates, the error ``verifying certificate <SN, issuer>
+   failed: <Go's x509 error>``). A bad certificate is an error
    (HTTP 401), never anonymous (``union.NewFailOnError`` in
    ``pkg/kubeapiserver/authenticator/config.go``). No certificate at all, or one with an empty
    CN, is anonymous when ``--anonymous-auth`` is on.

@@ -2,7 +2,10 @@
 
 TLS. kube-apiserver only *requests* a client certificate (``tls.RequestClientCert``) and leaves
 its verification to the authenticator, so a certificate from a foreign CA, an expired one or one
-without ``clientAuth`` completes the handshake and then gets HTTP 401 (K8S-FACTS.md 1.1). Python's
+without ``clientAuth`` completes the handshake and then gets HTTP 401 (``SecureServingInfo.tlsConfig``
+in ``staging/src/k8s.io/apiserver/pkg/server/secure_serving.go`` sets ``tls.RequestClientCert``;
+the chain is verified later by ``AuthenticateRequest`` in
+``staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go``, kubernetes v1.32). Python's
 ``ssl`` module cannot do that (``CERT_OPTIONAL`` aborts the handshake on an unknown CA), so the
 lab uses pyOpenSSL with ``VERIFY_PEER`` and a verify callback that accepts everything; the chain
 is verified per request by :class:`~k8sauthlib.lab.auth.X509Authenticator` with
