@@ -29,17 +29,6 @@ SERVES = (
     "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
 
 
-SERVES = (
-    "What it serves, as kube-apiserver does: client-certificate authentication, impersonation and RBAC; "
-    "discovery and /openapi/v3; Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings and "
-    "CertificateSigningRequests (create, get, list, update, patch, delete; approved CSRs are signed with "
-    "pki/ca.key at once); the default ClusterRoles (view, edit, admin, system:*); read-only mirror pods of "
-    "manifests/ and the kubernetes Service; SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview. "
-    "Not served, and refused with a message saying so: watch, server-side apply, dry-run, other resources "
-    "and writes to pods. Objects written through the API are kept as YAML in DIR/lab/objects/ (they survive "
-    "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
-
-
 def _port(text):
     """``--port``: an integer from 0 to 65535, else argparse's one-line error."""
     try:
