@@ -11,6 +11,7 @@
     ├── UsageError: bad command-line usage (exit status 2)
     ├── VerificationError: a chain does not verify; ``reason`` is a cause key
     ├── NginxError (NginxNotFoundError, NginxStartError)
+    ├── LabError: the lab API server cannot start (missing file, bad manifest, port in use)
     └── TLSProblem: an HTTPS request failed for a known cause (one subclass per cause)
 
 One vocabulary: :attr:`VerificationError.reason`, :attr:`TLSProblem.key` and the troubleshooting
@@ -78,6 +79,11 @@ class UsageError(K8sAuthError):
 
 class PrivilegedReadError(InputError):
     """A root-only file could not be read, not even through ``sudo -n``."""
+
+
+class LabError(K8sAuthError):
+    """The lab API server (:class:`k8sauthlib.lab.LabServer`) cannot start: a missing file, a bad
+    manifest, a port in use."""
 
 
 class NginxError(K8sAuthError):

@@ -120,7 +120,7 @@ def test_lab_up_reports_a_taken_port(tmp_path):
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 1
     assert out == ""
-    assert err.splitlines()[-1].startswith("k8sauthlib lab: error: cannot listen on 127.0.0.1:")
+    assert err.splitlines()[-1].startswith("k8sauthlib: error: cannot listen on 127.0.0.1:")
 
 
 def test_front_proxy_ca_changes_what_kube_apiserver_logs_and_does(tmp_path):

@@ -6,12 +6,12 @@ Expected texts are kube-apiserver 1.32's (``filters/impersonation.go`` and
 
 import pytest
 
-from k8sauthlib.pki.identity import Identity
+from k8sauthlib.lab import bootstrap
 from k8sauthlib.lab.apierrors import StatusError
 from k8sauthlib.lab.auth import Authorizer
-from k8sauthlib.lab.impersonation import (canonical_header, impersonate, log_text, requested,
-                                          split_service_account)
-from k8sauthlib.lab.rbac import RBACPolicy, parse_objects
+from k8sauthlib.lab.impersonation import canonical_header, impersonate, log_text, requested, split_service_account
+from k8sauthlib.lab.rbac import parse_objects
+from k8sauthlib.pki.identity import Identity
 
 ADMIN = Identity("kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated"),
                  extra={"authentication.kubernetes.io/credential-id": ["X509SHA256=ab"]})
@@ -40,7 +40,7 @@ roleRef: {kind: ClusterRole, name: limited-impersonator}
 
 @pytest.fixture(scope="module")
 def authorizer():
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     policy.add(*parse_objects(POLICY))
     return Authorizer(policy)
 
@@ -181,7 +181,7 @@ def test_checks_run_in_header_order_and_the_first_refusal_answers(authorizer):
 
 
 def test_reason_from_the_authorizer_is_appended(authorizer):
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     policy.add(*parse_objects("""
 kind: ClusterRoleBinding
 apiVersion: rbac.authorization.k8s.io/v1

@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from OpenSSL import SSL
 
 import k8sauthlib as k8s
-from k8sauthlib.lab.api import LAB_POD_REASON
+from k8sauthlib.lab.pods import LAB_POD_REASON
 from k8sauthlib.pki.identity import certificate_identifier
 
 pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("curl") is None,
@@ -507,6 +507,14 @@ def test_requests_are_logged_for_operators(lab, users):
     curl(lab, "/api/v1/namespaces/kube-system/pods", users["super"])
     line = [m for m in lab.log_messages() if m.startswith('"HTTP"') and 'user="kubernetes-super-admin"' in m][-1]
     assert 'decision="allow" authorizer="privileged-groups" reason="" resp=200' in line
+    assert "addedInfo" not in line                          # the negative: no impersonation, nothing added
+    # The impersonation filter's Addf, printed last by httplog's respLogger.Log
+    curl(lab, "/api/v1/namespaces/kube-system/pods", users["super"],
+         headers=("Impersonate-User: jane", "Impersonate-Group: dev"))
+    line = [m for m in lab.log_messages() if m.startswith('"HTTP"') and "is impersonating" in m][-1]
+    assert line.endswith(' addedInfo="kubernetes-super-admin[system:masters,system:authenticated] '
+                         'is impersonating jane[dev,system:authenticated]"'), line
+    assert 'user="jane" groups=["dev","system:authenticated"] decision="forbid"' in line
 
 
 # ----------------------------------------------------------- the tree's kubeconfigs, article step 6

@@ -11,7 +11,7 @@ from k8sauthlib.lab.api import LabAPI
 from k8sauthlib.lab.auth import Authorizer
 from k8sauthlib.lab.kinds import CLUSTER_ROLE, ROLE, ROLE_BINDING
 from k8sauthlib.lab.patch import PatchError, apply_patch, json_patch, merge_patch, strategic_merge_patch
-from k8sauthlib.lab.rbac import PolicyFiles, PolicyRule, RBACPolicy
+from k8sauthlib.lab.rbac import PolicyFiles, PolicyRule
 from k8sauthlib.lab.store import ObjectStore, update_managed_fields
 
 
@@ -70,7 +70,7 @@ def test_bootstrap_view_edit_admin_are_aggregated():
     view, edit, admin = filled["view"], filled["edit"], filled["admin"]
     assert all(r in edit for r in view) and all(r in admin for r in edit)
     assert not any("secrets" in r.get("resources", []) for r in view)
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     assert ("ClusterRole", "", "system:basic-user") in policy.roles
 
 
@@ -97,7 +97,7 @@ def test_bad_rbac_object_is_skipped_alone_with_one_log_line(tmp_path):
            "rules": [{"verbs": 5}]}
     (tmp_path / "mixed.yaml").write_text(yaml.safe_dump_all([good, bad]))
     (tmp_path / "notyaml.yaml").write_text("a: [")
-    files = PolicyFiles(tmp_path, on_error=logged.append)
+    files = PolicyFiles(tmp_path, on_error=logged.append, base=bootstrap.policy_objects)
     policy = files.current()
     assert ("ClusterRoleBinding", "", "ok") in policy.bindings
     assert ("ClusterRole", "", "bad") not in policy.roles

@@ -6,10 +6,11 @@ import json
 import pytest
 
 from k8sauthlib.errors import InputError
-from k8sauthlib.lab import LabError, protobuf, read_manifest_flags
-from k8sauthlib.lab.api import UNAUTHORIZED, go_json, human_duration
-from k8sauthlib.lab.auth import RequestAttributes, forbidden_message, request_info
-from k8sauthlib.lab.rbac import RBACPolicy, go_aggregate, parse_objects
+from k8sauthlib.lab import LabError, bootstrap, protobuf, read_manifest_flags
+from k8sauthlib.lab.apierrors import forbidden_message, go_aggregate
+from k8sauthlib.lab.attributes import RequestAttributes, request_info
+from k8sauthlib.lab.rbac import parse_objects
+from k8sauthlib.lab.wire import UNAUTHORIZED, go_json, human_duration
 
 
 # ------------------------------------------------------------------------ request attributes
@@ -68,6 +69,18 @@ def test_forbidden_message_non_resource_and_reason_suffix():
     assert message.endswith('cannot get path "/api": RBAC: clusterrole.rbac.authorization.k8s.io "view" not found')
 
 
+def test_forbidden_message_sanitizes_its_own_text_only():
+    """responsewriters.ForbiddenStatusError: forbiddenMessage goes through the HTML sanitizer,
+    the reason and NewForbidden's %q of the name do not."""
+    attrs = request_info("GET", "/api/v1/namespaces/a/pods/x<y")
+    message, details = forbidden_message(attrs, "u<&>", "RBAC: <kept>")
+    assert message == ('pods "x<y" is forbidden: User "u&lt;&amp;&gt;" cannot get resource "pods" in API group "" '
+                       'in the namespace "a": RBAC: <kept>')
+    assert details == {"name": "x<y", "kind": "pods"}
+    plain, _ = forbidden_message(request_info("GET", "/api"), "plain")
+    assert "&" not in plain                                     # the negative: nothing to replace, nothing replaced
+
+
 def test_unauthorized_body_is_byte_exact():
     # 129 bytes on the wire: the compact object plus the newline of Go's json.Encoder.
     body = go_json(UNAUTHORIZED)
@@ -99,7 +112,7 @@ def _attrs(verb, resource="", namespace="", group="", name="", path=""):
 
 
 def test_bootstrap_policy_discovery_and_public_info():
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     anon = ("system:anonymous", ("system:unauthenticated",))
     assert policy.authorize(*anon, _attrs("get", path="/version")).allowed
     assert policy.authorize(*anon, _attrs("get", path="/healthz")).allowed
@@ -114,7 +127,7 @@ def test_bootstrap_policy_discovery_and_public_info():
 
 
 def test_kubeadm_cluster_admins_binding():
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     decision = policy.authorize("kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated"),
                                 _attrs("delete", "secrets", "kube-system", name="x"))
     assert decision.reason == ('RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole '
@@ -149,7 +162,7 @@ roleRef: {kind: ClusterRole, name: no-such-role, apiGroup: rbac.authorization.k8
 
 def test_rolebinding_from_yaml_and_missing_role_reason(tmp_path):
     (tmp_path / "dev.yaml").write_text(ROLE_YAML)
-    policy = RBACPolicy.load(tmp_path)
+    policy = bootstrap.policy(tmp_path)
     decision = policy.authorize("jane", ("dev", "system:authenticated"), _attrs("list", "pods", "kube-system"))
     assert decision.reason == 'RBAC: allowed by RoleBinding "pod-readers/kube-system" of Role "pod-reader" to Group "dev"'
     decision = policy.authorize("bob", ("system:authenticated",), _attrs("get", "pods", "kube-system", name="x"))
@@ -177,7 +190,7 @@ metadata: {name: b}
 subjects: [{kind: ServiceAccount, name: robot, namespace: ops}]
 roleRef: {kind: ClusterRole, name: r}
 """)
-    policy = RBACPolicy.load(None)
+    policy = bootstrap.policy()
     policy.add(roles, bindings)
     sa = ("system:serviceaccount:ops:robot", ())
     scale = RequestAttributes(verb="update", is_resource_request=True, api_group="apps", namespace="x",
@@ -234,3 +247,39 @@ def test_read_manifest_flags(tmp_path):
                                          "anonymous-auth": "false", "profiling": "true"}
     with pytest.raises(LabError, match="no such file"):
         read_manifest_flags(tmp_path / "missing.yaml")
+
+
+def test_mirror_pod_follows_its_manifest_file_and_is_built_once_per_state(tmp_path):
+    """kubelet's config.hash is the MD5 of the file as it is now; the pod is cached only while the
+    file (inode, size, mtime) and the resource version stay the same."""
+    import hashlib
+    import os
+    from datetime import datetime, timezone
+
+    from k8sauthlib.lab.pods import load_mirror_pods
+
+    manifest = tmp_path / "etcd.yaml"
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\nspec: {}\n")
+    pod = load_mirror_pods(tmp_path, "node1", datetime(2026, 12, 6, tzinfo=timezone.utc))[0]
+    first = pod.to_pod("5")
+    assert first["metadata"]["annotations"]["kubernetes.io/config.hash"] == hashlib.md5(manifest.read_bytes()).hexdigest()
+    assert pod.to_pod("5") is first                              # unchanged file: the same object
+    assert pod.to_pod("6") is not first                          # another resource version: rebuilt
+    manifest.write_text("apiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\nspec: {}\n# edited\n")
+    os.utime(manifest, ns=(1, 2))
+    edited = pod.to_pod("6")
+    assert edited["metadata"]["annotations"]["kubernetes.io/config.hash"] == hashlib.md5(manifest.read_bytes()).hexdigest()
+    manifest.unlink()
+    assert pod.to_pod("6")["metadata"]["annotations"]["kubernetes.io/config.hash"] == hashlib.md5(b"").hexdigest()
+
+
+def test_namespace_names_are_checked_by_the_one_dns_label_rule():
+    """ValidateNamespaceName is NameIsDNSLabel: one field.Invalid per IsDNS1123Label problem."""
+    from k8sauthlib.lab.kinds import NAMESPACE
+    from k8sauthlib.lab.validation import validate
+
+    assert validate(NAMESPACE, {"metadata": {"name": "team-a"}}) == []
+    dotted = validate(NAMESPACE, {"metadata": {"name": "a.b"}})
+    assert [str(e) for e in dotted] == ['metadata.name: Invalid value: "a.b": must not contain dots']
+    long = validate(NAMESPACE, {"metadata": {"name": "x" * 64}})
+    assert [str(e) for e in long] == [f'metadata.name: Invalid value: "{"x" * 64}": must be no more than 63 characters']

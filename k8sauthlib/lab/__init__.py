@@ -8,17 +8,20 @@ RulesReview, with kube-apiserver's status codes and messages; what it does not s
 with a message that names the lab.
 Real kubectl, curl and the official Python client work against it unchanged.
 
-Modules, imports running downwards: :mod:`.server` (TLS, HTTP, threads, the log) calls
-:mod:`.api` (the request pipeline and routing), which uses :mod:`.impersonation`,
-:mod:`.rest` (create/get/list/update/patch/delete) with :mod:`.patch`, :mod:`.validation`,
-:mod:`.escalation`, :mod:`.certificates` (:mod:`.csr`, :mod:`.csrsigner`) and :mod:`.store`
+Modules, imports running downwards: :mod:`.cli` is ``k8sauthlib lab up``; :mod:`.server` (TLS,
+the log) with :mod:`.transport`, :mod:`.http1` and :mod:`.http2` calls :mod:`.api` (the request
+pipeline and routing), which uses :mod:`.impersonation`, :mod:`.rest`
+(create/get/list/update/patch/delete) with :mod:`.patch`, :mod:`.validation`, :mod:`.escalation`,
+:mod:`.certificates` (:mod:`.csradmission`, :mod:`.csr`, :mod:`.csrsigner`) and :mod:`.store`
 (YAML files under ``lab/objects/``); :mod:`.reviews`, :mod:`.nodes`, :mod:`.pods`,
-:mod:`.openapi`, :mod:`.discovery` (versions), :mod:`.selectors`; below them :mod:`.auth`
-(request attributes, authentication, the authorizer union, 403 texts), :mod:`.rbac` and
-:mod:`.bootstrap` (the default policy), :mod:`.kinds` (schemas, tables), :mod:`.apierrors`,
-:mod:`.protobuf` and :mod:`.wire` (bytes on the wire). :mod:`.cli` is ``k8sauthlib lab up``.
+:mod:`.printers`, :mod:`.openapi`, :mod:`.discovery` (versions), :mod:`.selectors`; below them
+:mod:`.auth` (authentication, the authorizer union), :mod:`.bootstrap` (the default policy) over
+:mod:`.rbac` (evaluation), :mod:`.kinds` (schemas, tables), :mod:`.apierrors` (Status errors,
+403 texts), :mod:`.attributes` (request attributes), :mod:`.protobuf` and :mod:`.wire` (bytes on
+the wire).
 """
 
-from .server import LabError, LabServer, read_manifest_flags
+from ..errors import LabError
+from .server import LabServer, read_manifest_flags
 
 __all__ = ["LabServer", "LabError", "read_manifest_flags"]

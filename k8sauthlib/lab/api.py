@@ -10,8 +10,11 @@ What is served (no watch):
 * ``/version`` (per ``kubernetes_version``, :mod:`.discovery`), ``/healthz``, ``/livez``,
   ``/readyz``, ``/`` (the path list), ``/openapi/v3`` (:mod:`.openapi`);
 * legacy discovery: ``/api``, ``/api/v1``, ``/apis``, ``/apis/<group>``, ``/apis/<group>/<version>``,
-  always as plain ``application/json`` whatever the Accept header asks for (kubectl then
-  falls back from aggregated discovery cleanly; KUBECTL-WIRE.md section 2);
+  always as plain ``application/json`` whatever the Accept header asks for: client-go's
+  discovery client, asked for ``application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList``
+  first, falls back to the legacy lists when the answer's Content-Type is not the aggregated
+  one (``staging/src/k8s.io/client-go/discovery/discovery_client.go``, ``downloadAPIs``, and
+  ``discovery/aggregated_discovery.go``, v0.32);
 * pods (list, get; ``Table`` when asked for ``as=Table``), services (read-only);
 * Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings: create, get, list, update,
   patch, delete, stored as YAML in the lab tree (:mod:`.rest`, :mod:`.store`);
@@ -34,63 +37,49 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import bootstrap, impersonation, nodes, openapi, reviews
-from .apierrors import StatusError
-from .discovery import (API_GROUPS, CREDENTIAL_ID_KEY, CREDENTIAL_ID_SINCE, DEFAULT_VERSION, GROUP_RESOURCES, REAL_CORE_RESOURCES,
-                        REAL_GROUPS, UID_SINCE, not_served_message,
-                        parse_version, version_info)
-from .certificates import CSRStrategy
-from .kinds import CERTIFICATE_SIGNING_REQUEST, CLUSTER_ROLE, CLUSTER_ROLE_BINDING, NAMESPACE, STORED_KINDS, by_resource
-from .pods import LAB_NOTE, LAB_NOTE_ANNOTATION, LAB_POD_REASON, MirrorPod, load_mirror_pods  # noqa: F401
-from .rest import RestHandler
-from .selectors import SelectorError, labels_match, parse_field_selector, parse_label_selector, fields_match
-from .store import ObjectStore, update_managed_fields
-from .wire import (JSON, METHOD_NOT_ALLOWED_TEXT, NOT_FOUND_TEXT, UNAUTHORIZED, Request, Response,  # noqa: F401
-                   encode_object, go_json, human_duration, json_response, prettify, rfc3339, status_object,
-                   warning_header)
-from .auth import forbidden_message, request_info
 from ..errors import InputError
-
-from .kinds import AGE_COLUMN, NAME_COLUMN, column  # noqa: E402
-from .rest import WATCH_REFUSED  # noqa: E402
-
-#: ``podColumnDefinitions`` and ``serviceColumnDefinitions`` of ``pkg/printers/internalversion/printers.go``
-#: with the swagger texts of ``k8s.io/api/core/v1`` they point at.
-POD_COLUMNS = (
-    NAME_COLUMN,
-    column("Ready", "The aggregate readiness state of this pod for accepting traffic."),
-    column("Status", "The aggregate status of the containers in this pod."),
-    column("Restarts", "The number of times the containers in this pod have been restarted and when the last "
-                       "container in this pod has restarted."),
-    AGE_COLUMN,
-    column("IP", "podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet "
-                 "allocated.", 1),
-    column("Node", "NodeName indicates in which node this pod is scheduled. If empty, this pod is a candidate for "
-                   "scheduling by the scheduler defined in schedulerName. Once this field is set, the kubelet for "
-                   "this node becomes responsible for the lifecycle of this pod. This field should not be used to "
-                   "express a desire for the pod to be scheduled on a specific node. "
-                   "https://kubernetes.io/docs/concepts/scheduling-eviction/assign-pod-node/#nodename", 1),
-    column("Nominated Node", "nominatedNodeName is set only when this pod preempts other pods on the node, but it "
-                             "cannot be scheduled right away as preemption victims receive their graceful "
-                             "termination periods. This field does not guarantee that the pod will be scheduled on "
-                             "this node. Scheduler may decide to place the pod elsewhere if other nodes become "
-                             "available sooner. Scheduler may also decide to give the resources on this node to a "
-                             "higher priority pod that is created after preemption. As a result, this field may be "
-                             "different than PodSpec.nodeName when the pod is scheduled.", 1),
-    column("Readiness Gates", "If specified, all readiness gates will be evaluated for pod readiness. A pod is "
-                              "ready when all its containers are ready AND all conditions specified in the "
-                              "readiness gates have status equal to \"True\" More info: "
-                              "https://git.k8s.io/enhancements/keps/sig-network/580-pod-readiness-gates", 1),
+from . import bootstrap, impersonation, nodes, openapi, reviews
+from .apierrors import StatusError, forbidden_message
+from .attributes import request_info
+from .certificates import CSRStrategy
+from .discovery import (
+    API_GROUPS,
+    CREDENTIAL_ID_KEY,
+    CREDENTIAL_ID_SINCE,
+    DEFAULT_VERSION,
+    GROUP_RESOURCES,
+    REAL_CORE_RESOURCES,
+    REAL_GROUPS,
+    UID_SINCE,
+    not_served_message,
+    parse_version,
+    version_info,
 )
-SERVICE_COLUMNS = (
-    NAME_COLUMN,
-    column("Type", "type determines how the Service is exposed. Defaults to ClusterIP."),
-    column("Cluster-IP", "clusterIP is the IP address of the service and is usually assigned randomly."),
-    column("External-IP", "externalIPs is a list of IP addresses for which nodes in the cluster will also accept "
-                          "traffic for this service."),
-    column("Port(s)", "The list of ports that are exposed by this service."),
-    AGE_COLUMN,
-    column("Selector", "Route service traffic to pods with label keys and values matching this selector.", 1),
+from .kinds import (
+    CERTIFICATE_SIGNING_REQUEST,
+    CLUSTER_ROLE,
+    CLUSTER_ROLE_BINDING,
+    NAMESPACE,
+    STORED_KINDS,
+    by_resource,
+)
+from .pods import LAB_POD_REASON
+from .printers import POD_COLUMNS, SERVICE_COLUMNS
+from .rest import WATCH_REFUSED, RestHandler
+from .selectors import SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector
+from .store import ObjectStore, update_managed_fields
+from .wire import (
+    METHOD_NOT_ALLOWED_TEXT,
+    NOT_FOUND_TEXT,
+    UNAUTHORIZED,
+    Response,
+    encode_object,
+    human_duration,
+    json_response,
+    prettify,
+    rfc3339,
+    status_object,
+    warning_header,
 )
 
 logger = logging.getLogger("k8sauthlib.lab")
@@ -309,7 +298,9 @@ class LabAPI:
 
     # ------------------------------------------------------- non-resource paths
     def _nonresource(self, path, req):
-        text = lambda: Response(200, b"ok", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")])
+        def text():
+            return Response(200, b"ok", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")])
+
         docs = {
             "/": lambda: json_response(200, {"paths": self._root_paths()}, indent=2),
             "/version": lambda: json_response(200, self.version_info, indent=2),
@@ -438,7 +429,9 @@ class LabAPI:
     def _nodes(self, req, attrs, identity):
         node = nodes.node_object(self.node_name, self.started, self.resource_version,
                                  self.server_address.rsplit(":", 1)[0])
-        fields = lambda o: {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
+        def fields(o):
+            return {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
+
         now = datetime.now(timezone.utc)
         return self._list_or_get(req, attrs, resource="nodes", kind_name="Node", objects=[node], fields=fields,
                                  columns=nodes.NODE_COLUMNS, cells=lambda o: nodes.node_cells(o, now))
@@ -461,7 +454,9 @@ class LabAPI:
         # CoreDNS, so kube-system has no kube-dns Service and cluster-info prints only the
         # control plane line.
         objects = [self._service_object("kubernetes")]
-        fields = lambda o: {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"]["namespace"]}
+        def fields(o):
+            return {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"]["namespace"]}
+
         return self._list_or_get(req, attrs, resource="services", kind_name="Service", objects=objects, fields=fields,
                                  columns=SERVICE_COLUMNS,
                                  cells=lambda o: [o["metadata"]["name"], "ClusterIP", "10.96.0.1", "<none>", "443/TCP",

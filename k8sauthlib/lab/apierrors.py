@@ -16,8 +16,8 @@ After two apimachinery packages (kubernetes/apimachinery v0.32, the library of k
 
 import re
 
-from .auth import go_quote
-from .rbac import go_aggregate
+from ..go.text import go_quote
+from .wire import status_object
 
 #: ``field.ErrorType`` -> ``ErrorType.String()``
 _TYPE_TEXT = {
@@ -139,13 +139,8 @@ class StatusError(Exception):
 
     @property
     def status(self):
-        """The ``Status`` object, keys in Go's struct order (``kind`` ... ``code``)."""
-        obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-               "message": self.message, "reason": self.reason}
-        if self.details is not None:
-            obj["details"] = self.details
-        obj["code"] = self.code
-        return obj
+        """The ``Status`` object (:func:`.wire.status_object`)."""
+        return status_object(self.code, self.reason, self.message, self.details)
 
     def __repr__(self):
         return f"<StatusError {self.code} {self.reason}: {self.message}>"
@@ -240,3 +235,62 @@ def is_dns1123_subdomain(value):
                                  "characters, '-' or '.', and must start and end with an alphanumeric character",
                                  _DNS1123_SUBDOMAIN_FMT, "example.com"))
     return errs
+
+
+def go_aggregate(messages):
+    """Format errors like ``utilerrors.NewAggregate(...).Error()``
+    (``staging/src/k8s.io/apimachinery/pkg/util/errors/errors.go``): one as-is, several as ``[a, b]``."""
+    unique = list(dict.fromkeys(messages))
+    if len(unique) == 1:
+        return unique[0]
+    return "[" + ", ".join(unique) + "]"
+
+
+def sanitize_html(text):
+    """The response writers' ``sanitizer``: ``&``, ``<``, ``>`` as ``&amp;``, ``&lt;``, ``&gt;``, so that
+    no error "looks like valid HTML" (``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go``,
+    kubernetes v1.28 to v1.32). ``&`` goes first, so the entities it adds are not replaced again,
+    as ``strings.NewReplacer`` does in one pass."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def forbidden_message(attrs, user, reason=""):
+    """``ForbiddenStatusError``: ``forbiddenMessage`` + ``NewForbidden``; returns ``(message, details)``.
+
+    Source (kubernetes v1.32): ``ForbiddenStatusError`` and ``forbiddenMessage`` in
+    ``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go``, ``NewForbidden``
+    in ``staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go``. Only the ``forbiddenMessage``
+    part goes through :func:`sanitize_html` (a user ``a<b`` is ``User "a&lt;b" cannot ...``); the
+    authorizer's reason and the object's name (``%q`` in ``NewForbidden``) are written as they
+    are. The JSON encoder then writes ``&``, ``<``, ``>`` as ``\\u0026``, ``\\u003c``, ``\\u003e``,
+    which every client decodes back, so kubectl prints ``&lt;``.
+    """
+    q = go_quote
+    if not attrs.is_resource_request:
+        text = f"User {q(user)} cannot {attrs.verb} path {q(attrs.path)}"
+    else:
+        resource = attrs.resource + ("/" + attrs.subresource if attrs.subresource else "")
+        if attrs.namespace:
+            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
+                    f"{q(attrs.api_group)} in the namespace {q(attrs.namespace)}")
+        else:
+            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
+                    f"{q(attrs.api_group)} at the cluster scope")
+    text = sanitize_html(text)
+    if reason:
+        text = f"{text}: {reason}"
+    group_resource = attrs.resource + ("." + attrs.api_group if attrs.api_group else "") if attrs.is_resource_request else ""
+    details = {}
+    if attrs.is_resource_request and attrs.name:
+        details["name"] = attrs.name
+    if attrs.is_resource_request and attrs.api_group:
+        details["group"] = attrs.api_group
+    if group_resource:
+        details["kind"] = attrs.resource
+    if not group_resource:
+        message = f"forbidden: {text}"
+    elif not attrs.name:
+        message = f"{group_resource} is forbidden: {text}"
+    else:
+        message = f"{group_resource} {q(attrs.name)} is forbidden: {text}"
+    return message, details

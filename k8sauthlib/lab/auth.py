@@ -1,11 +1,15 @@
 """Authentication and authorization of one request, the way kube-apiserver does them.
 
-Three steps, each after its kube-apiserver counterpart (K8S-FACTS.md section 1):
+Three steps, each after its kube-apiserver counterpart (kubernetes v1.32):
 
-1. :func:`request_info` turns method + path + query into the attributes authorizers see
-   (``staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go``).
+1. :func:`.attributes.request_info` turns method + path + query into the attributes authorizers
+   see (``staging/src/k8s.io/apiserver/pkg/endpoints/request/requestinfo.go``).
 2. :class:`X509Authenticator` verifies the client certificate against ``--client-ca-file`` with
-   the intermediates the client sent, and maps CN/O to a user. A bad certificate is an error
+   the intermediates the client sent, and maps CN/O to a user
+   (``Authenticator.AuthenticateRequest`` and ``CommonNameUserConversion`` in
+   ``staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go``: ``opts.Verify`` with
+   the peer's other certificates as intermediates, the error ``verifying certificate <SN, issuer>
+   failed: <Go's x509 error>``). A bad certificate is an error
    (HTTP 401), never anonymous (``union.NewFailOnError`` in
    ``pkg/kubeapiserver/authenticator/config.go``). No certificate at all, or one with an empty
    CN, is anonymous when ``--anonymous-auth`` is on.
@@ -19,93 +23,14 @@ semantics and error texts) and the CN/O mapping is :func:`k8sauthlib.kubernetes_
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from urllib.parse import parse_qs, unquote
+from urllib.parse import unquote
 
 from cryptography.x509.oid import NameOID
 
-from .rbac import Decision, go_aggregate
-
-ANONYMOUS_USER = "system:anonymous"
-UNAUTHENTICATED_GROUP = "system:unauthenticated"
-PRIVILEGED_GROUP = "system:masters"
-
-# requestinfo.go
-_API_PREFIXES = ("api", "apis")
-_GROUPLESS_PREFIXES = ("api",)
-_SPECIAL_VERBS = ("proxy", "watch")
-_NAMESPACE_SUBRESOURCES = ("status", "finalize")
-
-
-@dataclass(frozen=True)
-class RequestAttributes:
-    """What an authorizer decides on (``authorizer.Attributes``)."""
-
-    verb: str
-    path: str = ""
-    is_resource_request: bool = False
-    api_prefix: str = ""
-    api_group: str = ""
-    api_version: str = ""
-    namespace: str = ""
-    resource: str = ""
-    subresource: str = ""
-    name: str = ""
-    parts: tuple = ()
-
-
-def _true(values):
-    return bool(values) and values[-1].lower() in ("true", "1", "t")
-
-
-def request_info(method, path, query=""):
-    """Classify a request like ``RequestInfoFactory.NewRequestInfo``.
-
-    Examples: ``GET /api`` is a non-resource request with verb ``get``; ``GET
-    /api/v1/namespaces/kube-system/pods`` is ``list`` of ``pods`` in ``kube-system``;
-    ``POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews`` is ``create`` of
-    ``selfsubjectaccessreviews`` in group ``authorization.k8s.io`` at the cluster scope.
-    """
-    params = parse_qs(query or "", keep_blank_values=True)
-    nonresource = RequestAttributes(verb=method.lower(), path=path)
-    parts = [p for p in path.strip("/").split("/")] if path.strip("/") else []
-    if len(parts) < 3 or parts[0] not in _API_PREFIXES:
-        return nonresource
-    prefix, parts = parts[0], parts[1:]
-    group = ""
-    if prefix not in _GROUPLESS_PREFIXES:
-        if len(parts) < 3:
-            return nonresource
-        group, parts = parts[0], parts[1:]
-    version, parts = parts[0], parts[1:]
-    via_special = False
-    if parts[0] in _SPECIAL_VERBS:
-        if len(parts) < 2:
-            return nonresource  # kube-apiserver: "unable to determine kind and namespace from url"
-        verb, parts, via_special = parts[0], parts[1:], True
-    else:
-        verb = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update",
-                "PATCH": "patch", "DELETE": "delete"}.get(method, "")
-    namespace = ""
-    if parts[0] == "namespaces":
-        if len(parts) > 1:
-            namespace = parts[1]
-            if len(parts) > 2 and parts[2] not in _NAMESPACE_SUBRESOURCES:
-                parts = parts[2:]
-    resource = parts[0] if parts else ""
-    name = parts[1] if len(parts) >= 2 else ""
-    subresource = parts[2] if len(parts) >= 3 and not via_special else ""
-    if not name and verb == "get":
-        verb = "watch" if _true(params.get("watch")) else "list"
-        for selector in params.get("fieldSelector", []):
-            for term in selector.split(","):
-                key, _, value = term.partition("=")
-                if key in ("metadata.name", "metadata.name=") and value.lstrip("="):
-                    name = value.lstrip("=")
-    if not name and verb == "delete":
-        verb = "deletecollection"
-    return RequestAttributes(verb=verb, path=path, is_resource_request=True, api_prefix=prefix,
-                             api_group=group, api_version=version, namespace=namespace,
-                             resource=resource, subresource=subresource, name=name, parts=tuple(parts))
+from ..pki.identity import AUTHENTICATED_GROUP
+from .apierrors import go_aggregate
+from .attributes import ANONYMOUS_USER, PRIVILEGED_GROUP, UNAUTHENTICATED_GROUP
+from .rbac import Decision
 
 
 def anonymous_identity():
@@ -298,8 +223,8 @@ class X509Authenticator:
             for name in headers:
                 if name.startswith(prefix.lower()):
                     extra.setdefault(unquote(name[len(prefix):]), []).extend(values(name))
-        if "system:authenticated" not in groups and "system:unauthenticated" not in groups:
-            groups.append("system:authenticated")
+        if AUTHENTICATED_GROUP not in groups and UNAUTHENTICATED_GROUP not in groups:
+            groups.append(AUTHENTICATED_GROUP)
         from ..pki.identity import Identity
         return Identity(user=user, groups=tuple(groups), anonymous=False, extra=extra), None
 
@@ -399,57 +324,3 @@ class Authorizer:
         resource = [r for r in rules if r.resources]
         nonresource = [r for r in rules if r.non_resource_urls]
         return resource, nonresource, bool(errors), go_aggregate(errors) if errors else ""
-
-
-def go_quote(text):
-    """Go's ``%q`` for the plain strings that appear in Kubernetes messages."""
-    out = ['"']
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def forbidden_message(attrs, user, reason=""):
-    """``forbiddenMessage`` + ``NewForbidden`` from kube-apiserver; returns ``(message, details)``.
-
-    Source: ``staging/src/k8s.io/apiserver/pkg/endpoints/handlers/responsewriters/errors.go``
-    and ``staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go`` (K8S-FACTS.md 1.5).
-    """
-    q = go_quote
-    if not attrs.is_resource_request:
-        text = f"User {q(user)} cannot {attrs.verb} path {q(attrs.path)}"
-    else:
-        resource = attrs.resource + ("/" + attrs.subresource if attrs.subresource else "")
-        if attrs.namespace:
-            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
-                    f"{q(attrs.api_group)} in the namespace {q(attrs.namespace)}")
-        else:
-            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
-                    f"{q(attrs.api_group)} at the cluster scope")
-    if reason:
-        text = f"{text}: {reason}"
-    group_resource = attrs.resource + ("." + attrs.api_group if attrs.api_group else "") if attrs.is_resource_request else ""
-    details = {}
-    if attrs.is_resource_request and attrs.name:
-        details["name"] = attrs.name
-    if attrs.is_resource_request and attrs.api_group:
-        details["group"] = attrs.api_group
-    if group_resource:
-        details["kind"] = attrs.resource
-    if not group_resource:
-        message = f"forbidden: {text}"
-    elif not attrs.name:
-        message = f"{group_resource} is forbidden: {text}"
-    else:
-        message = f"{group_resource} {q(attrs.name)} is forbidden: {text}"
-    return message, details

@@ -21,11 +21,16 @@ Not served (the lab runs no kubelet, scheduler, proxy or controllers): ``system:
 ``system:controller:*`` roles of ``controller_policy.go``.
 """
 
+import copy
+
+from .escalation import uncovered
+from .kinds import RBAC_GROUP
+from .rbac import PolicyRule, RBACPolicy, parse_object
+
 READ = ("get", "list", "watch")
 WRITE = ("create", "update", "patch", "delete", "deletecollection")
 READ_WRITE = READ + WRITE
 READ_UPDATE = ("get", "list", "watch", "update", "patch")
-RBAC_GROUP = "rbac.authorization.k8s.io"
 LABELS = {"kubernetes.io/bootstrapping": "rbac-defaults"}
 ANNOTATIONS = {"rbac.authorization.kubernetes.io/autoupdate": "true"}
 AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
@@ -246,12 +251,9 @@ def reconcile(existing, expected):
     (broken down, as ``validation.Covers`` reports them), missing aggregation selectors and
     labels/annotations are added, a binding gets its missing subjects back.
     """
-    from .escalation import uncovered
-    from .rbac import PolicyRule
     meta = existing.get("metadata") or {}
     if (meta.get("annotations") or {}).get("rbac.authorization.kubernetes.io/autoupdate") != "true":
         return None
-    import copy
     out = copy.deepcopy(existing)
     out_meta = out["metadata"]
     for key in ("labels", "annotations"):
@@ -275,3 +277,21 @@ def reconcile(existing, expected):
         if missing:
             out["subjects"] = subjects + missing
     return out if out != existing else None
+
+
+def policy_objects():
+    """The bootstrap roles and bindings as :class:`~.rbac.Role` and :class:`~.rbac.Binding`, with the
+    aggregated roles (``admin``, ``edit``, ``view``) already filled: ``(roles, bindings)``."""
+    docs = cluster_roles()
+    filled = aggregate(docs)
+    for doc in docs:
+        doc["rules"] = filled.get(doc["metadata"]["name"], doc.get("rules") or [])
+    roles = [parse_object(d, "bootstrap policy") for d in docs]
+    bindings = [parse_object(d, "bootstrap policy") for d in cluster_role_bindings()]
+    return roles, bindings
+
+
+def policy(directory=None, **kwargs):
+    """An :class:`~.rbac.RBACPolicy` of the bootstrap policy plus the files of ``directory``
+    (keyword arguments as :meth:`.rbac.RBACPolicy.load`)."""
+    return RBACPolicy.load(directory, base=policy_objects(), **kwargs)

@@ -1,7 +1,7 @@
 """CertificateSigningRequests in the lab's REST handler: the registry strategy and the signer.
 
-The rules live in :mod:`.csr` (strategy, validation, the ``CertificateApproval``,
-``CertificateSigning`` and ``CertificateSubjectRestriction`` admission plugins) and
+The rules live in :mod:`.csr` (strategy, validation), :mod:`.csradmission` (the ``CertificateApproval``,
+``CertificateSigning`` and ``CertificateSubjectRestriction`` admission plugins, the order of a write) and
 :mod:`.csrsigner` (kube-controller-manager's ``csrsigning`` controller for
 ``kubernetes.io/kube-apiserver-client``). This module binds them to a request: it asks the
 authorizer for the requesting user, and it signs an approved request right after the write
@@ -15,8 +15,8 @@ right after it finds it.
 import logging
 from pathlib import Path
 
-from . import csr, csrsigner
 from ..errors import InputError
+from . import csradmission, csrsigner
 
 logger = logging.getLogger("k8sauthlib.lab")
 
@@ -38,17 +38,17 @@ class CSRStrategy:
         return lambda attrs: self.authorizer.authorize(identity, attrs)
 
     def create(self, obj, identity, meta_errors):
-        """``csr.create``: the object to store; raises ``StatusError`` (400, 422, 403)."""
-        return csr.create(obj, identity, self._authorize(identity), meta_errors=meta_errors)
+        """``csradmission.create``: the object to store; raises ``StatusError`` (400, 422, 403)."""
+        return csradmission.create(obj, identity, self._authorize(identity), meta_errors=meta_errors)
 
     def update(self, new, old, subresource, identity, meta_errors):
-        """``csr.update`` for the object, ``/status`` or ``/approval``."""
-        return csr.update(new, old, subresource, self._authorize(identity), meta_errors=meta_errors)
+        """``csradmission.update`` for the object, ``/status`` or ``/approval``."""
+        return csradmission.update(new, old, subresource, self._authorize(identity), meta_errors=meta_errors)
 
     @property
     def ca(self):
         if self._ca is None and self.pki_dir is not None:
-            from .. import CA   # the package's public name (the module moves with issue 11)
+            from .. import CA  # the package's public name (the module moves with issue 11)
             self._ca = CA.load(self.pki_dir / "ca.crt", self.pki_dir / "ca.key")
         return self._ca
 

@@ -16,19 +16,7 @@ import signal
 import sys
 import threading
 
-from ..errors import K8sAuthError
-
-
-SERVES = (
-    "What it serves, as kube-apiserver does: client-certificate authentication, impersonation and RBAC; "
-    "discovery and /openapi/v3; Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings and "
-    "CertificateSigningRequests (create, get, list, update, patch, delete; approved CSRs are signed with "
-    "pki/ca.key at once); the default ClusterRoles (view, edit, admin, system:*); read-only mirror pods of "
-    "manifests/ and the kubernetes Service; SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview. "
-    "Not served, and refused with a message saying so: watch, server-side apply, dry-run, other resources "
-    "and writes to pods. Objects written through the API are kept as YAML in DIR/lab/objects/ (they survive "
-    "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
-
+from ..errors import K8sAuthError, UsageError, error_line
 
 def _port(text):
     """argparse type for --port: a TCP port 0-65535 (bind() would raise OverflowError)."""
@@ -53,9 +41,17 @@ def _host(text):
     return text
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the command line's one error prefix (:func:`k8sauthlib.errors.error_line`)."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
 def _parser():
     from .discovery import SUPPORTED_MINORS
-    parser = argparse.ArgumentParser(prog="k8sauthlib lab", description="The local lab API server.")
+    parser = _Parser(prog="k8sauthlib lab", description="The local lab API server.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = sub.add_parser("up", help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
                         description="Serve the lab API server on 127.0.0.1 in the foreground. " + SERVES)
@@ -76,7 +72,11 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["lab"]:
         argv = argv[1:]
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except UsageError as exc:
+        print(error_line(exc), file=sys.stderr)
+        return 2
 
     from .server import LabServer
 
@@ -98,7 +98,7 @@ def main(argv=None) -> int:
         lab = LabServer(args.dir, port=args.port, host=args.host, kubernetes_version=args.kubernetes_version)
         port = args.port
         if port is None:
-            lab._ensure_tree()
+            lab.ensure_tree()
             port = lab.tree.secure_port
             lab.requested_port = port
         lab.start()
@@ -112,11 +112,8 @@ def main(argv=None) -> int:
                 pass
         finally:
             lab.stop()
-    except K8sAuthError as exc:
-        print(f"k8sauthlib lab: error: {exc}", file=sys.stderr)
-        return 1
-    except ValueError as exc:
-        print(f"k8sauthlib lab: error: {exc}", file=sys.stderr)
+    except (K8sAuthError, ValueError) as exc:
+        print(error_line(exc), file=sys.stderr)
         return 1
     finally:
         for sig, handler in previous.items():

@@ -11,13 +11,10 @@ compared with):
 * ``pkg/apis/certificates/validation/validation.go``: ``validateCertificateSigningRequest``,
   ``ValidateSignerName``, ``validateConditions``, ``validateCertificateSigningRequestUpdate``
   and ``getValidationOptions``, giving the 422 ``causes``;
-* ``plugin/pkg/admission/certificates/``: ``subjectrestriction`` (``CertificateSubjectRestriction``),
-  ``approval`` (``CertificateApproval``), ``signing`` (``CertificateSigning``) and ``util.go``
-  (``IsAuthorizedForSignerName``: the verb on ``signers`` named ``<signerName>``, then ``<domain>/*``).
 
 The order of a write is kube-apiserver's (``genericregistry.Store``): strategy (prepare), then
-validation (422), then the validating admission plugins (403). :func:`create` and :func:`update`
-run that order; the steps are public for a handler that needs them one by one.
+validation (422), then the validating admission plugins (403); the admission plugins and the
+writes that run the three in order are :mod:`.csradmission`.
 
 The signer (kube-controller-manager's ``csrsigning`` controller) is :mod:`k8sauthlib.lab.csrsigner`.
 """
@@ -28,10 +25,20 @@ import copy
 import re
 from datetime import datetime, timezone
 
-from .apierrors import (duplicate, forbidden, invalid, is_dns1123_label, is_dns1123_subdomain,
-                        new_bad_request, new_forbidden, new_invalid, not_supported, required, too_long,
-                        RawValue)
-from .auth import RequestAttributes, go_quote
+from ..go.text import go_quote
+from .apierrors import (
+    RawValue,
+    duplicate,
+    forbidden,
+    invalid,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    new_bad_request,
+    new_invalid,
+    not_supported,
+    required,
+    too_long,
+)
 
 GROUP = "certificates.k8s.io"
 VERSION = "v1"
@@ -199,7 +206,8 @@ def conditions_of(obj):
     return list((obj.get("status") or {}).get("conditions") or [])
 
 
-def _certificate(obj):
+def certificate_of(obj):
+    """``status.certificate`` decoded (bytes; empty when absent)."""
     return decode_bytes((obj.get("status") or {}).get("certificate"))
 
 
@@ -233,8 +241,8 @@ def _options(new, old):
         "legacy_signer": old is not None and (old.get("spec") or {}).get("signerName") == LEGACY_UNKNOWN,
         "duplicate_conditions": len(set(old_types)) != len(old_types),
         "empty_condition_type": "" in old_types,
-        "arbitrary_certificate": old is not None and (_certificate(new) == _certificate(old)
-                                                     or validate_certificate(_certificate(old)) is not None),
+        "arbitrary_certificate": old is not None and (certificate_of(new) == certificate_of(old)
+                                                     or validate_certificate(certificate_of(old)) is not None),
         "duplicate_usages": len(set(old_usages)) != len(old_usages),
         "unknown_usages": any(u not in VALID_USAGES for u in old_usages),
     }
@@ -265,7 +273,7 @@ def _validate(obj, opts):
         errs.append(invalid("spec.expirationSeconds", seconds, "may not specify a duration less than 600 seconds (10 minutes)"))
     errs.extend(_validateconditions_of(conditions_of(obj), opts))
     if not opts["arbitrary_certificate"]:
-        problem = validate_certificate(_certificate(obj))
+        problem = validate_certificate(certificate_of(obj))
         if problem:
             errs.append(invalid("status.certificate", "<certificate data>", problem))
     return errs
@@ -330,10 +338,10 @@ def validate_update(new, old, subresource=""):
                 # Unreachable through the strategies (they restore these conditions); Go appends a
                 # go-cmp diff to this text, which the lab does not reproduce.
                 errs.append(forbidden("status.conditions", f"updates may not modify a condition of type {go_quote(ctype)}"))
-    if _certificate(new) != _certificate(old):
+    if certificate_of(new) != certificate_of(old):
         if subresource != "status":
             errs.append(forbidden("status.certificate", "updates may not set certificate content"))
-        elif _certificate(old):
+        elif certificate_of(old):
             errs.append(forbidden("status.certificate", "updates may not modify existing certificate content"))
     return errs
 
@@ -401,7 +409,7 @@ def prepare_for_update(new, old, subresource="", now=None):
             old_items = _of_type(old, ctype)
             new_indices = [i for i, c in enumerate(conditions) if c.get("type") == ctype]
             if len(old_items) == len(new_indices):
-                for index, item in zip(new_indices, old_items):
+                for index, item in zip(new_indices, old_items, strict=True):
                     conditions[index] = copy.deepcopy(item)
     stamp = condition_time(now)
     for c in conditions:
@@ -428,111 +436,3 @@ def selectable_fields(obj):
     """``SelectableFields``: the field-selector labels of a CSR (``metadata.name``, ``spec.signerName``)."""
     return {"metadata.name": (obj.get("metadata") or {}).get("name", ""),
             "spec.signerName": (obj.get("spec") or {}).get("signerName", "")}
-
-
-# ------------------------------------------------------------------------------ admission
-def signer_attributes(verb, name):
-    """The attributes ``IsAuthorizedForSignerName`` asks about: ``verb`` on ``signers`` named ``name``."""
-    return RequestAttributes(verb=verb, is_resource_request=True, api_group=GROUP, api_version="*",
-                             resource="signers", name=name)
-
-
-def _allowed(result):
-    return result if isinstance(result, bool) else bool(result.allowed)
-
-
-def authorized_for_signer(authorize, verb, signer_name):
-    """``IsAuthorizedForSignerName``: allowed on ``<signerName>``, else on ``<domain>/*``."""
-    if _allowed(authorize(signer_attributes(verb, signer_name))):
-        return True
-    return _allowed(authorize(signer_attributes(verb, signer_name.split("/")[0] + "/*")))
-
-
-def admit_create(obj):
-    """``CertificateSubjectRestriction``: no ``O=system:masters`` through kube-apiserver-client.
-
-    Raises:
-        StatusError: 403 ``certificatesigningrequests.certificates.k8s.io "<name>" is forbidden:
-            use of kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed``.
-    """
-    spec = obj.get("spec") or {}
-    if spec.get("signerName") != KUBE_APISERVER_CLIENT:
-        return
-    name = _admission_name(obj)
-    csr, problem = parse_request(decode_bytes(spec.get("request")))
-    if csr is None and problem.startswith("PEM"):
-        raise new_forbidden(GROUP, RESOURCE, name, f"failed to parse CSR: {problem}")
-    if csr is None:
-        return   # parses but does not verify: Go's ParseCSR does not check the signature here
-    from cryptography.x509.oid import NameOID
-    if any(a.value == "system:masters" for a in csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)):
-        raise new_forbidden(GROUP, RESOURCE, name, f"use of {KUBE_APISERVER_CLIENT} signer with system:masters "
-                                                   f"group is not allowed")
-
-
-def _admission_name(obj):
-    meta = obj.get("metadata") or {}
-    return meta.get("name") or meta.get("generateName") or "Unknown"
-
-
-def admit_update(new, old, subresource, authorize):
-    """``CertificateApproval`` (``/approval``) and ``CertificateSigning`` (``/status``).
-
-    ``authorize(attrs)`` answers for the requesting user (bool or ``Decision``).
-
-    Raises:
-        StatusError: 403 ``... "<name>" is forbidden: user not permitted to approve requests with
-            signerName "<signer>"`` (approving or denying), or ``... to sign requests ...`` when a
-            ``/status`` update changes the certificate or the conditions.
-    """
-    signer = (old.get("spec") or {}).get("signerName", "")
-    name = _admission_name(old)
-    if subresource == "approval":
-        verb = "approve"
-    elif subresource == "status":
-        if _certificate(new) == _certificate(old) and conditions_of(new) == conditions_of(old):
-            return
-        verb = "sign"
-    else:
-        return
-    if not authorized_for_signer(authorize, verb, signer):
-        raise new_forbidden(GROUP, RESOURCE, name, f"user not permitted to {verb} requests with signerName {go_quote(signer)}")
-
-
-# ---------------------------------------------------------------------------- whole writes
-def create(obj, identity, authorize=None, meta_errors=()):
-    """A create as kube-apiserver runs it: prepare, validate (422), admit (403). Returns the object to store.
-
-    ``meta_errors`` are the handler's ObjectMeta FieldErrors (they come first, as in Go).
-    ``authorize`` is unused (no create-time plugin asks the authorizer); it is accepted so the
-    handler calls :func:`create` and :func:`update` alike.
-
-    Raises:
-        StatusError: 400 (undecodable), 422 (invalid), 403 (``CertificateSubjectRestriction``).
-    """
-    check_decodable(obj)
-    prepared = prepare_for_create(obj, identity)
-    errors = list(meta_errors) + validate_create(prepared)
-    if errors:
-        raise invalid_error((prepared.get("metadata") or {}).get("name", ""), errors)
-    admit_create(prepared)
-    return prepared
-
-
-def update(new, old, subresource, authorize, *, now=None, meta_errors=()):
-    """An update of the object, ``/status`` or ``/approval``: prepare, validate (422), admit (403).
-
-    Returns the object to store. ``authorize(attrs)`` answers for the requesting user.
-
-    Raises:
-        StatusError: 400, 422, or 403 from ``CertificateApproval`` / ``CertificateSigning``.
-    """
-    if subresource not in ("", "status", "approval"):
-        raise ValueError(f"CertificateSigningRequests have no subresource {subresource!r}")
-    check_decodable(new)
-    prepared = prepare_for_update(new, old, subresource, now)
-    errors = validate_update(prepared, old, subresource) + list(meta_errors)
-    if errors:
-        raise invalid_error((old.get("metadata") or {}).get("name", ""), errors)
-    admit_update(prepared, old, subresource, authorize)
-    return prepared

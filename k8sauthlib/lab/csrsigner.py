@@ -37,10 +37,10 @@ from datetime import datetime, timedelta, timezone
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from ..pki.certs import BACKDATE
 from ..errors import InputError
+from ..go.text import go_quote
+from ..pki.certs import BACKDATE
 from . import csr as csrapi
-from .auth import go_quote
 
 #: ``--cluster-signing-duration`` default (8760h).
 DEFAULT_DURATION = timedelta(hours=8760)

@@ -13,7 +13,7 @@ role only when the user holds all of its rules, unless the user may ``escalate``
   ``CompactRules``; ``pkg/apis/rbac/v1/evaluation_helpers.go`` ``CompactString``.
 """
 
-from .auth import PRIVILEGED_GROUP, RequestAttributes
+from .attributes import PRIVILEGED_GROUP, RequestAttributes
 from .rbac import PolicyRule
 
 

@@ -18,8 +18,7 @@ GOAWAY, as Go's server does.
 from h2.config import H2Configuration
 from h2.connection import H2Connection
 from h2.errors import ErrorCodes
-from h2.events import (ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset,
-                       WindowUpdated)
+from h2.events import ConnectionTerminated, DataReceived, RequestReceived, StreamEnded, StreamReset, WindowUpdated
 from h2.exceptions import ProtocolError, StreamClosedError
 from h2.settings import SettingCodes
 

@@ -45,14 +45,15 @@ them in the order they arrived, so with several refused extras it names the firs
 
 from urllib.parse import unquote
 
-from .apierrors import StatusError, is_dns1123_label, is_dns1123_subdomain
-from .auth import ANONYMOUS_USER, UNAUTHENTICATED_GROUP, RequestAttributes, forbidden_message
+from ..go.text import go_quote
+from ..pki.identity import AUTHENTICATED_GROUP
+from .apierrors import StatusError, forbidden_message, is_dns1123_label, is_dns1123_subdomain, sanitize_html
+from .attributes import ANONYMOUS_USER, UNAUTHENTICATED_GROUP, RequestAttributes
 
 USER_HEADER = "Impersonate-User"
 GROUP_HEADER = "Impersonate-Group"
 UID_HEADER = "Impersonate-Uid"
 EXTRA_PREFIX = "Impersonate-Extra-"
-AUTHENTICATED_GROUP = "system:authenticated"
 AUTHENTICATION_GROUP = "authentication.k8s.io"
 SERVICE_ACCOUNT_PREFIX = "system:serviceaccount:"
 
@@ -169,10 +170,7 @@ def internal_error(request_uri, text):
 
     The whole text goes through the writer's sanitizer (``&``, ``<``, ``>`` as HTML entities).
     """
-    from .auth import go_quote
-    message = f"Internal Server Error: {go_quote(request_uri)}: {text}"
-    for raw, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;")):
-        message = message.replace(raw, entity)
+    message = sanitize_html(f"Internal Server Error: {go_quote(request_uri)}: {text}")
     return StatusError(500, "InternalError", message, plain=True)
 
 

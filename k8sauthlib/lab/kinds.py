@@ -185,7 +185,7 @@ def _csr_condition(obj):
 
 
 def _csr_fields(obj):
-    from .csr import selectable_fields   # the CSR registry's SelectableFields
+    from .csr import selectable_fields  # the CSR registry's SelectableFields
     return selectable_fields(obj)
 
 

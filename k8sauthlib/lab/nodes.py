@@ -21,7 +21,7 @@ import platform
 from urllib.parse import parse_qs
 
 from .pods import LAB_NOTE_ANNOTATION, node_uid
-from .wire import Response, human_duration, rfc3339, status_object, json_response
+from .wire import Response, human_duration, json_response, rfc3339, status_object
 
 NODE_NOTE = ("k8sauthlib lab: no kubelet runs on this node, so it never reports Ready; "
              "the lab process itself serves the API.")

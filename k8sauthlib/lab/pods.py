@@ -3,16 +3,17 @@
 Moved out of :mod:`.api` unchanged; see :class:`MirrorPod`.
 """
 
+import functools
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
-from .wire import rfc3339
 from ..errors import InputError
+from .wire import rfc3339
 
 #: Annotation that every mirror pod of the lab carries, so that ``-o yaml`` says what it is.
 LAB_NOTE_ANNOTATION = "lab.k8sauth-book/note"
@@ -22,6 +23,7 @@ LAB_NOTE = ("k8sauthlib lab: mirror pod of a static Pod manifest; no container r
 LAB_POD_REASON = "LabNoContainer"
 
 
+@functools.lru_cache(maxsize=64)
 def node_uid(node_name):
     """The lab Node's UID (:mod:`.nodes`); mirror pods name it as their owner."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-node/" + node_name))
@@ -50,6 +52,8 @@ class MirrorPod:
     node_name: str
     created: datetime
     uid: str
+    # (file stamp, resource version) -> the Pod object; the stamp -> the file's MD5
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def name(self):
@@ -59,9 +63,33 @@ class MirrorPod:
     def containers(self):
         return (self.manifest.get("spec") or {}).get("containers") or []
 
-    def metadata(self, resource_version):
+    def _stamp(self):
+        """What tells a changed manifest file: ``(inode, size, mtime in ns)``, or ``None`` when it is gone."""
+        try:
+            st = self.source.stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _digest(self, stamp):
+        """kubelet's ``config.hash`` of the file as it is now: MD5 of its bytes, read again only
+        when :meth:`_stamp` changed (an edited manifest changes the annotations at once)."""
+        key = ("digest", stamp)
+        digest = self._cache.get(key)
+        if digest is None:
+            try:
+                data = self.source.read_bytes() if stamp is not None else b""
+            except OSError:
+                data = b""
+            digest = hashlib.md5(data).hexdigest()
+            self._cache.clear()        # one file state at a time: older pods and digests are stale
+            self._cache[key] = digest
+        return digest
+
+    def metadata(self, resource_version, digest=None):
         meta = self.manifest.get("metadata") or {}
-        digest = hashlib.md5(self.source.read_bytes() if self.source.exists() else b"").hexdigest()
+        if digest is None:
+            digest = self._digest(self._stamp())
         annotations = dict(meta.get("annotations") or {})
         annotations.update({
             "kubernetes.io/config.hash": digest,
@@ -81,10 +109,22 @@ class MirrorPod:
         return out
 
     def to_pod(self, resource_version):
-        spec = dict(self.manifest.get("spec") or {})
-        spec["nodeName"] = self.node_name
-        return {"apiVersion": "v1", "kind": "Pod", "metadata": self.metadata(resource_version), "spec": spec,
-                "status": {"phase": "Unknown", "reason": LAB_POD_REASON, "message": LAB_NOTE}}
+        """The Pod object. Built once per file state and resource version and shared by the requests
+        that read it (the ~1 ms of stat-free work per request the pod list used to cost): callers
+        must not change it."""
+        stamp = self._stamp()
+        digest = self._digest(stamp)
+        key = ("pod", stamp, resource_version)
+        pod = self._cache.get(key)
+        if pod is None:
+            spec = dict(self.manifest.get("spec") or {})
+            spec["nodeName"] = self.node_name
+            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": self.metadata(resource_version, digest), "spec": spec,
+                   "status": {"phase": "Unknown", "reason": LAB_POD_REASON, "message": LAB_NOTE}}
+            for old in [k for k in self._cache if k[0] == "pod"]:
+                del self._cache[old]
+            self._cache[key] = pod
+        return pod
 
 
 def load_mirror_pods(manifest_dir, node_name, created):

@@ -2,8 +2,10 @@
 
 ``kubectl auth whoami``, ``kubectl auth can-i`` and ``kubectl auth can-i --list`` POST their
 request bodies as ``application/vnd.kubernetes.protobuf`` and never retry in JSON (a 415 is
-fatal for them; see ``../shared/KUBECTL-WIRE.md`` section 6). The body is the 4-byte magic
-``k8s\\x00`` followed by a ``runtime.Unknown`` message:
+fatal for them; observed with kubectl v1.32.4, and checked by ``tests/test_lab_server.py``).
+The body is the 4-byte magic ``k8s\\x00`` (``protoEncodingPrefix``) followed by a
+``runtime.Unknown`` message, as ``Serializer.Decode`` in
+``staging/src/k8s.io/apimachinery/pkg/runtime/serializer/protobuf/protobuf.go`` (v1.32) reads it:
 
 * field 1: ``TypeMeta`` ``{1: apiVersion, 2: kind}``
 * field 2: the raw object (``{1: metadata, 2: spec, 3: status}``)
@@ -11,7 +13,7 @@ fatal for them; see ``../shared/KUBECTL-WIRE.md`` section 6). The body is the 4-
 
 The field numbers below come from ``k8s.io/api/authorization/v1/generated.proto`` and
 ``k8s.io/apimachinery/pkg/runtime/generated.proto`` and were checked against what kubectl
-v1.32.4 actually sends (KUBECTL-WIRE.md, appendix B).
+v1.32.4 actually sends.
 
 Only decoding is implemented: the lab always answers in JSON, which kubectl accepts.
 """

@@ -29,8 +29,8 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
-
-RBAC_GROUP = "rbac.authorization.k8s.io"
+from .apierrors import go_aggregate
+from .kinds import RBAC_GROUP, RBAC_KINDS
 
 
 @dataclass(frozen=True)
@@ -158,26 +158,6 @@ class Decision:
     authorizer: str = ""
 
 
-def go_aggregate(messages):
-    """Format errors like ``utilerrors.NewAggregate(...).Error()``: one as-is, several as ``[a, b]``."""
-    unique = list(dict.fromkeys(messages))
-    if len(unique) == 1:
-        return unique[0]
-    return "[" + ", ".join(unique) + "]"
-
-
-def bootstrap_policy():
-    """The bootstrap roles and bindings as :class:`Role` and :class:`Binding` (:mod:`.bootstrap`),
-    with the aggregated roles (``admin``, ``edit``, ``view``) already filled."""
-    from . import bootstrap
-    docs = bootstrap.cluster_roles()
-    for doc in docs:
-        doc["rules"] = bootstrap.aggregate(docs).get(doc["metadata"]["name"], doc.get("rules") or [])
-    roles = [parse_object(d, "bootstrap policy") for d in docs]
-    bindings = [parse_object(d, "bootstrap policy") for d in bootstrap.cluster_role_bindings()]
-    return roles, bindings
-
-
 def parse_object(doc, source="<yaml>"):
     """One RBAC object (a mapping) as a :class:`Role` or :class:`Binding`; ``None`` for other kinds.
 
@@ -280,16 +260,16 @@ class RBACPolicy:
     sources: list = field(default_factory=list)
 
     @classmethod
-    def load(cls, directory=None, *, bootstrap=True, errors=None, extra=()):
-        """Bootstrap policy, then the files of ``directory``, then ``extra`` objects (dicts).
+    def load(cls, directory=None, *, base=((), ()), errors=None, extra=()):
+        """``base`` roles and bindings (:func:`.bootstrap.policy_objects` for kube-apiserver's bootstrap
+        policy), then the files of ``directory``, then ``extra`` objects (dicts).
 
         With an ``errors`` list, a file that is not YAML and each malformed object are skipped
         with a message appended there; everything valid still loads. Without it the first
         problem raises ``InputError``.
         """
         policy = cls()
-        if bootstrap:
-            policy.add(*bootstrap_policy())
+        policy.add(*base)
         if directory is not None:
             directory = Path(directory)
             if directory.is_dir():
@@ -385,15 +365,30 @@ class PolicyFiles:
     leave a request unanswered: an unexpected error keeps the previous policy and is logged.
     """
 
-    def __init__(self, directory, on_error=None, store=None):
+    def __init__(self, directory, on_error=None, store=None, base=lambda: ((), ())):
         self.directory = Path(directory) if directory is not None else None
         self.on_error = on_error or (lambda message: None)
-        self.store = store
+        self.base = base
+        self._store = store
         self._stamp = None
         self._policy = None
         self.errors = []
         self._lock = threading.Lock()
         self.current()
+
+    @property
+    def store(self):
+        """The API's :class:`~.store.ObjectStore` (bootstrap objects included), or ``None``: then the
+        policy starts from ``base()`` (the bootstrap roles and bindings, :func:`.bootstrap.policy_objects`)."""
+        return self._store
+
+    @store.setter
+    def store(self, store):
+        # A new store is a new source, whatever its generation counter says: a store freshly loaded
+        # from disk starts at generation 0, the value the policy built before it was attached saw.
+        with self._lock:
+            self._store = store
+            self._stamp = None
 
     @property
     def error(self):
@@ -421,14 +416,14 @@ class PolicyFiles:
                 errors = []
                 extra = []
                 if self.store is not None:
-                    from .kinds import RBAC_KINDS
                     extra = [o for kind in RBAC_KINDS for o in self.store.list(kind)]
                 try:
-                    policy = RBACPolicy.load(self.directory, errors=errors, extra=extra, bootstrap=self.store is None)
+                    base = self.base() if self.store is None else ((), ())
+                    policy = RBACPolicy.load(self.directory, base=base, errors=errors, extra=extra)
                 except Exception as exc:   # never drop the request that triggered the reload
                     self.on_error(f"RBAC files not reloaded, previous policy still in force: {exc}")
                     if self._policy is None:
-                        self._policy = RBACPolicy.load(None)
+                        self._policy = RBACPolicy.load(None, base=self.base())
                     return self._policy
                 file_changed = [s for s in stamp if s[0] != "store"] != [s for s in (self._stamp or ()) if s[0] != "store"]
                 if file_changed or errors != self.errors:

@@ -18,11 +18,13 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import parse_qs
 
-from . import escalation, patch as patching, protobuf
-from .kinds import NAMESPACE as NAMESPACE_KIND, RBAC_KINDS, by_kind, prune_unknown, type_errors, unknown_fields
+from . import escalation, protobuf
+from . import patch as patching
+from .apierrors import StatusError
+from .kinds import NAMESPACE as NAMESPACE_KIND
+from .kinds import RBAC_KINDS, by_kind, prune_unknown, type_errors, unknown_fields
 from .rbac import PolicyRule
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
-from .apierrors import StatusError
 from .store import update_managed_fields
 from .validation import apply_defaults, invalid_status, validate
 from .wire import encode_object, json_response, rfc3339, status_object
@@ -314,8 +316,10 @@ class RestHandler:
         error = self._admit(attrs, identity, kind, new, old)
         if error:
             return error
-        comparable = lambda o: {k: v for k, v in o.items() if k != "metadata"} | {
-            "metadata": {k: v for k, v in o["metadata"].items() if k not in ("resourceVersion", "managedFields")}}
+        def comparable(o):
+            return {k: v for k, v in o.items() if k != "metadata"} | {
+                "metadata": {k: v for k, v in o["metadata"].items() if k not in ("resourceVersion", "managedFields")}}
+
         meta["managedFields"] = copy.deepcopy(old_meta.get("managedFields"))
         if comparable(new) == comparable(old):
             return encode_object(req, 200, old)   # a no-op write keeps the resourceVersion

@@ -9,9 +9,10 @@ protobuf from kubectl or JSON from curl (:mod:`.protobuf`); answers are JSON wit
 
 from datetime import datetime, timezone
 
+from ..go.text import go_quote
 from . import protobuf
 from .apierrors import RawValue, invalid, new_invalid
-from .auth import RequestAttributes, go_quote
+from .attributes import RequestAttributes
 from .wire import METHOD_NOT_ALLOWED_TEXT, json_response, rfc3339, status_object
 
 

@@ -2,7 +2,10 @@
 
 TLS. kube-apiserver only *requests* a client certificate (``tls.RequestClientCert``) and leaves
 its verification to the authenticator, so a certificate from a foreign CA, an expired one or one
-without ``clientAuth`` completes the handshake and then gets HTTP 401 (K8S-FACTS.md 1.1). Python's
+without ``clientAuth`` completes the handshake and then gets HTTP 401 (``SecureServingInfo.tlsConfig``
+in ``staging/src/k8s.io/apiserver/pkg/server/secure_serving.go`` sets ``tls.RequestClientCert``;
+the chain is verified later by ``AuthenticateRequest`` in
+``staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go``, kubernetes v1.32). Python's
 ``ssl`` module cannot do that (``CERT_OPTIONAL`` aborts the handshake on an unknown CA), so the
 lab uses pyOpenSSL with ``VERIFY_PEER`` and a verify callback that accepts everything; the chain
 is verified per request by :class:`~k8sauthlib.lab.auth.X509Authenticator` with
@@ -45,9 +48,12 @@ from pathlib import Path
 
 from OpenSSL import SSL
 
-from ..errors import InputError, K8sAuthError
-from .api import LabAPI, load_mirror_pods
+from ..errors import InputError, LabError
+from ..go.text import go_quote
+from .api import LabAPI
 from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
+from .bootstrap import policy_objects
+from .pods import load_mirror_pods
 from .rbac import PolicyFiles
 from .transport import Transport
 
@@ -56,10 +62,6 @@ logger = logging.getLogger("k8sauthlib.lab")
 # would print every refused certificate to a notebook's stderr. `k8sauthlib lab up` and
 # notebooks that want the lines add a handler (or read LabServer.log_lines()).
 logger.addHandler(logging.NullHandler())
-
-class LabError(K8sAuthError):
-    """The lab cannot start (missing file, bad manifest, port in use)."""
-
 
 def read_manifest_flags(manifest_path):
     """The ``--flag=value`` arguments of a static Pod manifest's first container, as a dict.
@@ -128,17 +130,28 @@ class RequestLog:
         logger.log(level, "%s%s", header, message)
 
     def request(self, record):
-        """Log one request record from :class:`~k8sauthlib.lab.api.LabAPI` (never key material)."""
+        """Log one request record from :class:`~k8sauthlib.lab.api.LabAPI` (never key material).
+
+        String values are quoted as klog's text format does (``strconv.Quote``, ``writeStringValue``
+        in k8s.io/klog/v2 ``internal/serialize/keyvalues.go``; klog writes a value with a newline
+        over several lines, the lab keeps one line per entry and writes ``\\n``). An impersonated
+        request ends in ``addedInfo="<user[groups]> is impersonating <user[groups]>"``: the
+        impersonation filter's ``httplog.LogOf(req, w).Addf`` (``staging/src/k8s.io/apiserver/pkg/endpoints/filters/impersonation.go``,
+        v1.32), which ``respLogger.Log`` (``pkg/server/httplog/httplog.go``) prints last, after ``resp``.
+        """
+        q = go_quote
         if record.get("auth_error"):
             # kube-apiserver: klog.ErrorS(err, "Unable to authenticate the request")
-            self._emit(logging.ERROR, f'"Unable to authenticate the request" err="{_escape(record["auth_error"])}"')
-        groups = ",".join(f'"{_escape(g)}"' for g in record.get("groups") or [])
-        user = "<none>" if record.get("user") is None else f'"{_escape(record["user"])}"'
-        line = (f'"HTTP" verb="{record["verb"]}" URI="{_escape(record["uri"])}" user={user} groups=[{groups}] '
+            self._emit(logging.ERROR, f'"Unable to authenticate the request" err={q(record["auth_error"])}')
+        groups = ",".join(q(g) for g in record.get("groups") or [])
+        user = "<none>" if record.get("user") is None else q(record["user"])
+        line = (f'"HTTP" verb="{record["verb"]}" URI={q(record["uri"])} user={user} groups=[{groups}] '
                 f'decision="{record["decision"]}" authorizer="{record.get("authorizer") or ""}" '
-                f'reason="{_escape(record.get("reason") or "")}" '
+                f'reason={q(record.get("reason") or "")} '
                 f'resp={record["status"]} audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
-                f'userAgent="{_escape(record.get("user_agent") or "")}"')
+                f'userAgent={q(record.get("user_agent") or "")}')
+        if record.get("impersonated"):
+            line += f" addedInfo={q(record['impersonated'])}"
         record = dict(record, time=datetime.now(timezone.utc))
         self._emit(logging.INFO, line, record)
 
@@ -161,10 +174,6 @@ class RequestLog:
         with self._lock:
             self._lines.clear()
             self._records.clear()
-
-
-def _escape(text):
-    return str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 # ----------------------------------------------------------------------------- the server
@@ -259,7 +268,7 @@ class LabServer:
         """Read the manifest, load certificates and RBAC, listen, and wait until TLS answers."""
         if self._transport is not None:
             raise LabError("the lab is already running")
-        self._ensure_tree()
+        self.ensure_tree()
         try:
             self.flags = self.tree.apiserver_flags()
         except InputError as exc:
@@ -278,7 +287,8 @@ class LabServer:
             # kube-apiserver: "AnonymousAuth is not allowed with the AlwaysAllow authorizer. Resetting AnonymousAuth to false."
             authenticator.anonymous = False
         try:
-            policy = PolicyFiles(self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR))
+            policy = PolicyFiles(self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR),
+                                 base=policy_objects)
         except InputError as exc:
             raise LabError(str(exc)) from None
         self.started_at = datetime.now(timezone.utc).replace(microsecond=0)
@@ -343,7 +353,8 @@ class LabServer:
         return f"<LabServer {self.directory} {state}>"
 
     # ----------------------------------------------------------------- startup
-    def _ensure_tree(self):
+    def ensure_tree(self):
+        """Create the kubeadm-like tree when it is missing (``create=True``), else :class:`LabError`."""
         if self.tree.exists():
             return
         if not self.create:

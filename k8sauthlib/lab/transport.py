@@ -1,7 +1,7 @@
 """The lab server's connections: one event loop for waiting sockets, a few workers for ready ones.
 
 :class:`Transport` takes a listening socket, a pyOpenSSL context and a handler
-(``LabAPI.handle``: :class:`~k8sauthlib.lab.api.Request` -> :class:`~k8sauthlib.lab.api.Response`)
+(``LabAPI.handle``: :class:`~k8sauthlib.lab.wire.Request` -> :class:`~k8sauthlib.lab.wire.Response`)
 and serves TLS connections the way Go's ``net/http`` server treats them in kube-apiserver:
 
 * no limit on connections; time limits instead (below), so idle or slow clients cannot keep
@@ -34,9 +34,9 @@ from urllib.parse import unquote
 
 from OpenSSL import SSL
 
-from .api import Request
 from .auth import UnreadableCertificate
 from .http1 import BadRequest, RequestReader, response_bytes
+from .wire import Request
 
 logger = logging.getLogger("k8sauthlib.lab")
 
@@ -250,7 +250,7 @@ class Transport:
         for conn in expired:
             if conn.state in ("sniff", "handshake"):
                 try:
-                    local = "%s:%s" % conn.sock.getsockname()[:2]
+                    local = "{}:{}".format(*conn.sock.getsockname()[:2])
                 except OSError:
                     local = "?"
                 self.log.note(f"http: TLS handshake error from {conn.client}: "
@@ -367,7 +367,7 @@ class Transport:
         conn.peer_chain = _peer_chain(conn.tls)
         conn.state = "http"
         if conn.tls.get_alpn_proto_negotiated() == b"h2":
-            from .http2 import H2Session    # h2 and hpack load on the first HTTP/2 client (~45 ms)
+            from .http2 import H2Session  # h2 and hpack load on the first HTTP/2 client (~45 ms)
             conn.h2 = H2Session()
             conn.out = conn.h2.start()
 

@@ -11,12 +11,9 @@ errors as ``[a, b]``, each one a ``details.causes`` entry).
 
 import re
 
-from .apierrors import RawValue, invalid, new_invalid, not_supported, required
-from .auth import go_quote
+from ..go.text import go_quote
+from .apierrors import RawValue, invalid, is_dns1123_label, is_dns1123_subdomain, new_invalid, not_supported, required
 from .kinds import RBAC_GROUP, RBAC_KINDS
-
-_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def _go_strings(values):
@@ -55,12 +52,8 @@ def _name_errors(kind, name, path="metadata.name"):
     if not name:
         return [required(path, "name or generateName is required")]
     if kind.kind == "Namespace":
-        if len(name) > 63 or not _DNS1123_LABEL.match(name):
-            return [invalid(path, name,
-                               "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "
-                               "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "
-                               "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")]
-        return []
+        # ValidateNamespaceName = NameIsDNSLabel: one field.Invalid per IsDNS1123Label problem
+        return [invalid(path, name, problem) for problem in is_dns1123_label(name)]
     # path.IsValidPathSegmentName
     errors = []
     if name in (".", ".."):
@@ -154,6 +147,6 @@ _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 def _label_key_ok(key):
     """``validation.IsQualifiedName``: optional DNS subdomain prefix, a name part of at most 63 characters."""
     prefix, _, name = key.rpartition("/")
-    if prefix and (len(prefix) > 253 or not _DNS1123_SUBDOMAIN.match(prefix)):
+    if prefix and is_dns1123_subdomain(prefix):
         return False
     return 0 < len(name) <= 63 and bool(_LABEL_NAME.match(name))

@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field
 from datetime import timezone
 
+from ..go.text import go_json_marshal
+
 JSON = "application/json"
 
 #: User-Agent prefixes for which kube-apiserver indents JSON (``isPrettyPrint`` in
@@ -16,19 +18,15 @@ PRETTY_AGENTS = ("curl", "Wget", "Mozilla/5.0")
 
 
 def go_json(obj, *, indent=None):
-    """Encode as kube-apiserver does, HTML-escaped like Go's ``encoding/json``.
+    """The bytes apimachinery's JSON serializer writes for ``obj`` (a dict in Go's field order).
 
-    Compact with a trailing newline for API objects (apimachinery's serializer calls
-    ``json.NewEncoder(w).Encode``); ``indent`` gives ``json.MarshalIndent`` without a newline,
-    which ``responsewriters.WriteRawJSON`` uses for ``/version`` and ``/``.
+    Compact with a trailing newline for API objects (``json.NewEncoder(w).Encode`` in
+    ``staging/src/k8s.io/apimachinery/pkg/runtime/serializer/json/json.go``); ``indent`` gives
+    ``json.MarshalIndent`` without a newline, which ``responsewriters.WriteRawJSON`` uses for
+    ``/version`` and ``/``. The encoding rule itself is :func:`k8sauthlib.go.text.go_json_marshal`
+    (HTML-escaped, ``\\b``/``\\f`` by name as Go 1.22+ writes them).
     """
-    if indent:
-        text = json.dumps(obj, ensure_ascii=False, indent=indent)
-    else:
-        text = json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
-    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
-        text = text.replace(ch, esc)
-    return text.encode("utf-8")
+    return go_json_marshal(obj, sort_keys=False, indent=indent, newline=not indent, named_bf=True).encode("utf-8")
 
 
 def status_object(code, reason, message, details=None):
