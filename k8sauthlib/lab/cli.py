@@ -18,6 +18,18 @@ import threading
 
 from ..errors import K8sAuthError, UsageError, error_line
 
+SERVES = (
+    "What it serves, as kube-apiserver does: client-certificate authentication, impersonation and RBAC; "
+    "discovery, /openapi/v2 and /openapi/v3; Namespaces, Roles, ClusterRoles, RoleBindings, ClusterRoleBindings and "
+    "CertificateSigningRequests (create, get, list, update, patch, delete; approved CSRs are signed with "
+    "pki/ca.key at once); the default ClusterRoles (view, edit, admin, system:*); read-only mirror pods of "
+    "manifests/, the control-plane Node, the kubernetes Service and 'kubectl logs' of the kube-apiserver pod "
+    "(the lab's own log); field selectors; SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview. "
+    "Not served, and refused with a message saying so: watch, server-side apply, dry-run, other resources "
+    "and writes to pods. Objects written through the API are kept as YAML in DIR/lab/objects/ (they survive "
+    "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
+
+
 def _port(text):
     """argparse type for --port: a TCP port 0-65535 (bind() would raise OverflowError)."""
     try:
