@@ -82,6 +82,7 @@ if TYPE_CHECKING:
     from .tls.diagnose import diagnose_nginx_log, diagnose_response, diagnose_text, run_curl
     from .tls.keypair import check_key_pair
     from .tls.nginx import Nginx
+    from .tls.recorder import RecordedRequest, RequestRecorder
 
 # module -> the public names it gives the top level (the same list as the block above)
 _EXPORTS = {
@@ -106,6 +107,7 @@ _EXPORTS = {
     "causes": ("CAUSES", "cause", "markdown_table"),
     "tls.diagnose": ("diagnose_nginx_log", "diagnose_response", "diagnose_text", "run_curl"),
     "tls.nginx": ("Nginx",),
+    "tls.recorder": ("RecordedRequest", "RequestRecorder"),
     "kube.kubeconfig": ("Kubeconfig",),
     "kube.kubeadm": ("KubeadmTree",),
     "kube.expiration": ("check_expiration", "format_expiration"),

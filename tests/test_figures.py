@@ -115,6 +115,13 @@ def test_chain_marks_a_signature_that_does_not_verify(pki):
     assert "서명 검증 실패" in out
     assert ("c0", "c1") in edges(out)
     assert out.count(">서명<") == 0
+    # kube-apiserver would answer 401: the forged box names no user, the genuine chain still does
+    assert "401 Unauthorized" in out and "사용자 없음(서명 불일치)" in out and "사용자 mallory" not in out
+
+
+def test_chain_names_the_user_of_a_certificate_whose_signature_verifies(pki):
+    out = svg(draw_chain([pki["root"], pki["mid"], pki["alice"]]))
+    assert "401 Unauthorized" not in out and "사용자 alice" in out
 
 
 def test_chain_shows_an_issuer_that_is_not_given(pki):

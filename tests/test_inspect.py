@@ -804,3 +804,13 @@ def test_openssl_and_go_differ_on_key_usage_bits(ca, tmp_path):
     assert not ok
     assert "error 26 " in output  # X509_V_ERR_INVALID_PURPOSE: "unsuitable certificate purpose"
     assert go_verdict(odd.cert, [ca], "client") is True
+
+
+def test_identity_text_in_korean_carries_the_anonymous_note_and_english_stays_default():
+    ca = k8s.CA.create("identity-text-ca")
+    nobody = ca.issue_client_cert("", ["dev"]).identity
+    assert str(nobody) == nobody.text("en") and nobody.text().startswith("user=system:anonymous groups=[system:unauthenticated] (no CN")
+    assert nobody.text("ko") == ("user=system:anonymous groups=[system:unauthenticated] (CN 없음: 인증서가 사용자를 정하지 "
+                                 "않습니다. 다른 인증기가 오류를 내지 않으면 익명 요청, kubeadm 클러스터에서는 401)")
+    jane = ca.issue_client_cert("jane", ["dev"]).identity
+    assert jane.text("ko") == jane.text("en") == "user=jane groups=[dev, system:authenticated]"

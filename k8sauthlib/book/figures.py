@@ -135,7 +135,7 @@ def _row(label: str, value: str) -> str:
             f'<TD ALIGN="LEFT" BALIGN="LEFT">{value}</TD></TR>')
 
 
-def _cert_label(cert: x509.Certificate, role: str, color: str) -> str:
+def _cert_label(cert: x509.Certificate, role: str, color: str, *, forged: bool = False) -> str:
     rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{color}"><B>{esc(role)}</B></TD></TR>',
             _row("주체(subject)", esc(dn_text(cert.subject))),
             _row("발급자(issuer)", esc(dn_text(cert.issuer)))]
@@ -154,7 +154,11 @@ def _cert_label(cert: x509.Certificate, role: str, color: str) -> str:
     ekus_set = set(ekus)
     # what kube-apiserver reads from a certificate it accepts for clients: any leaf with
     # clientAuth, or with no EKU extension at all (Go's rule lets those through)
-    if not _is_ca(cert) and (ExtendedKeyUsageOID.CLIENT_AUTH in ekus_set or not ekus_set):
+    if forged:
+        # kube-apiserver rejects a certificate whose signature does not verify before reading
+        # its subject: a 401 and no user (x509.go's Verify error ends authentication)
+        rows.append(_row("쿠버네티스", esc("401 Unauthorized") + "<BR/>" + esc("사용자 없음(서명 불일치)")))
+    elif not _is_ca(cert) and (ExtendedKeyUsageOID.CLIENT_AUTH in ekus_set or not ekus_set):
         user = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)]
         groups = [a.value for a in cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
         who = f"사용자 {user[0]}" if user and user[0] else "사용자 없음(익명)"
@@ -208,7 +212,8 @@ def draw_chain(certs: Iterable, *, title: str | None = None) -> graphviz.Digraph
     for i, cert in enumerate(unique):
         self_signed = bool(_issued_by(cert, cert))
         role, color = _role(cert, self_signed)
-        g.node(f"c{i}", _cert_label(cert, role, color))
+        verdicts = {_issued_by(cert, parent) for parent in unique} - {None}
+        g.node(f"c{i}", _cert_label(cert, role, color, forged=verdicts == {False}))
 
     for i, cert in enumerate(unique):
         issuers = [(j, _issued_by(cert, parent)) for j, parent in enumerate(unique)]

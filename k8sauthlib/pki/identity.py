@@ -28,7 +28,11 @@ ANONYMOUS_USER = "system:anonymous"
 UNAUTHENTICATED_GROUP = "system:unauthenticated"
 AUTHENTICATED_GROUP = "system:authenticated"
 
-# Short attribute names, as openssl and RFC 4514 print them.
+# What a certificate without CN means, in the languages of Identity.text().
+_ANONYMOUS_NOTE = ("(no CN: the certificate names no user; anonymous where no other authenticator "
+                   "objects, 401 on kubeadm clusters)")
+_ANONYMOUS_NOTE_KO = ("(CN 없음: 인증서가 사용자를 정하지 않습니다. 다른 인증기가 오류를 내지 않으면 익명 요청, "
+                      "kubeadm 클러스터에서는 401)")
 
 
 @dataclass(frozen=True)
@@ -66,15 +70,25 @@ class Identity:
             info["extra"] = {k: list(v) for k, v in self.extra.items()}
         return info
 
-    def __str__(self):
+    def text(self, lang="en"):
+        """The one-line identity, with the note for a certificate without CN, in ``lang``.
+
+        Args:
+            lang: ``"en"`` or ``"ko"`` (the book's pages), as :meth:`k8sauthlib.causes.Cause.text`.
+
+        Returns:
+            ``user=<user> groups=[<g1>, ...]``, ``uid=`` when set, then the anonymous note.
+        """
         groups = ", ".join(self.groups) or "(none)"
         text = f"user={self.user} groups=[{groups}]"
         if self.uid:
             text += f" uid={self.uid}"
         if self.anonymous:
-            text += (" (no CN: the certificate names no user; anonymous where no other authenticator "
-                     "objects, 401 on kubeadm clusters)")
+            text += " " + (_ANONYMOUS_NOTE_KO if lang == "ko" else _ANONYMOUS_NOTE)
         return text
+
+    def __str__(self):
+        return self.text()
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))
