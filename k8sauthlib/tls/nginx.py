@@ -464,20 +464,16 @@ class Nginx:
         return _read_lines(self.access_log_path, contains)
 
     def wait_for_access_log(self, contains="", *, after=0, timeout=5.0):
-        """Wait until nginx has logged a request and return that access-log line.
+        """Wait until nginx has logged a request and return that access-log line (the newest match).
 
-        nginx writes a request's access-log line when the request is finalized, after the
-        response has gone out (``ngx_http_log_handler`` runs in the log phase), so a client that
-        has already read the whole response can look at the log a moment too early.
+        nginx logs a request in its log phase, after the response went out, so a client that has
+        read the whole response can look a moment too early.
 
         Args:
-            contains: the text the line must contain (e.g. ``"CN=alice"``); ``""`` takes any line.
-            after: ignore the first ``after`` lines; pass ``len(web.access_log_lines())`` taken
-                before the request to be sure the line is that request's, not an older one.
+            contains: text the line must contain (e.g. ``"CN=alice"``); ``""`` takes any line.
+            after: skip the first ``after`` lines (``len(web.access_log_lines())`` taken before
+                the request, so the line is that request's, not an older one).
             timeout: seconds to wait.
-
-        Returns:
-            The newest matching line after the first ``after`` lines.
 
         Raises:
             NginxError: no such line within ``timeout`` seconds (the last lines seen attached).
