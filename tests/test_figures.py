@@ -233,3 +233,15 @@ def test_korean_font_is_installed_for_dot():
     family = subprocess.run([fc_match, "-f", "%{family}", "NanumGothic"], capture_output=True,
                             text=True, check=True).stdout
     assert "NanumGothic" in family, f"fonts-nanum is not installed: NanumGothic -> {family!r}"
+
+
+def test_mtls_handshake_for_nginx_says_nginxs_behaviour():
+    out = svg(draw_mtls_handshake(tls_version="1.2", server_kind="nginx"))
+    for text in ("ssl_client_certificate", "ssl_client_s_dn", "GET /", "400"):
+        assert text in out, text
+    for text in ("--client-ca-file", "401 / 403", "CN은 사용자", "/api/v1/"):
+        assert text not in out, text
+    default = svg(draw_mtls_handshake(tls_version="1.2"))
+    assert "--client-ca-file" in default and "401 / 403" in default
+    with pytest.raises(ValueError, match="server_kind"):
+        draw_mtls_handshake(server_kind="apache")

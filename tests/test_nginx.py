@@ -470,3 +470,25 @@ def test_notebook_03_output_is_the_same_from_a_private_folder(tmp_path):
                                     "nginx.conf").read_text()
     finally:
         shutil.rmtree(private, ignore_errors=True)
+
+
+def test_wait_for_access_log_returns_the_requests_line(mtls, pki):
+    d = pki["dir"]
+    before = len(mtls.access_log_lines())
+    r = diagnose.run_curl(["--cacert", d / "rootCA.pem", "--cert", d / "client.pem",
+                           "--key", d / "client-key.pem", mtls.url])
+    assert r.http_code == 200, r
+    line = mtls.wait_for_access_log("CN=localhost", after=before)
+    assert 'verify=SUCCESS subject="CN=localhost,O=client-group"' in line, line
+    assert line == mtls.access_log_lines()[before:][-1]
+
+
+def test_wait_for_access_log_ignores_older_lines_and_says_so(mtls, pki):
+    d = pki["dir"]
+    diagnose.run_curl(["--cacert", d / "rootCA.pem", mtls.url])   # no client certificate: 400
+    assert mtls.wait_for_access_log("verify=NONE")
+    after = len(mtls.access_log_lines())
+    with pytest.raises(NginxError, match=r"no line containing 'verify=NONE' in .*access.log after line"):
+        mtls.wait_for_access_log("verify=NONE", after=after, timeout=0.2)
+    with pytest.raises(NginxError, match="no line containing 'CN=never-sent'"):
+        mtls.wait_for_access_log("CN=never-sent", timeout=0.2)

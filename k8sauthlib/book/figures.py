@@ -274,11 +274,17 @@ _TLS12 = [
 _CLIENT_CHECK = "클라이언트가 서버 인증서 검증:\nCA 서명, 유효 기간, SAN의 호스트 이름,\nserverAuth, CertificateVerify 서명"
 _SERVER_CHECK = ("서버가 클라이언트 인증서 검증:\n--client-ca-file의 CA 서명, 유효 기간,\n"
                  "clientAuth, CertificateVerify 서명\nCN은 사용자, O는 그룹이 됨")
+# nginx (ssl_verify_client on) checks the same signature, dates and purpose, but knows no users:
+# it records the subject in $ssl_client_s_dn and answers a failed check with a 400 page.
+_NGINX_CHECK = ("nginx가 클라이언트 인증서 검증:\nssl_client_certificate의 CA 서명, 유효 기간,\n"
+                "clientAuth, CertificateVerify 서명\n주체는 $ssl_client_s_dn에 기록")
+_HTTP = {"kube-apiserver": ("GET /api/v1/namespaces/default/pods", "200 OK / 401 / 403", _SERVER_CHECK),
+         "nginx": ("GET /", "200 OK / 400 (인증서 없음·검증 실패)", _NGINX_CHECK)}
 
 
 def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
                         server: str = "서버\n(kube-apiserver, nginx)",
-                        tls_version: str = "1.3") -> graphviz.Digraph:
+                        tls_version: str = "1.3", server_kind: str = "kube-apiserver") -> graphviz.Digraph:
     """Draw the mutual-TLS handshake as a sequence diagram.
 
     Two lanes, client on the left and server on the right, one arrow per handshake message in
@@ -297,16 +303,24 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
             proves its key by signing ServerKeyExchange (RFC 5246 §7.4.3) and sends no
             CertificateVerify; only a client with a certificate does (§7.4.8). In TLS 1.3
             both sides send CertificateVerify (RFC 8446 §4.4.3).
+        server_kind: ``"kube-apiserver"`` (the request, the 401/403 answers and the
+            ``--client-ca-file`` check of the API server) or ``"nginx"`` (``GET /``, nginx's 400
+            page for a missing or failed certificate, ``ssl_client_certificate``; nginx reads no
+            user or group, it records the subject in ``$ssl_client_s_dn``).
 
     Returns:
         A ``graphviz.Digraph``.
 
     Raises:
-        ValueError: Unknown ``tls_version``.
+        ValueError: Unknown ``tls_version`` or ``server_kind``.
     """
     if tls_version not in ("1.2", "1.3"):
         raise InputError(f"tls_version must be '1.2' or '1.3', not {tls_version!r}")
-    steps = _TLS13 if tls_version == "1.3" else _TLS12
+    if server_kind not in _HTTP:
+        raise InputError(f"server_kind must be 'kube-apiserver' or 'nginx', not {server_kind!r}")
+    request, response, server_check = _HTTP[server_kind]
+    steps = [(d, m, request if m == "HTTP 요청" else response if m == "HTTP 응답" else note)
+             for d, m, note in (_TLS13 if tls_version == "1.3" else _TLS12)]
     # What the client checks of the server's proof: CertificateVerify in TLS 1.3, the signed
     # ServerKeyExchange in TLS 1.2 (the TLS 1.2 server sends no CertificateVerify).
     client_check = (_CLIENT_CHECK if tls_version == "1.3"
@@ -341,7 +355,7 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
             else:
                 row.edge(c, s_, label=label, dir="back", minlen="6")
             if i == server_done:
-                row.node(f"n{i}", _SERVER_CHECK, shape="note", fontsize="9", style="filled",
+                row.node(f"n{i}", server_check, shape="note", fontsize="9", style="filled",
                          fillcolor="#f7f7f7", color="#999999")
                 row.edge(s_, f"n{i}", style="dotted", arrowhead="none", color="#999999")
         g.edge(prev_c, c, style="dashed", arrowhead="none", color="#aaaaaa", weight="100")

@@ -463,6 +463,33 @@ class Nginx:
         request count on that connection and ``$ssl_client_verify``)."""
         return _read_lines(self.access_log_path, contains)
 
+    def wait_for_access_log(self, contains="", *, after=0, timeout=5.0):
+        """Wait until nginx has logged a request and return that access-log line (the newest match).
+
+        nginx logs a request in its log phase, after the response went out, so a client that has
+        read the whole response can look a moment too early.
+
+        Args:
+            contains: text the line must contain (e.g. ``"CN=alice"``); ``""`` takes any line.
+            after: skip the first ``after`` lines (``len(web.access_log_lines())`` taken before
+                the request, so the line is that request's, not an older one).
+            timeout: seconds to wait.
+
+        Raises:
+            NginxError: no such line within ``timeout`` seconds (the last lines seen attached).
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.access_log_lines()[after:]
+            matches = [line for line in lines if contains in line]
+            if matches:
+                return matches[-1]
+            if time.monotonic() >= deadline:
+                raise NginxError(f"no line containing {contains!r} in {self.access_log_path} after line "
+                                 f"{after} within {timeout} s; send the request first, or check "
+                                 "that it reached this nginx", log_lines=lines[-3:])
+            time.sleep(0.02)
+
     def _problem_lines(self):
         # the same messages go to stderr and to error.log; prefer the log (it has timestamps
         # and survives), fall back to stderr for errors before the config was read
