@@ -11,6 +11,7 @@ kube-apiserver). The book's troubleshooting appendix is rendered from :data:`CAU
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 #: Where a sign is seen: the keys of :attr:`Sign.source`.
@@ -21,6 +22,9 @@ SOURCES = {
     "python": ("Python ssl / requests", "Python ssl / requests"),
     "go": ("kubectl / Go (x509, tls)", "kubectl / Go (x509, tls)"),
     "http": ("HTTP status", "HTTP 상태 코드"),
+    "apiserver-log": ("kube-apiserver log", "kube-apiserver 로그"),
+    "cfssl": ("cfssl / cfssljson", "cfssl / cfssljson"),
+    "shell": ("shell (sudo, cat, cp)", "셸(sudo, cat, cp)"),
 }
 
 
@@ -30,12 +34,14 @@ class Sign:
 
     Attributes:
         source: a key of :data:`SOURCES`.
-        text: the text as the tool prints it (shown in the book's table; matched
+        text: the part of the tool's message that identifies the cause (matched
             case-insensitively as a substring unless ``pattern`` is given).
         exit_code: for curl, the exit code that goes with the text (``None``: any).
         pattern: a regular expression to match instead of ``text``.
         meaning: what this particular sign says beyond the cause's title (English), e.g.
             :data:`SIGNATURE_REJECTED`; shown in :class:`Diagnosis` messages.
+        shown: the whole message as a reader meets it, for the book's table, when ``text`` is only
+            a fragment (``None``: show ``text``; ``""``: a catch-all matcher left out of the table).
     """
 
     source: str
@@ -43,6 +49,7 @@ class Sign:
     exit_code: int | None = None
     pattern: str | None = None
     meaning: str | None = None
+    shown: str | None = None
 
     def matches(self, output):
         if self.pattern is not None:
@@ -119,12 +126,18 @@ CAUSES = (
         "URL의 호스트 이름이 서버 인증서의 주체 대체 이름(SAN)에 없습니다",
         "인증서의 SAN에 있는 이름으로 접속합니다. 또는 이 이름을 hosts(SAN)에 넣어 서버 인증서를 "
         "다시 발급합니다. 이 검사는 CN을 보지 않습니다.",
-        (S("curl", "no alternative certificate subject name matches target host", 60),
-         S("curl", "does not match target host name", 60),
-         S("python", "Hostname mismatch, certificate is not valid for"),
-         S("python", "IP address mismatch, certificate is not valid for"),
-         S("python", "CertificateError: hostname 'H' doesn't match", pattern=r"hostname '.*' doesn't match"),
-         S("go", "x509: certificate is valid for X, not Y", pattern=r"x509: certificate is valid for .+, not "),
+        (S("curl", "no alternative certificate subject name matches target host", 60,
+           shown="SSL: no alternative certificate subject name matches target host name 'kubernetes'"),
+         S("curl", "does not match target host name", 60,
+           shown="SSL: certificate subject name 'localhost' does not match target host name 'kubernetes'"),
+         S("python", "Hostname mismatch, certificate is not valid for",
+           shown="certificate verify failed: Hostname mismatch, certificate is not valid for 'kubernetes'"),
+         S("python", "IP address mismatch, certificate is not valid for",
+           shown="certificate verify failed: IP address mismatch, certificate is not valid for '10.0.0.1'"),
+         S("python", "CertificateError: hostname 'H' doesn't match", pattern=r"hostname '.*' doesn't match",
+           shown="CertificateError: hostname 'kubernetes' doesn't match 'localhost'"),
+         S("go", "x509: certificate is valid for X, not Y", pattern=r"x509: certificate is valid for .+, not ",
+           shown="x509: certificate is valid for localhost, 127.0.0.1, not kubernetes"),
          S("go", "x509: certificate is not valid for any names")),
     ),
     Cause(
@@ -137,7 +150,9 @@ CAUSES = (
          S("curl", "SSL certificate problem: certificate is not yet valid", 60),
          S("python", "certificate verify failed: certificate has expired"),
          S("python", "certificate verify failed: certificate is not yet valid"),
-         S("go", "x509: certificate has expired or is not yet valid")),
+         S("go", "x509: certificate has expired or is not yet valid",
+           shown="tls: failed to verify certificate: x509: certificate has expired or is not yet valid: "
+                 "current time … is after …")),
     ),
     Cause(
         "wrong-key-usage",
@@ -150,7 +165,12 @@ CAUSES = (
          S("python", "certificate verify failed: unsuitable certificate purpose"),
          S("python", "certificate verify failed: unsupported certificate purpose"),
          S("nginx-log", "client SSL certificate verify error: (26:unsuitable certificate purpose)"),
-         S("go", "x509: certificate specifies an incompatible key usage")),
+         S("go", "x509: certificate specifies an incompatible key usage"),
+         # kube-apiserver's log for a client certificate without 'client auth' (the client sees a 401)
+         S("apiserver-log", "Unable to authenticate the request: incompatible key usage",
+           pattern=r"Unable to authenticate the request.*x509: certificate specifies an incompatible key usage",
+           shown='"Unable to authenticate the request" err="[x509: certificate specifies an incompatible '
+                 'key usage, …]"')),
     ),
     Cause(
         "unknown-authority",
@@ -194,7 +214,12 @@ CAUSES = (
         (S("nginx-log", "client SSL certificate verify error: (10:certificate has expired)"),
          S("curl", "alert certificate expired"),
          S("python", "SSLV3_ALERT_CERTIFICATE_EXPIRED"),
-         S("go", "remote error: tls: expired certificate")),
+         S("go", "remote error: tls: expired certificate"),
+         # kube-apiserver lets the handshake finish and answers 401; the reason is only in its log
+         S("apiserver-log", "Unable to authenticate the request: certificate has expired",
+           pattern=r"Unable to authenticate the request.*x509: certificate has expired or is not yet valid",
+           shown='"Unable to authenticate the request" err="[x509: certificate has expired or is not yet '
+                 'valid: current time … is after …, …]"')),
     ),
     Cause(
         "client-cert-rejected",
@@ -209,13 +234,17 @@ CAUSES = (
          S("nginx-log", "client SSL certificate verify error: (18:self-signed certificate)"),
          S("nginx-log", "client SSL certificate verify error: (21:unable to verify the first certificate)"),
          S("nginx-log", "client SSL certificate verify error: (20:unable to get local issuer certificate)"),
-         S("nginx-log", "client SSL certificate verify error", pattern=r"client SSL certificate verify error"),
+         S("nginx-log", "client SSL certificate verify error", pattern=r"client SSL certificate verify error",
+           shown=""),
          S("curl", "alert unknown ca"),
          S("curl", "alert bad certificate"),
          S("python", "TLSV1_ALERT_UNKNOWN_CA"),
          S("python", "SSLV3_ALERT_BAD_CERTIFICATE"),
          S("go", "remote error: tls: unknown certificate authority"),
-         S("go", "remote error: tls: bad certificate")),
+         S("go", "remote error: tls: bad certificate"),
+         S("apiserver-log", "Unable to authenticate the request: unknown authority",
+           pattern=r"Unable to authenticate the request.*x509: certificate signed by unknown authority",
+           shown='"Unable to authenticate the request" err="[x509: certificate signed by unknown authority, …]"')),
     ),
     Cause(
         "client-key-mismatch",
@@ -245,7 +274,7 @@ CAUSES = (
         (S("curl", "could not load PEM client certificate", 58),
          S("python", "Could not find the TLS certificate file"),
          S("python", "Could not find the TLS key file"),
-         S("python", "[SSL] PEM lib"),
+         S("python", "[SSL] PEM lib", shown="[SSL] PEM lib (_ssl.c:…)"),
          S("go", "unable to read client-cert"),
          S("go", "unable to read client-key")),
     ),
@@ -261,15 +290,30 @@ CAUSES = (
          S("go", "unable to read certificate-authority")),
     ),
     Cause(
+        # before "connection-refused": its signs match this message too
+        "no-kubeconfig",
+        "kubectl found no kubeconfig and fell back to its built-in default, http://localhost:8080",
+        "Tell kubectl which kubeconfig to use: --kubeconfig FILE, the KUBECONFIG variable, or "
+        "~/.kube/config (on a kubeadm node: copy /etc/kubernetes/admin.conf there, mode 0600).",
+        "kubectl이 kubeconfig를 찾지 못해 기본값 http://localhost:8080으로 접속했습니다",
+        "사용할 kubeconfig를 알려 줍니다. --kubeconfig FILE, KUBECONFIG 환경 변수, ~/.kube/config 중 "
+        "하나입니다. kubeadm 노드라면 /etc/kubernetes/admin.conf를 ~/.kube/config로 복사합니다(권한 0600).",
+        (S("go", "The connection to the server localhost:8080 was refused",
+           shown="The connection to the server localhost:8080 was refused - did you specify the right "
+                 "host or port?"),),
+    ),
+    Cause(
         "connection-refused",
         "Nothing listens on that address and port",
         "Start the server (nginx, kube-apiserver) or fix the host/port in the URL.",
         "그 주소와 포트에서 연결을 기다리는 서버가 없습니다",
         "서버(nginx, kube-apiserver)를 시작하거나 URL의 호스트와 포트를 고칩니다.",
-        (S("curl", "Failed to connect", 7),
+        (S("curl", "Failed to connect", 7,
+           shown="Failed to connect to localhost port 8443 after 0 ms: Couldn't connect to server"),
          S("python", "Connection refused"),
          S("go", "connect: connection refused"),
-         S("go", "did you specify the right host or port?")),
+         S("go", "did you specify the right host or port?",
+           shown="The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?")),
     ),
     Cause(
         "name-not-resolved",
@@ -284,6 +328,141 @@ CAUSES = (
          S("python", "Failed to resolve"),
          S("go", "no such host")),
     ),
+    # the API's own refusals before the generic 401/403 rows, whose signs match them too
+    Cause(
+        "csr-subject-restricted",
+        "The CertificateSubjectRestriction admission plugin refused a CSR for the system:masters group",
+        "Request a group that RBAC binds to a role instead of system:masters; a member of "
+        "system:masters can never lose its rights.",
+        "CertificateSubjectRestriction 어드미션 플러그인이 system:masters 그룹을 요청한 CSR을 거절했습니다",
+        "system:masters 대신 RBAC로 롤에 묶은 그룹을 요청합니다. system:masters의 구성원은 권한을 거둘 "
+        "수 없습니다.",
+        (S("go", "signer with system:masters group is not allowed",
+           shown='certificatesigningrequests.certificates.k8s.io "N" is forbidden: use of '
+                 'kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed'),),
+    ),
+    Cause(
+        "csr-approve-forbidden",
+        "The user may update CSR approvals but not approve for this signer",
+        "Grant the verb 'approve' on the resource 'signers' (API group certificates.k8s.io) with the "
+        "signer's name as resourceNames, or ask someone who holds it.",
+        "CSR의 승인 상태를 바꿀 권한은 있지만, 이 서명자(signer)의 요청을 승인할 권한이 없습니다",
+        "certificates.k8s.io 그룹의 signers 리소스에 대해 'approve' 동사를 서명자 이름(resourceNames)과 "
+        "함께 허용받거나, 그 권한이 있는 사람에게 부탁합니다.",
+        (S("go", "user not permitted to approve requests with signerName",
+           shown='certificatesigningrequests.certificates.k8s.io "N" is forbidden: user not permitted to '
+                 'approve requests with signerName "kubernetes.io/kube-apiserver-client"'),),
+    ),
+    Cause(
+        "csr-signer-rejected",
+        "The CSR was approved, but the signer refused to sign it (condition Failed, reason "
+        "SignerValidationFailure)",
+        "Read the Failed condition's message (kubectl get csr N -o yaml): the kube-apiserver-client "
+        "signer signs only 'client auth' (with 'digital signature' and 'key encipherment'), never "
+        "'server auth' or system:masters. Create a new CSR that it accepts.",
+        "CSR은 승인되었지만 서명자가 서명을 거절했습니다(Failed 조건, 이유 SignerValidationFailure)",
+        "kubectl get csr N -o yaml로 Failed 조건의 message를 읽습니다. kube-apiserver-client 서명자는 "
+        "'client auth'('digital signature', 'key encipherment'와 함께)만 서명하고 'server auth'나 "
+        "system:masters는 서명하지 않습니다. 서명자가 받아들이는 CSR을 새로 만듭니다.",
+        (S("go", "SignerValidationFailure",
+           shown="Approved,Failed  (status.conditions: type Failed, reason SignerValidationFailure)"),),
+    ),
+    Cause(
+        "csr-expiration-too-short",
+        "spec.expirationSeconds is below the API's minimum of 600 seconds (10 minutes)",
+        "Ask for at least 600 seconds; the signer may still shorten the certificate to its own "
+        "maximum (kube-controller-manager --cluster-signing-duration).",
+        "spec.expirationSeconds가 API의 최솟값 600초(10분)보다 작습니다",
+        "600초 이상을 요청합니다. 서명자는 자기 최댓값(kube-controller-manager의 "
+        "--cluster-signing-duration)으로 줄일 수는 있습니다.",
+        (S("go", "may not specify a duration less than 600 seconds",
+           shown='The CertificateSigningRequest "N" is invalid: spec.expirationSeconds: Invalid value: 300: '
+                 'may not specify a duration less than 600 seconds (10 minutes)'),),
+    ),
+    Cause(
+        "csr-already-decided",
+        "The CSR already carries the opposite decision; Approved and Denied exclude each other",
+        "A decision cannot be changed: delete the CSR (kubectl delete csr N) and create it again.",
+        "CSR에 이미 반대 결정이 있습니다. Approved와 Denied는 함께 있을 수 없습니다",
+        "결정은 바꿀 수 없습니다. CSR을 지우고(kubectl delete csr N) 다시 만듭니다.",
+        (S("go", "is already Denied", shown='error: certificate signing request "N" is already Denied'),
+         S("go", "is already Approved", shown='error: certificate signing request "N" is already Approved')),
+    ),
+    Cause(
+        "rbac-escalation",
+        "RBAC refused to let you grant permissions you do not hold yourself (escalation prevention)",
+        "Grant only what you hold, or get the 'bind' verb on that role (or 'escalate' to edit roles) "
+        "from an administrator.",
+        "자기에게 없는 권한을 남에게 주는 것을 RBAC가 거절했습니다(권한 상승 방지)",
+        "자기가 가진 권한만 줍니다. 또는 관리자에게 그 롤에 대한 'bind' 동사(롤을 고치려면 'escalate')를 "
+        "받습니다.",
+        (S("go", "attempting to grant RBAC permissions not currently held",
+           shown='… is forbidden: user "jane" (groups=[…]) is attempting to grant RBAC permissions not '
+                 'currently held: …'),),
+    ),
+    Cause(
+        "both-specified",
+        "kubectl's flags and the kubeconfig user give two certificates (a file and embedded data)",
+        "Use one source: --kubeconfig=/dev/null with --server, --certificate-authority and the "
+        "certificate flags, or a kubeconfig user of its own (kubectl config set-credentials "
+        "--embed-certs).",
+        "kubectl의 플래그와 kubeconfig 사용자가 인증서를 두 번(파일과 내장 데이터) 지정했습니다",
+        "한 곳에서만 지정합니다. --kubeconfig=/dev/null에 --server, --certificate-authority와 인증서 "
+        "플래그를 함께 주거나, 인증서를 쓰는 사용자를 kubeconfig에 따로 둡니다"
+        "(kubectl config set-credentials --embed-certs).",
+        (S("go", "client-cert-data and client-cert are both specified",
+           shown="error: Error in configuration: * client-cert-data and client-cert are both specified "
+                 "for kubernetes-admin. client-cert-data will override."),),
+    ),
+    Cause(
+        "cfssl-input-unreadable",
+        "cfssl could not read a file it was given (a CA, a key, a config or a CSR), so cfssljson got "
+        "nothing to parse",
+        "Read cfssl's own line before cfssljson's: it names the file (code 1001: a file that "
+        "cannot be opened, e.g. a root-only ca.key). cfssljson's 'unexpected end of JSON input' "
+        "only follows from it.",
+        "cfssl이 받은 파일(CA, 키, 설정, CSR)을 읽지 못해 cfssljson이 읽을 입력이 비었습니다",
+        "cfssljson의 줄보다 앞에 있는 cfssl의 줄을 읽습니다. 거기에 파일 이름이 있습니다(코드 1001은 "
+        "열 수 없는 파일, 예를 들어 root만 읽을 수 있는 ca.key입니다). cfssljson의 'unexpected end of "
+        "JSON input'은 그 결과일 뿐입니다.",
+        (S("cfssl", '{"code":1001', shown='{"code":1001,"message":"open ca-key.pem: no such file or directory"}'),
+         S("cfssl", "Failed to parse input: unexpected end of JSON input")),
+    ),
+    Cause(
+        "address-in-use",
+        "Another process already listens on that port",
+        "Stop the other server (ss -ltnp shows which one) or give this one another port.",
+        "다른 프로세스가 이미 그 포트에서 연결을 기다리고 있습니다",
+        "다른 서버를 멈추거나(ss -ltnp로 어느 프로세스인지 봅니다) 이 서버에 다른 포트를 줍니다.",
+        (S("nginx-log", "(98: Address already in use)",
+           shown='[emerg] bind() to 127.0.0.1:8443 failed (98: Address already in use)'),
+         S("python", "[Errno 98] Address already in use"),
+         S("go", "bind: address already in use")),
+    ),
+    Cause(
+        "sudo-password",
+        "sudo needs a password and has no terminal to ask for it (a notebook cell, a script)",
+        "Run sudo -v in a terminal first (sudo remembers it for a while), or allow the commands "
+        "without a password in sudoers; the lab mode needs no sudo.",
+        "sudo가 비밀번호를 요구하는데 입력받을 터미널이 없습니다(노트북 셀, 스크립트)",
+        "먼저 터미널에서 sudo -v를 실행합니다(sudo가 잠시 기억합니다). 또는 sudoers에서 그 명령을 "
+        "비밀번호 없이 허용합니다. 랩 모드에는 sudo가 필요 없습니다.",
+        (S("shell", "sudo: a password is required"),
+         S("shell", "sudo: a terminal is required to read the password")),
+    ),
+    Cause(
+        "permission-denied",
+        "The file is readable only by root (kubeadm writes ca.key, admin.conf and the other keys 0600)",
+        "Read it with sudo into a file you create 0600 (umask 077; sudo cat FILE > copy); never "
+        "chmod the cluster's own keys.",
+        "root만 읽을 수 있는 파일입니다(kubeadm은 ca.key, admin.conf 같은 키 파일을 0600으로 씁니다)",
+        "umask 077로 0600 파일을 만들어 sudo로 읽어 넣습니다(sudo cat FILE > 사본). 클러스터의 키 "
+        "파일 자체의 권한은 바꾸지 않습니다.",
+        (S("shell", "Permission denied", shown="cat: /etc/kubernetes/pki/ca.key: Permission denied"),
+         S("go", "open /etc/kubernetes/admin.conf: permission denied",
+           pattern=r"open \S+: permission denied"),
+         S("python", "PermissionError: [Errno 13] Permission denied")),
+    ),
     Cause(
         "unauthorized",
         "The API server did not authenticate the request (401 Unauthorized)",
@@ -294,7 +473,8 @@ CAUSES = (
         "클러스터 CA(/etc/kubernetes/pki/ca.crt, --client-ca-file)가 서명한 클라이언트 인증서를 "
         "보냅니다. 인증서는 만료되지 않았고 'client auth' 용도가 있어야 합니다. 거부한 이유는 API "
         "서버 로그의 'Unable to authenticate the request' 줄에 x509 오류로 남습니다.",
-        (S("go", "error: You must be logged in to the server"),
+        (S("go", "error: You must be logged in to the server",
+           shown="error: You must be logged in to the server (Unauthorized)"),
          S("http", "401 Unauthorized")),
     ),
     Cause(
@@ -310,8 +490,10 @@ CAUSES = (
         "클러스터 CA가 서명한 클라이언트 인증서를 보냅니다. curl은 --cert와 --key, kubectl은 "
         "kubeconfig 사용자의 client-certificate와 client-key로 지정합니다. CN이 없는 인증서는 "
         "사용자를 나타내지 않으므로 소용이 없습니다.",
-        (S("go", 'User "system:anonymous" cannot'),
-         S("http", '403 Forbidden: User "system:anonymous"')),
+        (S("go", 'User "system:anonymous" cannot',
+           shown='Error from server (Forbidden): pods is forbidden: User "system:anonymous" cannot list '
+                 'resource "pods" in API group "" in the namespace "default"'),
+         S("http", '403 Forbidden: User "system:anonymous"', shown='403 Forbidden, User "system:anonymous"')),
     ),
     Cause(
         "forbidden",
@@ -321,19 +503,26 @@ CAUSES = (
         "인증은 성공했지만 RBAC가 요청을 허용하지 않습니다(403 Forbidden)",
         "롤바인딩(RoleBinding)이나 클러스터롤바인딩(ClusterRoleBinding)으로 사용자(CN)나 그룹(O)에 "
         "롤을 연결합니다. 허용되는지는 kubectl auth can-i로 확인합니다.",
-        (S("go", "Error from server (Forbidden)"),
-         S("go", "is forbidden: User"),
+        (S("go", "Error from server (Forbidden)",
+           shown='Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
+                 '"pods" in API group "" in the namespace "default"'),
+         S("go", "is forbidden: User", shown=""),
          S("http", "403 Forbidden")),
     ),
     Cause(
-        "not-kubernetes",
-        "The server answered, but it is not a Kubernetes API server (no such resource)",
-        "Point kubectl at the API server (kubeconfig server:); a web server such as nginx only "
-        "answers kubectl get --raw /.",
-        "응답한 서버가 쿠버네티스 API 서버가 아닙니다(요청한 리소스가 없습니다)",
-        "kubeconfig의 server:에 API 서버 주소를 지정합니다. nginx 같은 웹 서버는 kubectl get --raw / "
-        "정도에만 응답합니다.",
-        (S("go", "the server could not find the requested resource"),),
+        "resource-not-found",
+        "The server has no such path: an API group or version this API server does not serve, or a "
+        "server that is not an API server at all (404 Not Found)",
+        "List what the server serves (kubectl api-versions, kubectl api-resources): a group that is "
+        "missing is not enabled on this cluster (a CRD not installed, an API turned off, a version "
+        "removed); if nothing is listed, the kubeconfig's server: is not the API server.",
+        "서버에 그런 경로가 없습니다. 이 API 서버가 제공하지 않는 API 그룹이나 버전이거나, 서버가 API "
+        "서버가 아닙니다(404 Not Found)",
+        "서버가 제공하는 것을 봅니다(kubectl api-versions, kubectl api-resources). 목록에 없는 그룹은 이 "
+        "클러스터에서 켜지지 않은 것입니다(CRD를 설치하지 않았거나, API를 껐거나, 버전이 제거됨). 아무것도 "
+        "나오지 않으면 kubeconfig의 server:가 API 서버가 아닙니다.",
+        (S("go", "the server could not find the requested resource",
+           shown="Error from server (NotFound): the server could not find the requested resource"),),
     ),
     Cause(
         "bad-request-from-proxy",
@@ -396,9 +585,9 @@ CAUSES = (
         "curl -v나 openssl s_client로 어느 단계에서 실패하는지 봅니다. 서버의 오류 로그도 확인합니다.",
         (S("curl", "SSL connect error", 35),
          S("curl", "OpenSSL SSL_connect", 35),
-         S("python", "[SSL"),
+         S("python", "[SSL", shown=""),
          S("python", "EOF occurred in violation of protocol"),
-         S("go", "tls: ")),
+         S("go", "tls: ", shown="remote error: tls: handshake failure")),
     ),
 )
 
@@ -431,7 +620,10 @@ def table(lang="en"):
         signs = []
         for s in c.signs:
             label = SOURCES[s.source][1 if lang == "ko" else 0]
-            text = s.text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {s.text}"
+            if s.shown == "":
+                continue   # a catch-all matcher: the rows above it show the real messages
+            text = s.shown or s.text
+            text = text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {s.text}"
             if (label, text) not in signs:
                 signs.append((label, text))
         rows.append({"key": c.key, "cause": c.title_ko if lang == "ko" else c.title,
@@ -467,6 +659,39 @@ def markdown_table(lang="ko"):
     return "\n".join(lines) + "\n"
 
 
+def _columns(text):
+    """Terminal columns of ``text``: wide characters (Hangul, CJK) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _wrap(text, width, indent):
+    lines = [""]
+    for word in text.split(" "):
+        if lines[-1] and _columns(lines[-1] + " " + word) > width:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return ("\n" + indent).join(lines)
+
+
+def explain(cause_or_key, lang="ko", width=70):
+    """The cause and its fix as a few lines for a notebook's output box.
+
+    Args:
+        cause_or_key: a :class:`Cause`, a diagnosis (anything with a ``key``) or a cause key.
+        lang: ``"ko"`` or ``"en"``.
+        width: columns per line; lines break between words, Hangul counting two columns.
+
+    Returns:
+        ``"[key]\n원인: ...\n해결: ..."`` (``Cause:``/``Fix:`` in English).
+    """
+    c = cause(getattr(cause_or_key, "key", cause_or_key))
+    title, fix = (c.title_ko, c.fix_ko) if lang == "ko" else (c.title, c.fix)
+    labels = ("원인: ", "해결: ") if lang == "ko" else ("Cause: ", "Fix: ")
+    indent = " " * max(_columns(label) for label in labels)
+    return (f"[{c.key}]\n{labels[0]}{_wrap(title, width, indent)}\n"
+            f"{labels[1]}{_wrap(fix, width, indent)}")
+
+
 def go_key(message: str) -> str | None:
     """The key of the first cause one of whose Go signs matches ``message`` (a Go error text), or None."""
     for c in CAUSES:
@@ -475,4 +700,4 @@ def go_key(message: str) -> str | None:
     return None
 
 
-__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause", "markdown_table", "table"]
+__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause", "explain", "markdown_table", "table"]
