@@ -411,7 +411,7 @@ CAUSES = (
         "플래그를 함께 주거나, 인증서를 쓰는 사용자를 kubeconfig에 따로 둡니다"
         "(kubectl config set-credentials --embed-certs).",
         (S("go", "client-cert-data and client-cert are both specified",
-           shown="error: Error in configuration: * client-cert-data and client-cert are both specified "
+           shown="Error in configuration: * client-cert-data and client-cert are both specified "
                  "for kubernetes-admin. client-cert-data will override."),),
     ),
     Cause(
