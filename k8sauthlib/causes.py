@@ -623,7 +623,7 @@ def table(lang="en"):
             if s.shown == "":
                 continue   # a catch-all matcher: the rows above it show the real messages
             text = s.shown or s.text
-            text = text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {s.text}"
+            text = text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {text}"
             if (label, text) not in signs:
                 signs.append((label, text))
         rows.append({"key": c.key, "cause": c.title_ko if lang == "ko" else c.title,

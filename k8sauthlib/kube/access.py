@@ -60,7 +60,7 @@ def why_allowed(server, *, ca, cert, key, verb, resource, namespace=None, group=
         K8sAuthError: the server did not answer with a SelfSubjectAccessReview (the message has the
             HTTP status and the server's own message, e.g. a 401 for a certificate it does not trust).
     """
-    from ..tls.client import MTLSClient   # requests is imported only when a review is sent
+    from ..tls.client import MTLSClient  # requests is imported only when a review is sent
 
     body = access_review_body(verb, resource, namespace=namespace, group=group, name=name)
     with MTLSClient(server, ca=ca, cert=cert, key=key) as api:
