@@ -35,7 +35,7 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .book.figures import draw_chain, draw_mtls_handshake
     from .book.kube_figures import draw_kubeconfig, draw_request_path
-    from .causes import CAUSES, cause, markdown_table
+    from .causes import CAUSES, cause, explain, markdown_table
     from .cfssl import CsrRequest, SigningConfig
     from .errors import (
         CertificateExpired,
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     )
     from .files import BareFiles, atomic_write, write_bare
     from .go.duration import format_duration, parse_duration, short_human_duration
+    from .kube.access import AccessReview, why_allowed
     from .kube.expiration import check_expiration, format_expiration
     from .kube.kubeadm import KubeadmTree
     from .kube.kubeconfig import Kubeconfig
@@ -104,12 +105,13 @@ _EXPORTS = {
     "cfssl": ("CsrRequest", "SigningConfig"),
     "tls.client": ("MTLSClient",),
     "tls.keypair": ("check_key_pair",),
-    "causes": ("CAUSES", "cause", "markdown_table"),
+    "causes": ("CAUSES", "cause", "explain", "markdown_table"),
     "tls.diagnose": ("diagnose_nginx_log", "diagnose_response", "diagnose_text", "run_curl"),
     "tls.nginx": ("Nginx",),
     "tls.recorder": ("RecordedRequest", "RequestRecorder"),
     "kube.kubeconfig": ("Kubeconfig",),
     "kube.kubeadm": ("KubeadmTree",),
+    "kube.access": ("AccessReview", "why_allowed"),
     "kube.expiration": ("check_expiration", "format_expiration"),
     "kube.user": ("kubeconfig_for_user",),
     "lab": ("LabServer",),

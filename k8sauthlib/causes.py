@@ -11,73 +11,10 @@ kube-apiserver). The book's troubleshooting appendix is rendered from :data:`CAU
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import unicodedata
 
-#: Where a sign is seen: the keys of :attr:`Sign.source`.
-SOURCES = {
-    "curl": ("curl (exit code, stderr)", "curl (종료 코드, stderr)"),
-    "nginx-page": ("nginx 400 page", "nginx 400 응답 페이지"),
-    "nginx-log": ("nginx error.log", "nginx error.log"),
-    "python": ("Python ssl / requests", "Python ssl / requests"),
-    "go": ("kubectl / Go (x509, tls)", "kubectl / Go (x509, tls)"),
-    "http": ("HTTP status", "HTTP 상태 코드"),
-}
-
-
-@dataclass(frozen=True)
-class Sign:
-    """One thing a tool prints for a cause.
-
-    Attributes:
-        source: a key of :data:`SOURCES`.
-        text: the text as the tool prints it (shown in the book's table; matched
-            case-insensitively as a substring unless ``pattern`` is given).
-        exit_code: for curl, the exit code that goes with the text (``None``: any).
-        pattern: a regular expression to match instead of ``text``.
-        meaning: what this particular sign says beyond the cause's title (English), e.g.
-            :data:`SIGNATURE_REJECTED`; shown in :class:`Diagnosis` messages.
-    """
-
-    source: str
-    text: str
-    exit_code: int | None = None
-    pattern: str | None = None
-    meaning: str | None = None
-
-    def matches(self, output):
-        if self.pattern is not None:
-            return re.search(self.pattern, output, re.IGNORECASE) is not None
-        return self.text.lower() in output.lower()
-
-
-@dataclass(frozen=True)
-class Cause:
-    """A reason a (mutual) TLS request fails, with the fix, in English and Korean.
-
-    Attributes:
-        key: a stable identifier, e.g. ``"unknown-authority"``.
-        title: one English line naming the cause.
-        fix: what to do, in English.
-        title_ko: the same in Korean.
-        fix_ko: the same in Korean.
-        signs: what the tools print when this is the cause.
-        severity: ``"error"``, or ``"warning"`` for a request that worked in an unsafe way.
-    """
-
-    key: str
-    title: str
-    fix: str
-    title_ko: str
-    fix_ko: str
-    signs: tuple = ()
-    severity: str = "error"
-
-    def text(self, lang="en"):
-        """``"<title>. <fix>"`` in ``lang`` (``"en"`` or ``"ko"``)."""
-        if lang == "ko":
-            return f"{self.title_ko}. {self.fix_ko}"
-        return f"{self.title}. {self.fix}"
-
+from .api_causes import API_CAUSES
+from .cause_kinds import SOURCES, Cause, Sign
 
 S = Sign  # brevity in the table below
 
@@ -119,12 +56,18 @@ CAUSES = (
         "URL의 호스트 이름이 서버 인증서의 주체 대체 이름(SAN)에 없습니다",
         "인증서의 SAN에 있는 이름으로 접속합니다. 또는 이 이름을 hosts(SAN)에 넣어 서버 인증서를 "
         "다시 발급합니다. 이 검사는 CN을 보지 않습니다.",
-        (S("curl", "no alternative certificate subject name matches target host", 60),
-         S("curl", "does not match target host name", 60),
-         S("python", "Hostname mismatch, certificate is not valid for"),
-         S("python", "IP address mismatch, certificate is not valid for"),
-         S("python", "CertificateError: hostname 'H' doesn't match", pattern=r"hostname '.*' doesn't match"),
-         S("go", "x509: certificate is valid for X, not Y", pattern=r"x509: certificate is valid for .+, not "),
+        (S("curl", "no alternative certificate subject name matches target host", 60,
+           shown="SSL: no alternative certificate subject name matches target host name 'kubernetes'"),
+         S("curl", "does not match target host name", 60,
+           shown="SSL: certificate subject name 'localhost' does not match target host name 'kubernetes'"),
+         S("python", "Hostname mismatch, certificate is not valid for",
+           shown="certificate verify failed: Hostname mismatch, certificate is not valid for 'kubernetes'"),
+         S("python", "IP address mismatch, certificate is not valid for",
+           shown="certificate verify failed: IP address mismatch, certificate is not valid for '10.0.0.1'"),
+         S("python", "CertificateError: hostname 'H' doesn't match", pattern=r"hostname '.*' doesn't match",
+           shown="CertificateError: hostname 'kubernetes' doesn't match 'localhost'"),
+         S("go", "x509: certificate is valid for X, not Y", pattern=r"x509: certificate is valid for .+, not ",
+           shown="x509: certificate is valid for localhost, 127.0.0.1, not kubernetes"),
          S("go", "x509: certificate is not valid for any names")),
     ),
     Cause(
@@ -137,7 +80,9 @@ CAUSES = (
          S("curl", "SSL certificate problem: certificate is not yet valid", 60),
          S("python", "certificate verify failed: certificate has expired"),
          S("python", "certificate verify failed: certificate is not yet valid"),
-         S("go", "x509: certificate has expired or is not yet valid")),
+         S("go", "x509: certificate has expired or is not yet valid",
+           shown="tls: failed to verify certificate: x509: certificate has expired or is not yet valid: "
+                 "current time … is after …")),
     ),
     Cause(
         "wrong-key-usage",
@@ -150,7 +95,12 @@ CAUSES = (
          S("python", "certificate verify failed: unsuitable certificate purpose"),
          S("python", "certificate verify failed: unsupported certificate purpose"),
          S("nginx-log", "client SSL certificate verify error: (26:unsuitable certificate purpose)"),
-         S("go", "x509: certificate specifies an incompatible key usage")),
+         S("go", "x509: certificate specifies an incompatible key usage"),
+         # kube-apiserver's log for a client certificate without 'client auth' (the client sees a 401)
+         S("apiserver-log", "Unable to authenticate the request: incompatible key usage",
+           pattern=r"Unable to authenticate the request.*x509: certificate specifies an incompatible key usage",
+           shown='"Unable to authenticate the request" err="[x509: certificate specifies an incompatible '
+                 'key usage, …]"')),
     ),
     Cause(
         "unknown-authority",
@@ -194,7 +144,12 @@ CAUSES = (
         (S("nginx-log", "client SSL certificate verify error: (10:certificate has expired)"),
          S("curl", "alert certificate expired"),
          S("python", "SSLV3_ALERT_CERTIFICATE_EXPIRED"),
-         S("go", "remote error: tls: expired certificate")),
+         S("go", "remote error: tls: expired certificate"),
+         # kube-apiserver lets the handshake finish and answers 401; the reason is only in its log
+         S("apiserver-log", "Unable to authenticate the request: certificate has expired",
+           pattern=r"Unable to authenticate the request.*x509: certificate has expired or is not yet valid",
+           shown='"Unable to authenticate the request" err="[x509: certificate has expired or is not yet '
+                 'valid: current time … is after …, …]"')),
     ),
     Cause(
         "client-cert-rejected",
@@ -209,13 +164,17 @@ CAUSES = (
          S("nginx-log", "client SSL certificate verify error: (18:self-signed certificate)"),
          S("nginx-log", "client SSL certificate verify error: (21:unable to verify the first certificate)"),
          S("nginx-log", "client SSL certificate verify error: (20:unable to get local issuer certificate)"),
-         S("nginx-log", "client SSL certificate verify error", pattern=r"client SSL certificate verify error"),
+         S("nginx-log", "client SSL certificate verify error", pattern=r"client SSL certificate verify error",
+           shown=""),
          S("curl", "alert unknown ca"),
          S("curl", "alert bad certificate"),
          S("python", "TLSV1_ALERT_UNKNOWN_CA"),
          S("python", "SSLV3_ALERT_BAD_CERTIFICATE"),
          S("go", "remote error: tls: unknown certificate authority"),
-         S("go", "remote error: tls: bad certificate")),
+         S("go", "remote error: tls: bad certificate"),
+         S("apiserver-log", "Unable to authenticate the request: unknown authority",
+           pattern=r"Unable to authenticate the request.*x509: certificate signed by unknown authority",
+           shown='"Unable to authenticate the request" err="[x509: certificate signed by unknown authority, …]"')),
     ),
     Cause(
         "client-key-mismatch",
@@ -245,7 +204,7 @@ CAUSES = (
         (S("curl", "could not load PEM client certificate", 58),
          S("python", "Could not find the TLS certificate file"),
          S("python", "Could not find the TLS key file"),
-         S("python", "[SSL] PEM lib"),
+         S("python", "[SSL] PEM lib", shown="[SSL] PEM lib (_ssl.c:…)"),
          S("go", "unable to read client-cert"),
          S("go", "unable to read client-key")),
     ),
@@ -261,15 +220,30 @@ CAUSES = (
          S("go", "unable to read certificate-authority")),
     ),
     Cause(
+        # before "connection-refused": its signs match this message too
+        "no-kubeconfig",
+        "kubectl found no kubeconfig and fell back to its built-in default, http://localhost:8080",
+        "Tell kubectl which kubeconfig to use: --kubeconfig FILE, the KUBECONFIG variable, or "
+        "~/.kube/config (on a kubeadm node: copy /etc/kubernetes/admin.conf there, mode 0600).",
+        "kubectl이 kubeconfig를 찾지 못해 기본값 http://localhost:8080으로 접속했습니다",
+        "사용할 kubeconfig를 알려 줍니다. --kubeconfig FILE, KUBECONFIG 환경 변수, ~/.kube/config 중 "
+        "하나입니다. kubeadm 노드라면 /etc/kubernetes/admin.conf를 ~/.kube/config로 복사합니다(권한 0600).",
+        (S("go", "The connection to the server localhost:8080 was refused",
+           shown="The connection to the server localhost:8080 was refused - did you specify the right "
+                 "host or port?"),),
+    ),
+    Cause(
         "connection-refused",
         "Nothing listens on that address and port",
         "Start the server (nginx, kube-apiserver) or fix the host/port in the URL.",
         "그 주소와 포트에서 연결을 기다리는 서버가 없습니다",
         "서버(nginx, kube-apiserver)를 시작하거나 URL의 호스트와 포트를 고칩니다.",
-        (S("curl", "Failed to connect", 7),
+        (S("curl", "Failed to connect", 7,
+           shown="Failed to connect to localhost port 8443 after 0 ms: Couldn't connect to server"),
          S("python", "Connection refused"),
          S("go", "connect: connection refused"),
-         S("go", "did you specify the right host or port?")),
+         S("go", "did you specify the right host or port?",
+           shown="The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?")),
     ),
     Cause(
         "name-not-resolved",
@@ -284,6 +258,7 @@ CAUSES = (
          S("python", "Failed to resolve"),
          S("go", "no such host")),
     ),
+    *API_CAUSES,   # the API's own refusals before the generic 401/403 rows, whose signs match them too
     Cause(
         "unauthorized",
         "The API server did not authenticate the request (401 Unauthorized)",
@@ -294,7 +269,8 @@ CAUSES = (
         "클러스터 CA(/etc/kubernetes/pki/ca.crt, --client-ca-file)가 서명한 클라이언트 인증서를 "
         "보냅니다. 인증서는 만료되지 않았고 'client auth' 용도가 있어야 합니다. 거부한 이유는 API "
         "서버 로그의 'Unable to authenticate the request' 줄에 x509 오류로 남습니다.",
-        (S("go", "error: You must be logged in to the server"),
+        (S("go", "error: You must be logged in to the server",
+           shown="error: You must be logged in to the server (Unauthorized)"),
          S("http", "401 Unauthorized")),
     ),
     Cause(
@@ -310,8 +286,10 @@ CAUSES = (
         "클러스터 CA가 서명한 클라이언트 인증서를 보냅니다. curl은 --cert와 --key, kubectl은 "
         "kubeconfig 사용자의 client-certificate와 client-key로 지정합니다. CN이 없는 인증서는 "
         "사용자를 나타내지 않으므로 소용이 없습니다.",
-        (S("go", 'User "system:anonymous" cannot'),
-         S("http", '403 Forbidden: User "system:anonymous"')),
+        (S("go", 'User "system:anonymous" cannot',
+           shown='Error from server (Forbidden): pods is forbidden: User "system:anonymous" cannot list '
+                 'resource "pods" in API group "" in the namespace "default"'),
+         S("http", '403 Forbidden: User "system:anonymous"', shown='403 Forbidden, User "system:anonymous"')),
     ),
     Cause(
         "forbidden",
@@ -321,19 +299,26 @@ CAUSES = (
         "인증은 성공했지만 RBAC가 요청을 허용하지 않습니다(403 Forbidden)",
         "롤바인딩(RoleBinding)이나 클러스터롤바인딩(ClusterRoleBinding)으로 사용자(CN)나 그룹(O)에 "
         "롤을 연결합니다. 허용되는지는 kubectl auth can-i로 확인합니다.",
-        (S("go", "Error from server (Forbidden)"),
-         S("go", "is forbidden: User"),
+        (S("go", "Error from server (Forbidden)",
+           shown='Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
+                 '"pods" in API group "" in the namespace "default"'),
+         S("go", "is forbidden: User", shown=""),
          S("http", "403 Forbidden")),
     ),
     Cause(
-        "not-kubernetes",
-        "The server answered, but it is not a Kubernetes API server (no such resource)",
-        "Point kubectl at the API server (kubeconfig server:); a web server such as nginx only "
-        "answers kubectl get --raw /.",
-        "응답한 서버가 쿠버네티스 API 서버가 아닙니다(요청한 리소스가 없습니다)",
-        "kubeconfig의 server:에 API 서버 주소를 지정합니다. nginx 같은 웹 서버는 kubectl get --raw / "
-        "정도에만 응답합니다.",
-        (S("go", "the server could not find the requested resource"),),
+        "resource-not-found",
+        "The server has no such path: an API group or version this API server does not serve, or a "
+        "server that is not an API server at all (404 Not Found)",
+        "List what the server serves (kubectl api-versions, kubectl api-resources): a group that is "
+        "missing is not enabled on this cluster (a CRD not installed, an API turned off, a version "
+        "removed); if nothing is listed, the kubeconfig's server: is not the API server.",
+        "서버에 그런 경로가 없습니다. 이 API 서버가 제공하지 않는 API 그룹이나 버전이거나, 서버가 API "
+        "서버가 아닙니다(404 Not Found)",
+        "서버가 제공하는 것을 봅니다(kubectl api-versions, kubectl api-resources). 목록에 없는 그룹은 이 "
+        "클러스터에서 켜지지 않은 것입니다(CRD를 설치하지 않았거나, API를 껐거나, 버전이 제거됨). 아무것도 "
+        "나오지 않으면 kubeconfig의 server:가 API 서버가 아닙니다.",
+        (S("go", "the server could not find the requested resource",
+           shown="Error from server (NotFound): the server could not find the requested resource"),),
     ),
     Cause(
         "bad-request-from-proxy",
@@ -396,9 +381,9 @@ CAUSES = (
         "curl -v나 openssl s_client로 어느 단계에서 실패하는지 봅니다. 서버의 오류 로그도 확인합니다.",
         (S("curl", "SSL connect error", 35),
          S("curl", "OpenSSL SSL_connect", 35),
-         S("python", "[SSL"),
+         S("python", "[SSL", shown=""),
          S("python", "EOF occurred in violation of protocol"),
-         S("go", "tls: ")),
+         S("go", "tls: ", shown="remote error: tls: handshake failure")),
     ),
 )
 
@@ -431,7 +416,10 @@ def table(lang="en"):
         signs = []
         for s in c.signs:
             label = SOURCES[s.source][1 if lang == "ko" else 0]
-            text = s.text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {s.text}"
+            if s.shown == "":
+                continue   # a catch-all matcher: the rows above it show the real messages
+            text = s.shown or s.text
+            text = text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {text}"
             if (label, text) not in signs:
                 signs.append((label, text))
         rows.append({"key": c.key, "cause": c.title_ko if lang == "ko" else c.title,
@@ -467,6 +455,39 @@ def markdown_table(lang="ko"):
     return "\n".join(lines) + "\n"
 
 
+def _columns(text):
+    """Terminal columns of ``text``: wide characters (Hangul, CJK) take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _wrap(text, width, indent):
+    lines = [""]
+    for word in text.split(" "):
+        if lines[-1] and _columns(lines[-1] + " " + word) > width:
+            lines.append("")
+        lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
+    return ("\n" + indent).join(lines)
+
+
+def explain(cause_or_key, lang="ko", width=70):
+    """The cause and its fix as a few lines for a notebook's output box.
+
+    Args:
+        cause_or_key: a :class:`Cause`, a diagnosis (anything with a ``key``) or a cause key.
+        lang: ``"ko"`` or ``"en"``.
+        width: columns per line; lines break between words, Hangul counting two columns.
+
+    Returns:
+        ``"[key]\n원인: ...\n해결: ..."`` (``Cause:``/``Fix:`` in English).
+    """
+    c = cause(getattr(cause_or_key, "key", cause_or_key))
+    title, fix = (c.title_ko, c.fix_ko) if lang == "ko" else (c.title, c.fix)
+    labels = ("원인: ", "해결: ") if lang == "ko" else ("Cause: ", "Fix: ")
+    indent = " " * max(_columns(label) for label in labels)
+    return (f"[{c.key}]\n{labels[0]}{_wrap(title, width, indent)}\n"
+            f"{labels[1]}{_wrap(fix, width, indent)}")
+
+
 def go_key(message: str) -> str | None:
     """The key of the first cause one of whose Go signs matches ``message`` (a Go error text), or None."""
     for c in CAUSES:
@@ -475,4 +496,4 @@ def go_key(message: str) -> str | None:
     return None
 
 
-__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause", "markdown_table", "table"]
+__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause", "explain", "markdown_table", "table"]

@@ -73,7 +73,7 @@ def test_every_error_cause_the_client_raises_has_an_exception_class():
      "in API group \"\" in the namespace \"default\"", "forbidden"),
     ("Error from server (Forbidden): forbidden: User \"system:anonymous\" cannot get path \"/api\"",
      "anonymous-forbidden"),
-    ("Error from server (NotFound): the server could not find the requested resource", "not-kubernetes"),
+    ("Error from server (NotFound): the server could not find the requested resource", "resource-not-found"),
     ("The connection to the server localhost:8443 was refused - did you specify the right host or port?",
      "connection-refused"),
     ("Unable to connect to the server: dial tcp: lookup kubernetes on 10.0.0.2:53: no such host",
@@ -260,3 +260,81 @@ def test_one_vocabulary_from_verification_error_to_troubleshooting_table():
         assert causes.go_key(err.go_message) == err.reason
     # the negative: a text Go never prints has no key
     assert causes.go_key("x509: something else entirely") is None
+
+
+def test_shown_messages_map_back_to_their_cause():
+    # the table shows whole messages where a sign matches a fragment: each must lead to its own row
+    for c in causes.CAUSES:
+        for s in c.signs:
+            if not s.shown or s.source not in ("go", "python", "shell", "cfssl", "apiserver-log"):
+                continue
+            d = diagnose.diagnose_text(s.shown, s.source)
+            assert d is not None and d.key == c.key, (c.key, s.shown, d and d.key)
+
+
+def test_table_shows_no_catch_all_fragments():
+    shown = [text for row in causes.table("en") for _, text in row["signs"]]
+    assert "[SSL" not in shown and "tls: " not in shown and "is forbidden: User" not in shown
+    assert "x509: certificate is valid for localhost, 127.0.0.1, not kubernetes" in shown
+
+
+@pytest.mark.parametrize("message, source, key", [
+    # kube-apiserver 1.32 answers NotFound for an API group it does not serve (a real API server)
+    ("Error from server (NotFound): the server could not find the requested resource", "go", "resource-not-found"),
+    ("The connection to the server localhost:8080 was refused - did you specify the right host or port?",
+     "go", "no-kubeconfig"),
+    ("The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?",
+     "go", "connection-refused"),
+    ('Error from server (Forbidden): error when creating "csr.yaml": certificatesigningrequests.certificates.k8s.io '
+     '"root" is forbidden: use of kubernetes.io/kube-apiserver-client signer with system:masters group is not '
+     'allowed', "go", "csr-subject-restricted"),
+    ('Error from server (Forbidden): certificatesigningrequests.certificates.k8s.io "jane" is forbidden: user not '
+     'permitted to approve requests with signerName "kubernetes.io/kube-apiserver-client"', "go",
+     "csr-approve-forbidden"),
+    ('error: certificate signing request "jane" is already Denied', "go", "csr-already-decided"),
+    ('The CertificateSigningRequest "short" is invalid: spec.expirationSeconds: Invalid value: 300: may not specify '
+     'a duration less than 600 seconds (10 minutes)', "go", "csr-expiration-too-short"),
+    ('Error from server (Forbidden): rolebindings.rbac.authorization.k8s.io "x" is forbidden: user "jane" '
+     '(groups=["dev" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:',
+     "go", "rbac-escalation"),
+    ("error: Error in configuration: \n* client-cert-data and client-cert are both specified for kubernetes-admin. "
+     "client-cert-data will override.", "go", "both-specified"),
+    ('{"code":1001,"message":"open ca-key.pem: no such file or directory"}\n'
+     "Failed to parse input: unexpected end of JSON input", "cfssl", "cfssl-input-unreadable"),
+    ("nginx: [emerg] bind() to 127.0.0.1:8443 failed (98: Address already in use)", "nginx-log", "address-in-use"),
+    ("sudo: a terminal is required to read the password; either use the -S option to read from standard input or "
+     "configure an askpass helper", "shell", "sudo-password"),
+    ("cat: /etc/kubernetes/pki/ca.key: Permission denied", "shell", "permission-denied"),
+    ("error: open /etc/kubernetes/admin.conf: permission denied", "go", "permission-denied"),
+    ('E1206 10:00:00.000000 1 authentication.go:73] "Unable to authenticate the request" err="[x509: certificate '
+     'has expired or is not yet valid: current time 2026-12-06T10:00:00Z is after 2026-12-05T10:00:00Z, verifying '
+     'certificate SN=1]"', "apiserver-log", "client-cert-expired"),
+    ('"Unable to authenticate the request" err="[x509: certificate specifies an incompatible key usage]"',
+     "apiserver-log", "wrong-key-usage"),
+    ('"Unable to authenticate the request" err="[x509: certificate signed by unknown authority]"',
+     "apiserver-log", "client-cert-rejected"),
+])
+def test_new_messages(message, source, key):
+    d = diagnose.diagnose_text(message, source)
+    assert d is not None and d.key == key, (message, d and d.key)
+
+
+def test_near_misses_are_not_new_causes():
+    # negatives: the same words in another setting do not pick the new rows
+    assert diagnose.diagnose_text("x509: certificate has expired or is not yet valid", "go").key == "cert-expired"
+    assert diagnose.diagnose_text('"Unable to authenticate the request" err="[invalid bearer token]"',
+                                  "apiserver-log") is None
+    assert diagnose.diagnose_text("certificate signing request approved", "go") is None
+    assert diagnose.diagnose_text("error: unable to read client-key /x: open /x: permission denied",
+                                  "go").key == "client-cert-unreadable"
+
+
+def test_explain_wraps_korean_by_columns():
+    text = k8s.explain("unknown-authority")
+    lines = text.splitlines()
+    assert lines[0] == "[unknown-authority]" and lines[1].startswith("원인: ") and any(l.startswith("해결: ") for l in lines)
+    assert all(causes._columns(line) <= 70 + 6 for line in lines)   # 70 columns after the 6-column label
+    assert len(lines) > 3   # the Korean fix is longer than one line
+    assert k8s.explain(diagnose.make_diagnosis("forbidden", "x"), lang="en").startswith("[forbidden]\nCause: Authenticated")
+    with pytest.raises(KeyError, match="known"):
+        k8s.explain("no-such-cause")
