@@ -1,4 +1,5 @@
-"""The built book's search page finds Korean words, tested the way a reader meets it.
+"""The built book's search page finds Korean words, and its pages fit the screen, tested the way a
+reader meets them.
 
 The book is built once per session into a temporary directory from a copy of the sources
 (`_config.yml`, `_toc.yml`, `book/`) with notebook execution turned off: the notebooks are
@@ -7,7 +8,8 @@ committed executed, and search only needs their text, so this takes seconds, not
 with particles glued on, the case Sphinx's own splitter misses. Then the real `search.html` is
 opened in headless Chromium for each query and the result list is read from the DOM.
 
-To check a real chapter, add a row to SEARCHES (docnames are paths without the extension).
+To check a real chapter, add a row to SEARCHES (docnames are paths without the extension). The
+layout checks measure LAYOUT_PAGES at the default window width in the same browser.
 """
 
 import functools
@@ -289,3 +291,77 @@ def test_main_text_keeps_sections_and_drops_scripts_and_header_links():
 
 def test_main_text_of_a_page_without_main_is_empty():
     assert _excerpt_extension().main_text("<html><body><p>인증서</p></body></html>") == ""
+
+
+# --- pages at the default width (book/_static/k8sauth.css) ---------------------------------------
+
+LAYOUT_PAGES = ["book/00_intro_auth", "book/04_mtls", "book/06_new_user", "book/08_csr_api",
+                "book/appendix_troubleshooting"]
+WINDOW = "1280,900"
+# Run in the page after load: every <pre> of the article whose text is wider than its box (a
+# horizontal scroll bar), every image or SVG reaching past the text column, and the page's width.
+MEASURE = """<script>
+window.addEventListener("load", () => setTimeout(() => {
+  const article = document.querySelector(".bd-article");
+  const right = article.getBoundingClientRect().right;
+  const report = {page: document.documentElement.scrollWidth, window: window.innerWidth, pre: [], img: []};
+  for (const el of article.querySelectorAll("pre"))
+    if (el.clientWidth && el.scrollWidth > el.clientWidth + 1)
+      report.pre.push(el.textContent.split("\\n").reduce((a, b) => (b.length > a.length ? b : a)));
+  for (const el of article.querySelectorAll("img, svg"))
+    if (el.getBoundingClientRect().width && el.getBoundingClientRect().right > right + 1)
+      report.img.push(el.getAttribute("src") || el.tagName);
+  const out = document.createElement("output");
+  out.id = "layout-report";
+  out.textContent = JSON.stringify(report);
+  document.body.appendChild(out);
+}, 100));
+</script></body>"""
+
+
+def _layout(browser, site, docname, without_css=False):
+    """Load a copy of the page with MEASURE added (optionally without k8sauth.css); return the report."""
+    page = site / f"{docname}.html"
+    text = page.read_text(encoding="utf-8").replace("</body>", MEASURE, 1)
+    if without_css:
+        text, removed = re.subn(r'<link rel="stylesheet"[^>]*k8sauth\.css[^>]*/>', "", text)
+        assert removed == 1
+    copy = page.with_name(f"{page.stem}.layout-{int(without_css)}.html")
+    copy.write_text(text, encoding="utf-8")
+    try:
+        with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+            dom = subprocess.run(
+                [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={profile}", f"--window-size={WINDOW}", "--virtual-time-budget=5000",
+                 "--dump-dom", copy.as_uri()],
+                capture_output=True, text=True, timeout=120,
+            ).stdout
+    finally:
+        copy.unlink()
+    found = re.search(r'<output id="layout-report">(.*?)</output>', dom, re.S)
+    assert found, f"{docname}: the layout script did not report"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.fixture(scope="session")
+def layouts(site):
+    browser = _browser()
+    jobs = [(docname, False) for docname in LAYOUT_PAGES] + [(LAYOUT_PAGES[2], True)]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        reports = pool.map(lambda job: _layout(browser, site, *job), jobs)
+        return dict(zip(jobs, reports, strict=True))
+
+
+@pytest.mark.parametrize("docname", LAYOUT_PAGES)
+def test_code_outputs_and_figures_fit_the_column(layouts, docname):
+    report = layouts[(docname, False)]
+    assert report["pre"] == [], f"{docname}: lines scroll sideways: {report['pre'][:3]}"
+    assert report["img"] == [], f"{docname}: figures wider than the text column: {report['img']}"
+    assert report["page"] <= report["window"], f"{docname}: the page scrolls sideways: {report}"
+
+
+def test_without_the_book_css_long_lines_scroll_sideways(layouts):
+    # The measurement sees the problem it guards against: the theme alone scrolls long lines.
+    assert len(layouts[(LAYOUT_PAGES[2], True)]["pre"]) >= 5
+
