@@ -225,6 +225,9 @@ def _assert_every_result_has_an_excerpt(items):
     assert len(items) >= 5, items
     for docname, excerpt in items:
         assert EXCERPT_QUERY in excerpt, f"{docname}: no excerpt with {EXCERPT_QUERY!r}: {excerpt!r}"
+        # taken from the article, not from the page's table of contents in the theme's header
+        # (chapters start with the sections 개요, 준비: only a table of contents lists them in a row)
+        assert "개요 준비" not in excerpt, f"{docname}: excerpt from the table of contents: {excerpt!r}"
     fixture = dict(items)[FIXTURE_DOC]
     assert "인증서를 다시 발급해야 합니다" in fixture, fixture
 
@@ -251,7 +254,7 @@ def test_without_the_excerpt_data_the_page_from_disk_lists_bare_titles(site):
 
 
 def test_search_shows_excerpts_over_http(site):
-    # Served over HTTP the shim stays out of the way and Sphinx fetches the real pages.
+    # Served over HTTP (the book on a web server) the same excerpts are shown.
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     handler.log_message = lambda *args: None
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
@@ -282,15 +285,18 @@ def _excerpt_extension():
 
 
 def test_main_text_keeps_sections_and_drops_scripts_and_header_links():
-    page = ('<html><body><nav>메뉴</nav><main role="main"><section id="a-b"><h1>제목'
+    page = ('<html><body><nav>메뉴</nav><main role="main"><div class="bd-header-article">개요 준비'
+            '</div><article class="bd-article"><section id="a-b"><h1>제목'
             '<a class="headerlink" href="#a-b">#</a></h1><p>인증서 &amp; 키<br>다음 줄</p>'
-            '<script>var x = "<b>";</script></section></main><footer>바닥</footer></body></html>')
+            '<script>var x = "<b>";</script></section></article></main><footer>바닥</footer>'
+            '</body></html>')
     text = _excerpt_extension().main_text(page)
     assert text == '<section id="a-b">제목인증서 &amp; 키다음 줄</section>'
 
 
-def test_main_text_of_a_page_without_main_is_empty():
-    assert _excerpt_extension().main_text("<html><body><p>인증서</p></body></html>") == ""
+def test_main_text_of_a_page_without_an_article_is_empty():
+    page = '<html><body><main role="main"><p>인증서</p></main></body></html>'
+    assert _excerpt_extension().main_text(page) == ""
 
 
 # --- pages at the default width (book/_static/k8sauth.css) ---------------------------------------

@@ -2,18 +2,21 @@
 
 Sphinx's search page (``searchtools.js`` in Sphinx 7.4, ``_displayItem``) shows under each result
 an excerpt of the page around the query word. To get the page's text it ``fetch()``-es the result's
-HTML page and reads the element with ``role="main"``. A browser refuses ``fetch()`` of a
-``file://`` URL, and ``jupyter-book build`` tells readers to open ``file://.../index.html``: there
-the search listed bare page titles without any text.
+HTML page and reads the element with ``role="main"``. Two things went wrong in this book:
 
-This extension keeps Sphinx's search as it is and gives it the text it could not fetch:
+* a browser refuses ``fetch()`` of a ``file://`` URL, and ``jupyter-book build`` tells readers to
+  open ``file://.../index.html``: there the search listed bare page titles without any text;
+* in sphinx-book-theme, ``role="main"`` also holds the article header with the page's table of
+  contents, so over HTTP an excerpt often showed section titles instead of the sentence that
+  uses the word.
 
-* after the HTML build, :func:`write_excerpt_data` reads the ``role="main"`` content of every
-  built page and writes it, reduced to text and to the ``<section id=...>`` elements that search
-  anchors point at, into ``_static/search_excerpts_data.js``;
-* the search page (only that page) loads ``_static/search_excerpts.js``. On ``file://`` it answers
-  ``fetch()`` of a book page from that data; over ``http(s)://`` it does nothing and Sphinx fetches
-  the real page.
+This extension keeps Sphinx's search as it is and gives it the text of the article itself:
+
+* after the HTML build, :func:`write_excerpt_data` reads the ``<article class="bd-article">`` of
+  every built page and writes it, reduced to text and to the ``<section id=...>`` elements that
+  search anchors point at, into ``_static/search_excerpts_data.js``;
+* the search page (only that page) loads ``_static/search_excerpts.js``, which answers Sphinx's
+  ``fetch()`` of a book page from that data (a page missing there is fetched as before).
 
 Enable it in ``_config.yml``::
 
@@ -32,6 +35,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 SHIM_JS = "search_excerpts.js"
+ARTICLE_CLASS = "bd-article"  # pydata-sphinx-theme's (and so sphinx-book-theme's) page content
 DATA_JS = "search_excerpts_data.js"
 # Elements whose text is no part of an excerpt (Sphinx's htmlToText drops these too).
 SKIPPED_TAGS = {"script", "style"}
@@ -41,7 +45,7 @@ VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link",
 
 
 class _MainText(HTMLParser):
-    """Collect the text inside ``role="main"``, keeping ``<section id>`` elements as markup."""
+    """Collect the text of ``<article class="bd-article">``, keeping ``<section id>`` elements."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -54,8 +58,9 @@ class _MainText(HTMLParser):
         if tag in VOID_TAGS:
             return
         attrs = dict(attrs)
-        opens_main = attrs.get("role") == "main"
-        skip = tag in SKIPPED_TAGS or bool(SKIPPED_CLASSES & set((attrs.get("class") or "").split()))
+        classes = set((attrs.get("class") or "").split())
+        opens_main = tag == "article" and ARTICLE_CLASS in classes
+        skip = tag in SKIPPED_TAGS or bool(SKIPPED_CLASSES & classes)
         keep = bool(self._in_main and not self._skipping and tag == "section" and attrs.get("id"))
         self._stack.append((tag, opens_main, keep, skip))
         self._in_main += opens_main
@@ -82,14 +87,14 @@ class _MainText(HTMLParser):
 
 
 def main_text(page_html: str) -> str:
-    """Return a page's ``role="main"`` content as text, with its ``<section id>`` elements kept.
+    """Return a page's article as text, with its ``<section id>`` elements kept.
 
     Args:
         page_html: A built HTML page.
 
     Returns:
         Markup that Sphinx's ``Search.htmlToText`` reads like the page itself, once wrapped in an
-        element with ``role="main"``; an empty string when the page has no such element.
+        element with ``role="main"``; an empty string when the page has no such article.
     """
     parser = _MainText()
     parser.feed(page_html)
@@ -98,7 +103,7 @@ def main_text(page_html: str) -> str:
 
 
 def write_excerpt_data(app, exception) -> None:
-    """Write every built page's main text to ``_static/search_excerpts_data.js``."""
+    """Write every built page's article text to ``_static/search_excerpts_data.js``."""
     if exception is not None or app.builder.format != "html" or not app.builder.search:
         return
     outdir = Path(app.outdir)
@@ -106,7 +111,9 @@ def write_excerpt_data(app, exception) -> None:
     for docname in sorted(app.env.found_docs):
         page = Path(app.builder.get_outfilename(docname))
         if page.is_file():
-            texts[docname] = main_text(page.read_text(encoding="utf-8"))
+            text = main_text(page.read_text(encoding="utf-8"))
+            if text:
+                texts[docname] = text
     data = json.dumps(texts, ensure_ascii=False, separators=(",", ":"))
     # "</" cannot end the script early: the data is loaded with <script src>, not inlined
     (outdir / "_static" / DATA_JS).write_text(

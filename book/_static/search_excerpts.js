@@ -1,15 +1,13 @@
 /*
- * Search excerpts for a book opened from disk (see book/_ext/search_excerpts.py).
+ * Search excerpts from each page's article text (see book/_ext/search_excerpts.py).
  *
  * Sphinx's search page fetch()es each result page to show the text around the query word.
- * Browsers refuse fetch() of file:// URLs, so on file:// this answers those requests from
- * _static/search_excerpts_data.js, which the build wrote from the same pages. Over http(s)
- * it does nothing: Sphinx fetches the real pages.
+ * Browsers refuse fetch() of file:// URLs, and the theme's role="main" also holds the page's
+ * table of contents, so this answers those requests from _static/search_excerpts_data.js,
+ * the article text the build wrote from the same pages. A page missing there is fetched.
  */
 (() => {
   "use strict";
-  if (window.location.protocol !== "file:") return;
-
   const root = new URL(document.documentElement.dataset.content_root || "./", document.baseURI);
   const texts = new Promise((resolve) => {
     const script = document.createElement("script");
@@ -22,7 +20,7 @@
   const pageFetch = window.fetch.bind(window);
   window.fetch = (resource, options) => {
     const url = new URL(resource instanceof Request ? resource.url : String(resource), document.baseURI);
-    const inBook = url.protocol === "file:" && url.href.startsWith(root.href) && url.pathname.endsWith(".html");
+    const inBook = url.href.startsWith(root.href) && url.pathname.endsWith(".html");
     if (!inBook) return pageFetch(resource, options);
     const path = url.href.slice(root.href.length).replace(/[?#].*$/, "");
     const docname = decodeURIComponent(path.slice(0, -".html".length));
