@@ -9,6 +9,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.version import Version
@@ -38,16 +39,32 @@ def direct_requirements():
 
 
 def pins(lines):
+    """canonical name -> version of the pins that apply to this interpreter.
+
+    A package may be pinned twice with exclusive environment markers (soupsieve: the newest
+    needs Python 3.11.5, Debian 12's python3 is 3.11.2); exactly one of them must apply."""
     out = {}
     for line in lines:
         line = line.split("#")[0].strip()
         if not line or line.startswith("-"):
             continue
-        name, sep, version = line.partition("==")
-        assert sep, f"not an exact pin: {line!r}"
-        assert canonical(name) not in out, f"{name} pinned twice"
-        out[canonical(name)] = version.strip()
+        req = Requirement(line)
+        specs = list(req.specifier)
+        assert len(specs) == 1 and specs[0].operator == "==", f"not an exact pin: {line!r}"
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        assert canonical(req.name) not in out, f"{req.name} pinned twice for this interpreter"
+        out[canonical(req.name)] = specs[0].version
     return out
+
+
+def test_a_marked_pin_applies_only_to_its_interpreters():
+    both = ['soupsieve==4.1.4; python_full_version >= "3.11.5"', 'soupsieve==2.10; python_full_version < "3.11.5"']
+    import platform
+    expected = "4.1.4" if Version(platform.python_version()) >= Version("3.11.5") else "2.10"
+    assert pins(both) == {"soupsieve": expected}
+    with pytest.raises(AssertionError, match="pinned twice"):
+        pins(["soupsieve==4.1.4", "soupsieve==2.10"])
 
 
 def constraints():
