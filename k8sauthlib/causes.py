@@ -478,7 +478,8 @@ def explain(cause_or_key, lang="ko", width=70):
         width: columns per line; lines break between words, Hangul counting two columns.
 
     Returns:
-        ``"[key]\n원인: ...\n해결: ..."`` (``Cause:``/``Fix:`` in English).
+        Three parts on their own lines: ``[key]``, then ``원인: ...`` and ``해결: ...``
+        (``Cause:`` and ``Fix:`` in English).
     """
     c = cause(getattr(cause_or_key, "key", cause_or_key))
     title, fix = (c.title_ko, c.fix_ko) if lang == "ko" else (c.title, c.fix)
