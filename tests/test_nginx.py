@@ -492,3 +492,14 @@ def test_wait_for_access_log_ignores_older_lines_and_says_so(mtls, pki):
         mtls.wait_for_access_log("verify=NONE", after=after, timeout=0.2)
     with pytest.raises(NginxError, match="no line containing 'CN=never-sent'"):
         mtls.wait_for_access_log("CN=never-sent", timeout=0.2)
+
+
+def test_find_nginx_looks_in_sbin_when_path_lacks_it(monkeypatch):
+    """A normal user's PATH on Debian has no /usr/sbin, where the package puts nginx."""
+    if not os.path.exists("/usr/sbin/nginx"):
+        pytest.skip("no /usr/sbin/nginx on this machine")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.delenv("K8SAUTHLIB_NGINX", raising=False)
+    assert find_nginx() == "/usr/sbin/nginx"
+    with pytest.raises(NginxNotFoundError, match="not an executable on PATH;"):
+        find_nginx("no-such-nginx")

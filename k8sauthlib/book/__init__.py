@@ -92,6 +92,8 @@ def clean_env(work) -> None:
       ``~/.kube/config`` is a copy of ``admin.conf``, whose embedded credentials make kubectl
       <= 1.34 refuse ``--client-certificate``), and curl, requests and OpenSSL use no proxy and
       no CA bundle but the files a cell names;
+    - ``/usr/local/sbin``, ``/usr/sbin`` and ``/sbin`` are on ``PATH`` (last) even for a user
+      whose login shell leaves them out: Debian's nginx is ``/usr/sbin/nginx``;
     - ``KUBECACHEDIR`` is ``<work>/.kube-cache``: kubectl's discovery and HTTP caches are the
       chapter's own (a warm cache changes which requests, and so which errors, kubectl shows).
 
@@ -100,6 +102,10 @@ def clean_env(work) -> None:
     """
     bindir = str(Path(sys.executable).parent)
     path = [p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != bindir]
+    # Debian installs nginx in /usr/sbin, which a normal user's PATH lacks ("!nginx -t" cells)
+    from ..tls.process import SYSTEM_SBIN
+
+    path += [d for d in SYSTEM_SBIN if d not in path]
     os.environ["PATH"] = os.pathsep.join([bindir, *path])
     for name in READER_VARIABLES:
         os.environ.pop(name, None)

@@ -26,12 +26,16 @@ from ..files import atomic_write
 _INSTALL_HINT = "install it with `apt-get install nginx` (Debian/Ubuntu)"
 
 
+#: Where a system nginx lives when it is not on PATH (Debian: /usr/sbin/nginx).
+SYSTEM_SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+
+
 def find_nginx(binary=None):
     """Locate the nginx binary.
 
     Args:
         binary: an explicit path or name; ``None`` uses ``$K8SAUTHLIB_NGINX`` when set, else
-            ``nginx`` on ``PATH``.
+            ``nginx`` on ``PATH``, then in :data:`SYSTEM_SBIN`.
 
     Returns:
         The absolute path of the binary.
@@ -43,11 +47,13 @@ def find_nginx(binary=None):
     found = shutil.which(str(name))
     if found:
         return found
-    hint = ""
-    if binary is None and os.path.exists("/usr/sbin/nginx"):
-        hint = " (/usr/sbin/nginx exists: add /usr/sbin to PATH)"
-    raise NginxNotFoundError(f"nginx not found: {name!r} is not an executable on PATH{hint}; "
-                             f"{_INSTALL_HINT}")
+    if name == "nginx":
+        # Debian's package installs /usr/sbin/nginx, which a normal user's PATH leaves out
+        found = shutil.which("nginx", path=os.pathsep.join(SYSTEM_SBIN))
+        if found:
+            return found
+    raise NginxNotFoundError(f"nginx not found: {name!r} is not an executable on PATH"
+                             f"{' or in ' + ', '.join(SYSTEM_SBIN) if name == 'nginx' else ''}; {_INSTALL_HINT}")
 
 
 def port_is_free(port, host="127.0.0.1"):
