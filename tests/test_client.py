@@ -30,8 +30,9 @@ from k8sauthlib.tls import diagnose
 from k8sauthlib.tls.client import MTLSClient, parse_resolve
 from k8sauthlib.tls.keypair import check_key_pair
 from k8sauthlib.tls.nginx import Nginx
+from k8sauthlib.tls.process import nginx_available
 
-pytestmark = pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("curl") is None,
+pytestmark = pytest.mark.skipif(not nginx_available() or shutil.which("curl") is None,
                                 reason="needs nginx and curl")
 
 APISERVER_SANS = ["kubernetes", "kubernetes.default", "kubernetes.default.svc",

@@ -14,8 +14,9 @@ import pytest
 import k8sauthlib as k8s
 from k8sauthlib.tls import diagnose
 from k8sauthlib.tls.nginx import Nginx
+from k8sauthlib.tls.process import nginx_available
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None or shutil.which("nginx") is None,
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None or not nginx_available(),
                                 reason="needs kubectl and nginx")
 
 

@@ -31,8 +31,9 @@ from k8sauthlib.errors import (
 from k8sauthlib.tls import diagnose
 from k8sauthlib.tls.client import MTLSClient
 from k8sauthlib.tls.nginx import Nginx
+from k8sauthlib.tls.process import nginx_available
 
-pytestmark = pytest.mark.skipif(shutil.which("nginx") is None or shutil.which("curl") is None,
+pytestmark = pytest.mark.skipif(not nginx_available() or shutil.which("curl") is None,
                                 reason="needs nginx and curl")
 
 KOREAN = "<h1>안녕하세요, mTLS!</h1>"

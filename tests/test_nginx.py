@@ -22,9 +22,9 @@ import k8sauthlib as k8s
 from k8sauthlib.errors import NginxError, NginxNotFoundError, NginxStartError
 from k8sauthlib.tls import diagnose
 from k8sauthlib.tls.nginx import Nginx
-from k8sauthlib.tls.process import find_nginx, pids_with_cwd, port_is_free
+from k8sauthlib.tls.process import find_nginx, nginx_available, pids_with_cwd, port_is_free
 
-pytestmark = pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx not installed")
+pytestmark = pytest.mark.skipif(not nginx_available(), reason="nginx not installed")
 
 
 @pytest.fixture(scope="module")

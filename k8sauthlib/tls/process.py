@@ -56,6 +56,15 @@ def find_nginx(binary=None):
                              f"{' or in ' + ', '.join(SYSTEM_SBIN) if name == 'nginx' else ''}; {_INSTALL_HINT}")
 
 
+def nginx_available() -> bool:
+    """True when :func:`find_nginx` would find nginx (on ``PATH`` or in :data:`SYSTEM_SBIN`)."""
+    try:
+        find_nginx()
+    except NginxNotFoundError:
+        return False
+    return True
+
+
 def port_is_free(port, host="127.0.0.1"):
     """True when nothing listens on ``host:port`` and we could bind it."""
     # first: anything that answers there is in use
