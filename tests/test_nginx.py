@@ -334,6 +334,7 @@ def test_an_nginx_this_library_did_not_start_is_never_signalled(workroot, pki):
 
 def test_missing_nginx_says_how_to_install(workroot, pki, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no nginx anywhere on PATH
+    monkeypatch.setattr("k8sauthlib.tls.process.SYSTEM_SBIN", (str(tmp_path),))   # nor in sbin
     monkeypatch.delenv("K8SAUTHLIB_NGINX", raising=False)
     with pytest.raises(NginxNotFoundError, match="apt-get install nginx") as info:
         _new(workroot, "missing", pki).start()
