@@ -168,7 +168,17 @@ class Transport:
             except Exception:  # a bug must not stop the lab from accepting; it is logged
                 logger.exception("lab: unexpected error in the event loop")
                 time.sleep(0.05)
-        for conn in list(self._conns):
+        # Close only what the loop holds (parked): closing a worker's connection under its OpenSSL
+        # call can abort the process. Workers see _stopping, close theirs, then take the sentinels.
+        with self._heap_lock:
+            parked = [conn for conn in list(self._conns) if conn.parked]
+            for conn in parked:
+                conn.parked = False
+                try:
+                    self._selector.unregister(conn.sock)
+                except (KeyError, ValueError, OSError):
+                    pass
+        for conn in parked:
             self._close(conn)
         for _ in self._workers:
             self._work.put(None)
@@ -228,14 +238,24 @@ class Transport:
         if conn.sock.fileno() < 0:
             return False
         with self._heap_lock:
-            conn.park_seq += 1
-            conn.parked = True
-            heapq.heappush(self._heap, (park.deadline, next(self._seq), conn, conn.park_seq))
-            if len(self._heap) > 4 * len(self._conns) + 64:    # drop entries of connections served since
-                self._heap = [e for e in self._heap if e[2].parked and e[2].park_seq == e[3]]
-                heapq.heapify(self._heap)
-            self._selector.register(conn.sock, selectors.EVENT_WRITE if park.write else selectors.EVENT_READ, conn)
-            return park.deadline < self._loop_wakes_at
+            # Under the lock the loop also takes to close its parked connections at stop: a worker
+            # either parks before that (and the loop closes it) or sees _stopping and closes it.
+            stopping = self._stopping.is_set() and threading.current_thread() is not self._loop_thread
+            if not stopping:
+                return self._register(conn, park)
+        self._close(conn)
+        return False
+
+    def _register(self, conn, park):
+        """(Under the heap lock) wait on ``conn``'s socket until ``park.deadline``."""
+        conn.park_seq += 1
+        conn.parked = True
+        heapq.heappush(self._heap, (park.deadline, next(self._seq), conn, conn.park_seq))
+        if len(self._heap) > 4 * len(self._conns) + 64:    # drop entries of connections served since
+            self._heap = [e for e in self._heap if e[2].parked and e[2].park_seq == e[3]]
+            heapq.heapify(self._heap)
+        self._selector.register(conn.sock, selectors.EVENT_WRITE if park.write else selectors.EVENT_READ, conn)
+        return park.deadline < self._loop_wakes_at
 
     def _expire(self):
         now = time.monotonic()
