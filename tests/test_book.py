@@ -114,12 +114,14 @@ def test_clean_env_puts_the_interpreter_first_and_drops_the_readers_variables(mo
     monkeypatch.setenv("PATH", f"/usr/bin:{bindir}:/bin")
     for name in book.READER_VARIABLES:
         monkeypatch.setenv(name, "http://127.0.0.1:9")
+    monkeypatch.setenv("SHELL", "/usr/bin/fish")
     book.clean_env(tmp_path)
     # the interpreter first and once; Debian's sbin directories (nginx) last, for a normal user
     assert os.environ["PATH"].split(os.pathsep) == [bindir, "/usr/bin", "/bin", "/usr/local/sbin", "/usr/sbin", "/sbin"]
     assert os.environ["KUBECONFIG"] == os.devnull
     assert os.environ["KUBECACHEDIR"] == str(tmp_path / ".kube-cache")
     assert not (set(book.READER_VARIABLES) - {"KUBECONFIG"}) & set(os.environ)
+    assert os.environ["SHELL"] == "/bin/sh"                 # IPython's '!' runs $SHELL -c
 
 
 def test_remove_private_files_takes_keys_and_key_holding_kubeconfigs_only(tmp_path):

@@ -55,7 +55,9 @@ def hostile_home(tmp_path) -> tuple[Path, dict]:
     env = dict(os.environ, HOME=str(home),
                HTTPS_PROXY=proxy, https_proxy=proxy, HTTP_PROXY=proxy, http_proxy=proxy, ALL_PROXY=proxy,
                all_proxy=proxy, NO_PROXY="", no_proxy="",
-               CURL_CA_BUNDLE=str(bundle), SSL_CERT_FILE=str(bundle), REQUESTS_CA_BUNDLE=str(bundle))
+               CURL_CA_BUNDLE=str(bundle), SSL_CERT_FILE=str(bundle), REQUESTS_CA_BUNDLE=str(bundle),
+               # a login shell IPython cannot find: '!' works only because clean_env pins /bin/sh
+               SHELL="/nonexistent/fish")
     env.pop("KUBECONFIG", None)   # kubectl falls back to ~/.kube/config
     env.pop("KUBECACHEDIR", None)
     return home, env
@@ -100,8 +102,8 @@ def test_the_hostile_environment_would_change_kubectl_and_curl(tmp_path):
 
 def test_notebooks_give_the_committed_outputs_in_a_hostile_environment(tmp_path):
     """Every notebook (the kubectl chapters 05-07 and appendices, and the curl/openssl chapters),
-    strict nbval, with the reader's kubeconfig, proxy and CA-bundle variables set (their work
-    directories under tmp_path, not book/work)."""
+    strict nbval, with the reader's kubeconfig, proxy and CA-bundle variables set and a login shell
+    that does not exist (their work directories under tmp_path, not book/work)."""
     import shutil
     import tempfile
     home, env = hostile_home(tmp_path)

@@ -96,6 +96,9 @@ def clean_env(work) -> None:
       whose login shell leaves them out: Debian's nginx is ``/usr/sbin/nginx``;
     - ``KUBECACHEDIR`` is ``<work>/.kube-cache``: kubectl's discovery and HTTP caches are the
       chapter's own (a warm cache changes which requests, and so which errors, kubectl shows).
+    - ``SHELL`` is ``/bin/sh``: IPython runs each ``!`` line with ``$SHELL -c`` (resolved at the
+      kernel's first ``!``, which comes after this call), so the book's commands, written for POSIX
+      sh, run the same under a reader's bash, zsh or fish, and where ``SHELL`` is unset.
 
     Args:
         work: the chapter's work directory (from :func:`workdir`).
@@ -111,6 +114,7 @@ def clean_env(work) -> None:
         os.environ.pop(name, None)
     os.environ["KUBECONFIG"] = os.devnull
     os.environ["KUBECACHEDIR"] = str(Path(work).absolute() / ".kube-cache")
+    os.environ["SHELL"] = "/bin/sh"
 
 
 #: How long the certificates the chapters mint with the cluster CA stay valid. On a real cluster
