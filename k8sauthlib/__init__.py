@@ -35,7 +35,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .book.figures import draw_chain, draw_mtls_handshake
     from .book.kube_figures import draw_kubeconfig, draw_request_path
-    from .causes import CAUSES, cause, explain, markdown_table
+    from .cause_text import explain, markdown_table
+    from .causes import CAUSES, cause
     from .cfssl import CsrRequest, SigningConfig
     from .errors import (
         CertificateExpired,
@@ -105,7 +106,8 @@ _EXPORTS = {
     "cfssl": ("CsrRequest", "SigningConfig"),
     "tls.client": ("MTLSClient",),
     "tls.keypair": ("check_key_pair",),
-    "causes": ("CAUSES", "cause", "explain", "markdown_table"),
+    "causes": ("CAUSES", "cause"),
+    "cause_text": ("explain", "markdown_table"),
     "tls.diagnose": ("diagnose_nginx_log", "diagnose_response", "diagnose_text", "run_curl"),
     "tls.nginx": ("Nginx",),
     "tls.recorder": ("RecordedRequest", "RequestRecorder"),

@@ -4,8 +4,10 @@ CertificateSigningRequest API (``pkg/registry/certificates``, ``plugin/pkg/admis
 (``pkg/registry/rbac/validation``), kubectl's configuration check (client-go
 ``tools/clientcmd/validation.go``), cfssl/cfssljson, nginx's bind(), sudo and file permissions.
 
-:mod:`k8sauthlib.causes` puts :data:`API_CAUSES` before its generic 401/403 rows, whose signs
-(``is forbidden: User``) would match these messages too.
+:data:`HTTP_CAUSES` are the API server's generic refusals: 401 Unauthorized, 403 Forbidden
+(anonymous or not), 404 Not Found and a 400 without a reason. :mod:`k8sauthlib.causes` puts
+:data:`API_CAUSES` before them, since their signs (``is forbidden: User``) would match these
+messages too.
 """
 
 from __future__ import annotations
@@ -151,4 +153,83 @@ API_CAUSES = (
     ),
 )
 
-__all__ = ["API_CAUSES"]
+#: The API server's generic refusals (401, 403, 404, 400), after :data:`API_CAUSES`.
+HTTP_CAUSES = (
+    Cause(
+        "unauthorized",
+        "The API server did not authenticate the request (401 Unauthorized)",
+        "Present a client certificate signed by the cluster CA (/etc/kubernetes/pki/ca.crt, "
+        "--client-ca-file), not expired, with 'client auth' usage; the API server log says "
+        "'Unable to authenticate the request' with the x509 reason.",
+        "API 서버가 요청을 인증하지 못했습니다(401 Unauthorized)",
+        "클러스터 CA(/etc/kubernetes/pki/ca.crt, --client-ca-file)가 서명한 클라이언트 인증서를 "
+        "보냅니다. 인증서는 만료되지 않았고 'client auth' 용도가 있어야 합니다. 거부한 이유는 API "
+        "서버 로그의 'Unable to authenticate the request' 줄에 x509 오류로 남습니다.",
+        (S("go", "error: You must be logged in to the server",
+           shown="error: You must be logged in to the server (Unauthorized)"),
+         S("http", "401 Unauthorized")),
+    ),
+    Cause(
+        # before "forbidden": its signs would match this message too
+        "anonymous-forbidden",
+        "No credential reached the API server: the request ran as system:anonymous and RBAC "
+        "refused it (403 Forbidden)",
+        "Send a client certificate signed by the cluster CA (curl --cert/--key; kubectl: the "
+        "user's client-certificate and client-key in the kubeconfig). A certificate without CN "
+        "does not help: it names no user.",
+        "자격 증명이 API 서버에 닿지 않아 요청이 system:anonymous로 처리되었고, RBAC가 거절했습니다"
+        "(403 Forbidden)",
+        "클러스터 CA가 서명한 클라이언트 인증서를 보냅니다. curl은 --cert와 --key, kubectl은 "
+        "kubeconfig 사용자의 client-certificate와 client-key로 지정합니다. CN이 없는 인증서는 "
+        "사용자를 나타내지 않으므로 소용이 없습니다.",
+        (S("go", 'User "system:anonymous" cannot',
+           shown='Error from server (Forbidden): pods is forbidden: User "system:anonymous" cannot list '
+                 'resource "pods" in API group "" in the namespace "default"'),
+         S("http", '403 Forbidden: User "system:anonymous"', shown='403 Forbidden, User "system:anonymous"')),
+    ),
+    Cause(
+        "forbidden",
+        "Authenticated, but RBAC does not allow the request (403 Forbidden)",
+        "Bind a Role/ClusterRole to the user (CN) or to one of its groups (O) with a "
+        "RoleBinding/ClusterRoleBinding; check with kubectl auth can-i.",
+        "인증은 성공했지만 RBAC가 요청을 허용하지 않습니다(403 Forbidden)",
+        "롤바인딩(RoleBinding)이나 클러스터롤바인딩(ClusterRoleBinding)으로 사용자(CN)나 그룹(O)에 "
+        "롤을 연결합니다. 허용되는지는 kubectl auth can-i로 확인합니다.",
+        (S("go", "Error from server (Forbidden)",
+           shown='Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
+                 '"pods" in API group "" in the namespace "default"'),
+         S("go", "is forbidden: User", shown=""),
+         S("http", "403 Forbidden")),
+    ),
+    Cause(
+        "resource-not-found",
+        "The server has no such path: an API group or version this API server does not serve, or a "
+        "server that is not an API server at all (404 Not Found)",
+        "List what the server serves (kubectl api-versions, kubectl api-resources): a group that is "
+        "missing is not enabled on this cluster (a CRD not installed, an API turned off, a version "
+        "removed); if nothing is listed, the kubeconfig's server: is not the API server.",
+        "서버에 그런 경로가 없습니다. 이 API 서버가 제공하지 않는 API 그룹이나 버전이거나, 서버가 API "
+        "서버가 아닙니다(404 Not Found)",
+        "서버가 제공하는 것을 봅니다(kubectl api-versions, kubectl api-resources). 목록에 없는 그룹은 이 "
+        "클러스터에서 켜지지 않은 것입니다(CRD를 설치하지 않았거나, API를 껐거나, 버전이 제거됨). 아무것도 "
+        "나오지 않으면 kubeconfig의 server:가 API 서버가 아닙니다.",
+        (S("go", "the server could not find the requested resource",
+           shown="Error from server (NotFound): the server could not find the requested resource"),),
+    ),
+    Cause(
+        "bad-request-from-proxy",
+        "The server answered 400 Bad Request without saying why (to kubectl, nginx's TLS error "
+        "pages look like this)",
+        "Look at the page itself (curl, or kubectl get --raw / -v=8): 'No required SSL "
+        "certificate was sent' means pass client-certificate/client-key; 'The SSL certificate "
+        "error' means use a certificate signed by the server's client CA.",
+        "서버가 이유를 밝히지 않고 400 Bad Request로 응답했습니다(kubectl에는 nginx의 TLS 오류 "
+        "페이지가 이렇게 보입니다)",
+        "curl이나 kubectl get --raw / -v=8로 페이지 내용을 봅니다. 'No required SSL certificate "
+        "was sent'라면 client-certificate와 client-key를 지정합니다. 'The SSL certificate error'라면 "
+        "서버가 클라이언트용으로 신뢰하는 CA가 서명한 인증서를 씁니다.",
+        (S("go", "Error from server (BadRequest): the server rejected our request for an unknown reason"),),
+    ),
+)
+
+__all__ = ["API_CAUSES", "HTTP_CAUSES"]

@@ -1,19 +1,19 @@
-"""The causes of TLS, mutual-TLS and certificate failures: one table, in English and Korean, and its renderings.
+"""The causes of TLS, mutual-TLS and certificate failures: one table, in English and Korean.
 
 Each :class:`Cause` has a key: the one vocabulary of :attr:`k8sauthlib.errors.TLSProblem.key`,
 :attr:`k8sauthlib.errors.VerificationError.reason` (derived from Go's message by :func:`go_key`, so
-the same Go text gets the same key everywhere) and the diagnoses of :mod:`k8sauthlib.tls.diagnose`; a title and a fix in both languages, and
-the :class:`Sign` s by which the tools show it: curl, nginx's pages and log, Python, Go (kubectl,
-kube-apiserver). The book's troubleshooting appendix is rendered from :data:`CAUSES` with
-:func:`markdown_table`, so it cannot drift from what the library says.
+the same Go text gets the same key everywhere) and the diagnoses of :mod:`k8sauthlib.tls.diagnose`;
+a title and a fix in both languages, and the :class:`Sign` s by which the tools show it: curl,
+nginx's pages and log, Python, Go (kubectl, kube-apiserver). :data:`CAUSES` holds the TLS and
+certificate rows written here and, in their place in the order, the API server's refusals of
+:mod:`k8sauthlib.api_causes`. The book's troubleshooting appendix is rendered from
+:data:`CAUSES` by :func:`k8sauthlib.cause_text.markdown_table`, so it cannot drift from what the
+library says.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
-from .api_causes import API_CAUSES
+from .api_causes import API_CAUSES, HTTP_CAUSES
 from .cause_kinds import SOURCES, Cause, Sign
 
 S = Sign  # brevity in the table below
@@ -259,81 +259,7 @@ CAUSES = (
          S("go", "no such host")),
     ),
     *API_CAUSES,   # the API's own refusals before the generic 401/403 rows, whose signs match them too
-    Cause(
-        "unauthorized",
-        "The API server did not authenticate the request (401 Unauthorized)",
-        "Present a client certificate signed by the cluster CA (/etc/kubernetes/pki/ca.crt, "
-        "--client-ca-file), not expired, with 'client auth' usage; the API server log says "
-        "'Unable to authenticate the request' with the x509 reason.",
-        "API 서버가 요청을 인증하지 못했습니다(401 Unauthorized)",
-        "클러스터 CA(/etc/kubernetes/pki/ca.crt, --client-ca-file)가 서명한 클라이언트 인증서를 "
-        "보냅니다. 인증서는 만료되지 않았고 'client auth' 용도가 있어야 합니다. 거부한 이유는 API "
-        "서버 로그의 'Unable to authenticate the request' 줄에 x509 오류로 남습니다.",
-        (S("go", "error: You must be logged in to the server",
-           shown="error: You must be logged in to the server (Unauthorized)"),
-         S("http", "401 Unauthorized")),
-    ),
-    Cause(
-        # before "forbidden": its signs would match this message too
-        "anonymous-forbidden",
-        "No credential reached the API server: the request ran as system:anonymous and RBAC "
-        "refused it (403 Forbidden)",
-        "Send a client certificate signed by the cluster CA (curl --cert/--key; kubectl: the "
-        "user's client-certificate and client-key in the kubeconfig). A certificate without CN "
-        "does not help: it names no user.",
-        "자격 증명이 API 서버에 닿지 않아 요청이 system:anonymous로 처리되었고, RBAC가 거절했습니다"
-        "(403 Forbidden)",
-        "클러스터 CA가 서명한 클라이언트 인증서를 보냅니다. curl은 --cert와 --key, kubectl은 "
-        "kubeconfig 사용자의 client-certificate와 client-key로 지정합니다. CN이 없는 인증서는 "
-        "사용자를 나타내지 않으므로 소용이 없습니다.",
-        (S("go", 'User "system:anonymous" cannot',
-           shown='Error from server (Forbidden): pods is forbidden: User "system:anonymous" cannot list '
-                 'resource "pods" in API group "" in the namespace "default"'),
-         S("http", '403 Forbidden: User "system:anonymous"', shown='403 Forbidden, User "system:anonymous"')),
-    ),
-    Cause(
-        "forbidden",
-        "Authenticated, but RBAC does not allow the request (403 Forbidden)",
-        "Bind a Role/ClusterRole to the user (CN) or to one of its groups (O) with a "
-        "RoleBinding/ClusterRoleBinding; check with kubectl auth can-i.",
-        "인증은 성공했지만 RBAC가 요청을 허용하지 않습니다(403 Forbidden)",
-        "롤바인딩(RoleBinding)이나 클러스터롤바인딩(ClusterRoleBinding)으로 사용자(CN)나 그룹(O)에 "
-        "롤을 연결합니다. 허용되는지는 kubectl auth can-i로 확인합니다.",
-        (S("go", "Error from server (Forbidden)",
-           shown='Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
-                 '"pods" in API group "" in the namespace "default"'),
-         S("go", "is forbidden: User", shown=""),
-         S("http", "403 Forbidden")),
-    ),
-    Cause(
-        "resource-not-found",
-        "The server has no such path: an API group or version this API server does not serve, or a "
-        "server that is not an API server at all (404 Not Found)",
-        "List what the server serves (kubectl api-versions, kubectl api-resources): a group that is "
-        "missing is not enabled on this cluster (a CRD not installed, an API turned off, a version "
-        "removed); if nothing is listed, the kubeconfig's server: is not the API server.",
-        "서버에 그런 경로가 없습니다. 이 API 서버가 제공하지 않는 API 그룹이나 버전이거나, 서버가 API "
-        "서버가 아닙니다(404 Not Found)",
-        "서버가 제공하는 것을 봅니다(kubectl api-versions, kubectl api-resources). 목록에 없는 그룹은 이 "
-        "클러스터에서 켜지지 않은 것입니다(CRD를 설치하지 않았거나, API를 껐거나, 버전이 제거됨). 아무것도 "
-        "나오지 않으면 kubeconfig의 server:가 API 서버가 아닙니다.",
-        (S("go", "the server could not find the requested resource",
-           shown="Error from server (NotFound): the server could not find the requested resource"),),
-    ),
-    Cause(
-        "bad-request-from-proxy",
-        "The server answered 400 Bad Request without saying why (to kubectl, nginx's TLS error "
-        "pages look like this)",
-        "Look at the page itself (curl, or kubectl get --raw / -v=8): 'No required SSL "
-        "certificate was sent' means pass client-certificate/client-key; 'The SSL certificate "
-        "error' means use a certificate signed by the server's client CA.",
-        "서버가 이유를 밝히지 않고 400 Bad Request로 응답했습니다(kubectl에는 nginx의 TLS 오류 "
-        "페이지가 이렇게 보입니다)",
-        "curl이나 kubectl get --raw / -v=8로 페이지 내용을 봅니다. 'No required SSL certificate "
-        "was sent'라면 client-certificate와 client-key를 지정합니다. 'The SSL certificate error'라면 "
-        "서버가 클라이언트용으로 신뢰하는 CA가 서명한 인증서를 씁니다.",
-        (S("go", "Error from server (BadRequest): the server rejected our request for an unknown reason"),),
-    ),
+    *HTTP_CAUSES,
     Cause(
         "verification-disabled",
         "The request worked only because server verification was turned off",
@@ -402,93 +328,6 @@ def cause(key):
         raise KeyError(f"unknown cause {key!r}; known: {', '.join(_BY_KEY)}") from None
 
 
-def table(lang="en"):
-    """The cause table for the book: one dict per cause.
-
-    Args:
-        lang: ``"en"`` or ``"ko"``.
-
-    Returns:
-        A list of ``{"key", "cause", "fix", "signs": [(source label, text), ...], "severity"}``.
-    """
-    rows = []
-    for c in CAUSES:
-        signs = []
-        for s in c.signs:
-            label = SOURCES[s.source][1 if lang == "ko" else 0]
-            if s.shown == "":
-                continue   # a catch-all matcher: the rows above it show the real messages
-            text = s.shown or s.text
-            text = text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {text}"
-            if (label, text) not in signs:
-                signs.append((label, text))
-        rows.append({"key": c.key, "cause": c.title_ko if lang == "ko" else c.title,
-                     "fix": c.fix_ko if lang == "ko" else c.fix, "signs": signs,
-                     "severity": c.severity})
-    return rows
-
-
-#: What must be a code span in the Markdown table: Sphinx's smart quotes would turn ``--cacert``
-#: into an en dash and ``verify='ca.pem'`` into curly quotes everywhere else. Options with two
-#: dashes with their file or address argument (``--cacert ca.pem``), ``name='value'`` /
-#: ``name=...`` arguments, and 'quoted' phrases. ASCII only: a Korean particle stays outside.
-_CODE_IN_PROSE = re.compile(r"\w+=(?:'[^']*'|\.\.\.)|'[^']*'|[\w./:-]*--[\w-]+(?: (?!-)[\w./:-]*[\w/])?",
-                            re.ASCII)
-
-
-def _code_spans(text):
-    return _CODE_IN_PROSE.sub(lambda m: f"`{m.group(0)}`", text)
-
-
-def markdown_table(lang="ko"):
-    """:func:`table` as a Markdown table (symptoms | cause | fix) for the troubleshooting appendix.
-
-    Command-line options and arguments in the cause and fix texts become code spans, so the
-    rendered book shows them exactly as typed.
-    """
-    head = ("| 증상 | 원인 | 해결 |", "|---|---|---|") if lang == "ko" else \
-        ("| Symptom | Cause | Fix |", "|---|---|---|")
-    lines = list(head)
-    for row in table(lang):
-        signs = "<br>".join(f"{label}: `{text}`" for label, text in row["signs"])
-        lines.append(f"| {signs} | {_code_spans(row['cause'])} | {_code_spans(row['fix'])} |".replace("\n", " "))
-    return "\n".join(lines) + "\n"
-
-
-def _columns(text):
-    """Terminal columns of ``text``: wide characters (Hangul, CJK) take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _wrap(text, width, indent):
-    lines = [""]
-    for word in text.split(" "):
-        if lines[-1] and _columns(lines[-1] + " " + word) > width:
-            lines.append("")
-        lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
-    return ("\n" + indent).join(lines)
-
-
-def explain(cause_or_key, lang="ko", width=70):
-    """The cause and its fix as a few lines for a notebook's output box.
-
-    Args:
-        cause_or_key: a :class:`Cause`, a diagnosis (anything with a ``key``) or a cause key.
-        lang: ``"ko"`` or ``"en"``.
-        width: columns per line; lines break between words, Hangul counting two columns.
-
-    Returns:
-        Three parts on their own lines: ``[key]``, then ``원인: ...`` and ``해결: ...``
-        (``Cause:`` and ``Fix:`` in English).
-    """
-    c = cause(getattr(cause_or_key, "key", cause_or_key))
-    title, fix = (c.title_ko, c.fix_ko) if lang == "ko" else (c.title, c.fix)
-    labels = ("원인: ", "해결: ") if lang == "ko" else ("Cause: ", "Fix: ")
-    indent = " " * max(_columns(label) for label in labels)
-    return (f"[{c.key}]\n{labels[0]}{_wrap(title, width, indent)}\n"
-            f"{labels[1]}{_wrap(fix, width, indent)}")
-
-
 def go_key(message: str) -> str | None:
     """The key of the first cause one of whose Go signs matches ``message`` (a Go error text), or None."""
     for c in CAUSES:
@@ -497,4 +336,4 @@ def go_key(message: str) -> str | None:
     return None
 
 
-__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause", "explain", "markdown_table", "table"]
+__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause"]

@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import k8sauthlib as k8s
-from k8sauthlib import causes
+from k8sauthlib import cause_text, causes
 from k8sauthlib.errors import CAUSE_CLASSES, TLSProblem
 from k8sauthlib.tls import diagnose
 
@@ -107,12 +107,12 @@ def test_unmatched_curl_failure_is_generic_or_none():
 
 
 def test_table_and_markdown():
-    rows_ko = causes.table("ko")
-    rows_en = causes.table("en")
+    rows_ko = cause_text.table("ko")
+    rows_en = cause_text.table("en")
     assert [r["key"] for r in rows_ko] == [c.key for c in causes.CAUSES]
     assert rows_ko[0]["cause"] == causes.CAUSES[0].title_ko
     assert rows_en[0]["cause"] == causes.CAUSES[0].title
-    md = causes.markdown_table("ko")
+    md = cause_text.markdown_table("ko")
     assert md.startswith("| 증상 | 원인 | 해결 |")
     assert md.count("\n") == len(causes.CAUSES) + 2
     assert "`(60) SSL certificate problem: unable to get local issuer certificate`" in md
@@ -273,7 +273,7 @@ def test_shown_messages_map_back_to_their_cause():
 
 
 def test_table_shows_no_catch_all_fragments():
-    shown = [text for row in causes.table("en") for _, text in row["signs"]]
+    shown = [text for row in cause_text.table("en") for _, text in row["signs"]]
     assert "[SSL" not in shown and "tls: " not in shown and "is forbidden: User" not in shown
     assert "x509: certificate is valid for localhost, 127.0.0.1, not kubernetes" in shown
 
@@ -333,7 +333,7 @@ def test_explain_wraps_korean_by_columns():
     text = k8s.explain("unknown-authority")
     lines = text.splitlines()
     assert lines[0] == "[unknown-authority]" and lines[1].startswith("원인: ") and any(l.startswith("해결: ") for l in lines)
-    assert all(causes._columns(line) <= 70 + 6 for line in lines)   # 70 columns after the 6-column label
+    assert all(cause_text._columns(line) <= 70 + 6 for line in lines)   # 70 columns after the 6-column label
     assert len(lines) > 3   # the Korean fix is longer than one line
     assert k8s.explain(diagnose.make_diagnosis("forbidden", "x"), lang="en").startswith("[forbidden]\nCause: Authenticated")
     with pytest.raises(KeyError, match="known"):
