@@ -73,12 +73,13 @@ if TYPE_CHECKING:
     from .kube.kubeconfig import Kubeconfig
     from .kube.user import kubeconfig_for_user
     from .lab import LabServer
-    from .pki.certs import CA, CSR, Cert, make_csr
+    from .pki.certs import CA
     from .pki.describe import CertInfo, describe
     from .pki.fields import load_cert
     from .pki.identity import Identity, kubernetes_identity
     from .pki.keys import KeySpec, key_matches, load_private_key
     from .pki.names import resolve_usages, subject_name
+    from .pki.results import CSR, Cert, make_csr
     from .pki.verify import verify_chain
     from .tls.client import MTLSClient
     from .tls.diagnose import diagnose_nginx_log, diagnose_response, diagnose_text, run_curl
@@ -99,7 +100,8 @@ _EXPORTS = {
     "pki.fields": ("load_cert",),
     "pki.keys": ("KeySpec", "key_matches", "load_private_key"),
     "pki.names": ("resolve_usages", "subject_name"),
-    "pki.certs": ("CA", "CSR", "Cert", "make_csr"),
+    "pki.results": ("CSR", "Cert", "make_csr"),
+    "pki.certs": ("CA",),
     "pki.describe": ("CertInfo", "describe"),
     "pki.identity": ("Identity", "kubernetes_identity"),
     "pki.verify": ("verify_chain",),

@@ -26,10 +26,11 @@ import yaml
 from ..errors import InputError
 from ..files import KEY_MODE, atomic_write
 from ..go.yaml import go_yaml_dump
-from ..pki.certs import CA, CA_VALIDITY, CERT_VALIDITY, Cert
+from ..pki.certs import CA, CA_VALIDITY, CERT_VALIDITY
 from ..pki.fields import load_cert
 from ..pki.keys import KeySpec, verify_signature
 from ..pki.names import subject_name
+from ..pki.results import Cert
 from .kubeconfig import Kubeconfig
 from .manifests import static_pod_manifests
 from .node import (
