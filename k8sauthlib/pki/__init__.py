@@ -7,7 +7,7 @@
 - :mod:`.certs`: :class:`CA` (issuing) and the one certificate builder;
 - :mod:`.identity`: who kube-apiserver thinks a certificate is;
 - :mod:`.describe`: what is in a certificate (``cfssl certinfo``);
-- :mod:`.verify`: Go's ``crypto/x509`` chain verification.
+- :mod:`.verify`: Go's ``crypto/x509`` chain verification, with :mod:`.hostname` (``VerifyHostname``).
 """
 
 from .certs import CA

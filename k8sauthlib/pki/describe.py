@@ -353,8 +353,13 @@ def describe(cert) -> CertInfo:
     )
 
 
+def cert_label(cert: x509.Certificate) -> str:
+    """How a message names a certificate: its subject quoted, or its serial when the subject is empty."""
+    return repr(cert.subject.rfc4514_string() or f"serial {cert.serial_number}")
+
+
 def _int_bytes(n: int) -> bytes:
     return n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big")
 
 
-__all__ = ["EKU_NAMES", "CertInfo", "describe"]
+__all__ = ["EKU_NAMES", "CertInfo", "cert_label", "describe"]
