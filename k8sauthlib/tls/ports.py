@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from pathlib import Path
 
 from ..errors import NginxStartError
@@ -107,4 +108,18 @@ def port_closed(host, port):
         return s.connect_ex((host, port)) != 0
 
 
-__all__ = ["holds_socket", "listening_inodes", "port_closed", "port_holder", "port_in_use_error"]
+def tls_handshake(host, port, server_name, timeout=2.0):
+    """Do one TLS handshake with whatever listens on ``host:port`` and return the protocol version.
+
+    Server verification is off here on purpose: this only asks "does something speak TLS on the
+    port yet", whatever certificate it serves; :func:`holds_socket` then says whose socket it is.
+    """
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
+            return tls.version()
+
+
+__all__ = ["holds_socket", "listening_inodes", "port_closed", "port_holder", "port_in_use_error", "tls_handshake"]
