@@ -27,10 +27,11 @@ from k8sauthlib.errors import (
     UnknownServerCA,
 )
 from k8sauthlib.tls import diagnose
-from k8sauthlib.tls.client import MTLSClient, parse_resolve
+from k8sauthlib.tls.client import MTLSClient
 from k8sauthlib.tls.keypair import check_key_pair
 from k8sauthlib.tls.nginx import Nginx
 from k8sauthlib.tls.process import nginx_available
+from k8sauthlib.tls.resolve import parse_resolve
 
 pytestmark = pytest.mark.skipif(not nginx_available() or shutil.which("curl") is None,
                                 reason="needs nginx and curl")

@@ -1,6 +1,6 @@
 """TLS on the wire.
 
-- :mod:`.client`: the mTLS client (:class:`~k8sauthlib.MTLSClient`);
+- :mod:`.client`: the mTLS client (:class:`~k8sauthlib.MTLSClient`), with :mod:`.resolve` (curl's ``--resolve``);
 - :mod:`.trust`: what the client trusts (the system CA bundle, a CA file checked before use);
 - :mod:`.keypair`: does a private key belong to a certificate, checked before connecting;
 - :mod:`.recorder`: a tiny HTTPS server that records the requests clients send;
