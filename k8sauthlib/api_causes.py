@@ -26,8 +26,8 @@ API_CAUSES = (
         "system:masters 대신 RBAC로 롤에 묶은 그룹을 요청합니다. system:masters의 구성원은 권한을 거둘 "
         "수 없습니다.",
         (S("go", "signer with system:masters group is not allowed",
-           shown='certificatesigningrequests.certificates.k8s.io "N" is forbidden: use of '
-                 'kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed'),),
+           shown=('certificatesigningrequests.certificates.k8s.io "N" is forbidden: use of '
+                  'kubernetes.io/kube-apiserver-client signer with system:masters group is not allowed')),),
     ),
     Cause(
         "csr-approve-forbidden",
@@ -38,8 +38,8 @@ API_CAUSES = (
         "certificates.k8s.io 그룹의 signers 리소스에 대해 'approve' 동사를 서명자 이름(resourceNames)과 "
         "함께 허용받거나, 그 권한이 있는 사람에게 부탁합니다.",
         (S("go", "user not permitted to approve requests with signerName",
-           shown='certificatesigningrequests.certificates.k8s.io "N" is forbidden: user not permitted to '
-                 'approve requests with signerName "kubernetes.io/kube-apiserver-client"'),),
+           shown=('certificatesigningrequests.certificates.k8s.io "N" is forbidden: user not permitted to '
+                  'approve requests with signerName "kubernetes.io/kube-apiserver-client"')),),
     ),
     Cause(
         "csr-signer-rejected",
@@ -64,8 +64,8 @@ API_CAUSES = (
         "600초 이상을 요청합니다. 서명자는 자기 최댓값(kube-controller-manager의 "
         "--cluster-signing-duration)으로 줄일 수는 있습니다.",
         (S("go", "may not specify a duration less than 600 seconds",
-           shown='The CertificateSigningRequest "N" is invalid: spec.expirationSeconds: Invalid value: 300: '
-                 'may not specify a duration less than 600 seconds (10 minutes)'),),
+           shown=('The CertificateSigningRequest "N" is invalid: spec.expirationSeconds: Invalid value: 300: '
+                  'may not specify a duration less than 600 seconds (10 minutes)')),),
     ),
     Cause(
         "csr-already-decided",
@@ -85,8 +85,8 @@ API_CAUSES = (
         "자기가 가진 권한만 줍니다. 또는 관리자에게 그 롤에 대한 'bind' 동사(롤을 고치려면 'escalate')를 "
         "받습니다.",
         (S("go", "attempting to grant RBAC permissions not currently held",
-           shown='… is forbidden: user "jane" (groups=[…]) is attempting to grant RBAC permissions not '
-                 'currently held: …'),),
+           shown=('… is forbidden: user "jane" (groups=[…]) is attempting to grant RBAC permissions not '
+                  'currently held: …')),),
     ),
     Cause(
         "both-specified",
@@ -99,8 +99,8 @@ API_CAUSES = (
         "플래그를 함께 주거나, 인증서를 쓰는 사용자를 kubeconfig에 따로 둡니다"
         "(kubectl config set-credentials --embed-certs).",
         (S("go", "client-cert-data and client-cert are both specified",
-           shown="Error in configuration: * client-cert-data and client-cert are both specified "
-                 "for kubernetes-admin. client-cert-data will override."),),
+           shown=("Error in configuration: * client-cert-data and client-cert are both specified "
+                  "for kubernetes-admin. client-cert-data will override.")),),
     ),
     Cause(
         "cfssl-input-unreadable",
@@ -183,8 +183,8 @@ HTTP_CAUSES = (
         "kubeconfig 사용자의 client-certificate와 client-key로 지정합니다. CN이 없는 인증서는 "
         "사용자를 나타내지 않으므로 소용이 없습니다.",
         (S("go", 'User "system:anonymous" cannot',
-           shown='Error from server (Forbidden): pods is forbidden: User "system:anonymous" cannot list '
-                 'resource "pods" in API group "" in the namespace "default"'),
+           shown=('Error from server (Forbidden): pods is forbidden: User "system:anonymous" cannot list '
+                  'resource "pods" in API group "" in the namespace "default"')),
          S("http", '403 Forbidden: User "system:anonymous"', shown='403 Forbidden, User "system:anonymous"')),
     ),
     Cause(
@@ -196,8 +196,8 @@ HTTP_CAUSES = (
         "롤바인딩(RoleBinding)이나 클러스터롤바인딩(ClusterRoleBinding)으로 사용자(CN)나 그룹(O)에 "
         "롤을 연결합니다. 허용되는지는 kubectl auth can-i로 확인합니다.",
         (S("go", "Error from server (Forbidden)",
-           shown='Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
-                 '"pods" in API group "" in the namespace "default"'),
+           shown=('Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
+                  '"pods" in API group "" in the namespace "default"')),
          S("go", "is forbidden: User", shown=""),
          S("http", "403 Forbidden")),
     ),

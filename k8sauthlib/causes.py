@@ -81,8 +81,8 @@ CAUSES = (
          S("python", "certificate verify failed: certificate has expired"),
          S("python", "certificate verify failed: certificate is not yet valid"),
          S("go", "x509: certificate has expired or is not yet valid",
-           shown="tls: failed to verify certificate: x509: certificate has expired or is not yet valid: "
-                 "current time … is after …")),
+           shown=("tls: failed to verify certificate: x509: certificate has expired or is not yet valid: "
+                  "current time … is after …"))),
     ),
     Cause(
         "wrong-key-usage",
@@ -99,8 +99,8 @@ CAUSES = (
          # kube-apiserver's log for a client certificate without 'client auth' (the client sees a 401)
          S("apiserver-log", "Unable to authenticate the request: incompatible key usage",
            pattern=r"Unable to authenticate the request.*x509: certificate specifies an incompatible key usage",
-           shown='"Unable to authenticate the request" err="[x509: certificate specifies an incompatible '
-                 'key usage, …]"')),
+           shown=('"Unable to authenticate the request" err="[x509: certificate specifies an incompatible '
+                  'key usage, …]"'))),
     ),
     Cause(
         "unknown-authority",
@@ -148,8 +148,8 @@ CAUSES = (
          # kube-apiserver lets the handshake finish and answers 401; the reason is only in its log
          S("apiserver-log", "Unable to authenticate the request: certificate has expired",
            pattern=r"Unable to authenticate the request.*x509: certificate has expired or is not yet valid",
-           shown='"Unable to authenticate the request" err="[x509: certificate has expired or is not yet '
-                 'valid: current time … is after …, …]"')),
+           shown=('"Unable to authenticate the request" err="[x509: certificate has expired or is not yet '
+                  'valid: current time … is after …, …]"'))),
     ),
     Cause(
         "client-cert-rejected",
@@ -229,8 +229,8 @@ CAUSES = (
         "사용할 kubeconfig를 알려 줍니다. --kubeconfig FILE, KUBECONFIG 환경 변수, ~/.kube/config 중 "
         "하나입니다. kubeadm 노드라면 /etc/kubernetes/admin.conf를 ~/.kube/config로 복사합니다(권한 0600).",
         (S("go", "The connection to the server localhost:8080 was refused",
-           shown="The connection to the server localhost:8080 was refused - did you specify the right "
-                 "host or port?"),),
+           shown=("The connection to the server localhost:8080 was refused - did you specify the right "
+                  "host or port?")),),
     ),
     Cause(
         "connection-refused",

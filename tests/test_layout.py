@@ -131,6 +131,7 @@ def test_no_private_name_is_imported_across_modules():
 
 
 # Go rules: the function that implements each, and the one module allowed to define it.
+# fmt: off
 GO_RULES = {
     "parse_duration": "k8sauthlib.go.duration",      # time.ParseDuration
     "format_duration": "k8sauthlib.go.duration",     # time.Duration.String
@@ -142,6 +143,7 @@ GO_RULES = {
     "parse_hosts": "k8sauthlib.pki.names",
     "read_file": "k8sauthlib.files",
 }
+# fmt: on
 # Names an earlier layout used for a second copy of the same rule.
 RETIRED = ("parse_go_duration", "format_go_duration", "_go_quote", "_is_email", "_is_uri", "_GO_UNITS")
 

@@ -82,9 +82,8 @@ def read_with_sudo(path, *, reader: Reader | None = None, privileged_reader: Rea
     try:
         return (reader or Path.read_bytes)(path)
     except FileNotFoundError:
-        raise InputError(f"{path} does not exist" + (
-            " (is this a kubeadm control-plane node? kubeadm init creates it)"
-            if str(path).startswith(str(KUBEADM_ROOT)) else "")) from None
+        hint = " (is this a kubeadm control-plane node? kubeadm init creates it)"
+        raise InputError(f"{path} does not exist" + (hint if str(path).startswith(str(KUBEADM_ROOT)) else "")) from None
     except IsADirectoryError:
         raise InputError(f"{path} is a directory, not a file") from None
     except PermissionError:

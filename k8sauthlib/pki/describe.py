@@ -64,10 +64,6 @@ EKU_NAMES = {
 }
 
 
-
-# Go's SignatureAlgorithm.String() for the algorithms it refuses as insecure.
-
-
 def _name_attributes(name: x509.Name) -> list[tuple[str, str]]:
     out = []
     for attr in name:
@@ -227,6 +223,7 @@ class CertInfo:
         return out
 
     def __str__(self):
+        ca = "no" if not self.is_ca else "yes" if self.path_length is None else f"yes (pathlen {self.path_length})"
         rows = [
             ("Subject", self.subject or "(empty)"),
             ("Issuer", self.issuer or "(empty)"),
@@ -234,8 +231,7 @@ class CertInfo:
             ("Valid", f"{self.not_before:%Y-%m-%d %H:%M:%S}Z .. {self.not_after:%Y-%m-%d %H:%M:%S}Z"),
             ("Public key", self.public_key),
             ("Signature", self.signature_algorithm),
-            ("CA", f"yes (pathlen {self.path_length})" if self.is_ca and self.path_length is not None
-             else "yes" if self.is_ca else "no"),
+            ("CA", ca),
         ]
         if self.sans:
             rows.append(("SANs", ", ".join(self._san_labels())))

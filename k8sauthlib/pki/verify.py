@@ -24,6 +24,7 @@ from .describe import EKU_NAMES, cert_label
 from .fields import GO_HANDLED_EXTENSIONS, SIGALG_GO_NAMES, extension, load_cert, load_cert_bundle, utc_time
 from .hostname import hostname_mismatch
 
+# Go's SignatureAlgorithm.String() for the algorithms it refuses as insecure.
 _GO_INSECURE_SIGALGS = {
     SignatureAlgorithmOID.RSA_WITH_MD5: "MD5-RSA",
     SignatureAlgorithmOID.RSA_WITH_SHA1: "SHA1-RSA",

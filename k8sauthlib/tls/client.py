@@ -263,9 +263,11 @@ class MTLSClient:
         head = f"{url}: {d.cause.title} (the server answered '{title}')."
         extra = ""
         if d.key == "client-cert-required":
-            extra = (" This client has no client certificate; pass cert= and key= "
-                     "(curl --cert client.pem --key client-key.pem).") if self.cert is None else \
-                    " A certificate was configured but the server did not receive one."
+            if self.cert is None:
+                extra = (" This client has no client certificate; pass cert= and key= "
+                         "(curl --cert client.pem --key client-key.pem).")
+            else:
+                extra = " A certificate was configured but the server did not receive one."
         elif d.key in ("client-cert-rejected", "client-cert-expired"):
             extra = self._client_cert_facts()
             if d.key == "client-cert-rejected" and self._client_cert_expired():
