@@ -30,14 +30,20 @@ def table(lang="en"):
         for s in c.signs:
             label = SOURCES[s.source][1 if lang == "ko" else 0]
             if s.shown == "":
-                continue   # a catch-all matcher: the rows above it show the real messages
+                continue  # a catch-all matcher: the rows above it show the real messages
             text = s.shown or s.text
             text = text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {text}"
             if (label, text) not in signs:
                 signs.append((label, text))
-        rows.append({"key": c.key, "cause": c.title_ko if lang == "ko" else c.title,
-                     "fix": c.fix_ko if lang == "ko" else c.fix, "signs": signs,
-                     "severity": c.severity})
+        rows.append(
+            {
+                "key": c.key,
+                "cause": c.title_ko if lang == "ko" else c.title,
+                "fix": c.fix_ko if lang == "ko" else c.fix,
+                "signs": signs,
+                "severity": c.severity,
+            }
+        )
     return rows
 
 
@@ -45,8 +51,7 @@ def table(lang="en"):
 #: into an en dash and ``verify='ca.pem'`` into curly quotes everywhere else. Options with two
 #: dashes with their file or address argument (``--cacert ca.pem``), ``name='value'`` /
 #: ``name=...`` arguments, and 'quoted' phrases. ASCII only: a Korean particle stays outside.
-_CODE_IN_PROSE = re.compile(r"\w+=(?:'[^']*'|\.\.\.)|'[^']*'|[\w./:-]*--[\w-]+(?: (?!-)[\w./:-]*[\w/])?",
-                            re.ASCII)
+_CODE_IN_PROSE = re.compile(r"\w+=(?:'[^']*'|\.\.\.)|'[^']*'|[\w./:-]*--[\w-]+(?: (?!-)[\w./:-]*[\w/])?", re.ASCII)
 
 
 def _code_spans(text):
@@ -59,8 +64,9 @@ def markdown_table(lang="ko"):
     Command-line options and arguments in the cause and fix texts become code spans, so the
     rendered book shows them exactly as typed.
     """
-    head = ("| 증상 | 원인 | 해결 |", "|---|---|---|") if lang == "ko" else \
-        ("| Symptom | Cause | Fix |", "|---|---|---|")
+    head = (
+        ("| 증상 | 원인 | 해결 |", "|---|---|---|") if lang == "ko" else ("| Symptom | Cause | Fix |", "|---|---|---|")
+    )
     lines = list(head)
     for row in table(lang):
         signs = "<br>".join(f"{label}: `{text}`" for label, text in row["signs"])
@@ -98,8 +104,7 @@ def explain(cause_or_key, lang="ko", width=70):
     title, fix = (c.title_ko, c.fix_ko) if lang == "ko" else (c.title, c.fix)
     labels = ("원인: ", "해결: ") if lang == "ko" else ("Cause: ", "Fix: ")
     indent = " " * max(_columns(label) for label in labels)
-    return (f"[{c.key}]\n{labels[0]}{_wrap(title, width, indent)}\n"
-            f"{labels[1]}{_wrap(fix, width, indent)}")
+    return f"[{c.key}]\n{labels[0]}{_wrap(title, width, indent)}\n{labels[1]}{_wrap(fix, width, indent)}"
 
 
 __all__ = ["explain", "markdown_table", "table"]

@@ -25,7 +25,6 @@ BOOK = ROOT / "book"
 BINDIR = str(Path(sys.executable).parent)
 
 
-
 def hostile_home(tmp_path) -> tuple[Path, dict]:
     """A HOME like a kubeadm node's (``~/.kube/config`` with embedded admin credentials for
     ``https://127.0.0.1:6443``, the lab's preferred port) and the variables of a reader behind a
@@ -39,26 +38,48 @@ def hostile_home(tmp_path) -> tuple[Path, dict]:
         return base64.b64encode(data).decode()
 
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "kubernetes-admin@kubernetes",
-        "clusters": [{"name": "kubernetes", "cluster": {"server": "https://127.0.0.1:6443",
-                                                        "certificate-authority-data": b64(ca.cert_pem)}}],
-        "users": [{"name": "kubernetes-admin", "user": {"client-certificate-data": b64(admin.cert_pem),
-                                                        "client-key-data": b64(admin.key_pem)}}],
-        "contexts": [{"name": "kubernetes-admin@kubernetes",
-                      "context": {"cluster": "kubernetes", "user": "kubernetes-admin"}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "kubernetes-admin@kubernetes",
+        "clusters": [
+            {
+                "name": "kubernetes",
+                "cluster": {"server": "https://127.0.0.1:6443", "certificate-authority-data": b64(ca.cert_pem)},
+            }
+        ],
+        "users": [
+            {
+                "name": "kubernetes-admin",
+                "user": {"client-certificate-data": b64(admin.cert_pem), "client-key-data": b64(admin.key_pem)},
+            }
+        ],
+        "contexts": [
+            {"name": "kubernetes-admin@kubernetes", "context": {"cluster": "kubernetes", "user": "kubernetes-admin"}}
+        ],
     }
     kubeconfig = home / ".kube" / "config"
     k8s.atomic_write(kubeconfig, yaml.safe_dump(config).encode(), mode=0o600)
     bundle = tmp_path / "reader-bundle.pem"
     bundle.write_bytes(k8s.CA.create("reader-bundle-ca", key="ecdsa-p256").cert_pem)
     proxy = "http://127.0.0.1:9"
-    env = dict(os.environ, HOME=str(home),
-               HTTPS_PROXY=proxy, https_proxy=proxy, HTTP_PROXY=proxy, http_proxy=proxy, ALL_PROXY=proxy,
-               all_proxy=proxy, NO_PROXY="", no_proxy="",
-               CURL_CA_BUNDLE=str(bundle), SSL_CERT_FILE=str(bundle), REQUESTS_CA_BUNDLE=str(bundle),
-               # a login shell IPython cannot find: '!' works only because clean_env pins /bin/sh
-               SHELL="/nonexistent/fish")
-    env.pop("KUBECONFIG", None)   # kubectl falls back to ~/.kube/config
+    env = dict(
+        os.environ,
+        HOME=str(home),
+        HTTPS_PROXY=proxy,
+        https_proxy=proxy,
+        HTTP_PROXY=proxy,
+        http_proxy=proxy,
+        ALL_PROXY=proxy,
+        all_proxy=proxy,
+        NO_PROXY="",
+        no_proxy="",
+        CURL_CA_BUNDLE=str(bundle),
+        SSL_CERT_FILE=str(bundle),
+        REQUESTS_CA_BUNDLE=str(bundle),
+        # a login shell IPython cannot find: '!' works only because clean_env pins /bin/sh
+        SHELL="/nonexistent/fish",
+    )
+    env.pop("KUBECONFIG", None)  # kubectl falls back to ~/.kube/config
     env.pop("KUBECACHEDIR", None)
     return home, env
 
@@ -70,14 +91,23 @@ def test_the_hostile_environment_would_change_kubectl_and_curl(tmp_path):
     try:
         cert = cluster.tree.ca().issue_client_cert("jane", ["dev"], key="ecdsa-p256", validity=book.SHORT_LIVED)
         cert.write("jane", tmp_path)
-        flags = [f"--server={cluster.url}", f"--certificate-authority={cluster.tree.ca_crt}",
-                 f"--client-certificate={tmp_path / 'jane.pem'}", f"--client-key={tmp_path / 'jane-key.pem'}"]
+        flags = [
+            f"--server={cluster.url}",
+            f"--certificate-authority={cluster.tree.ca_crt}",
+            f"--client-certificate={tmp_path / 'jane.pem'}",
+            f"--client-key={tmp_path / 'jane-key.pem'}",
+        ]
         env["KUBECACHEDIR"] = str(tmp_path / "cache")
         r = subprocess.run(["kubectl", *flags, "auth", "whoami"], env=env, capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and r.stderr.startswith("Error in configuration"), r
-        r = subprocess.run(["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), f"{cluster.url}/version"],
-                           env=env, capture_output=True, text=True, timeout=60)
-        assert r.returncode != 0, r   # through the closed proxy
+        r = subprocess.run(
+            ["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), f"{cluster.url}/version"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode != 0, r  # through the closed proxy
 
         saved = dict(os.environ)
         try:
@@ -90,11 +120,21 @@ def test_the_hostile_environment_would_change_kubectl_and_curl(tmp_path):
             os.environ.update(saved)
         assert clean["KUBECONFIG"] == os.devnull and clean["PATH"].split(os.pathsep)[0] == BINDIR
         assert not {"HTTPS_PROXY", "https_proxy", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"} & set(clean)
-        r = subprocess.run(["kubectl", *flags, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
-                           env=clean, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            ["kubectl", *flags, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert (r.returncode, r.stdout) == (0, "jane"), r
-        r = subprocess.run(["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), f"{cluster.url}/version"],
-                           env=clean, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            ["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), f"{cluster.url}/version"],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 0 and '"major"' in r.stdout, r
     finally:
         cluster.stop()
@@ -106,6 +146,7 @@ def test_notebooks_give_the_committed_outputs_in_a_hostile_environment(tmp_path)
     that does not exist (their work directories under tmp_path, not book/work)."""
     import shutil
     import tempfile
+
     home, env = hostile_home(tmp_path)
     # The work directories must be reachable by nginx's workers ('nobody'), which pytest's 0700
     # tmp_path is not; "book/work" in the path is sanitized to WORK like the clone's book/work.
@@ -115,9 +156,23 @@ def test_notebooks_give_the_committed_outputs_in_a_hostile_environment(tmp_path)
         env["K8SAUTH_WORKDIR"] = str(clone / "book" / "work")
         env.pop("K8SAUTH_MODE", None)
         env.pop("K8SAUTH_LAB_VERSION", None)
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--no-header",
-                            *sorted(str(path) for path in BOOK.glob("*.ipynb"))],
-                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--no-header",
+                *sorted(str(path) for path in BOOK.glob("*.ipynb")),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
     finally:
         shutil.rmtree(clone, ignore_errors=True)
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
@@ -129,23 +184,32 @@ def execute_without_venv(notebook: Path, tmp_path: Path, **extra_env) -> None:
     without this interpreter's bin directory, as a Jupyter started by its full path would.
     Raises on the first cell that fails (no output comparison)."""
     env = dict(os.environ, **extra_env)
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if p and Path(p).resolve() != Path(BINDIR).resolve())
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != Path(BINDIR).resolve()
+    )
     env["K8SAUTH_WORKDIR"] = str(tmp_path / "work")
     env.pop("VIRTUAL_ENV", None)
     env.pop("K8SAUTH_MODE", None)
-    script = ("import sys, nbformat, nbclient\n"
-              "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-              "nbclient.NotebookClient(nb, kernel_name='python3', timeout=600,\n"
-              "                        resources={'metadata': {'path': sys.argv[2]}}).execute()\n")
-    r = subprocess.run([sys.executable, "-c", script, str(notebook), str(BOOK)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=1800)
+    script = (
+        "import sys, nbformat, nbclient\n"
+        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+        "nbclient.NotebookClient(nb, kernel_name='python3', timeout=600,\n"
+        "                        resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script, str(notebook), str(BOOK)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert r.returncode == 0, f"{notebook.name}: " + (r.stderr[-6000:] or r.stdout[-2000:])
 
 
 def test_a_chapter_runs_without_the_venv_on_path(tmp_path):
     """06 calls `!k8sauthlib ...` and `!kubectl ...`: clean_env puts the interpreter's bin first."""
-    assert BINDIR in os.environ["PATH"].split(os.pathsep)   # conftest put it there; the child must not have it
+    assert BINDIR in os.environ["PATH"].split(os.pathsep)  # conftest put it there; the child must not have it
     execute_without_venv(BOOK / "06_new_user.ipynb", tmp_path)
 
 
@@ -153,11 +217,13 @@ def _lab_presents_versions() -> bool:
     import inspect
 
     from k8sauthlib.lab import LabServer
+
     return "kubernetes_version" in inspect.signature(LabServer).parameters
 
 
-@pytest.mark.skipif(not _lab_presents_versions(),
-                    reason="LabServer(kubernetes_version=...) is not on this branch yet (branch labapi)")
+@pytest.mark.skipif(
+    not _lab_presents_versions(), reason="LabServer(kubernetes_version=...) is not on this branch yet (branch labapi)"
+)
 @pytest.mark.parametrize("version", ["1.28", "1.33"])
 @pytest.mark.parametrize("chapter", ["05_kubeadm_certs.ipynb", "06_new_user.ipynb", "07_wrapup.ipynb"])
 def test_kubernetes_chapters_run_against_other_lab_versions(tmp_path, version, chapter):
@@ -190,7 +256,8 @@ def test_chapter_05_goes_on_without_super_admin_conf(tmp_path):
         "    tree = _create_lab(cls, *args, **kwargs)\n"
         "    tree.super_admin_conf.unlink()\n"
         "    return tree\n"
-        "KubeadmTree.create_lab = classmethod(create_lab)\n")
+        "KubeadmTree.create_lab = classmethod(create_lab)\n"
+    )
     execute_without_venv(BOOK / "05_kubeadm_certs.ipynb", tmp_path, PYTHONPATH=str(site))
     assert not (tmp_path / "work" / "05_kubeadm_certs" / "etc-kubernetes" / "super-admin.conf").exists()
-    assert not (tmp_path / "work" / "05_kubeadm_certs" / "k8s-client-key.pem").exists()   # removed by the last cell
+    assert not (tmp_path / "work" / "05_kubeadm_certs" / "k8s-client-key.pem").exists()  # removed by the last cell

@@ -20,6 +20,7 @@ ROOT = Path(k8sauthlib.__file__).resolve().parent
 PACKAGE = "k8sauthlib"
 MAX_LINES = 520
 
+
 def modules():
     """``{dotted name: path}`` for every module of the package."""
     out = {}
@@ -40,7 +41,7 @@ def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
         return node.module or ""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     base = package.split(".")
-    base = base[:len(base) - (node.level - 1)]
+    base = base[: len(base) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -58,7 +59,7 @@ def imports(module: str):
                 continue
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
-                if sub in MODULES:      # ``from . import diagnose``: a module, not a name
+                if sub in MODULES:  # ``from . import diagnose``: a module, not a name
                     yield sub, None, node.lineno
                 else:
                     yield target, alias.name, node.lineno
@@ -86,7 +87,7 @@ def test_the_import_graph_has_no_cycle():
         stack.append(node)
         for nxt in sorted(edges[node]):
             if state.get(nxt) == "open":
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()

@@ -57,8 +57,7 @@ class KubeadmTree:
         privileged_reader: read after a permission error (default ``sudo -n cat``).
     """
 
-    def __init__(self, root=KUBEADM_ROOT, *, reader: Reader | None = None,
-                 privileged_reader: Reader | None = None):
+    def __init__(self, root=KUBEADM_ROOT, *, reader: Reader | None = None, privileged_reader: Reader | None = None):
         # absolute, so that paths built from it stay right when the process changes directory
         self.root = Path(root).absolute()
         self._reader = reader
@@ -155,7 +154,9 @@ class KubeadmTree:
         except yaml.YAMLError as exc:
             raise InputError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(doc, dict) or doc.get("kind") != "Pod":
-            raise InputError(f"{path}: not a Pod manifest (kind: {doc.get('kind') if isinstance(doc, dict) else doc!r})")
+            raise InputError(
+                f"{path}: not a Pod manifest (kind: {doc.get('kind') if isinstance(doc, dict) else doc!r})"
+            )
         return doc
 
     def component_flags(self, component: str) -> dict[str, str]:
@@ -224,12 +225,18 @@ class KubeadmTree:
     def node_name(self) -> str:
         """The control-plane node's name: the first DNS SAN of ``apiserver.crt`` (kubeadm puts it first)."""
         from cryptography import x509
+
         try:
             san = self.apiserver_cert().cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         except x509.ExtensionNotFound:
             raise InputError(f"{self.apiserver_crt} has no subject alternative names") from None
-        kubernetes_names = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                            f"kubernetes.default.svc.{DNS_DOMAIN}", "localhost"}
+        kubernetes_names = {
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            f"kubernetes.default.svc.{DNS_DOMAIN}",
+            "localhost",
+        }
         for name in san.get_values_for_type(x509.DNSName):
             if name not in kubernetes_names:
                 return name
@@ -249,8 +256,9 @@ class KubeadmTree:
         return kc
 
     # --------------------------------------------------------------------------- extracting
-    def extract_admin_client(self, dest_dir, prefix: str = "k8s-client", *, super_admin: bool = False,
-                             overwrite: bool = False):
+    def extract_admin_client(
+        self, dest_dir, prefix: str = "k8s-client", *, super_admin: bool = False, overwrite: bool = False
+    ):
         """Decode ``admin.conf``'s ``client-certificate-data``/``client-key-data`` into PEM files.
 
         The article's ``grep client-certificate-data /etc/kubernetes/admin.conf | awk '{print $2}'
@@ -274,6 +282,7 @@ class KubeadmTree:
         with ``k8s-rootCA-key.pem``, which only works if that is a copy of ``pki/ca.key``.
         """
         from ..files import write_bare
+
         ca_pem = self.read_bytes(self.ca_crt)
         key_pem = self.read_bytes(self.ca_key) if with_key else None
         if key_pem is not None:
@@ -283,6 +292,7 @@ class KubeadmTree:
     def copy_apiserver(self, dest_dir, prefix: str = "k8s-server", *, overwrite: bool = False):
         """Copy ``pki/apiserver.crt``/``.key`` as ``PREFIX.pem``/``PREFIX-key.pem`` (the article's k8s-server files)."""
         from ..files import write_bare
+
         cert_pem, key_pem = self.read_bytes(self.apiserver_crt), self.read_bytes(self.apiserver_key)
         Cert.from_pem(cert_pem, key_pem)  # KeyMismatchError if they do not belong together
         return write_bare(prefix, dest_dir, cert_pem=cert_pem, key_pem=key_pem, overwrite=overwrite)
@@ -312,8 +322,9 @@ class KubeadmTree:
 
     # ---------------------------------------------------------------------------- the lab
     @classmethod
-    def create_lab(cls, root, *, key="rsa-2048", node_name: str = LAB_NODE_NAME,
-                   server: str | None = None, full_pki: bool = False) -> KubeadmTree:
+    def create_lab(
+        cls, root, *, key="rsa-2048", node_name: str = LAB_NODE_NAME, server: str | None = None, full_pki: bool = False
+    ) -> KubeadmTree:
         """Create a kubeadm-equivalent tree in ``root``, or complete and reuse the one there.
 
         Files that exist are kept (so the CA survives restarts, as on a real cluster); missing
@@ -358,8 +369,13 @@ class KubeadmTree:
         # The lock lives in the lab's own lab/ directory, so that the kubeadm part of the tree
         # lists exactly what a node's /etc/kubernetes does.
         with creation_lock(tree.root / "lab" / ".create.lock"):
-            fill_lab_tree(tree, key=key, node_name=node_name,
-                          server=server or f"https://{LAB_ADDRESS}:{LAB_PORT}", full_pki=full_pki)
+            fill_lab_tree(
+                tree,
+                key=key,
+                node_name=node_name,
+                server=server or f"https://{LAB_ADDRESS}:{LAB_PORT}",
+                full_pki=full_pki,
+            )
         return tree
 
 

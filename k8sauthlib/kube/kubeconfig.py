@@ -122,8 +122,10 @@ class Kubeconfig(KubeconfigOutput):
             raise InputError("this kubeconfig has no current context; choose one with use_context(NAME)")
         ctx = self._entries["context"].get(self.current_context)
         if ctx is None:
-            raise InputError(f'current context "{self.current_context}" is not defined in this kubeconfig '
-                             f"(contexts: {', '.join(sorted(self._entries['context'])) or 'none'})")
+            raise InputError(
+                f'current context "{self.current_context}" is not defined in this kubeconfig '
+                f"(contexts: {', '.join(sorted(self._entries['context'])) or 'none'})"
+            )
         return ctx
 
     def current_user(self) -> str:
@@ -153,10 +155,13 @@ class Kubeconfig(KubeconfigOutput):
         known = ", ".join(f'"{n}"' for n in sorted(self._entries[kind])) or "none"
         if not name:
             return f'context "{context}" names no {kind}' + (
-                "; kubectl would then prompt for a user name" if kind == "user" else "")
-        return (f'context "{context}" names {kind} "{name}", which this kubeconfig does not define '
-                f"({kind}s: {known}); add it with set_{'credentials' if kind == 'user' else 'cluster'}"
-                f'("{name}", ...) first')
+                "; kubectl would then prompt for a user name" if kind == "user" else ""
+            )
+        return (
+            f'context "{context}" names {kind} "{name}", which this kubeconfig does not define '
+            f"({kind}s: {known}); add it with set_{'credentials' if kind == 'user' else 'cluster'}"
+            f'("{name}", ...) first'
+        )
 
     # -------------------------------------------------------------------------- changing
     def _base_dir(self) -> Path:
@@ -177,9 +182,17 @@ class Kubeconfig(KubeconfigOutput):
         self._entries[kind][name] = entry
         self._dirty.add((kind, name))
 
-    def set_cluster(self, name: str, server: str | None = None, *, certificate_authority=None,
-                    certificate_authority_data=None, embed: bool = False,
-                    insecure_skip_tls_verify: bool | None = None, tls_server_name: str | None = None) -> Kubeconfig:
+    def set_cluster(
+        self,
+        name: str,
+        server: str | None = None,
+        *,
+        certificate_authority=None,
+        certificate_authority_data=None,
+        embed: bool = False,
+        insecure_skip_tls_verify: bool | None = None,
+        tls_server_name: str | None = None,
+    ) -> Kubeconfig:
         """Add or change a cluster, like ``kubectl config set-cluster``.
 
         Only the arguments given change; the rest of an existing entry stays.
@@ -239,8 +252,17 @@ class Kubeconfig(KubeconfigOutput):
         """Change a cluster's server URL (default: the current context's cluster)."""
         return self.set_cluster(cluster if cluster is not None else self.current_cluster(), url)
 
-    def set_credentials(self, name: str, *, client_certificate=None, client_key=None, embed: bool = False,
-                        client_certificate_data=None, client_key_data=None, token: str | None = None) -> Kubeconfig:
+    def set_credentials(
+        self,
+        name: str,
+        *,
+        client_certificate=None,
+        client_key=None,
+        embed: bool = False,
+        client_certificate_data=None,
+        client_key_data=None,
+        token: str | None = None,
+    ) -> Kubeconfig:
         """Add or change a user, like ``kubectl config set-credentials``.
 
         Only the arguments given change. When the entry ends up with both a certificate and a key
@@ -267,8 +289,9 @@ class Kubeconfig(KubeconfigOutput):
         if embed and client_certificate is None and client_key is None:
             raise InputError("embed=True needs client_certificate=PATH and/or client_key=PATH: the files to embed")
         for field, path, data, what in (
-                ("client-certificate", client_certificate, client_certificate_data, "client certificate"),
-                ("client-key", client_key, client_key_data, "client key")):
+            ("client-certificate", client_certificate, client_certificate_data, "client certificate"),
+            ("client-key", client_key, client_key_data, "client key"),
+        ):
             if path is not None:
                 content = read_kubeconfig_file(path, what)
                 if embed:
@@ -286,8 +309,9 @@ class Kubeconfig(KubeconfigOutput):
         self._commit("user", name, entry)
         return self
 
-    def set_context(self, name: str, cluster: str | None = None, user: str | None = None, *,
-                    namespace: str | None = None) -> Kubeconfig:
+    def set_context(
+        self, name: str, cluster: str | None = None, user: str | None = None, *, namespace: str | None = None
+    ) -> Kubeconfig:
         """Add or change a context, like ``kubectl config set-context``.
 
         As with kubectl, the cluster and user may be defined later; :meth:`write` checks that they
@@ -318,8 +342,10 @@ class Kubeconfig(KubeconfigOutput):
             InputError: no such context (kubectl: ``no context exists with the name: "NAME"``).
         """
         if name not in self._entries["context"]:
-            raise InputError(f'no context exists with the name: "{name}" (contexts: '
-                             f"{', '.join(sorted(self._entries['context'])) or 'none'})")
+            raise InputError(
+                f'no context exists with the name: "{name}" (contexts: '
+                f"{', '.join(sorted(self._entries['context'])) or 'none'})"
+            )
         self.current_context = name
         return self
 
@@ -378,22 +404,29 @@ class Kubeconfig(KubeconfigOutput):
                 if ctx.get(kind, "") not in self._entries[kind]:
                     raise InputError(self._missing(kind, ctx_name, ctx.get(kind, "")))
             if not self._entries["cluster"][ctx["cluster"]].get("server"):
-                raise InputError(f'cluster "{ctx["cluster"]}" has no server URL; set one with '
-                                 f'set_cluster("{ctx["cluster"]}", "https://HOST:PORT")')
+                raise InputError(
+                    f'cluster "{ctx["cluster"]}" has no server URL; set one with '
+                    f'set_cluster("{ctx["cluster"]}", "https://HOST:PORT")'
+                )
         for user_name, entry in sorted(self._entries["user"].items()):
             has_cert = bool(entry.get("client-certificate") or entry.get("client-certificate-data"))
             has_key = bool(entry.get("client-key") or entry.get("client-key-data"))
             if has_cert != has_key:
-                raise InputError(f'user "{user_name}" has a client {"certificate" if has_cert else "key"} but no '
-                                 f'{"key" if has_cert else "certificate"}; TLS client authentication needs both')
+                raise InputError(
+                    f'user "{user_name}" has a client {"certificate" if has_cert else "key"} but no '
+                    f"{'key' if has_cert else 'certificate'}; TLS client authentication needs both"
+                )
             self._check_user(entry, user_name)
 
     # ------------------------------------------------------------------------ serializing
     def __repr__(self):
         def names(kind):
             return ",".join(sorted(self._entries[kind])) or "-"
-        return (f"<Kubeconfig current-context={self.current_context or '-'} clusters={names('cluster')} "
-                f"users={names('user')} contexts={names('context')}>")
+
+        return (
+            f"<Kubeconfig current-context={self.current_context or '-'} clusters={names('cluster')} "
+            f"users={names('user')} contexts={names('context')}>"
+        )
 
 
 __all__ = ["DATA_OMITTED", "REDACTED", "Kubeconfig"]

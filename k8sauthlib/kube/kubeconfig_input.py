@@ -50,8 +50,9 @@ def parse_kubeconfig(text, where: str) -> dict | None:
     if doc is None:
         return None
     if not isinstance(doc, dict):
-        raise InputError(f"{where}: a kubeconfig is a YAML mapping (apiVersion, clusters, users, ...), "
-                         f"not {type_name(doc)}")
+        raise InputError(
+            f"{where}: a kubeconfig is a YAML mapping (apiVersion, clusters, users, ...), not {type_name(doc)}"
+        )
     api_version = doc.get("apiVersion")
     if api_version not in (None, "", "v1"):
         raise InputError(f'{where}: apiVersion {api_version!r} is not a kubeconfig version; use "v1"')
@@ -64,16 +65,18 @@ def parse_kubeconfig(text, where: str) -> dict | None:
         if items is None:
             continue
         if not isinstance(items, list):
-            raise InputError(f'{where}: "{list_key}" must be a list of entries with a name, '
-                             f"not {type_name(items)}")
+            raise InputError(f'{where}: "{list_key}" must be a list of entries with a name, not {type_name(items)}')
         for i, item in enumerate(items):
             if not isinstance(item, dict):
-                raise InputError(f'{where}: entry {i + 1} of "{list_key}" must be a mapping with '
-                                 f'"name" and "{kind_name}"')
+                raise InputError(
+                    f'{where}: entry {i + 1} of "{list_key}" must be a mapping with "name" and "{kind_name}"'
+                )
             name = item.get("name", "")
             if not isinstance(name, str):
-                raise InputError(f'{where}: entry {i + 1} of "{list_key}" has a name that is '
-                                 f"{type_name(name)}; quote it to make it a string")
+                raise InputError(
+                    f'{where}: entry {i + 1} of "{list_key}" has a name that is '
+                    f"{type_name(name)}; quote it to make it a string"
+                )
             if name in entries[kind_name]:
                 raise InputError(f'{where}: "{list_key}" has two entries named "{name}"')
             body = item.get(kind_name) or {}
@@ -87,9 +90,12 @@ def parse_kubeconfig(text, where: str) -> dict | None:
     if not isinstance(prefs, dict):
         raise InputError(f"{where}: preferences must be a mapping")
     ext = doc.get("extensions")
-    return {"entries": entries, "current_context": current,
-            "preferences": {k: v for k, v in prefs.items() if k in ("colors", "extensions") and v},
-            "extensions": ext if isinstance(ext, list) and ext else None}
+    return {
+        "entries": entries,
+        "current_context": current,
+        "preferences": {k: v for k, v in prefs.items() if k in ("colors", "extensions") and v},
+        "extensions": ext if isinstance(ext, list) and ext else None,
+    }
 
 
 def _parse_entry(body: dict, fields: dict, where: str) -> dict:
@@ -104,11 +110,15 @@ def _parse_entry(body: dict, fields: dict, where: str) -> dict:
             try:
                 value = base64.b64decode(value.replace("\n", "").replace("\r", ""), validate=True)
             except (binascii.Error, ValueError):
-                raise InputError(f"{where}: {key} is not valid base64 (it should be the base64 of "
-                                 f"a PEM file, as `base64 -w0 FILE` prints it)") from None
+                raise InputError(
+                    f"{where}: {key} is not valid base64 (it should be the base64 of "
+                    f"a PEM file, as `base64 -w0 FILE` prints it)"
+                ) from None
         elif not isinstance(value, want) or (want is int and isinstance(value, bool)):
-            raise InputError(f"{where}: {key} must be {type_name(want())}, not {type_name(value)}"
-                             + ("; quote the value" if want is str else ""))
+            raise InputError(
+                f"{where}: {key} must be {type_name(want())}, not {type_name(value)}"
+                + ("; quote the value" if want is str else "")
+            )
         entry[key] = value
     return entry
 

@@ -54,31 +54,46 @@ def fill_lab_tree(tree, *, key, node_name, server, full_pki=False):
     if tree.ca_crt.exists() or tree.ca_key.exists():
         if not (tree.ca_crt.exists() and tree.ca_key.exists()):
             present = tree.ca_crt if tree.ca_crt.exists() else tree.ca_key
-            raise InputError(f"{present} exists without its other half ({tree.ca_key if present == tree.ca_crt else tree.ca_crt}); "
-                             f"the lab cannot sign without both. Remove {present} or use a new directory")
+            raise InputError(
+                f"{present} exists without its other half ({tree.ca_key if present == tree.ca_crt else tree.ca_crt}); "
+                f"the lab cannot sign without both. Remove {present} or use a new directory"
+            )
         ca = CA.load(tree.ca_crt, tree.ca_key)
     else:
-        ca = CA.create("kubernetes", key=spec, validity=CA_VALIDITY, hosts=("kubernetes",),
-                       usages=("digital signature", "key encipherment", "cert sign"))
+        ca = CA.create(
+            "kubernetes",
+            key=spec,
+            validity=CA_VALIDITY,
+            hosts=("kubernetes",),
+            usages=("digital signature", "key encipherment", "cert sign"),
+        )
         atomic_write(tree.ca_key, ca.key_pem, mode=KEY_MODE, overwrite=False)
         atomic_write(tree.ca_crt, ca.cert_pem)
 
     def check_signed(path, cert):
         if not verify_signature(cert, ca.cert):
-            raise InputError(f"{path} was not signed by {tree.ca_crt} (the CA was replaced?); delete it "
-                             f"and run again to issue a new one")
+            raise InputError(
+                f"{path} was not signed by {tree.ca_crt} (the CA was replaced?); delete it "
+                f"and run again to issue a new one"
+            )
 
     # The API server's serving certificate.
     if tree.apiserver_crt.exists() and tree.apiserver_key.exists():
         check_signed(tree.apiserver_crt, Cert.load(tree.apiserver_crt, tree.apiserver_key).cert)
     else:
-        dns = [node_name, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-               f"kubernetes.default.svc.{DNS_DOMAIN}"]
+        dns = [
+            node_name,
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            f"kubernetes.default.svc.{DNS_DOMAIN}",
+        ]
         # No "localhost": kubeadm never puts it in, and the book shows https://localhost failing
         # against this certificate as it does on a real node. 127.0.0.1 stands in for the
         # advertise address, which kubeadm does put in.
-        server_cert = ca.issue_server_cert(*dns, SERVICE_IP, LAB_ADDRESS, common_name="kube-apiserver",
-                                           key=spec, validity=CERT_VALIDITY)
+        server_cert = ca.issue_server_cert(
+            *dns, SERVICE_IP, LAB_ADDRESS, common_name="kube-apiserver", key=spec, validity=CERT_VALIDITY
+        )
         atomic_write(tree.apiserver_key, server_cert.key_pem, mode=KEY_MODE)
         atomic_write(tree.apiserver_crt, server_cert.cert_pem)
 
@@ -88,11 +103,15 @@ def fill_lab_tree(tree, *, key, node_name, server, full_pki=False):
     create_other_pki(tree, ca, spec, node_name, only=None if full_pki else FRONT_PROXY_FILES)
 
     # admin.conf and super-admin.conf, as kubeadm's kubeconfig phase writes them.
-    kubeconfigs = [(tree.admin_conf, ADMIN_USER, [ADMIN_GROUP]),
-                   (tree.super_admin_conf, SUPER_ADMIN_USER, [SUPER_ADMIN_GROUP])]
+    kubeconfigs = [
+        (tree.admin_conf, ADMIN_USER, [ADMIN_GROUP]),
+        (tree.super_admin_conf, SUPER_ADMIN_USER, [SUPER_ADMIN_GROUP]),
+    ]
     if full_pki:
-        kubeconfigs += [(tree.root / "controller-manager.conf", "system:kube-controller-manager", []),
-                        (tree.root / "scheduler.conf", "system:kube-scheduler", [])]
+        kubeconfigs += [
+            (tree.root / "controller-manager.conf", "system:kube-controller-manager", []),
+            (tree.root / "scheduler.conf", "system:kube-scheduler", []),
+        ]
     for path, user, groups in kubeconfigs:
         if path.exists():
             kc = Kubeconfig.load(path)
@@ -114,6 +133,7 @@ def fill_lab_tree(tree, *, key, node_name, server, full_pki=False):
         if not path.exists():
             atomic_write(path, go_yaml_dump(doc).encode(), mode=KEY_MODE)
 
+
 def create_other_pki(tree, ca, spec, node_name, only=None):
     """The rest of kubeadm's ``pki/`` (cmd/kubeadm/app/phases/certs/certlist.go, 1.29+).
 
@@ -122,6 +142,7 @@ def create_other_pki(tree, ca, spec, node_name, only=None):
         only: file names (without extension) to create, or None for all of them.
     """
     from cryptography.hazmat.primitives import serialization
+
     etcd_hosts = (node_name, "localhost", LAB_ADDRESS, "::1")
     cas = {"ca": ca}
     for name, cn in (("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")):
@@ -131,8 +152,13 @@ def create_other_pki(tree, ca, spec, node_name, only=None):
         if crt.exists() and key_path.exists():
             cas[name] = CA.load(crt, key_path)
             continue
-        cas[name] = CA.create(cn, key=spec, validity=CA_VALIDITY, hosts=(cn,),
-                              usages=("digital signature", "key encipherment", "cert sign"))
+        cas[name] = CA.create(
+            cn,
+            key=spec,
+            validity=CA_VALIDITY,
+            hosts=(cn,),
+            usages=("digital signature", "key encipherment", "cert sign"),
+        )
         crt.parent.mkdir(mode=0o755, exist_ok=True)
         atomic_write(key_path, cas[name].key_pem, mode=KEY_MODE, overwrite=False)
         atomic_write(crt, cas[name].cert_pem)
@@ -151,28 +177,44 @@ def create_other_pki(tree, ca, spec, node_name, only=None):
         if crt.exists() and key_path.exists():
             cert = Cert.load(crt, key_path).cert
             if not verify_signature(cert, cas[issuer].cert):
-                raise InputError(f"{crt} was not signed by {tree.pki_dir / (issuer + '.crt')}; delete it and "
-                                 f"run again to issue a new one")
+                raise InputError(
+                    f"{crt} was not signed by {tree.pki_dir / (issuer + '.crt')}; delete it and "
+                    f"run again to issue a new one"
+                )
             continue
-        leaf = cas[issuer].issue(subject=subject_name(cn, orgs), hosts=hosts, key=spec, validity=CERT_VALIDITY,
-                                 usages=("digital signature", "key encipherment") + usages)
+        leaf = cas[issuer].issue(
+            subject=subject_name(cn, orgs),
+            hosts=hosts,
+            key=spec,
+            validity=CERT_VALIDITY,
+            usages=("digital signature", "key encipherment") + usages,
+        )
         atomic_write(key_path, leaf.key_pem, mode=KEY_MODE)
         atomic_write(crt, leaf.cert_pem)
     sa_key, sa_pub = tree.pki_dir / "sa.key", tree.pki_dir / "sa.pub"
     if only is None and not (sa_key.exists() and sa_pub.exists()):
         private = spec.generate()
         # The service-account signing key pair: no certificate, PKCS#1/SEC 1 and PKIX PEM.
-        atomic_write(sa_key, private.private_bytes(serialization.Encoding.PEM,
-                                                   serialization.PrivateFormat.TraditionalOpenSSL,
-                                                   serialization.NoEncryption()), mode=KEY_MODE)
-        atomic_write(sa_pub, private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+        atomic_write(
+            sa_key,
+            private.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            ),
+            mode=KEY_MODE,
+        )
+        atomic_write(
+            sa_pub,
+            private.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        )
 
 
 @contextlib.contextmanager
 def creation_lock(path: Path):
     """An exclusive lock file, so two processes creating the same lab do not make two CAs."""
     import fcntl
+
     with open(path, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:

@@ -19,6 +19,22 @@ from .names import parse_hosts, resolve_usages, subject_name
 from .results import CSR, Cert, make_csr
 from .verify import verify_chain
 
-__all__ = ["CA", "CSR", "Cert", "CertInfo", "Identity", "KeySpec", "certificate_identifier", "describe", "key_matches",
-           "kubernetes_identity", "load_cert", "load_private_key", "make_csr", "parse_hosts", "resolve_usages",
-           "subject_name", "verify_chain"]
+__all__ = [
+    "CA",
+    "CSR",
+    "Cert",
+    "CertInfo",
+    "Identity",
+    "KeySpec",
+    "certificate_identifier",
+    "describe",
+    "key_matches",
+    "kubernetes_identity",
+    "load_cert",
+    "load_private_key",
+    "make_csr",
+    "parse_hosts",
+    "resolve_usages",
+    "subject_name",
+    "verify_chain",
+]

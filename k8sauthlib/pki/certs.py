@@ -52,8 +52,9 @@ def _validity(validity, not_before, not_after) -> tuple[datetime, datetime]:
     start = _utc(not_before) if not_before is not None else now - BACKDATE
     end = _utc(not_after) if not_after is not None else (_utc(not_before) if not_before is not None else now) + validity
     if end <= start:
-        raise InputError(f"the certificate would end ({end:%Y-%m-%d %H:%M:%S}Z) before it starts "
-                         f"({start:%Y-%m-%d %H:%M:%S}Z)")
+        raise InputError(
+            f"the certificate would end ({end:%Y-%m-%d %H:%M:%S}Z) before it starts ({start:%Y-%m-%d %H:%M:%S}Z)"
+        )
     return start, end
 
 
@@ -62,10 +63,21 @@ class CA(Cert):
     """A certificate authority that can issue certificates: a self-signed root or an intermediate."""
 
     @classmethod
-    def create(cls, common_name: str = "kubernetes", *, orgs: Iterable[str] = (), org: str | None = None,
-               subject: x509.Name | None = None, key=DEFAULT_KEY, validity: timedelta = CA_VALIDITY,
-               not_before: datetime | None = None, not_after: datetime | None = None,
-               usages: Iterable[str] = CA_USAGES, hosts: Iterable[str] = (), path_length: int | None = None) -> CA:
+    def create(
+        cls,
+        common_name: str = "kubernetes",
+        *,
+        orgs: Iterable[str] = (),
+        org: str | None = None,
+        subject: x509.Name | None = None,
+        key=DEFAULT_KEY,
+        validity: timedelta = CA_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        usages: Iterable[str] = CA_USAGES,
+        hosts: Iterable[str] = (),
+        path_length: int | None = None,
+    ) -> CA:
         """Create a self-signed root CA.
 
         Args:
@@ -82,9 +94,20 @@ class CA(Cert):
         orgs = ([org] if org else []) + (list(orgs) if not isinstance(orgs, str) else [orgs])
         private_key = KeySpec.parse(key).generate()
         name = subject if subject is not None else subject_name(common_name, orgs)
-        cert = build_certificate(subject=name, issuer=name, public_key=private_key.public_key(), signing_key=private_key,
-                      issuer_ski=None, hosts=hosts, usages=usages, validity=validity, not_before=not_before,
-                      not_after=not_after, is_ca=True, path_length=path_length)
+        cert = build_certificate(
+            subject=name,
+            issuer=name,
+            public_key=private_key.public_key(),
+            signing_key=private_key,
+            issuer_ski=None,
+            hosts=hosts,
+            usages=usages,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+            is_ca=True,
+            path_length=path_length,
+        )
         return cls(cert, private_key)
 
     @classmethod
@@ -105,8 +128,10 @@ class CA(Cert):
         except x509.ExtensionNotFound:
             bc = None
         if bc is not None and not bc.ca:
-            raise InputError(f"{short_subject(ca.cert)} is not a CA certificate (basicConstraints CA:FALSE); "
-                             f"it cannot sign other certificates")
+            raise InputError(
+                f"{short_subject(ca.cert)} is not a CA certificate (basicConstraints CA:FALSE); "
+                f"it cannot sign other certificates"
+            )
         return ca
 
     @classmethod
@@ -132,10 +157,21 @@ class CA(Cert):
         except x509.ExtensionNotFound:
             return None
 
-    def issue(self, *, subject: x509.Name, hosts: Iterable[str] = (), usages: Iterable[str] = CLIENT_USAGES,
-              key=DEFAULT_KEY, validity: timedelta = CERT_VALIDITY, not_before: datetime | None = None,
-              not_after: datetime | None = None, is_ca: bool = False, path_length: int | None = None,
-              public_key=None, csr: x509.CertificateSigningRequest | None = None) -> Cert:
+    def issue(
+        self,
+        *,
+        subject: x509.Name,
+        hosts: Iterable[str] = (),
+        usages: Iterable[str] = CLIENT_USAGES,
+        key=DEFAULT_KEY,
+        validity: timedelta = CERT_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        is_ca: bool = False,
+        path_length: int | None = None,
+        public_key=None,
+        csr: x509.CertificateSigningRequest | None = None,
+    ) -> Cert:
         """Issue a certificate with any subject, SANs and usages: the general form of the helpers below.
 
         Args:
@@ -153,17 +189,35 @@ class CA(Cert):
         if public_key is None:
             private_key = KeySpec.parse(key).generate()
             public_key = private_key.public_key()
-        cert = build_certificate(subject=subject, issuer=self.cert.subject, public_key=public_key, signing_key=self.key,
-                      issuer_ski=self._ski(), issuer_public_key=self.cert.public_key(), hosts=hosts, usages=usages,
-                      validity=validity, not_before=not_before, not_after=not_after, is_ca=is_ca,
-                      path_length=path_length)
+        cert = build_certificate(
+            subject=subject,
+            issuer=self.cert.subject,
+            public_key=public_key,
+            signing_key=self.key,
+            issuer_ski=self._ski(),
+            issuer_public_key=self.cert.public_key(),
+            hosts=hosts,
+            usages=usages,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+            is_ca=is_ca,
+            path_length=path_length,
+        )
         result_cls = CA if is_ca and private_key is not None else Cert
         return result_cls(cert, private_key, csr=csr, chain=self._chain_for_children())
 
-    def issue_server_cert(self, *hosts: str, common_name: str | None = None, orgs: Iterable[str] = (),
-                          key=DEFAULT_KEY, validity: timedelta = CERT_VALIDITY,
-                          not_before: datetime | None = None, not_after: datetime | None = None,
-                          usages: Iterable[str] = SERVER_USAGES) -> Cert:
+    def issue_server_cert(
+        self,
+        *hosts: str,
+        common_name: str | None = None,
+        orgs: Iterable[str] = (),
+        key=DEFAULT_KEY,
+        validity: timedelta = CERT_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        usages: Iterable[str] = SERVER_USAGES,
+    ) -> Cert:
         """Issue a TLS server certificate for ``hosts`` (DNS names and IP addresses), ``serverAuth`` only.
 
         The CN defaults to the first host; clients check the SANs, never the CN.
@@ -172,28 +226,56 @@ class CA(Cert):
             raise InputError("a server certificate needs at least one host name or IP address")
         if isinstance(orgs, str):
             orgs = [orgs]
-        return self.issue(subject=subject_name(common_name if common_name is not None else hosts[0], orgs),
-                          hosts=hosts, usages=usages, key=key, validity=validity, not_before=not_before,
-                          not_after=not_after)
+        return self.issue(
+            subject=subject_name(common_name if common_name is not None else hosts[0], orgs),
+            hosts=hosts,
+            usages=usages,
+            key=key,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+        )
 
-    def issue_client_cert(self, user: str, groups: Iterable[str] = (), *, key=DEFAULT_KEY,
-                          validity: timedelta = CERT_VALIDITY, not_before: datetime | None = None,
-                          not_after: datetime | None = None, usages: Iterable[str] = CLIENT_USAGES,
-                          hosts: Iterable[str] = ()) -> Cert:
+    def issue_client_cert(
+        self,
+        user: str,
+        groups: Iterable[str] = (),
+        *,
+        key=DEFAULT_KEY,
+        validity: timedelta = CERT_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        usages: Iterable[str] = CLIENT_USAGES,
+        hosts: Iterable[str] = (),
+    ) -> Cert:
         """Issue a client certificate for a Kubernetes user: ``CN=user``, one ``O`` per group, ``clientAuth``.
 
         An empty ``user`` makes a certificate without CN, which Kubernetes treats as anonymous.
         """
         if user is None:
-            raise InputError("give the user name (the CN); pass \"\" explicitly for a certificate without CN")
+            raise InputError('give the user name (the CN); pass "" explicitly for a certificate without CN')
         if isinstance(groups, str):
             groups = [groups]
-        return self.issue(subject=subject_name(user, groups), hosts=hosts, usages=usages, key=key,
-                          validity=validity, not_before=not_before, not_after=not_after)
+        return self.issue(
+            subject=subject_name(user, groups),
+            hosts=hosts,
+            usages=usages,
+            key=key,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+        )
 
-    def issue_intermediate(self, common_name: str, *, orgs: Iterable[str] = (), key=DEFAULT_KEY,
-                           validity: timedelta = timedelta(days=1825), path_length: int | None = None,
-                           usages: Iterable[str] = CA_USAGES) -> CA:
+    def issue_intermediate(
+        self,
+        common_name: str,
+        *,
+        orgs: Iterable[str] = (),
+        key=DEFAULT_KEY,
+        validity: timedelta = timedelta(days=1825),
+        path_length: int | None = None,
+        usages: Iterable[str] = CA_USAGES,
+    ) -> CA:
         """Issue an intermediate CA signed by this one; its ``chain`` leads back to (not including) the root.
 
         Raises:
@@ -203,15 +285,31 @@ class CA(Cert):
         """
         bc = self._basic_constraints()
         if bc is not None and bc.path_length == 0:
-            raise InputError(f"{short_subject(self.cert)} has pathlen 0: it may sign only end-entity "
-                             f"certificates, and clients would reject an intermediate under it "
-                             f"('x509: too many intermediates for path length constraint')")
-        return self.issue(subject=subject_name(common_name, orgs), usages=usages, key=key, validity=validity,
-                          is_ca=True, path_length=path_length)
+            raise InputError(
+                f"{short_subject(self.cert)} has pathlen 0: it may sign only end-entity "
+                f"certificates, and clients would reject an intermediate under it "
+                f"('x509: too many intermediates for path length constraint')"
+            )
+        return self.issue(
+            subject=subject_name(common_name, orgs),
+            usages=usages,
+            key=key,
+            validity=validity,
+            is_ca=True,
+            path_length=path_length,
+        )
 
-    def sign_csr(self, csr, *, usages: Iterable[str] = CLIENT_USAGES, hosts: Iterable[str] | None = None,
-                 subject: x509.Name | None = None, validity: timedelta = CERT_VALIDITY,
-                 not_before: datetime | None = None, not_after: datetime | None = None) -> Cert:
+    def sign_csr(
+        self,
+        csr,
+        *,
+        usages: Iterable[str] = CLIENT_USAGES,
+        hosts: Iterable[str] | None = None,
+        subject: x509.Name | None = None,
+        validity: timedelta = CERT_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> Cert:
         """Sign a CSR made elsewhere, so the requester's private key never leaves their machine.
 
         Args:
@@ -229,7 +327,9 @@ class CA(Cert):
             try:
                 csr = x509.load_pem_x509_csr(data)
             except ValueError as exc:
-                raise InputError(f"cannot parse the CSR (expected '-----BEGIN CERTIFICATE REQUEST-----'): {exc}") from None
+                raise InputError(
+                    f"cannot parse the CSR (expected '-----BEGIN CERTIFICATE REQUEST-----'): {exc}"
+                ) from None
         if not csr.is_signature_valid:
             raise InputError("the CSR's signature does not verify; it was altered or not signed by its key")
         if hosts is None:
@@ -238,30 +338,54 @@ class CA(Cert):
                 hosts = [str(n.value) for n in san]
             except x509.ExtensionNotFound:
                 hosts = []
-        return self.issue(subject=subject if subject is not None else csr.subject, hosts=hosts, usages=usages,
-                          validity=validity, not_before=not_before, not_after=not_after,
-                          public_key=csr.public_key(), csr=csr)
+        return self.issue(
+            subject=subject if subject is not None else csr.subject,
+            hosts=hosts,
+            usages=usages,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+            public_key=csr.public_key(),
+            csr=csr,
+        )
 
 
-def build_certificate(*, subject, issuer, public_key, signing_key, issuer_ski, hosts, usages, validity, not_before,
-           not_after, is_ca, path_length, issuer_public_key=None) -> x509.Certificate:
+def build_certificate(
+    *,
+    subject,
+    issuer,
+    public_key,
+    signing_key,
+    issuer_ski,
+    hosts,
+    usages,
+    validity,
+    not_before,
+    not_after,
+    is_ca,
+    path_length,
+    issuer_public_key=None,
+) -> x509.Certificate:
     start, end = _validity(validity, not_before, not_after)
     key_usage, ekus = resolve_usages(list(usages))
     if not is_ca and path_length is not None:
         raise InputError("path_length applies to CA certificates only")
-    builder = (x509.CertificateBuilder()
-               .subject_name(subject)
-               .issuer_name(issuer)
-               .public_key(public_key)
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(start)
-               .not_valid_after(end))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+    )
     if key_usage is not None:
         builder = builder.add_extension(key_usage, critical=True)
     if ekus:
         builder = builder.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
-    builder = builder.add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length if is_ca else None),
-                                    critical=True)
+    builder = builder.add_extension(
+        x509.BasicConstraints(ca=is_ca, path_length=path_length if is_ca else None), critical=True
+    )
     builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     if issuer != subject or issuer_public_key is not None:
         if issuer_ski is not None:

@@ -196,6 +196,7 @@ class CertInfo:
         Returns:
             A JSON-serializable dict; ``kubernetes`` is ``{"user": ..., "groups": [...]}``.
         """
+
         def key_id(ext_cls, attr):
             ext = extension(self.cert, ext_cls)
             data = getattr(ext.value, attr) if ext is not None else None
@@ -211,15 +212,17 @@ class CertInfo:
         sans = self.dns_names + self.ip_addresses
         if sans:
             out["sans"] = sans
-        out.update({
-            "not_before": format_rfc3339(self.not_before),
-            "not_after": format_rfc3339(self.not_after),
-            "sigalg": self.signature_algorithm,
-            "authority_key_id": key_id(x509.AuthorityKeyIdentifier, "key_identifier"),
-            "subject_key_id": key_id(x509.SubjectKeyIdentifier, "digest"),
-            "pem": self.cert.public_bytes(serialization.Encoding.PEM).decode(),
-            "kubernetes": {"user": self.kubernetes.user, "groups": list(self.kubernetes.groups)},
-        })
+        out.update(
+            {
+                "not_before": format_rfc3339(self.not_before),
+                "not_after": format_rfc3339(self.not_after),
+                "sigalg": self.signature_algorithm,
+                "authority_key_id": key_id(x509.AuthorityKeyIdentifier, "key_identifier"),
+                "subject_key_id": key_id(x509.SubjectKeyIdentifier, "digest"),
+                "pem": self.cert.public_bytes(serialization.Encoding.PEM).decode(),
+                "kubernetes": {"user": self.kubernetes.user, "groups": list(self.kubernetes.groups)},
+            }
+        )
         return out
 
     def __str__(self):
@@ -246,8 +249,12 @@ class CertInfo:
         return "\n".join(f"{label + ':':<{width + 1}} {value}" for label, value in rows)
 
     def _san_labels(self) -> list[str]:
-        return ([f"DNS:{n}" for n in self.dns_names] + [f"IP:{n}" for n in self.ip_addresses]
-                + [f"email:{n}" for n in self.email_addresses] + [f"URI:{n}" for n in self.uris])
+        return (
+            [f"DNS:{n}" for n in self.dns_names]
+            + [f"IP:{n}" for n in self.ip_addresses]
+            + [f"email:{n}" for n in self.email_addresses]
+            + [f"URI:{n}" for n in self.uris]
+        )
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))
@@ -255,6 +262,7 @@ class CertInfo:
 
 def _cfssl_name(name: x509.Name) -> dict:
     """cfssl's ``certinfo.ParseName`` of Go's ``pkix.Name``."""
+
     def values(oid):
         return [str(a.value) for a in name.get_attributes_for_oid(oid)]
 
@@ -331,7 +339,10 @@ def describe(cert) -> CertInfo:
         serial=cert.serial_number,
         serial_hex=colon_hex(_int_bytes(cert.serial_number)),
         serial_decimal=str(cert.serial_number),
-        dns_names=dns, ip_addresses=ips, email_addresses=emails, uris=uris,
+        dns_names=dns,
+        ip_addresses=ips,
+        email_addresses=emails,
+        uris=uris,
         key_usage=key_usage,
         ext_key_usage=ext_key_usage,
         not_before=cert.not_valid_before_utc,

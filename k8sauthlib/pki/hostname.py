@@ -93,24 +93,31 @@ def hostname_mismatch(cert, host: str) -> tuple[str, str] | None:
     cn = str(cns[-1].value) if cns else ""
     if san is None and _match_hostnames(cn, shown):
         go = "x509: certificate relies on legacy Common Name field, use SANs instead"
-        advice = (f"The server certificate {cert_label(cert)} names {shown!r} only in its CN, which Go ignores "
-                  f"since Go 1.15. Re-issue it with {shown!r} in hosts (SANs).")
+        advice = (
+            f"The server certificate {cert_label(cert)} names {shown!r} only in its CN, which Go ignores "
+            f"since Go 1.15. Re-issue it with {shown!r} in hosts (SANs)."
+        )
     elif ip is not None and not ips:
         go = f"x509: cannot validate certificate for {shown} because it doesn't contain any IP SANs"
-        advice = (f"The server certificate {cert_label(cert)} has no IP address SANs, so it cannot be used at "
-                  f"https://{shown}/. Re-issue it with {shown!r} in hosts, or connect by a DNS name it lists"
-                  + (f" ({', '.join(dns_names)})." if dns_names else "."))
+        advice = (
+            f"The server certificate {cert_label(cert)} has no IP address SANs, so it cannot be used at "
+            f"https://{shown}/. Re-issue it with {shown!r} in hosts, or connect by a DNS name it lists"
+            + (f" ({', '.join(dns_names)})." if dns_names else ".")
+        )
     else:
         valid = ", ".join(go_ip_string(i) for i in ips) if ip is not None else ", ".join(dns_names)
         if not valid:
             go = f"x509: certificate is not valid for any names, but wanted to match {shown}"
-            advice = (f"The server certificate {cert_label(cert)} lists no SANs at all. Re-issue it with "
-                      f"{shown!r} in hosts.")
+            advice = (
+                f"The server certificate {cert_label(cert)} lists no SANs at all. Re-issue it with {shown!r} in hosts."
+            )
         else:
             go = f"x509: certificate is valid for {valid}, not {shown}"
-            advice = (f"The server certificate {cert_label(cert)} is valid for {valid}, but the client asked for "
-                      f"{shown!r}. Connect using one of those names, or add {shown!r} to the hosts (SANs) "
-                      f"and re-issue the certificate (kubeadm: apiServer.certSANs).")
+            advice = (
+                f"The server certificate {cert_label(cert)} is valid for {valid}, but the client asked for "
+                f"{shown!r}. Connect using one of those names, or add {shown!r} to the hosts (SANs) "
+                f"and re-issue the certificate (kubeadm: apiServer.certSANs)."
+            )
     return go, advice
 
 

@@ -39,8 +39,13 @@ class Cert:
             itself excluded), nearest first.
     """
 
-    def __init__(self, cert: x509.Certificate, key=None, csr: x509.CertificateSigningRequest | None = None,
-                 chain: Sequence[x509.Certificate] = ()):
+    def __init__(
+        self,
+        cert: x509.Certificate,
+        key=None,
+        csr: x509.CertificateSigningRequest | None = None,
+        chain: Sequence[x509.Certificate] = (),
+    ):
         if key is not None and not key_matches(cert, key):
             raise KeyMismatchError(f"the private key does not belong to the certificate {short_subject(cert)}")
         self.cert = cert
@@ -56,8 +61,10 @@ class Cert:
             raise InputError(f"no PEM certificate found in {cert_path}")
         key = load_private_key(key_path) if key_path is not None else None
         if key is not None and not key_matches(certs[0], key):
-            raise KeyMismatchError(f"the private key {key_path} does not belong to the certificate {cert_path} "
-                                   f"({short_subject(certs[0])}); pair each certificate with the key it was issued for")
+            raise KeyMismatchError(
+                f"the private key {key_path} does not belong to the certificate {cert_path} "
+                f"({short_subject(certs[0])}); pair each certificate with the key it was issued for"
+            )
         return cls(certs[0], key, chain=certs[1:])
 
     @classmethod
@@ -73,8 +80,9 @@ class Cert:
     @property
     def key_pem(self) -> bytes:
         if self.key is None:
-            raise InputError("this certificate has no private key here (it was signed from a CSR; the key stays "
-                             "with its owner)")
+            raise InputError(
+                "this certificate has no private key here (it was signed from a CSR; the key stays with its owner)"
+            )
         return key_pem(self.key)
 
     @property
@@ -127,9 +135,14 @@ class Cert:
         The key and CSR are written only when this object has them. Existing files are not
         replaced unless ``overwrite`` is True.
         """
-        return write_bare(name, directory, cert_pem=self.cert_pem,
-                          key_pem=key_pem(self.key) if self.key is not None else None,
-                          csr_pem=self.csr_pem, overwrite=overwrite)
+        return write_bare(
+            name,
+            directory,
+            cert_pem=self.cert_pem,
+            key_pem=key_pem(self.key) if self.key is not None else None,
+            csr_pem=self.csr_pem,
+            overwrite=overwrite,
+        )
 
     def write_cert(self, path, *, chain: bool = False, overwrite: bool = True):
         """Write the certificate (with ``chain=True``: plus intermediates) to one PEM file."""
@@ -140,11 +153,15 @@ class Cert:
         return atomic_write(path, self.key_pem, mode=KEY_MODE, overwrite=overwrite)
 
     def __repr__(self):
-        subject = " ".join(f"{k}={v}" for k, v in
-                           ([("CN", self.common_name)] if self.common_name else []) +
-                           [("O", o) for o in self.organizations]) or "(empty subject)"
-        return (f"<{type(self).__name__} {subject} serial={self.serial_hex[:6]}… "
-                f"expires {self.not_after:%Y-%m-%d}>")
+        subject = (
+            " ".join(
+                f"{k}={v}"
+                for k, v in ([("CN", self.common_name)] if self.common_name else [])
+                + [("O", o) for o in self.organizations]
+            )
+            or "(empty subject)"
+        )
+        return f"<{type(self).__name__} {subject} serial={self.serial_hex[:6]}… expires {self.not_after:%Y-%m-%d}>"
 
 
 def short_subject(cert: x509.Certificate) -> str:
@@ -181,8 +198,14 @@ class CSR:
         return f"<CSR {self.csr.subject.rfc4514_string() or '(empty subject)'}>"
 
 
-def make_csr(common_name: str | None, *, orgs: Iterable[str] = (), hosts: Iterable[str] = (),
-             subject: x509.Name | None = None, key=DEFAULT_KEY) -> CSR:
+def make_csr(
+    common_name: str | None,
+    *,
+    orgs: Iterable[str] = (),
+    hosts: Iterable[str] = (),
+    subject: x509.Name | None = None,
+    key=DEFAULT_KEY,
+) -> CSR:
     """Make a new key and a CSR for it, as a user would on their own machine.
 
     Args:
@@ -192,9 +215,12 @@ def make_csr(common_name: str | None, *, orgs: Iterable[str] = (), hosts: Iterab
         subject: a complete subject instead of ``common_name``/``orgs``.
         key: a key spec (see :class:`KeySpec`) or an existing private key.
     """
-    private_key = key if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)) else KeySpec.parse(key).generate()
+    private_key = (
+        key if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)) else KeySpec.parse(key).generate()
+    )
     builder = x509.CertificateSigningRequestBuilder().subject_name(
-        subject if subject is not None else subject_name(common_name, orgs))
+        subject if subject is not None else subject_name(common_name, orgs)
+    )
     sans = parse_hosts(hosts)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)

@@ -67,7 +67,10 @@ def _refuse_downgrade(response, *args, **kwargs):
             raise TLSProblem(
                 f"{response.url}: the server redirects to {target}, which is not HTTPS; refusing to "
                 f"leave TLS (request that URL explicitly if plain HTTP is really meant, or pass "
-                f"allow_redirects=False to see the redirect)", url=response.url, response=response)
+                f"allow_redirects=False to see the redirect)",
+                url=response.url,
+                response=response,
+            )
     return response
 
 
@@ -107,8 +110,20 @@ class MTLSClient:
         InputError: ``cert`` without ``key`` or the other way round, bad ``resolve``.
     """
 
-    def __init__(self, base_url, *, ca=None, cert=None, key=None, resolve=None, verify=True,
-                 timeout=10.0, raise_for_tls=True, server_log=None, check_key=True):
+    def __init__(
+        self,
+        base_url,
+        *,
+        ca=None,
+        cert=None,
+        key=None,
+        resolve=None,
+        verify=True,
+        timeout=10.0,
+        raise_for_tls=True,
+        server_log=None,
+        check_key=True,
+    ):
         self.base_url = str(base_url).rstrip("/") + "/"
         self._material = None  # private temp dir for credentials given as PEM data or objects
         if key is None and getattr(cert, "key", None) is not None and hasattr(cert, "key_pem"):
@@ -118,24 +133,29 @@ class MTLSClient:
         self.key = self._as_path(key, "key", "client-key.pem", key=True)
         if (cert is None) != (key is None):
             given, missing = ("cert", "key") if key is None else ("key", "cert")
-            raise InputError(f"{given}= was given without {missing}=: give both cert and key "
-                             "for mutual TLS (or neither)")
+            raise InputError(
+                f"{given}= was given without {missing}=: give both cert and key for mutual TLS (or neither)"
+            )
         self.resolve = parse_resolve(resolve)
         self.verify = bool(verify)
         self.timeout = timeout
         self.raise_for_tls = raise_for_tls
         self.server_log = server_log
         if self.ca is not None and not Path(self.ca).is_file():
-            raise CredentialFileError(f"CA file {self.ca!r} not found",
-                                      diagnosis=make_diagnosis("ca-file-unreadable", self.ca))
+            raise CredentialFileError(
+                f"CA file {self.ca!r} not found", diagnosis=make_diagnosis("ca-file-unreadable", self.ca)
+            )
         if self.ca is not None:
             check_ca_file(self.ca)
         if self.cert is not None and check_key:
             check_key_pair(self.cert, self.key)
         if not self.verify:
-            warnings.warn(f"server certificate verification is OFF for {self.base_url} "
-                          "(like curl -k): anyone on the path can impersonate the server",
-                          InsecureTLSWarning, stacklevel=2)
+            warnings.warn(
+                f"server certificate verification is OFF for {self.base_url} "
+                "(like curl -k): anyone on the path can impersonate the server",
+                InsecureTLSWarning,
+                stacklevel=2,
+            )
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or REQUESTS_CA_BUNDLE from the environment
         adapter = ResolvingAdapter(self.resolve)
@@ -148,6 +168,7 @@ class MTLSClient:
             self.trust_store = system_trust_store()
             if self.trust_store is None:
                 import certifi  # a requests dependency: the last resort, and said so
+
                 self.trust_store = certifi.where()
                 self._trust_label = "certifi's CA bundle (no system bundle found)"
         self.session.verify = self.trust_store if self.verify else False
@@ -237,8 +258,9 @@ class MTLSClient:
             # Korean; our nginx sends charset=utf-8, but a server that does not is common
             if "charset" not in response.headers.get("Content-Type", ""):
                 response.encoding = "utf-8"
-        diagnosis = diagnose.diagnose_response(response.status_code, response.content,
-                                               nginx_log=self._server_log_lines()[log_mark:])
+        diagnosis = diagnose.diagnose_response(
+            response.status_code, response.content, nginx_log=self._server_log_lines()[log_mark:]
+        )
         if diagnosis is None and not self.verify:
             diagnosis = make_diagnosis("verification-disabled", "MTLSClient(verify=False)")
         response.diagnosis = diagnosis
@@ -264,8 +286,10 @@ class MTLSClient:
         extra = ""
         if d.key == "client-cert-required":
             if self.cert is None:
-                extra = (" This client has no client certificate; pass cert= and key= "
-                         "(curl --cert client.pem --key client-key.pem).")
+                extra = (
+                    " This client has no client certificate; pass cert= and key= "
+                    "(curl --cert client.pem --key client-key.pem)."
+                )
             else:
                 extra = " A certificate was configured but the server did not receive one."
         elif d.key in ("client-cert-rejected", "client-cert-expired"):
@@ -283,6 +307,7 @@ class MTLSClient:
         if self.cert is None:
             return None
         from cryptography import x509
+
         try:
             return x509.load_pem_x509_certificate(Path(self.cert).read_bytes())
         except (OSError, ValueError):
@@ -297,9 +322,11 @@ class MTLSClient:
         c = self._client_cert()
         if c is None:
             return ""
-        return (f" Our client certificate: subject {c.subject.rfc4514_string()}, issuer "
-                f"{c.issuer.rfc4514_string()}, valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} to "
-                f"{c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC.")
+        return (
+            f" Our client certificate: subject {c.subject.rfc4514_string()}, issuer "
+            f"{c.issuer.rfc4514_string()}, valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} to "
+            f"{c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC."
+        )
 
     def _problem_from_exception(self, exc, url):
         d = diagnose.diagnose_exception(exc)
@@ -321,23 +348,29 @@ class MTLSClient:
             sans = self._server_sans(parts)
             kw = {"hostname": parts.hostname, "sans": sans}
             if sans:
-                extra = (f" The server certificate is valid for: {', '.join(sans)}; "
-                         f"not for {parts.hostname!r}.")
+                extra = f" The server certificate is valid for: {', '.join(sans)}; not for {parts.hostname!r}."
         elif d.key == "unknown-authority":
             issuer = self._server_issuer(parts)
             extra = f" The server certificate's issuer is {issuer}." if issuer else ""
-            extra += (f" This client trusts only {self._trust_label} (ca=None)."
-                      if self.ca is None else f" The CA file given ({self.ca}) is not that issuer.")
+            extra += (
+                f" This client trusts only {self._trust_label} (ca=None)."
+                if self.ca is None
+                else f" The CA file given ({self.ca}) is not that issuer."
+            )
         elif d.key == "cert-expired":
             c = self._peer_cert(parts)
             if c is not None:
-                extra = (f" The server certificate is valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} "
-                         f"to {c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC.")
+                extra = (
+                    f" The server certificate is valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} "
+                    f"to {c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC."
+                )
         elif d.key == "https-to-plain-http-port":
             extra = f" Try {url.replace('https://', 'http://', 1)}."
         elif d.key == "name-not-resolved":
-            extra = (f" (for this request only: MTLSClient(..., resolve={{'{parts.hostname}:"
-                     f"{parts.port or 443}': '127.0.0.1'}}))")
+            extra = (
+                f" (for this request only: MTLSClient(..., resolve={{'{parts.hostname}:"
+                f"{parts.port or 443}': '127.0.0.1'}}))"
+            )
         return cls(f"{head} {d.cause.fix}{extra}", diagnosis=d, url=url, **kw)
 
     def _key_file_facts(self):
@@ -351,6 +384,7 @@ class MTLSClient:
     def _peer_cert(self, parts):
         """The server's certificate, fetched with verification off (only to explain an error)."""
         from cryptography import x509
+
         port = parts.port or 443
         host = (parts.hostname or "").lower()
         addr = self.resolve.get((host, port), parts.hostname)
@@ -368,6 +402,7 @@ class MTLSClient:
 
     def _server_sans(self, parts):
         from cryptography import x509
+
         c = self._peer_cert(parts)
         if c is None:
             return []

@@ -72,6 +72,7 @@ from .rundir import make_rundir
 
 __all__ = ["DEFAULT_INDEX_HTML", "DEFAULT_PORT", "Nginx"]
 
+
 class Nginx:
     """A foreground nginx serving HTTPS (and optionally mutual TLS) from a work directory.
 
@@ -118,15 +119,29 @@ class Nginx:
             ``verify_client``, missing certificate files).
     """
 
-    def __init__(self, workdir, *, server_cert, server_key=None, client_ca=None, verify_client=False,
-                 port=None, host="127.0.0.1", server_name="localhost",
-                 index_html=DEFAULT_INDEX_HTML, verify_depth=None, nginx_binary=None,
-                 start_timeout=10.0):
+    def __init__(
+        self,
+        workdir,
+        *,
+        server_cert,
+        server_key=None,
+        client_ca=None,
+        verify_client=False,
+        port=None,
+        host="127.0.0.1",
+        server_name="localhost",
+        index_html=DEFAULT_INDEX_HTML,
+        verify_depth=None,
+        nginx_binary=None,
+        start_timeout=10.0,
+    ):
         self.workdir = Path(workdir).absolute()
         self.verify_client = verify_client_mode(verify_client)
         if self.verify_client != "off" and client_ca is None:
-            raise InputError(f"verify_client={verify_client!r} needs client_ca "
-                             "(the CA that signs client certificates: ssl_client_certificate)")
+            raise InputError(
+                f"verify_client={verify_client!r} needs client_ca "
+                "(the CA that signs client certificates: ssl_client_certificate)"
+            )
         self.host = host
         self.server_name = server_name
         self.requested_port = port
@@ -284,15 +299,20 @@ class Nginx:
         if self.port is None:
             self.port = self._pick_port()
         self.write_config()
-        res = subprocess.run(self._command(binary, "-t", "-q"), cwd=self.workdir, capture_output=True,
-                             text=True, errors="replace", timeout=30)
+        res = subprocess.run(
+            self._command(binary, "-t", "-q"),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=30,
+        )
         lines = [l for l in (res.stdout + res.stderr).splitlines() if l.strip()]
         if self._rundir is not None and not self.running:  # made for this check only
             shutil.rmtree(self._rundir, ignore_errors=True)
             self._rundir = None
         if res.returncode != 0:
-            raise NginxError("nginx -t rejected the configuration "
-                             f"{self.conf_path}", log_lines=lines)
+            raise NginxError(f"nginx -t rejected the configuration {self.conf_path}", log_lines=lines)
         return lines
 
     def _pick_port(self):
@@ -342,9 +362,14 @@ class Nginx:
         logs = self.workdir / "logs"
         with open(logs / "nginx.stdout", "wb") as out, open(logs / "nginx.stderr", "wb") as err:
             self.proc = subprocess.Popen(
-                self._command(binary), cwd=self.workdir,
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                preexec_fn=die_with_parent, start_new_session=True)
+                self._command(binary),
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                preexec_fn=die_with_parent,
+                start_new_session=True,
+            )
         stat = proc_stat(self.proc.pid)
         master = (self.proc.pid, stat[2] if stat is not None else -1)
         record(self.workdir, [master])
@@ -357,7 +382,9 @@ class Nginx:
                 self._finalizer()
                 raise NginxStartError(
                     f"nginx exited with status {self.proc.returncode} while starting "
-                    f"(prefix {self.workdir}, port {self.port})", log_lines=self._problem_lines())
+                    f"(prefix {self.workdir}, port {self.port})",
+                    log_lines=self._problem_lines(),
+                )
             try:
                 self.handshake()
             except (OSError, ssl.SSLError) as exc:
@@ -375,9 +402,11 @@ class Nginx:
             last_error = "the listening socket is not nginx's yet"
             time.sleep(0.05)
         self._finalizer()
-        raise NginxStartError(f"nginx did not answer TLS on {self.host}:{self.port} within "
-                              f"{self.start_timeout} s (last error: {last_error})",
-                              log_lines=self._problem_lines())
+        raise NginxStartError(
+            f"nginx did not answer TLS on {self.host}:{self.port} within "
+            f"{self.start_timeout} s (last error: {last_error})",
+            log_lines=self._problem_lines(),
+        )
 
     def handshake(self, timeout=2.0):
         """Do one TLS handshake with the server (no HTTP request) and return the protocol.
@@ -432,8 +461,7 @@ class Nginx:
 
     def __repr__(self):
         state = f"running pid={self.pid}" if self.running else "stopped"
-        return (f"<Nginx {self.host}:{self.port} verify_client={self.verify_client} {state} "
-                f"prefix={self.workdir}>")
+        return f"<Nginx {self.host}:{self.port} verify_client={self.verify_client} {state} prefix={self.workdir}>"
 
     # -- logs ------------------------------------------------------------------------
     def error_log_lines(self, contains=None):
@@ -469,4 +497,3 @@ class Nginx:
 
     def _problem_lines(self):
         return problem_lines(self.error_log_path, self.workdir / "logs" / "nginx.stderr")
-

@@ -5,6 +5,7 @@ and the smallest ``nginx.conf`` around it that keeps every file under nginx's pr
 ``ssl_certificate``, ``ssl_client_certificate``, ``ssl_verify_client``, ``ssl_verify_depth``);
 :func:`verify_client_mode` turns the ``verify_client`` argument into ``ssl_verify_client``'s value.
 """
+
 from __future__ import annotations
 
 from ..errors import InputError
@@ -100,9 +101,7 @@ def verify_client_mode(value):
         return "on"
     if value in ("optional", "optional_no_ca"):
         return value
-    raise InputError(f"verify_client must be False/'off', True/'on', 'optional' or "
-                     f"'optional_no_ca', not {value!r}")
-
+    raise InputError(f"verify_client must be False/'off', True/'on', 'optional' or 'optional_no_ca', not {value!r}")
 
 
 __all__ = ["DEFAULT_INDEX_HTML", "DEFAULT_PORT", "MAIN_CONF", "server_block", "verify_client_mode"]

@@ -44,9 +44,12 @@ def wait_for_line(path, contains="", *, after=0, timeout=5.0):
         if matches:
             return matches[-1]
         if time.monotonic() >= deadline:
-            raise NginxError(f"no line containing {contains!r} in {path} after line "
-                             f"{after} within {timeout} s; send the request first, or check "
-                             "that it reached this nginx", log_lines=lines[-3:])
+            raise NginxError(
+                f"no line containing {contains!r} in {path} after line "
+                f"{after} within {timeout} s; send the request first, or check "
+                "that it reached this nginx",
+                log_lines=lines[-3:],
+            )
         time.sleep(0.02)
 
 

@@ -29,7 +29,7 @@ def _hex_to_ip(text):
     if len(raw) == 4:
         return socket.inet_ntop(socket.AF_INET, raw[::-1])
     # /proc/net/tcp6: four 32-bit words, each in host (little-endian) order
-    return socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+    return socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
 
 
 def listening_inodes(host, port):
@@ -94,9 +94,11 @@ def port_in_use_error(host, port, prefix, log_lines=()):
     """The :class:`~k8sauthlib.errors.NginxStartError` for a taken port, naming its holder
     (``port_in_use`` set, so a caller picking ports itself may try another)."""
     holder = port_holder(port, host) or "another process"
-    exc = NginxStartError(f"port {host}:{port} is already in use by {holder}; stop it, or start "
-                          f"Nginx with another port (port=None picks a free one) (prefix {prefix})",
-                          log_lines=log_lines)
+    exc = NginxStartError(
+        f"port {host}:{port} is already in use by {holder}; stop it, or start "
+        f"Nginx with another port (port=None picks a free one) (prefix {prefix})",
+        log_lines=log_lines,
+    )
     exc.port_in_use = True
     return exc
 

@@ -49,8 +49,7 @@ def parse_resolve(resolve):
             host, port, addr = item
             port = int(port)
         except (TypeError, ValueError):
-            raise InputError(f"resolve entry {item!r}: expected (host, port, address) or "
-                             "'host:port:address'") from None
+            raise InputError(f"resolve entry {item!r}: expected (host, port, address) or 'host:port:address'") from None
         if not host or not addr:
             raise InputError(f"resolve entry {item!r}: empty host or address")
         out[(str(host).lower(), port)] = str(addr)
@@ -94,8 +93,7 @@ class ResolvingAdapter(HTTPAdapter):
                 cert_file, key_file = cert if isinstance(cert, tuple) else (cert, None)
                 pool_kwargs["cert_file"] = cert_file
                 pool_kwargs["key_file"] = key_file
-        return self.poolmanager.connection_from_host(addr, port, scheme=parts.scheme,
-                                                     pool_kwargs=pool_kwargs)
+        return self.poolmanager.connection_from_host(addr, port, scheme=parts.scheme, pool_kwargs=pool_kwargs)
 
     def send(self, request, **kw):
         parts, host, port, addr = self._target(request.url)
