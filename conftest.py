@@ -87,25 +87,47 @@ def reader_environment(base: Path) -> tuple[Path, dict]:
         return base64.b64encode(data).decode()
 
     config = {
-        "apiVersion": "v1", "kind": "Config", "current-context": "kubernetes-admin@kubernetes",
-        "clusters": [{"name": "kubernetes", "cluster": {"server": "https://127.0.0.1:6443",
-                                                        "certificate-authority-data": b64(ca.cert_pem)}}],
-        "users": [{"name": "kubernetes-admin", "user": {"client-certificate-data": b64(admin.cert_pem),
-                                                        "client-key-data": b64(admin.key_pem)}}],
-        "contexts": [{"name": "kubernetes-admin@kubernetes",
-                      "context": {"cluster": "kubernetes", "user": "kubernetes-admin"}}],
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": "kubernetes-admin@kubernetes",
+        "clusters": [
+            {
+                "name": "kubernetes",
+                "cluster": {"server": "https://127.0.0.1:6443", "certificate-authority-data": b64(ca.cert_pem)},
+            }
+        ],
+        "users": [
+            {
+                "name": "kubernetes-admin",
+                "user": {"client-certificate-data": b64(admin.cert_pem), "client-key-data": b64(admin.key_pem)},
+            }
+        ],
+        "contexts": [
+            {"name": "kubernetes-admin@kubernetes", "context": {"cluster": "kubernetes", "user": "kubernetes-admin"}}
+        ],
     }
     k8s.atomic_write(home / ".kube" / "config", yaml.safe_dump(config).encode(), mode=0o600)
     bundle = base / "reader-bundle.pem"
     bundle.write_bytes(k8s.CA.create("reader-bundle-ca", key="ecdsa-p256").cert_pem)
     proxy = READER_PROXY
-    env = dict(os.environ, HOME=str(home),
-               HTTPS_PROXY=proxy, https_proxy=proxy, HTTP_PROXY=proxy, http_proxy=proxy, ALL_PROXY=proxy,
-               all_proxy=proxy, NO_PROXY="", no_proxy="",
-               CURL_CA_BUNDLE=str(bundle), SSL_CERT_FILE=str(bundle), REQUESTS_CA_BUNDLE=str(bundle),
-               # a login shell IPython cannot find: '!' works only because clean_env pins /bin/sh
-               SHELL="/nonexistent/fish")
-    env.pop("KUBECONFIG", None)     # kubectl falls back to ~/.kube/config
+    env = dict(
+        os.environ,
+        HOME=str(home),
+        HTTPS_PROXY=proxy,
+        https_proxy=proxy,
+        HTTP_PROXY=proxy,
+        http_proxy=proxy,
+        ALL_PROXY=proxy,
+        all_proxy=proxy,
+        NO_PROXY="",
+        no_proxy="",
+        CURL_CA_BUNDLE=str(bundle),
+        SSL_CERT_FILE=str(bundle),
+        REQUESTS_CA_BUNDLE=str(bundle),
+        # a login shell IPython cannot find: '!' works only because clean_env pins /bin/sh
+        SHELL="/nonexistent/fish",
+    )
+    env.pop("KUBECONFIG", None)  # kubectl falls back to ~/.kube/config
     env.pop("KUBECACHEDIR", None)
     return home, env
 
@@ -116,7 +138,7 @@ def reader_env(tmp_path):
     return reader_environment(tmp_path)
 
 
-_reader = {}   # the session's reader environment: {"dir": Path, "env": dict}, made on first use
+_reader = {}  # the session's reader environment: {"dir": Path, "env": dict}, made on first use
 
 
 def _session_reader_env() -> dict:

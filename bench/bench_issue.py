@@ -48,9 +48,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from k8sauthlib import cfssl as kcfssl
 
 CFSSL_KEYS = {"rsa-2048": {"algo": "rsa", "size": 2048}, "ecdsa-p256": {"algo": "ecdsa", "size": 256}}
-CONFIG = {"signing": {"default": {"expiry": "8760h"},
-                      "profiles": {"root-ca": {"usages": ["signing", "key encipherment", "server auth", "client auth"],
-                                               "expiry": "8760h"}}}}
+CONFIG = {
+    "signing": {
+        "default": {"expiry": "8760h"},
+        "profiles": {
+            "root-ca": {"usages": ["signing", "key encipherment", "server auth", "client auth"], "expiry": "8760h"}
+        },
+    }
+}
 
 
 def inputs(key: str) -> dict[str, dict]:
@@ -58,8 +63,12 @@ def inputs(key: str) -> dict[str, dict]:
     return {
         "rootCA-csr.json": {"CN": "rootCA", "key": k, "names": [{"O": "Kubernetes"}]},
         "rootCA-config.json": CONFIG,
-        "server-csr.json": {"CN": "localhost", "hosts": ["localhost", "127.0.0.1"], "key": k,
-                            "names": [{"O": "server-group"}]},
+        "server-csr.json": {
+            "CN": "localhost",
+            "hosts": ["localhost", "127.0.0.1"],
+            "key": k,
+            "names": [{"O": "server-group"}],
+        },
         "client-csr.json": {"CN": "localhost", "key": k, "names": [{"O": "client-group"}]},
     }
 
@@ -79,8 +88,9 @@ def way_floor(d: Path, key: str) -> None:
         return ec.generate_private_key(ec.SECP256R1())
 
     def name(cn, o):
-        return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, o),
-                          x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+        return x509.Name(
+            [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o), x509.NameAttribute(NameOID.COMMON_NAME, cn)]
+        )
 
     def csr(subject, sans, key):
         b = x509.CertificateSigningRequestBuilder().subject_name(subject)
@@ -92,35 +102,62 @@ def way_floor(d: Path, key: str) -> None:
     ca_key = new_key()
     ca_name = name("rootCA", "Kubernetes")
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-          .not_valid_after(now + timedelta(hours=43800))
-          .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .add_extension(ca_ski, critical=False)
-          .sign(ca_key, hashes.SHA256()))
-    pems = [ca.public_bytes(serialization.Encoding.PEM), ca_key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()),
-        csr(ca_name, [], ca_key)]
-    for cn, o, sans in (("localhost", "server-group", [x509.DNSName("localhost"),
-                                                        x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))]),
-                        ("localhost", "client-group", [])):
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=43800))
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pems = [
+        ca.public_bytes(serialization.Encoding.PEM),
+        ca_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ),
+        csr(ca_name, [], ca_key),
+    ]
+    for cn, o, sans in (
+        (
+            "localhost",
+            "server-group",
+            [x509.DNSName("localhost"), x509.IPAddress(__import__("ipaddress").ip_address("127.0.0.1"))],
+        ),
+        ("localhost", "client-group", []),
+    ):
         leaf_key = new_key()
-        b = (x509.CertificateBuilder().subject_name(name(cn, o)).issuer_name(ca_name).public_key(leaf_key.public_key())
-             .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-             .not_valid_after(now + timedelta(hours=8760))
-             .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True)
-             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                            critical=False)
-             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-             .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
-             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False))
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(name(cn, o))
+            .issuer_name(ca_name)
+            .public_key(leaf_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=8760))
+            .add_extension(x509.KeyUsage(True, False, True, False, False, False, False, False, False), critical=True)
+            .add_extension(
+                x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(leaf_key.public_key()), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False)
+        )
         if sans:
             b = b.add_extension(x509.SubjectAlternativeName(sans), critical=False)
         cert = b.sign(ca_key, hashes.SHA256())
-        pems += [cert.public_bytes(serialization.Encoding.PEM), leaf_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()),
-            csr(name(cn, o), sans, leaf_key)]
+        pems += [
+            cert.public_bytes(serialization.Encoding.PEM),
+            leaf_key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            ),
+            csr(name(cn, o), sans, leaf_key),
+        ]
     assert all(pems)
 
 
@@ -135,8 +172,7 @@ def way_library(d: Path, key: str) -> None:
 
 def _pipe(gen: list[str], bare: list[str], cwd: Path) -> None:
     producer = subprocess.Popen(gen, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    consumer = subprocess.run(bare, cwd=cwd, stdin=producer.stdout, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
+    consumer = subprocess.run(bare, cwd=cwd, stdin=producer.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     producer.stdout.close()
     if producer.wait() != 0 or consumer.returncode != 0:
         raise RuntimeError(f"{' '.join(gen)} | {' '.join(bare)} failed: {consumer.stderr.decode()}")
@@ -145,8 +181,18 @@ def _pipe(gen: list[str], bare: list[str], cwd: Path) -> None:
 def _article(d: Path, gencert: list[str], bare: list[str]) -> None:
     _pipe(gencert + ["-initca", "rootCA-csr.json"], bare + ["rootCA"], d)
     for name in ("server", "client"):
-        _pipe(gencert + ["-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json",
-                         "-profile=root-ca", f"{name}-csr.json"], bare + [name], d)
+        _pipe(
+            gencert
+            + [
+                "-ca=rootCA.pem",
+                "-ca-key=rootCA-key.pem",
+                "-config=rootCA-config.json",
+                "-profile=root-ca",
+                f"{name}-csr.json",
+            ],
+            bare + [name],
+            d,
+        )
     assert (d / "client.pem").exists()
 
 
@@ -162,13 +208,20 @@ def way_our_cli(d: Path, key: str) -> None:
 
 def way_our_cli_write(d: Path, key: str) -> None:
     def run(*args):
-        subprocess.run(OUR_CLI + ["gencert", *args], cwd=d, check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
+        subprocess.run(
+            OUR_CLI + ["gencert", *args], cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
 
     run("-initca", "-write=rootCA", "rootCA-csr.json")
     for name in ("server", "client"):
-        run("-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json", "-profile=root-ca",
-            f"-write={name}", f"{name}-csr.json")
+        run(
+            "-ca=rootCA.pem",
+            "-ca-key=rootCA-key.pem",
+            "-config=rootCA-config.json",
+            "-profile=root-ca",
+            f"-write={name}",
+            f"{name}-csr.json",
+        )
     assert (d / "client.pem").exists()
 
 
@@ -178,27 +231,74 @@ def way_cfssl(d: Path, key: str) -> None:
 
 def way_openssl(d: Path, key: str) -> None:
     newkey = ["-newkey", "rsa:2048"] if key == "rsa-2048" else ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
-    (d / "leaf.ext").write_text("keyUsage=critical,digitalSignature,keyEncipherment\n"
-                                "extendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\n"
-                                "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n")
+    (d / "leaf.ext").write_text(
+        "keyUsage=critical,digitalSignature,keyEncipherment\n"
+        "extendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=critical,CA:FALSE\n"
+        "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
+    )
     (d / "server.ext").write_text((d / "leaf.ext").read_text() + "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
     (d / "client.ext").write_text((d / "leaf.ext").read_text())
 
     def run(*args):
         subprocess.run(["openssl", *args], cwd=d, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    run("req", "-x509", *newkey, "-nodes", "-keyout", "rootCA-key.pem", "-out", "rootCA.pem",
-        "-subj", "/O=Kubernetes/CN=rootCA", "-days", "1825",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-addext", "basicConstraints=critical,CA:TRUE")
+    run(
+        "req",
+        "-x509",
+        *newkey,
+        "-nodes",
+        "-keyout",
+        "rootCA-key.pem",
+        "-out",
+        "rootCA.pem",
+        "-subj",
+        "/O=Kubernetes/CN=rootCA",
+        "-days",
+        "1825",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+    )
     for name, group in (("server", "server-group"), ("client", "client-group")):
-        run("req", *newkey, "-nodes", "-keyout", f"{name}-key.pem", "-out", f"{name}.csr",
-            "-subj", f"/O={group}/CN=localhost")
-        run("x509", "-req", "-in", f"{name}.csr", "-CA", "rootCA.pem", "-CAkey", "rootCA-key.pem",
-            "-CAcreateserial", "-days", "365", "-extfile", f"{name}.ext", "-out", f"{name}.pem")
+        run(
+            "req",
+            *newkey,
+            "-nodes",
+            "-keyout",
+            f"{name}-key.pem",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/O={group}/CN=localhost",
+        )
+        run(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "rootCA.pem",
+            "-CAkey",
+            "rootCA-key.pem",
+            "-CAcreateserial",
+            "-days",
+            "365",
+            "-extfile",
+            f"{name}.ext",
+            "-out",
+            f"{name}.pem",
+        )
 
 
-WAYS = {"floor": way_floor, "library": way_library, "our CLI": way_our_cli, "CLI -write": way_our_cli_write,
-        "cfssl": way_cfssl, "openssl": way_openssl}
+WAYS = {
+    "floor": way_floor,
+    "library": way_library,
+    "our CLI": way_our_cli,
+    "CLI -write": way_our_cli_write,
+    "cfssl": way_cfssl,
+    "openssl": way_openssl,
+}
 
 
 # ---------------------------------------------------------------------------------- running
@@ -229,8 +329,10 @@ def report(key: str, times: dict[str, list[float]]) -> None:
     print(f"  {'way':<10} {'median':>9} {'q1..q3':>19} {'min':>9}   {'÷ library':>9}")
     for name, values in times.items():
         q1, m, q3 = quartiles(values)
-        print(f"  {name:<10} {m * 1000:7.1f}ms {q1 * 1000:8.1f}..{q3 * 1000:7.1f}ms {min(values) * 1000:7.1f}ms"
-              f"   {m / lib:8.2f}×")
+        print(
+            f"  {name:<10} {m * 1000:7.1f}ms {q1 * 1000:8.1f}..{q3 * 1000:7.1f}ms {min(values) * 1000:7.1f}ms"
+            f"   {m / lib:8.2f}×"
+        )
     print(f"  library ÷ floor = {lib / med['floor']:.2f}× (target ≤ 1.2×)")
     for name in ("our CLI", "CLI -write"):
         if "cfssl" in med and name in med:

@@ -55,14 +55,35 @@ def bench_key(key, n, root):
     ca.issue_client_cert("bench", groups=["bench"], key=key).write("client", d)
     ca_pem, cert, cli_key = str(d / "rootCA.pem"), str(d / "client.pem"), str(d / "client-key.pem")
     results = {}
-    with Nginx(d / "nginx", server_cert=d / "server.pem", server_key=d / "server-key.pem",
-               client_ca=d / "rootCA.pem", verify_client="on") as web:
+    with Nginx(
+        d / "nginx",
+        server_cert=d / "server.pem",
+        server_key=d / "server-key.pem",
+        client_ca=d / "rootCA.pem",
+        verify_client="on",
+    ) as web:
         url = web.url
 
         def curl_once():
-            r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--cacert",
-                                ca_pem, "--cert", cert, "--key", cli_key, url],
-                               capture_output=True, check=True)
+            r = subprocess.run(
+                [
+                    "curl",
+                    "-sS",
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    "--cacert",
+                    ca_pem,
+                    "--cert",
+                    cert,
+                    "--key",
+                    cli_key,
+                    url,
+                ],
+                capture_output=True,
+                check=True,
+            )
             assert r.stdout == b"200", r
 
         def new_session_once():
@@ -82,8 +103,12 @@ def bench_key(key, n, root):
                 with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
                     assert tls.version()
 
-        for name, fn in (("curl process", curl_once), ("new session", new_session_once),
-                         ("reused session", reused_once), ("bare handshake", handshake_once)):
+        for name, fn in (
+            ("curl process", curl_once),
+            ("new session", new_session_once),
+            ("reused session", reused_once),
+            ("bare handshake", handshake_once),
+        ):
             results[name] = _time_per_call(fn, n)
         client.close()
     return results
@@ -104,8 +129,10 @@ def main(argv=None):
         for key in args.keys.split(","):
             results = bench_key(key, args.n, root)
             base = results["reused session"][0]
-            print(f"\n{key}: one mutual-TLS GET of the index page, n={args.n} "
-                  "(median ms per request; ratio to the reused session)")
+            print(
+                f"\n{key}: one mutual-TLS GET of the index page, n={args.n} "
+                "(median ms per request; ratio to the reused session)"
+            )
             print(f"  {'way':<16}{'median ms':>11}{'mean ms':>10}{'ratio':>9}")
             for name, (median, mean) in results.items():
                 print(f"  {name:<16}{median:>11.3f}{mean:>10.3f}{median / base:>8.1f}x")

@@ -35,7 +35,8 @@ __version__ = "0.1.0"
 if TYPE_CHECKING:
     from .book.figures import draw_chain, draw_mtls_handshake
     from .book.kube_figures import draw_kubeconfig, draw_request_path
-    from .causes import CAUSES, cause, explain, markdown_table
+    from .cause_text import explain, markdown_table
+    from .causes import CAUSES, cause
     from .cfssl import CsrRequest, SigningConfig
     from .errors import (
         CertificateExpired,
@@ -72,12 +73,13 @@ if TYPE_CHECKING:
     from .kube.kubeconfig import Kubeconfig
     from .kube.user import kubeconfig_for_user
     from .lab import LabServer
-    from .pki.certs import CA, CSR, Cert, make_csr
+    from .pki.certs import CA
     from .pki.describe import CertInfo, describe
     from .pki.fields import load_cert
     from .pki.identity import Identity, kubernetes_identity
     from .pki.keys import KeySpec, key_matches, load_private_key
     from .pki.names import resolve_usages, subject_name
+    from .pki.results import CSR, Cert, make_csr
     from .pki.verify import verify_chain
     from .tls.client import MTLSClient
     from .tls.diagnose import diagnose_nginx_log, diagnose_response, diagnose_text, run_curl
@@ -87,25 +89,48 @@ if TYPE_CHECKING:
 
 # module -> the public names it gives the top level (the same list as the block above)
 _EXPORTS = {
-    "errors": ("CertificateExpired", "ClientCertExpired", "ClientCertRejected", "ClientCertRequired",
-               "ClientKeyMismatch", "ClientSignatureRejected", "CredentialFileError", "FileExistsRefusedError",
-               "HostnameMismatch", "HTTPSToPlainHTTP", "InputError", "InsecureTLSWarning", "K8sAuthError",
-               "KeyMismatchError", "NginxError", "PlainHTTPToHTTPS", "PrivilegedReadError", "ServerCertExpired",
-               "ServerUnreachable", "TLSProblem", "UnknownProfileError", "UnknownServerCA", "UnknownUsageError",
-               "VerificationError", "WrongKeyUsage"),
+    "errors": (
+        "CertificateExpired",
+        "ClientCertExpired",
+        "ClientCertRejected",
+        "ClientCertRequired",
+        "ClientKeyMismatch",
+        "ClientSignatureRejected",
+        "CredentialFileError",
+        "FileExistsRefusedError",
+        "HostnameMismatch",
+        "HTTPSToPlainHTTP",
+        "InputError",
+        "InsecureTLSWarning",
+        "K8sAuthError",
+        "KeyMismatchError",
+        "NginxError",
+        "PlainHTTPToHTTPS",
+        "PrivilegedReadError",
+        "ServerCertExpired",
+        "ServerUnreachable",
+        "TLSProblem",
+        "UnknownProfileError",
+        "UnknownServerCA",
+        "UnknownUsageError",
+        "VerificationError",
+        "WrongKeyUsage",
+    ),
     "files": ("BareFiles", "atomic_write", "write_bare"),
     "go.duration": ("format_duration", "parse_duration", "short_human_duration"),
     "pki.fields": ("load_cert",),
     "pki.keys": ("KeySpec", "key_matches", "load_private_key"),
     "pki.names": ("resolve_usages", "subject_name"),
-    "pki.certs": ("CA", "CSR", "Cert", "make_csr"),
+    "pki.results": ("CSR", "Cert", "make_csr"),
+    "pki.certs": ("CA",),
     "pki.describe": ("CertInfo", "describe"),
     "pki.identity": ("Identity", "kubernetes_identity"),
     "pki.verify": ("verify_chain",),
     "cfssl": ("CsrRequest", "SigningConfig"),
     "tls.client": ("MTLSClient",),
     "tls.keypair": ("check_key_pair",),
-    "causes": ("CAUSES", "cause", "explain", "markdown_table"),
+    "causes": ("CAUSES", "cause"),
+    "cause_text": ("explain", "markdown_table"),
     "tls.diagnose": ("diagnose_nginx_log", "diagnose_response", "diagnose_text", "run_curl"),
     "tls.nginx": ("Nginx",),
     "tls.recorder": ("RecordedRequest", "RequestRecorder"),

@@ -1,19 +1,19 @@
-"""The causes of TLS, mutual-TLS and certificate failures: one table, in English and Korean, and its renderings.
+"""The causes of TLS, mutual-TLS and certificate failures: one table, in English and Korean.
 
 Each :class:`Cause` has a key: the one vocabulary of :attr:`k8sauthlib.errors.TLSProblem.key`,
 :attr:`k8sauthlib.errors.VerificationError.reason` (derived from Go's message by :func:`go_key`, so
-the same Go text gets the same key everywhere) and the diagnoses of :mod:`k8sauthlib.tls.diagnose`; a title and a fix in both languages, and
-the :class:`Sign` s by which the tools show it: curl, nginx's pages and log, Python, Go (kubectl,
-kube-apiserver). The book's troubleshooting appendix is rendered from :data:`CAUSES` with
-:func:`markdown_table`, so it cannot drift from what the library says.
+the same Go text gets the same key everywhere) and the diagnoses of :mod:`k8sauthlib.tls.diagnose`;
+a title and a fix in both languages, and the :class:`Sign` s by which the tools show it: curl,
+nginx's pages and log, Python, Go (kubectl, kube-apiserver). :data:`CAUSES` holds the TLS and
+certificate rows written here and, in their place in the order, the API server's refusals of
+:mod:`k8sauthlib.api_causes`. The book's troubleshooting appendix is rendered from
+:data:`CAUSES` by :func:`k8sauthlib.cause_text.markdown_table`, so it cannot drift from what the
+library says.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
-
-from .api_causes import API_CAUSES
+from .api_causes import API_CAUSES, HTTP_CAUSES
 from .cause_kinds import SOURCES, Cause, Sign
 
 S = Sign  # brevity in the table below
@@ -23,8 +23,9 @@ S = Sign  # brevity in the table below
 #: client's CertificateVerify signature does not verify with the certificate's public key. It
 #: happens when the key file passes OpenSSL's pairing check (its public half is the
 #: certificate's) but its private values come from another key.
-SIGNATURE_REJECTED = ("the server could not verify the handshake signature: "
-                      "the private key does not belong to the certificate")
+SIGNATURE_REJECTED = (
+    "the server could not verify the handshake signature: the private key does not belong to the certificate"
+)
 
 #: Every cause the library knows, most specific first (the first match wins).
 CAUSES = (
@@ -34,9 +35,11 @@ CAUSES = (
         "Use an https:// URL for this port.",
         "HTTPS 포트에 평문 HTTP 요청을 보냈습니다",
         "이 포트에는 https:// URL로 요청합니다.",
-        (S("nginx-page", "400 The plain HTTP request was sent to HTTPS port"),
-         S("nginx-log", "client sent plain HTTP request to HTTPS port"),
-         S("go", "Client sent an HTTP request to an HTTPS server")),
+        (
+            S("nginx-page", "400 The plain HTTP request was sent to HTTPS port"),
+            S("nginx-log", "client sent plain HTTP request to HTTPS port"),
+            S("go", "Client sent an HTTP request to an HTTPS server"),
+        ),
     ),
     Cause(
         "https-to-plain-http-port",
@@ -44,9 +47,11 @@ CAUSES = (
         "Use an http:// URL, or point the client at the TLS port.",
         "평문 HTTP 포트에 TLS로 접속했습니다",
         "http:// URL로 요청하거나, TLS를 받는 포트로 접속합니다.",
-        (S("curl", "wrong version number", 35),
-         S("python", "WRONG_VERSION_NUMBER"),
-         S("go", "http: server gave HTTP response to HTTPS client")),
+        (
+            S("curl", "wrong version number", 35),
+            S("python", "WRONG_VERSION_NUMBER"),
+            S("go", "http: server gave HTTP response to HTTPS client"),
+        ),
     ),
     Cause(
         "hostname-mismatch",
@@ -56,19 +61,43 @@ CAUSES = (
         "URL의 호스트 이름이 서버 인증서의 주체 대체 이름(SAN)에 없습니다",
         "인증서의 SAN에 있는 이름으로 접속합니다. 또는 이 이름을 hosts(SAN)에 넣어 서버 인증서를 "
         "다시 발급합니다. 이 검사는 CN을 보지 않습니다.",
-        (S("curl", "no alternative certificate subject name matches target host", 60,
-           shown="SSL: no alternative certificate subject name matches target host name 'kubernetes'"),
-         S("curl", "does not match target host name", 60,
-           shown="SSL: certificate subject name 'localhost' does not match target host name 'kubernetes'"),
-         S("python", "Hostname mismatch, certificate is not valid for",
-           shown="certificate verify failed: Hostname mismatch, certificate is not valid for 'kubernetes'"),
-         S("python", "IP address mismatch, certificate is not valid for",
-           shown="certificate verify failed: IP address mismatch, certificate is not valid for '10.0.0.1'"),
-         S("python", "CertificateError: hostname 'H' doesn't match", pattern=r"hostname '.*' doesn't match",
-           shown="CertificateError: hostname 'kubernetes' doesn't match 'localhost'"),
-         S("go", "x509: certificate is valid for X, not Y", pattern=r"x509: certificate is valid for .+, not ",
-           shown="x509: certificate is valid for localhost, 127.0.0.1, not kubernetes"),
-         S("go", "x509: certificate is not valid for any names")),
+        (
+            S(
+                "curl",
+                "no alternative certificate subject name matches target host",
+                60,
+                shown="SSL: no alternative certificate subject name matches target host name 'kubernetes'",
+            ),
+            S(
+                "curl",
+                "does not match target host name",
+                60,
+                shown="SSL: certificate subject name 'localhost' does not match target host name 'kubernetes'",
+            ),
+            S(
+                "python",
+                "Hostname mismatch, certificate is not valid for",
+                shown="certificate verify failed: Hostname mismatch, certificate is not valid for 'kubernetes'",
+            ),
+            S(
+                "python",
+                "IP address mismatch, certificate is not valid for",
+                shown="certificate verify failed: IP address mismatch, certificate is not valid for '10.0.0.1'",
+            ),
+            S(
+                "python",
+                "CertificateError: hostname 'H' doesn't match",
+                pattern=r"hostname '.*' doesn't match",
+                shown="CertificateError: hostname 'kubernetes' doesn't match 'localhost'",
+            ),
+            S(
+                "go",
+                "x509: certificate is valid for X, not Y",
+                pattern=r"x509: certificate is valid for .+, not ",
+                shown="x509: certificate is valid for localhost, 127.0.0.1, not kubernetes",
+            ),
+            S("go", "x509: certificate is not valid for any names"),
+        ),
     ),
     Cause(
         "cert-expired",
@@ -76,13 +105,20 @@ CAUSES = (
         "Renew the server certificate (check the clocks of both machines too).",
         "서버 인증서가 만료되었거나 아직 유효하지 않습니다",
         "서버 인증서를 갱신합니다. 두 컴퓨터의 시계가 맞는지도 확인합니다.",
-        (S("curl", "SSL certificate problem: certificate has expired", 60),
-         S("curl", "SSL certificate problem: certificate is not yet valid", 60),
-         S("python", "certificate verify failed: certificate has expired"),
-         S("python", "certificate verify failed: certificate is not yet valid"),
-         S("go", "x509: certificate has expired or is not yet valid",
-           shown="tls: failed to verify certificate: x509: certificate has expired or is not yet valid: "
-                 "current time … is after …")),
+        (
+            S("curl", "SSL certificate problem: certificate has expired", 60),
+            S("curl", "SSL certificate problem: certificate is not yet valid", 60),
+            S("python", "certificate verify failed: certificate has expired"),
+            S("python", "certificate verify failed: certificate is not yet valid"),
+            S(
+                "go",
+                "x509: certificate has expired or is not yet valid",
+                shown=(
+                    "tls: failed to verify certificate: x509: certificate has expired or is not yet valid: "
+                    "current time … is after …"
+                ),
+            ),
+        ),
     ),
     Cause(
         "wrong-key-usage",
@@ -90,17 +126,24 @@ CAUSES = (
         "Issue server certificates with 'server auth' and client certificates with 'client auth'.",
         "확장 키 용도(EKU)가 허용하지 않는 일에 인증서를 썼습니다",
         "서버 인증서는 'server auth' 용도로, 클라이언트 인증서는 'client auth' 용도로 발급합니다.",
-        (S("curl", "SSL certificate problem: unsuitable certificate purpose", 60),
-         S("curl", "SSL certificate problem: unsupported certificate purpose", 60),
-         S("python", "certificate verify failed: unsuitable certificate purpose"),
-         S("python", "certificate verify failed: unsupported certificate purpose"),
-         S("nginx-log", "client SSL certificate verify error: (26:unsuitable certificate purpose)"),
-         S("go", "x509: certificate specifies an incompatible key usage"),
-         # kube-apiserver's log for a client certificate without 'client auth' (the client sees a 401)
-         S("apiserver-log", "Unable to authenticate the request: incompatible key usage",
-           pattern=r"Unable to authenticate the request.*x509: certificate specifies an incompatible key usage",
-           shown='"Unable to authenticate the request" err="[x509: certificate specifies an incompatible '
-                 'key usage, …]"')),
+        (
+            S("curl", "SSL certificate problem: unsuitable certificate purpose", 60),
+            S("curl", "SSL certificate problem: unsupported certificate purpose", 60),
+            S("python", "certificate verify failed: unsuitable certificate purpose"),
+            S("python", "certificate verify failed: unsupported certificate purpose"),
+            S("nginx-log", "client SSL certificate verify error: (26:unsuitable certificate purpose)"),
+            S("go", "x509: certificate specifies an incompatible key usage"),
+            # kube-apiserver's log for a client certificate without 'client auth' (the client sees a 401)
+            S(
+                "apiserver-log",
+                "Unable to authenticate the request: incompatible key usage",
+                pattern=r"Unable to authenticate the request.*x509: certificate specifies an incompatible key usage",
+                shown=(
+                    '"Unable to authenticate the request" err="[x509: certificate specifies an incompatible '
+                    'key usage, …]"'
+                ),
+            ),
+        ),
     ),
     Cause(
         "unknown-authority",
@@ -111,14 +154,16 @@ CAUSES = (
         "서버 인증서에 서명한 CA를 클라이언트에 알려 줍니다. curl은 --cacert ca.pem, requests는 "
         "verify='ca.pem', MTLSClient는 ca='ca.pem', kubeconfig는 certificate-authority(-data)로 "
         "지정합니다.",
-        (S("curl", "SSL certificate problem: unable to get local issuer certificate", 60),
-         S("curl", "SSL certificate problem: self-signed certificate in certificate chain", 60),
-         S("curl", "SSL certificate problem: self-signed certificate", 60),
-         S("curl", "SSL certificate problem: self signed certificate", 60),
-         S("python", "certificate verify failed: unable to get local issuer certificate"),
-         S("python", "certificate verify failed: self-signed certificate"),
-         S("python", "certificate verify failed: unable to verify the first certificate"),
-         S("go", "x509: certificate signed by unknown authority")),
+        (
+            S("curl", "SSL certificate problem: unable to get local issuer certificate", 60),
+            S("curl", "SSL certificate problem: self-signed certificate in certificate chain", 60),
+            S("curl", "SSL certificate problem: self-signed certificate", 60),
+            S("curl", "SSL certificate problem: self signed certificate", 60),
+            S("python", "certificate verify failed: unable to get local issuer certificate"),
+            S("python", "certificate verify failed: self-signed certificate"),
+            S("python", "certificate verify failed: unable to verify the first certificate"),
+            S("go", "x509: certificate signed by unknown authority"),
+        ),
     ),
     Cause(
         "client-cert-required",
@@ -128,12 +173,14 @@ CAUSES = (
         "서버는 클라이언트 인증서를 요구하는데 클라이언트가 보내지 않았습니다",
         "클라이언트 인증서와 개인 키를 함께 보냅니다. curl은 --cert client.pem --key client-key.pem, "
         "MTLSClient는 cert=...와 key=..., kubeconfig는 client-certificate와 client-key로 지정합니다.",
-        (S("nginx-page", "400 No required SSL certificate was sent"),
-         S("nginx-log", "client sent no required SSL certificate"),
-         S("curl", "alert certificate required"),
-         S("python", "TLSV13_ALERT_CERTIFICATE_REQUIRED"),
-         S("python", "PEER_DID_NOT_RETURN_A_CERTIFICATE"),
-         S("go", "remote error: tls: certificate required")),
+        (
+            S("nginx-page", "400 No required SSL certificate was sent"),
+            S("nginx-log", "client sent no required SSL certificate"),
+            S("curl", "alert certificate required"),
+            S("python", "TLSV13_ALERT_CERTIFICATE_REQUIRED"),
+            S("python", "PEER_DID_NOT_RETURN_A_CERTIFICATE"),
+            S("go", "remote error: tls: certificate required"),
+        ),
     ),
     Cause(
         "client-cert-expired",
@@ -141,15 +188,22 @@ CAUSES = (
         "Issue a new client certificate (and check the clocks).",
         "클라이언트 인증서가 만료되어 서버가 거부했습니다",
         "클라이언트 인증서를 새로 발급합니다. 시계가 맞는지도 확인합니다.",
-        (S("nginx-log", "client SSL certificate verify error: (10:certificate has expired)"),
-         S("curl", "alert certificate expired"),
-         S("python", "SSLV3_ALERT_CERTIFICATE_EXPIRED"),
-         S("go", "remote error: tls: expired certificate"),
-         # kube-apiserver lets the handshake finish and answers 401; the reason is only in its log
-         S("apiserver-log", "Unable to authenticate the request: certificate has expired",
-           pattern=r"Unable to authenticate the request.*x509: certificate has expired or is not yet valid",
-           shown='"Unable to authenticate the request" err="[x509: certificate has expired or is not yet '
-                 'valid: current time … is after …, …]"')),
+        (
+            S("nginx-log", "client SSL certificate verify error: (10:certificate has expired)"),
+            S("curl", "alert certificate expired"),
+            S("python", "SSLV3_ALERT_CERTIFICATE_EXPIRED"),
+            S("go", "remote error: tls: expired certificate"),
+            # kube-apiserver lets the handshake finish and answers 401; the reason is only in its log
+            S(
+                "apiserver-log",
+                "Unable to authenticate the request: certificate has expired",
+                pattern=r"Unable to authenticate the request.*x509: certificate has expired or is not yet valid",
+                shown=(
+                    '"Unable to authenticate the request" err="[x509: certificate has expired or is not yet '
+                    'valid: current time … is after …, …]"'
+                ),
+            ),
+        ),
     ),
     Cause(
         "client-cert-rejected",
@@ -160,21 +214,30 @@ CAUSES = (
         "클라이언트 인증서를 서버가 신뢰하는 CA로 발급합니다. 그 CA는 nginx의 ssl_client_certificate나 "
         "kube-apiserver의 --client-ca-file이 가리키는 파일에 있습니다. 정확한 이유는 서버의 오류 "
         "로그에 남습니다.",
-        (S("nginx-page", "400 The SSL certificate error"),
-         S("nginx-log", "client SSL certificate verify error: (18:self-signed certificate)"),
-         S("nginx-log", "client SSL certificate verify error: (21:unable to verify the first certificate)"),
-         S("nginx-log", "client SSL certificate verify error: (20:unable to get local issuer certificate)"),
-         S("nginx-log", "client SSL certificate verify error", pattern=r"client SSL certificate verify error",
-           shown=""),
-         S("curl", "alert unknown ca"),
-         S("curl", "alert bad certificate"),
-         S("python", "TLSV1_ALERT_UNKNOWN_CA"),
-         S("python", "SSLV3_ALERT_BAD_CERTIFICATE"),
-         S("go", "remote error: tls: unknown certificate authority"),
-         S("go", "remote error: tls: bad certificate"),
-         S("apiserver-log", "Unable to authenticate the request: unknown authority",
-           pattern=r"Unable to authenticate the request.*x509: certificate signed by unknown authority",
-           shown='"Unable to authenticate the request" err="[x509: certificate signed by unknown authority, …]"')),
+        (
+            S("nginx-page", "400 The SSL certificate error"),
+            S("nginx-log", "client SSL certificate verify error: (18:self-signed certificate)"),
+            S("nginx-log", "client SSL certificate verify error: (21:unable to verify the first certificate)"),
+            S("nginx-log", "client SSL certificate verify error: (20:unable to get local issuer certificate)"),
+            S(
+                "nginx-log",
+                "client SSL certificate verify error",
+                pattern=r"client SSL certificate verify error",
+                shown="",
+            ),
+            S("curl", "alert unknown ca"),
+            S("curl", "alert bad certificate"),
+            S("python", "TLSV1_ALERT_UNKNOWN_CA"),
+            S("python", "SSLV3_ALERT_BAD_CERTIFICATE"),
+            S("go", "remote error: tls: unknown certificate authority"),
+            S("go", "remote error: tls: bad certificate"),
+            S(
+                "apiserver-log",
+                "Unable to authenticate the request: unknown authority",
+                pattern=r"Unable to authenticate the request.*x509: certificate signed by unknown authority",
+                shown='"Unable to authenticate the request" err="[x509: certificate signed by unknown authority, …]"',
+            ),
+        ),
     ),
     Cause(
         "client-key-mismatch",
@@ -186,14 +249,16 @@ CAUSES = (
         "이 인증서와 함께 만든 키 파일을 씁니다. cfssljson은 NAME.pem과 NAME-key.pem을 한 쌍으로 "
         "만듭니다. 개인 키가 있어야 인증서의 주인임을 증명할 수 있습니다. 인증서만 있거나 다른 키와 "
         "짝지으면 아무것도 증명하지 못합니다.",
-        (S("curl", "unable to set private key file", 58),
-         S("curl", "tlsv1 alert decrypt error", 35, meaning=SIGNATURE_REJECTED),
-         S("python", "KEY_VALUES_MISMATCH"),
-         S("python", "TLSV1_ALERT_DECRYPT_ERROR", meaning=SIGNATURE_REJECTED),
-         S("go", "tls: private key does not match public key"),
-         # the server's side of the same handshake; "decrypt error" in nginx's log would be
-         # the alert the *client* sent (it could not verify the server), so it is not a sign
-         S("nginx-log", "bad signature", meaning=SIGNATURE_REJECTED)),
+        (
+            S("curl", "unable to set private key file", 58),
+            S("curl", "tlsv1 alert decrypt error", 35, meaning=SIGNATURE_REJECTED),
+            S("python", "KEY_VALUES_MISMATCH"),
+            S("python", "TLSV1_ALERT_DECRYPT_ERROR", meaning=SIGNATURE_REJECTED),
+            S("go", "tls: private key does not match public key"),
+            # the server's side of the same handshake; "decrypt error" in nginx's log would be
+            # the alert the *client* sent (it could not verify the server), so it is not a sign
+            S("nginx-log", "bad signature", meaning=SIGNATURE_REJECTED),
+        ),
     ),
     Cause(
         "client-cert-unreadable",
@@ -201,12 +266,14 @@ CAUSES = (
         "Check the paths and that the files are PEM (NAME.pem, NAME-key.pem).",
         "클라이언트 인증서나 키 파일을 읽을 수 없습니다",
         "경로가 맞는지, 파일이 PEM 형식(NAME.pem, NAME-key.pem)인지 확인합니다.",
-        (S("curl", "could not load PEM client certificate", 58),
-         S("python", "Could not find the TLS certificate file"),
-         S("python", "Could not find the TLS key file"),
-         S("python", "[SSL] PEM lib", shown="[SSL] PEM lib (_ssl.c:…)"),
-         S("go", "unable to read client-cert"),
-         S("go", "unable to read client-key")),
+        (
+            S("curl", "could not load PEM client certificate", 58),
+            S("python", "Could not find the TLS certificate file"),
+            S("python", "Could not find the TLS key file"),
+            S("python", "[SSL] PEM lib", shown="[SSL] PEM lib (_ssl.c:…)"),
+            S("go", "unable to read client-cert"),
+            S("go", "unable to read client-key"),
+        ),
     ),
     Cause(
         "ca-file-unreadable",
@@ -214,10 +281,12 @@ CAUSES = (
         "Check the path of the CA bundle (curl --cacert, verify=..., certificate-authority).",
         "신뢰할 CA 파일을 읽을 수 없습니다",
         "CA 번들의 경로(curl --cacert, verify=..., certificate-authority)를 확인합니다.",
-        (S("curl", "error setting certificate file", 77),
-         S("curl", "error setting certificate verify locations", 77),
-         S("python", "Could not find a suitable TLS CA certificate bundle"),
-         S("go", "unable to read certificate-authority")),
+        (
+            S("curl", "error setting certificate file", 77),
+            S("curl", "error setting certificate verify locations", 77),
+            S("python", "Could not find a suitable TLS CA certificate bundle"),
+            S("go", "unable to read certificate-authority"),
+        ),
     ),
     Cause(
         # before "connection-refused": its signs match this message too
@@ -228,9 +297,15 @@ CAUSES = (
         "kubectl이 kubeconfig를 찾지 못해 기본값 http://localhost:8080으로 접속했습니다",
         "사용할 kubeconfig를 알려 줍니다. --kubeconfig FILE, KUBECONFIG 환경 변수, ~/.kube/config 중 "
         "하나입니다. kubeadm 노드라면 /etc/kubernetes/admin.conf를 ~/.kube/config로 복사합니다(권한 0600).",
-        (S("go", "The connection to the server localhost:8080 was refused",
-           shown="The connection to the server localhost:8080 was refused - did you specify the right "
-                 "host or port?"),),
+        (
+            S(
+                "go",
+                "The connection to the server localhost:8080 was refused",
+                shown=(
+                    "The connection to the server localhost:8080 was refused - did you specify the right host or port?"
+                ),
+            ),
+        ),
     ),
     Cause(
         "connection-refused",
@@ -238,12 +313,21 @@ CAUSES = (
         "Start the server (nginx, kube-apiserver) or fix the host/port in the URL.",
         "그 주소와 포트에서 연결을 기다리는 서버가 없습니다",
         "서버(nginx, kube-apiserver)를 시작하거나 URL의 호스트와 포트를 고칩니다.",
-        (S("curl", "Failed to connect", 7,
-           shown="Failed to connect to localhost port 8443 after 0 ms: Couldn't connect to server"),
-         S("python", "Connection refused"),
-         S("go", "connect: connection refused"),
-         S("go", "did you specify the right host or port?",
-           shown="The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?")),
+        (
+            S(
+                "curl",
+                "Failed to connect",
+                7,
+                shown="Failed to connect to localhost port 8443 after 0 ms: Couldn't connect to server",
+            ),
+            S("python", "Connection refused"),
+            S("go", "connect: connection refused"),
+            S(
+                "go",
+                "did you specify the right host or port?",
+                shown="The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?",
+            ),
+        ),
     ),
     Cause(
         "name-not-resolved",
@@ -253,87 +337,15 @@ CAUSES = (
         "호스트 이름의 주소를 찾을 수 없습니다",
         "주소를 찾을 수 있는 이름을 씁니다. 또는 이 요청에서만 이름을 주소에 연결합니다"
         "(curl --resolve kubernetes:8443:127.0.0.1, MTLSClient(resolve=...)).",
-        (S("curl", "Could not resolve host", 6),
-         S("python", "Name or service not known"),
-         S("python", "Failed to resolve"),
-         S("go", "no such host")),
+        (
+            S("curl", "Could not resolve host", 6),
+            S("python", "Name or service not known"),
+            S("python", "Failed to resolve"),
+            S("go", "no such host"),
+        ),
     ),
-    *API_CAUSES,   # the API's own refusals before the generic 401/403 rows, whose signs match them too
-    Cause(
-        "unauthorized",
-        "The API server did not authenticate the request (401 Unauthorized)",
-        "Present a client certificate signed by the cluster CA (/etc/kubernetes/pki/ca.crt, "
-        "--client-ca-file), not expired, with 'client auth' usage; the API server log says "
-        "'Unable to authenticate the request' with the x509 reason.",
-        "API 서버가 요청을 인증하지 못했습니다(401 Unauthorized)",
-        "클러스터 CA(/etc/kubernetes/pki/ca.crt, --client-ca-file)가 서명한 클라이언트 인증서를 "
-        "보냅니다. 인증서는 만료되지 않았고 'client auth' 용도가 있어야 합니다. 거부한 이유는 API "
-        "서버 로그의 'Unable to authenticate the request' 줄에 x509 오류로 남습니다.",
-        (S("go", "error: You must be logged in to the server",
-           shown="error: You must be logged in to the server (Unauthorized)"),
-         S("http", "401 Unauthorized")),
-    ),
-    Cause(
-        # before "forbidden": its signs would match this message too
-        "anonymous-forbidden",
-        "No credential reached the API server: the request ran as system:anonymous and RBAC "
-        "refused it (403 Forbidden)",
-        "Send a client certificate signed by the cluster CA (curl --cert/--key; kubectl: the "
-        "user's client-certificate and client-key in the kubeconfig). A certificate without CN "
-        "does not help: it names no user.",
-        "자격 증명이 API 서버에 닿지 않아 요청이 system:anonymous로 처리되었고, RBAC가 거절했습니다"
-        "(403 Forbidden)",
-        "클러스터 CA가 서명한 클라이언트 인증서를 보냅니다. curl은 --cert와 --key, kubectl은 "
-        "kubeconfig 사용자의 client-certificate와 client-key로 지정합니다. CN이 없는 인증서는 "
-        "사용자를 나타내지 않으므로 소용이 없습니다.",
-        (S("go", 'User "system:anonymous" cannot',
-           shown='Error from server (Forbidden): pods is forbidden: User "system:anonymous" cannot list '
-                 'resource "pods" in API group "" in the namespace "default"'),
-         S("http", '403 Forbidden: User "system:anonymous"', shown='403 Forbidden, User "system:anonymous"')),
-    ),
-    Cause(
-        "forbidden",
-        "Authenticated, but RBAC does not allow the request (403 Forbidden)",
-        "Bind a Role/ClusterRole to the user (CN) or to one of its groups (O) with a "
-        "RoleBinding/ClusterRoleBinding; check with kubectl auth can-i.",
-        "인증은 성공했지만 RBAC가 요청을 허용하지 않습니다(403 Forbidden)",
-        "롤바인딩(RoleBinding)이나 클러스터롤바인딩(ClusterRoleBinding)으로 사용자(CN)나 그룹(O)에 "
-        "롤을 연결합니다. 허용되는지는 kubectl auth can-i로 확인합니다.",
-        (S("go", "Error from server (Forbidden)",
-           shown='Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource '
-                 '"pods" in API group "" in the namespace "default"'),
-         S("go", "is forbidden: User", shown=""),
-         S("http", "403 Forbidden")),
-    ),
-    Cause(
-        "resource-not-found",
-        "The server has no such path: an API group or version this API server does not serve, or a "
-        "server that is not an API server at all (404 Not Found)",
-        "List what the server serves (kubectl api-versions, kubectl api-resources): a group that is "
-        "missing is not enabled on this cluster (a CRD not installed, an API turned off, a version "
-        "removed); if nothing is listed, the kubeconfig's server: is not the API server.",
-        "서버에 그런 경로가 없습니다. 이 API 서버가 제공하지 않는 API 그룹이나 버전이거나, 서버가 API "
-        "서버가 아닙니다(404 Not Found)",
-        "서버가 제공하는 것을 봅니다(kubectl api-versions, kubectl api-resources). 목록에 없는 그룹은 이 "
-        "클러스터에서 켜지지 않은 것입니다(CRD를 설치하지 않았거나, API를 껐거나, 버전이 제거됨). 아무것도 "
-        "나오지 않으면 kubeconfig의 server:가 API 서버가 아닙니다.",
-        (S("go", "the server could not find the requested resource",
-           shown="Error from server (NotFound): the server could not find the requested resource"),),
-    ),
-    Cause(
-        "bad-request-from-proxy",
-        "The server answered 400 Bad Request without saying why (to kubectl, nginx's TLS error "
-        "pages look like this)",
-        "Look at the page itself (curl, or kubectl get --raw / -v=8): 'No required SSL "
-        "certificate was sent' means pass client-certificate/client-key; 'The SSL certificate "
-        "error' means use a certificate signed by the server's client CA.",
-        "서버가 이유를 밝히지 않고 400 Bad Request로 응답했습니다(kubectl에는 nginx의 TLS 오류 "
-        "페이지가 이렇게 보입니다)",
-        "curl이나 kubectl get --raw / -v=8로 페이지 내용을 봅니다. 'No required SSL certificate "
-        "was sent'라면 client-certificate와 client-key를 지정합니다. 'The SSL certificate error'라면 "
-        "서버가 클라이언트용으로 신뢰하는 CA가 서명한 인증서를 씁니다.",
-        (S("go", "Error from server (BadRequest): the server rejected our request for an unknown reason"),),
-    ),
+    *API_CAUSES,  # the API's own refusals before the generic 401/403 rows, whose signs match them too
+    *HTTP_CAUSES,
     Cause(
         "verification-disabled",
         "The request worked only because server verification was turned off",
@@ -342,9 +354,11 @@ CAUSES = (
         "서버 인증서 검증을 꺼서 요청이 성공했을 뿐입니다",
         "-k/--insecure(verify=False, insecure-skip-tls-verify)를 빼고 CA를 지정합니다. 검증하지 "
         "않으면 통신 경로에 있는 누구나 서버인 척할 수 있습니다.",
-        (S("curl", "curl -k / --insecure", 0),
-         S("python", "InsecureRequestWarning"),
-         S("go", "insecure-skip-tls-verify")),
+        (
+            S("curl", "curl -k / --insecure", 0),
+            S("python", "InsecureRequestWarning"),
+            S("go", "insecure-skip-tls-verify"),
+        ),
         severity="warning",
     ),
     Cause(
@@ -379,11 +393,13 @@ CAUSES = (
         "Run curl -v (or openssl s_client) to see which step fails; check the server's error log.",
         "TLS 핸드셰이크에 실패했습니다",
         "curl -v나 openssl s_client로 어느 단계에서 실패하는지 봅니다. 서버의 오류 로그도 확인합니다.",
-        (S("curl", "SSL connect error", 35),
-         S("curl", "OpenSSL SSL_connect", 35),
-         S("python", "[SSL", shown=""),
-         S("python", "EOF occurred in violation of protocol"),
-         S("go", "tls: ", shown="remote error: tls: handshake failure")),
+        (
+            S("curl", "SSL connect error", 35),
+            S("curl", "OpenSSL SSL_connect", 35),
+            S("python", "[SSL", shown=""),
+            S("python", "EOF occurred in violation of protocol"),
+            S("go", "tls: ", shown="remote error: tls: handshake failure"),
+        ),
     ),
 )
 
@@ -402,93 +418,6 @@ def cause(key):
         raise KeyError(f"unknown cause {key!r}; known: {', '.join(_BY_KEY)}") from None
 
 
-def table(lang="en"):
-    """The cause table for the book: one dict per cause.
-
-    Args:
-        lang: ``"en"`` or ``"ko"``.
-
-    Returns:
-        A list of ``{"key", "cause", "fix", "signs": [(source label, text), ...], "severity"}``.
-    """
-    rows = []
-    for c in CAUSES:
-        signs = []
-        for s in c.signs:
-            label = SOURCES[s.source][1 if lang == "ko" else 0]
-            if s.shown == "":
-                continue   # a catch-all matcher: the rows above it show the real messages
-            text = s.shown or s.text
-            text = text if s.exit_code in (None, 0) or s.source != "curl" else f"({s.exit_code}) {text}"
-            if (label, text) not in signs:
-                signs.append((label, text))
-        rows.append({"key": c.key, "cause": c.title_ko if lang == "ko" else c.title,
-                     "fix": c.fix_ko if lang == "ko" else c.fix, "signs": signs,
-                     "severity": c.severity})
-    return rows
-
-
-#: What must be a code span in the Markdown table: Sphinx's smart quotes would turn ``--cacert``
-#: into an en dash and ``verify='ca.pem'`` into curly quotes everywhere else. Options with two
-#: dashes with their file or address argument (``--cacert ca.pem``), ``name='value'`` /
-#: ``name=...`` arguments, and 'quoted' phrases. ASCII only: a Korean particle stays outside.
-_CODE_IN_PROSE = re.compile(r"\w+=(?:'[^']*'|\.\.\.)|'[^']*'|[\w./:-]*--[\w-]+(?: (?!-)[\w./:-]*[\w/])?",
-                            re.ASCII)
-
-
-def _code_spans(text):
-    return _CODE_IN_PROSE.sub(lambda m: f"`{m.group(0)}`", text)
-
-
-def markdown_table(lang="ko"):
-    """:func:`table` as a Markdown table (symptoms | cause | fix) for the troubleshooting appendix.
-
-    Command-line options and arguments in the cause and fix texts become code spans, so the
-    rendered book shows them exactly as typed.
-    """
-    head = ("| 증상 | 원인 | 해결 |", "|---|---|---|") if lang == "ko" else \
-        ("| Symptom | Cause | Fix |", "|---|---|---|")
-    lines = list(head)
-    for row in table(lang):
-        signs = "<br>".join(f"{label}: `{text}`" for label, text in row["signs"])
-        lines.append(f"| {signs} | {_code_spans(row['cause'])} | {_code_spans(row['fix'])} |".replace("\n", " "))
-    return "\n".join(lines) + "\n"
-
-
-def _columns(text):
-    """Terminal columns of ``text``: wide characters (Hangul, CJK) take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _wrap(text, width, indent):
-    lines = [""]
-    for word in text.split(" "):
-        if lines[-1] and _columns(lines[-1] + " " + word) > width:
-            lines.append("")
-        lines[-1] = f"{lines[-1]} {word}" if lines[-1] else word
-    return ("\n" + indent).join(lines)
-
-
-def explain(cause_or_key, lang="ko", width=70):
-    """The cause and its fix as a few lines for a notebook's output box.
-
-    Args:
-        cause_or_key: a :class:`Cause`, a diagnosis (anything with a ``key``) or a cause key.
-        lang: ``"ko"`` or ``"en"``.
-        width: columns per line; lines break between words, Hangul counting two columns.
-
-    Returns:
-        Three parts on their own lines: ``[key]``, then ``원인: ...`` and ``해결: ...``
-        (``Cause:`` and ``Fix:`` in English).
-    """
-    c = cause(getattr(cause_or_key, "key", cause_or_key))
-    title, fix = (c.title_ko, c.fix_ko) if lang == "ko" else (c.title, c.fix)
-    labels = ("원인: ", "해결: ") if lang == "ko" else ("Cause: ", "Fix: ")
-    indent = " " * max(_columns(label) for label in labels)
-    return (f"[{c.key}]\n{labels[0]}{_wrap(title, width, indent)}\n"
-            f"{labels[1]}{_wrap(fix, width, indent)}")
-
-
 def go_key(message: str) -> str | None:
     """The key of the first cause one of whose Go signs matches ``message`` (a Go error text), or None."""
     for c in CAUSES:
@@ -497,4 +426,4 @@ def go_key(message: str) -> str | None:
     return None
 
 
-__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause", "explain", "markdown_table", "table"]
+__all__ = ["go_key", "CAUSES", "SIGNATURE_REJECTED", "SOURCES", "Cause", "Sign", "cause"]

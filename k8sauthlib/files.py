@@ -94,8 +94,9 @@ def check_pem_blocks(data: bytes, what: str) -> None:
         try:
             binascii.a2b_base64(text, strict_mode=True)
         except (binascii.Error, ValueError):
-            raise InputError(f"{what}: the PEM {label.decode()} block is damaged (its base64 body does "
-                             f"not decode)") from None
+            raise InputError(
+                f"{what}: the PEM {label.decode()} block is damaged (its base64 body does not decode)"
+            ) from None
 
 
 def bare_paths(name: str | os.PathLike, directory: str | os.PathLike = ".") -> tuple[Path, Path, Path]:
@@ -103,8 +104,11 @@ def bare_paths(name: str | os.PathLike, directory: str | os.PathLike = ".") -> t
     base = Path(directory) / Path(name)
     if not base.name or base.name in (".", ".."):
         raise InputError(f"{str(name)!r} is not a usable base name for certificate files; give a name like 'server'")
-    return (base.with_name(base.name + ".pem"), base.with_name(base.name + "-key.pem"),
-            base.with_name(base.name + ".csr"))
+    return (
+        base.with_name(base.name + ".pem"),
+        base.with_name(base.name + "-key.pem"),
+        base.with_name(base.name + ".csr"),
+    )
 
 
 @contextmanager
@@ -200,7 +204,8 @@ def _commit(tmp: Path, path: Path, overwrite: bool) -> None:
         os.link(tmp, path)
     except FileExistsError:
         raise FileExistsRefusedError(
-            f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)") from None
+            f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)"
+        ) from None
     finally:
         os.unlink(tmp)
 
@@ -228,15 +233,23 @@ def atomic_write(path: str | os.PathLike, data: bytes, *, mode: int = CERT_MODE,
         _refuse_directory(path)
         if not overwrite and path.exists():
             raise FileExistsRefusedError(
-                f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)")
+                f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)"
+            )
         _remove_stale_temps(path)
         _commit(_stage(path, data, mode), path, overwrite)
     return path
 
 
-def write_bare(name: str | os.PathLike, directory: str | os.PathLike = ".", *, cert_pem: bytes | None,
-               key_pem: bytes | None = None, csr_pem: bytes | None = None, overwrite: bool = False,
-               replace_public: bool = False) -> BareFiles:
+def write_bare(
+    name: str | os.PathLike,
+    directory: str | os.PathLike = ".",
+    *,
+    cert_pem: bytes | None,
+    key_pem: bytes | None = None,
+    csr_pem: bytes | None = None,
+    overwrite: bool = False,
+    replace_public: bool = False,
+) -> BareFiles:
     """Write the files ``cfssljson -bare NAME`` writes: ``NAME.pem``, ``NAME-key.pem``, ``NAME.csr``.
 
     All files are staged first and only then moved into place, so an error (a full disk, an
@@ -281,7 +294,8 @@ def write_bare(name: str | os.PathLike, directory: str | os.PathLike = ".", *, c
             _refuse_directory(path)
             if not replace and path.exists():
                 raise FileExistsRefusedError(
-                    f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)")
+                    f"{path} already exists; refusing to overwrite it (remove it first, or pass overwrite=True)"
+                )
         staged: list[tuple[Path, Path, bool]] = []
         done: list[tuple[Path, bool]] = []
         try:
@@ -299,6 +313,8 @@ def write_bare(name: str | os.PathLike, directory: str | os.PathLike = ".", *, c
                 if not existed:
                     path.unlink(missing_ok=True)
             raise
-    return BareFiles(cert=cert_path if cert_pem is not None else None,
-                     key=key_path if key_pem is not None else None,
-                     csr=csr_path if csr_pem is not None else None)
+    return BareFiles(
+        cert=cert_path if cert_pem is not None else None,
+        key=key_path if key_pem is not None else None,
+        csr=csr_path if csr_pem is not None else None,
+    )

@@ -25,14 +25,18 @@ def certs(lab, tmp_path_factory):
 
 
 def ask(lab, certs, who, **request):
-    return k8s.why_allowed(lab.url, ca=lab.directory / "pki" / "ca.crt", cert=certs / f"{who}.pem",
-                           key=certs / f"{who}-key.pem", **request)
+    return k8s.why_allowed(
+        lab.url, ca=lab.directory / "pki" / "ca.crt", cert=certs / f"{who}.pem", key=certs / f"{who}-key.pem", **request
+    )
 
 
 def test_binding_is_the_reason(lab, certs):
     answer = ask(lab, certs, "admin", verb="list", resource="pods", namespace="kube-system")
-    assert answer == (True, 'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole '
-                            '"cluster-admin" to Group "kubeadm:cluster-admins"')
+    assert answer == (
+        True,
+        'RBAC: allowed by ClusterRoleBinding "kubeadm:cluster-admins" of ClusterRole '
+        '"cluster-admin" to Group "kubeadm:cluster-admins"',
+    )
     assert answer.allowed is True
 
 
@@ -51,7 +55,12 @@ def test_untrusted_certificate_is_one_line_error(lab, certs):
 
 def test_body_and_bad_input():
     body = access_review_body("get", "pods", namespace="default", name="web")
-    assert body["spec"]["resourceAttributes"] == {"verb": "get", "resource": "pods", "namespace": "default", "name": "web"}
+    assert body["spec"]["resourceAttributes"] == {
+        "verb": "get",
+        "resource": "pods",
+        "namespace": "default",
+        "name": "web",
+    }
     assert "namespace" not in access_review_body("list", "nodes")["spec"]["resourceAttributes"]
     with pytest.raises(k8s.InputError, match="verb and a resource"):
         access_review_body("", "pods")

@@ -38,7 +38,7 @@ from k8sauthlib.errors import FileExistsRefusedError
 from k8sauthlib.tls.trust import system_trust_store
 
 EC = {"algo": "ecdsa", "size": 256}
-BIG = 10 ** 30
+BIG = 10**30
 ENTRY = [sys.executable, "-m", "k8sauthlib"]
 
 
@@ -69,12 +69,18 @@ def _assert_refused(rc, err, before, after):
     assert "Traceback" not in err, err
     # cfssl-style progress lines ("2026/01/01 10:00:00 [INFO] ...") may precede the error, and
     # argparse prints its usage block (first line "usage:", the rest indented) before it
-    lines = [l for l in err.splitlines() if l.strip() and not l.startswith(("usage:", " "))
-             and not re.match(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(INFO|WARNING)\]", l)]
+    lines = [
+        l
+        for l in err.splitlines()
+        if l.strip()
+        and not l.startswith(("usage:", " "))
+        and not re.match(r"\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[(INFO|WARNING)\]", l)
+    ]
     assert len(lines) == 1, f"expected one line of error, got:\n{err}"
     assert "error" in lines[0], lines[0]
     assert after == before, "a refused command changed the directory: " + ", ".join(
-        sorted(set(after) ^ set(before)) or [k for k in after if after[k] != before.get(k)])
+        sorted(set(after) ^ set(before)) or [k for k in after if after[k] != before.get(k)]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +144,7 @@ REQUEST_CASES = {
     "ca.expiry in days": _csr(ca={"expiry": "365d"}),
     "ca.expiry 1e3h": _csr(ca={"expiry": "1e3h"}),
     "ca.pathlen negative": _csr(ca={"pathlen": -1}),
-    "ca.pathlen 2**64": _csr(ca={"pathlen": 2 ** 64}),
+    "ca.pathlen 2**64": _csr(ca={"pathlen": 2**64}),
     "ca.pathlen 10**30": _csr(ca={"pathlen": BIG}),
     "ca.pathlen float": _csr(ca={"pathlen": 1.5}),
     "key.size 1024": _csr(key={"algo": "rsa", "size": 1024}),
@@ -179,10 +185,16 @@ REQUEST_CASES = {
 
 #: Cases whose one-line error must name the field (the issue's tracebacks among them).
 NAMES_THE_FIELD = {
-    "ca.expiry 100000000h": "ca.expiry", "ca.backdate 100000000h": "ca.backdate",
-    "ca.expiry 2562048h": "ca.expiry", "ca.pathlen 2**64": "ca.pathlen", "ca.pathlen 10**30": "ca.pathlen",
-    "a 5000-digit number": "ca.pathlen", "key.size 10**30": "key.size", "CN of 65 characters": "CN",
-    "ca.expiry and backdate at Go's limit": "backdate", "host of 300 characters": "hosts[0]",
+    "ca.expiry 100000000h": "ca.expiry",
+    "ca.backdate 100000000h": "ca.backdate",
+    "ca.expiry 2562048h": "ca.expiry",
+    "ca.pathlen 2**64": "ca.pathlen",
+    "ca.pathlen 10**30": "ca.pathlen",
+    "a 5000-digit number": "ca.pathlen",
+    "key.size 10**30": "key.size",
+    "CN of 65 characters": "CN",
+    "ca.expiry and backdate at Go's limit": "backdate",
+    "host of 300 characters": "hosts[0]",
 }
 
 
@@ -199,13 +211,13 @@ def test_gencert_initca_bad_request(name, work, monkeypatch, capsys):
         assert NAMES_THE_FIELD[name] in err.splitlines()[-1], err
 
 
-@pytest.mark.parametrize("name", ["UTF-16 text", "100000 nested arrays", "a 5000-digit number",
-                                  "ca.expiry 100000000h"])
+@pytest.mark.parametrize("name", ["UTF-16 text", "100000 nested arrays", "a 5000-digit number", "ca.expiry 100000000h"])
 def test_gencert_request_from_stdin(name, work, monkeypatch, capsys):
     data = REQUEST_CASES[name]
     before = _snapshot(work)
-    rc, out, err = _run_cli(["gencert", "-initca", "-"], work, monkeypatch, capsys,
-                            stdin=data if isinstance(data, bytes) else data.encode())
+    rc, out, err = _run_cli(
+        ["gencert", "-initca", "-"], work, monkeypatch, capsys, stdin=data if isinstance(data, bytes) else data.encode()
+    )
     _assert_refused(rc, err, before, _snapshot(work))
 
 
@@ -221,8 +233,9 @@ CONFIG_CASES = {
     "profile expiry 100000000h": _config({"usages": ["client auth"], "expiry": "100000000h"}),
     "profile backdate 100000000h": _config({"usages": ["client auth"], "expiry": "1h", "backdate": "100000000h"}),
     "profile backdate 2562047h": _config({"usages": ["client auth"], "expiry": "1h", "backdate": "2562047h"}),
-    "profile max_path_len 10**30": _config({"usages": ["cert sign"], "expiry": "1h",
-                                            "ca_constraint": {"is_ca": True, "max_path_len": BIG}}),
+    "profile max_path_len 10**30": _config(
+        {"usages": ["cert sign"], "expiry": "1h", "ca_constraint": {"is_ca": True, "max_path_len": BIG}}
+    ),
     "profile usages is a string": _config({"usages": "client auth", "expiry": "1h"}),
     "profile unknown usage": _config({"usages": ["client auht"], "expiry": "1h"}),
     "profile is a list": _config(["x"]),
@@ -239,9 +252,21 @@ def test_gencert_bad_signing_config(name, work, pki, monkeypatch, capsys):
     (work / "config.json").write_bytes(data if isinstance(data, bytes) else data.encode())
     (work / "req.json").write_text(_csr(CN="alice"))
     before = _snapshot(work)
-    rc, out, err = _run_cli(["gencert", f"-ca={pki / 'rootCA.pem'}", f"-ca-key={pki / 'rootCA-key.pem'}",
-                             "-config=config.json", "-profile=p", "-write", "new", "req.json"],
-                            work, monkeypatch, capsys)
+    rc, out, err = _run_cli(
+        [
+            "gencert",
+            f"-ca={pki / 'rootCA.pem'}",
+            f"-ca-key={pki / 'rootCA-key.pem'}",
+            "-config=config.json",
+            "-profile=p",
+            "-write",
+            "new",
+            "req.json",
+        ],
+        work,
+        monkeypatch,
+        capsys,
+    )
     _assert_refused(rc, err, before, _snapshot(work))
 
 
@@ -319,6 +344,7 @@ def _pem(label, body):
 
 def _pem_cases(label):
     import base64
+
     random_body = base64.encodebytes(os.urandom(3 << 20)).decode().strip()
     return {
         "damaged base64": _pem(label, "!!!!"),
@@ -343,8 +369,13 @@ def pem_inputs():
 @pytest.mark.parametrize("case", PEM_CASE_NAMES)
 @pytest.mark.parametrize("command", ["sign CSR", "certinfo", "gencert -ca", "gencert -ca-key", "sign -ca-key"])
 def test_bad_pem_inputs(command, case, work, pem_inputs, monkeypatch, capsys):
-    label = {"sign CSR": "CERTIFICATE REQUEST", "certinfo": "CERTIFICATE", "gencert -ca": "CERTIFICATE",
-             "gencert -ca-key": "EC PRIVATE KEY", "sign -ca-key": "EC PRIVATE KEY"}[command]
+    label = {
+        "sign CSR": "CERTIFICATE REQUEST",
+        "certinfo": "CERTIFICATE",
+        "gencert -ca": "CERTIFICATE",
+        "gencert -ca-key": "EC PRIVATE KEY",
+        "sign -ca-key": "EC PRIVATE KEY",
+    }[command]
     (work / "input.pem").write_bytes(pem_inputs[label][case])
     (work / "req.json").write_text(_csr())
     good = k8s.CA.create("good", key="ecdsa-p256")
@@ -353,6 +384,7 @@ def test_bad_pem_inputs(command, case, work, pem_inputs, monkeypatch, capsys):
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
+
     key = ec.generate_private_key(ec.SECP256R1())
     csr = x509.CertificateSigningRequestBuilder().subject_name(leaf.cert.subject).sign(key, hashes.SHA256())
     (work / "good.csr").write_bytes(csr.public_bytes(serialization.Encoding.PEM))
@@ -389,10 +421,12 @@ KUBECONFIG_CASES = {
     "users is a mapping": b"apiVersion: v1\nkind: Config\nusers: {a: b}\n",
     "wrong kind": b"apiVersion: v1\nkind: Pod\n",
     "tab indentation": b"apiVersion: v1\nusers:\n\t- name: a\n",
-    "client-key-data not base64": (b"apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n"
-                                   b"  context: {cluster: k, user: u}\nclusters:\n- name: k\n  cluster: "
-                                   b"{server: 'https://x'}\nusers:\n- name: u\n  user: {client-certificate-data: "
-                                   b"'!!', client-key-data: '!!'}\n"),
+    "client-key-data not base64": (
+        b"apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n"
+        b"  context: {cluster: k, user: u}\nclusters:\n- name: k\n  cluster: "
+        b"{server: 'https://x'}\nusers:\n- name: u\n  user: {client-certificate-data: "
+        b"'!!', client-key-data: '!!'}\n"
+    ),
 }
 
 
@@ -446,8 +480,7 @@ def test_json_bare_bad_input(name, work, monkeypatch, capsys):
 
 def test_json_bare_over_an_existing_key_says_what_to_do(work, monkeypatch, capsys):
     before = _snapshot(work)
-    rc, out, err = _run_cli(["json", "-bare", "existing"], work, monkeypatch, capsys,
-                            stdin=_cfssl_out().encode())
+    rc, out, err = _run_cli(["json", "-bare", "existing"], work, monkeypatch, capsys, stdin=_cfssl_out().encode())
     _assert_refused(rc, err, before, _snapshot(work))
     assert "existing-key.pem already exists" in err and "-overwrite" in err
 
@@ -546,8 +579,15 @@ def test_concurrent_bare_writers_with_overwrite_leave_one_runs_set(tmp_path):
 
         def writer(i, d=d, barrier=barrier):
             barrier.wait()
-            files.write_bare("same", d, cert_pem=pairs[i].cert_pem, key_pem=pairs[i].key_pem,
-                             csr_pem=pairs[i].cert_pem, overwrite=True)
+            files.write_bare(
+                "same",
+                d,
+                cert_pem=pairs[i].cert_pem,
+                key_pem=pairs[i].key_pem,
+                csr_pem=pairs[i].cert_pem,
+                overwrite=True,
+            )
+
         threads = [threading.Thread(target=writer, args=(i,)) for i in range(len(pairs))]
         for t in threads:
             t.start()
@@ -582,6 +622,7 @@ def test_concurrent_bare_writers_never_both_succeed_nor_mix(tmp_path):
                 results[i] = "ok"
             except FileExistsRefusedError:
                 results[i] = "refused"
+
         threads = [threading.Thread(target=writer, args=(i,)) for i in range(2)]
         for t in threads:
             t.start()
@@ -606,8 +647,16 @@ def test_concurrent_cli_json_bare_processes(tmp_path):
     for rnd in range(8):
         d = tmp_path / f"r{rnd}"
         d.mkdir()
-        procs = [subprocess.Popen([*ENTRY, "json", "-bare", "same"], cwd=d, stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+        procs = [
+            subprocess.Popen(
+                [*ENTRY, "json", "-bare", "same"],
+                cwd=d,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            for _ in range(2)
+        ]
         for p, data in zip(procs, outputs, strict=True):  # both are started before either gets its input
             p.stdin.write(data)
         for p in procs:
@@ -644,13 +693,16 @@ def _count_steps(tmp_path, overwrite):
         def f(*a, **kw):
             calls.append(name)
             return real[name](*a, **kw)
+
         return f
+
     pair = k8s.CA.create("c", key="ecdsa-p256")
     with pytest.MonkeyPatch.context() as mp:
         for name in _STEP_FUNCS:
             mp.setattr(files.os, name, counting(name))
-        files.write_bare("n", d, cert_pem=pair.cert_pem, key_pem=pair.key_pem, csr_pem=pair.cert_pem,
-                         overwrite=overwrite)
+        files.write_bare(
+            "n", d, cert_pem=pair.cert_pem, key_pem=pair.key_pem, csr_pem=pair.cert_pem, overwrite=overwrite
+        )
     return calls
 
 
@@ -675,13 +727,16 @@ def test_a_failure_at_every_step_leaves_no_half_write(tmp_path, overwrite):
                 if len(seen) == k + 1:
                     raise OSError(28, "No space left on device (injected)")
                 return real[name](*a, **kw)
+
             return f
+
         with pytest.MonkeyPatch.context() as mp:
             for name in _STEP_FUNCS:
                 mp.setattr(files.os, name, failing(name))
             with pytest.raises(OSError, match="injected"):
-                files.write_bare("n", d, cert_pem=new.cert_pem, key_pem=new.key_pem, csr_pem=new.cert_pem,
-                                 overwrite=overwrite)
+                files.write_bare(
+                    "n", d, cert_pem=new.cert_pem, key_pem=new.key_pem, csr_pem=new.cert_pem, overwrite=overwrite
+                )
         after = _snapshot(d)
         assert not [n for n in after if n.startswith(".")], (k, steps[k], list(after))
         if not overwrite:
@@ -689,8 +744,10 @@ def test_a_failure_at_every_step_leaves_no_half_write(tmp_path, overwrite):
         else:
             for name, (mode, data) in after.items():  # whole files, old or new, modes kept
                 assert mode == before[name][0], (k, name, oct(mode))
-                assert data in (before[name][1], {"n.pem": new.cert_pem, "n.csr": new.cert_pem,
-                                                  "n-key.pem": new.key_pem}[name]), (k, name)
+                assert data in (
+                    before[name][1],
+                    {"n.pem": new.cert_pem, "n.csr": new.cert_pem, "n-key.pem": new.key_pem}[name],
+                ), (k, name)
             assert after["n-key.pem"][1] == before["n-key.pem"][1]  # the key moves last: still the old one
         # and a rerun goes through
         files.write_bare("n", d, cert_pem=new.cert_pem, key_pem=new.key_pem, csr_pem=new.cert_pem, overwrite=True)
@@ -716,8 +773,13 @@ sys.exit(main(["json", "-bare", "same"]))
 
 def test_a_writer_killed_at_every_step_leaves_nothing_a_rerun_trips_over(tmp_path):
     pair = k8s.CA.create("k", key="ecdsa-p256")
-    data = json.dumps({"cert": pair.cert_pem.decode(), "key": pair.key_pem.decode(),
-                       "csr": pair.cert_pem.decode().replace("CERTIFICATE", "CERTIFICATE REQUEST")}).encode()
+    data = json.dumps(
+        {
+            "cert": pair.cert_pem.decode(),
+            "key": pair.key_pem.decode(),
+            "csr": pair.cert_pem.decode().replace("CERTIFICATE", "CERTIFICATE REQUEST"),
+        }
+    ).encode()
     killed = 0
     for k in range(30):  # until the write completes: every step is killed once
         d = tmp_path / f"kill{k}"
@@ -769,6 +831,7 @@ class _TLSServer:
 
             def log_message(self, *a):
                 pass
+
         self.requests = []
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -846,18 +909,24 @@ def test_default_trust_is_the_system_bundle_not_certifi(tls_site):
 
 def test_redirect_from_https_to_http_is_refused(tls_site):
     d = tls_site.dir
-    with _TLSServer(d / "server.pem", d / "server-key.pem", status=302,
-                    headers={"Location": "http://127.0.0.1:9/elsewhere"}) as site:
-        api = k8s.MTLSClient(f"https://127.0.0.1:{site.port}", ca=d / "ca.pem", cert=d / "server.pem",
-                             key=d / "server-key.pem")
+    with _TLSServer(
+        d / "server.pem", d / "server-key.pem", status=302, headers={"Location": "http://127.0.0.1:9/elsewhere"}
+    ) as site:
+        api = k8s.MTLSClient(
+            f"https://127.0.0.1:{site.port}", ca=d / "ca.pem", cert=d / "server.pem", key=d / "server-key.pem"
+        )
         with pytest.raises(k8s.errors.TLSProblem, match="not HTTPS; refusing to leave TLS") as info:
             api.get("/")
         assert "\n" not in str(info.value)
         # asked not to follow, the redirect itself is returned
         r = api.get("/", allow_redirects=False)
         assert r.status_code == 302
-    with _TLSServer(d / "server.pem", d / "server-key.pem", status=302,
-                    headers={"Location": f"https://127.0.0.1:{tls_site.port}/there"}) as site:
+    with _TLSServer(
+        d / "server.pem",
+        d / "server-key.pem",
+        status=302,
+        headers={"Location": f"https://127.0.0.1:{tls_site.port}/there"},
+    ) as site:
         r = k8s.MTLSClient(f"https://127.0.0.1:{site.port}", ca=d / "ca.pem").get("/")
         assert r.status_code == 200 and r.text == "ok"  # https to https is followed
 

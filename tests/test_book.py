@@ -24,8 +24,9 @@ def test_workdir_is_fresh_private_to_the_chapter_and_becomes_cwd(tmp_path, monke
     (first / "leftover.pem").write_text("x")
     again = book.workdir("02_issue_certs", base=tmp_path / "work")
     assert again == first and not (first / "leftover.pem").exists()
-    assert again.stat().st_mode & 0o777 == 0o755     # nginx workers (nobody) may enter
+    assert again.stat().st_mode & 0o777 == 0o755  # nginx workers (nobody) may enter
     import os
+
     assert os.getcwd() == str(first)
     for bad in ("", "../x", ".hidden"):
         with pytest.raises(ValueError):
@@ -49,7 +50,7 @@ def test_kubeadm_mode_uses_the_node_tree_and_starts_no_lab(monkeypatch, tmp_path
     assert cluster.tree.root == node.root
     flags = node.apiserver_flags()
     assert cluster.url == f"https://{flags['advertise-address']}:{flags['secure-port']}"
-    cluster.stop()   # a no-op on a node
+    cluster.stop()  # a no-op on a node
 
 
 def test_lab_cluster_is_kubeadm_like_and_rbac_files_apply(tmp_path, monkeypatch):
@@ -59,17 +60,34 @@ def test_lab_cluster_is_kubeadm_like_and_rbac_files_apply(tmp_path, monkeypatch)
         assert cluster.is_lab and cluster.running
         assert cluster.tree.root == tmp_path / "etc-kubernetes"
         from cryptography import x509
+
         san = cluster.tree.apiserver_cert().cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-        assert "localhost" not in san.get_values_for_type(x509.DNSName)   # as on a kubeadm node
+        assert "localhost" not in san.get_values_for_type(x509.DNSName)  # as on a kubeadm node
 
         jane = cluster.tree.ca().issue_client_cert("jane", ["dev"], key="ecdsa-p256")
         jane.write("jane", tmp_path)
 
         def can_list():
             return subprocess.run(
-                ["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), "--cert", str(tmp_path / "jane.pem"),
-                 "--key", str(tmp_path / "jane-key.pem"), "-o", "/dev/null", "-w", "%{http_code}",
-                 cluster.url + "/api/v1/namespaces/default/pods"], capture_output=True, text=True, timeout=30).stdout
+                [
+                    "curl",
+                    "-sS",
+                    "--cacert",
+                    str(cluster.tree.ca_crt),
+                    "--cert",
+                    str(tmp_path / "jane.pem"),
+                    "--key",
+                    str(tmp_path / "jane-key.pem"),
+                    "-o",
+                    "/dev/null",
+                    "-w",
+                    "%{http_code}",
+                    cluster.url + "/api/v1/namespaces/default/pods",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            ).stdout
 
         assert can_list() == "403"
         rbac = tmp_path / "dev-pods.yaml"
@@ -100,6 +118,7 @@ def test_sudo_prefix_for_a_non_root_reader_on_a_node_keeps_path(monkeypatch, tmp
     monkeypatch.setattr(book.os, "geteuid", lambda: 1000)
     monkeypatch.setenv("PATH", "/opt/venv with space/bin:/usr/bin")
     import shlex
+
     assert shlex.split(cluster.sudo) == ["sudo", "-n", "env", "PATH=/opt/venv with space/bin:/usr/bin"]
     monkeypatch.setattr(book.os, "geteuid", lambda: 0)
     assert cluster.sudo == ""
@@ -110,6 +129,7 @@ def test_clean_env_puts_the_interpreter_first_and_drops_the_readers_variables(mo
     import os
     import sys
     from pathlib import Path
+
     bindir = str(Path(sys.executable).parent)
     monkeypatch.setenv("PATH", f"/usr/bin:{bindir}:/bin")
     for name in book.READER_VARIABLES:
@@ -121,26 +141,32 @@ def test_clean_env_puts_the_interpreter_first_and_drops_the_readers_variables(mo
     assert os.environ["KUBECONFIG"] == os.devnull
     assert os.environ["KUBECACHEDIR"] == str(tmp_path / ".kube-cache")
     assert not (set(book.READER_VARIABLES) - {"KUBECONFIG"}) & set(os.environ)
-    assert os.environ["SHELL"] == "/bin/sh"                 # IPython's '!' runs $SHELL -c
+    assert os.environ["SHELL"] == "/bin/sh"  # IPython's '!' runs $SHELL -c
 
 
 def test_remove_private_files_takes_keys_and_key_holding_kubeconfigs_only(tmp_path):
     ca = k8s.CA.create("book-ca", key="ecdsa-p256")
-    ca.write("k8s-rootCA", tmp_path)                                   # a copy of ca.key
+    ca.write("k8s-rootCA", tmp_path)  # a copy of ca.key
     alice = ca.issue_client_cert("alice", ["dev"], key="ecdsa-p256")
     (tmp_path / "lib").mkdir()
     alice.write("alice", tmp_path / "lib")
     import base64
-    k8s.atomic_write(tmp_path / "jane.conf", (
-        "apiVersion: v1\nkind: Config\nusers:\n- name: jane\n  user:\n"
-        f"    client-certificate-data: {base64.b64encode(alice.cert_pem).decode()}\n"
-        f"    client-key-data: {base64.b64encode(alice.key_pem).decode()}\n").encode(), mode=0o600)
+
+    k8s.atomic_write(
+        tmp_path / "jane.conf",
+        (
+            "apiVersion: v1\nkind: Config\nusers:\n- name: jane\n  user:\n"
+            f"    client-certificate-data: {base64.b64encode(alice.cert_pem).decode()}\n"
+            f"    client-key-data: {base64.b64encode(alice.key_pem).decode()}\n"
+        ).encode(),
+        mode=0o600,
+    )
     (tmp_path / "notes.txt").write_text("client-certificate-data only\n")
     lab_tree = k8s.KubeadmTree.create_lab(tmp_path / "etc-kubernetes", key="ecdsa-p256")
     removed = book.remove_private_files(tmp_path)
     assert removed == ["jane.conf", "k8s-rootCA-key.pem", "lib/alice-key.pem"]
     assert (tmp_path / "k8s-rootCA.pem").exists() and (tmp_path / "lib" / "alice.pem").exists()
-    assert (tmp_path / "notes.txt").exists() and lab_tree.ca_key.exists()   # the lab's tree stays
+    assert (tmp_path / "notes.txt").exists() and lab_tree.ca_key.exists()  # the lab's tree stays
     assert book.remove_private_files(tmp_path) == []
 
 
@@ -150,12 +176,13 @@ def test_cluster_version_is_read_from_the_server_with_the_trees_ca(tmp_path, mon
     monkeypatch.delenv("K8SAUTH_LAB_VERSION", raising=False)
     lab = book.cluster(tmp_path, port=0)
     try:
-        node = book.Cluster(lab.tree, lab.url)            # as kubeadm mode builds it: no lab attached
+        node = book.Cluster(lab.tree, lab.url)  # as kubeadm mode builds it: no lab attached
         assert not node.is_lab and node.version == (1, 32)
         stranger = k8s.KubeadmTree.create_lab(tmp_path / "other-tree", key="ecdsa-p256")
         import ssl
+
         with pytest.raises(ssl.SSLCertVerificationError):
-            _ = book.Cluster(stranger, lab.url).version       # another cluster's CA: not trusted
+            _ = book.Cluster(stranger, lab.url).version  # another cluster's CA: not trusted
     finally:
         lab.stop()
 
@@ -163,21 +190,33 @@ def test_cluster_version_is_read_from_the_server_with_the_trees_ca(tmp_path, mon
 def test_kubectl_refuses_flags_over_an_embedded_credential_and_both_fixes_work(tmp_path, monkeypatch):
     """Chapter 06's claim, measured with the real kubectl on PATH (<= 1.34 here)."""
     import os
+
     monkeypatch.delenv("K8SAUTH_MODE", raising=False)
     monkeypatch.delenv("K8SAUTH_LAB_VERSION", raising=False)
     cluster = book.cluster(tmp_path, port=0)
     try:
-        cluster.tree.ca().issue_client_cert("jane", ["dev"], key="ecdsa-p256", validity=book.SHORT_LIVED).write("jane", tmp_path)
+        cluster.tree.ca().issue_client_cert("jane", ["dev"], key="ecdsa-p256", validity=book.SHORT_LIVED).write(
+            "jane", tmp_path
+        )
         default = tmp_path / "node-kube-config"
         k8s.atomic_write(default, cluster.tree.read_bytes(cluster.tree.admin_conf), mode=0o600)
         env = dict(os.environ, KUBECONFIG=str(default), KUBECACHEDIR=str(tmp_path / "cache"))
         flags = [f"--client-certificate={tmp_path / 'jane.pem'}", f"--client-key={tmp_path / 'jane-key.pem'}"]
         r = subprocess.run(["kubectl", *flags, "auth", "whoami"], env=env, capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and r.stderr.startswith(
-            "Error in configuration: \n* client-cert-data and client-cert are both specified for kubernetes-admin."), r
-        fixed = ["kubectl", "--kubeconfig=/dev/null", f"--server={cluster.url}",
-                 f"--certificate-authority={cluster.tree.ca_crt}", *flags, "auth", "whoami",
-                 "-o", "jsonpath={.status.userInfo.username}"]
+            "Error in configuration: \n* client-cert-data and client-cert are both specified for kubernetes-admin."
+        ), r
+        fixed = [
+            "kubectl",
+            "--kubeconfig=/dev/null",
+            f"--server={cluster.url}",
+            f"--certificate-authority={cluster.tree.ca_crt}",
+            *flags,
+            "auth",
+            "whoami",
+            "-o",
+            "jsonpath={.status.userInfo.username}",
+        ]
         r = subprocess.run(fixed, env=env, capture_output=True, text=True, timeout=60)
         assert (r.returncode, r.stdout) == (0, "jane"), r
     finally:

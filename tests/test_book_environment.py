@@ -31,14 +31,23 @@ def test_the_readers_environment_would_change_kubectl_and_curl(tmp_path, reader_
     try:
         cert = cluster.tree.ca().issue_client_cert("jane", ["dev"], key="ecdsa-p256", validity=book.SHORT_LIVED)
         cert.write("jane", tmp_path)
-        flags = [f"--server={cluster.url}", f"--certificate-authority={cluster.tree.ca_crt}",
-                 f"--client-certificate={tmp_path / 'jane.pem'}", f"--client-key={tmp_path / 'jane-key.pem'}"]
+        flags = [
+            f"--server={cluster.url}",
+            f"--certificate-authority={cluster.tree.ca_crt}",
+            f"--client-certificate={tmp_path / 'jane.pem'}",
+            f"--client-key={tmp_path / 'jane-key.pem'}",
+        ]
         env["KUBECACHEDIR"] = str(tmp_path / "cache")
         r = subprocess.run(["kubectl", *flags, "auth", "whoami"], env=env, capture_output=True, text=True, timeout=60)
         assert r.returncode == 1 and r.stderr.startswith("Error in configuration"), r
-        r = subprocess.run(["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), f"{cluster.url}/version"],
-                           env=env, capture_output=True, text=True, timeout=60)
-        assert r.returncode != 0, r   # through the closed proxy
+        r = subprocess.run(
+            ["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), f"{cluster.url}/version"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert r.returncode != 0, r  # through the closed proxy
 
         saved = dict(os.environ)
         try:
@@ -51,11 +60,21 @@ def test_the_readers_environment_would_change_kubectl_and_curl(tmp_path, reader_
             os.environ.update(saved)
         assert clean["KUBECONFIG"] == os.devnull and clean["PATH"].split(os.pathsep)[0] == BINDIR
         assert not {"HTTPS_PROXY", "https_proxy", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE"} & set(clean)
-        r = subprocess.run(["kubectl", *flags, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
-                           env=clean, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            ["kubectl", *flags, "auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert (r.returncode, r.stdout) == (0, "jane"), r
-        r = subprocess.run(["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), f"{cluster.url}/version"],
-                           env=clean, capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            ["curl", "-sS", "--cacert", str(cluster.tree.ca_crt), f"{cluster.url}/version"],
+            env=clean,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert r.returncode == 0 and '"major"' in r.stdout, r
     finally:
         cluster.stop()
@@ -66,23 +85,32 @@ def execute_without_venv(notebook: Path, tmp_path: Path, **extra_env) -> None:
     without this interpreter's bin directory, as a Jupyter started by its full path would.
     Raises on the first cell that fails (no output comparison)."""
     env = dict(os.environ, **extra_env)
-    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
-                                  if p and Path(p).resolve() != Path(BINDIR).resolve())
+    env["PATH"] = os.pathsep.join(
+        p for p in env.get("PATH", "").split(os.pathsep) if p and Path(p).resolve() != Path(BINDIR).resolve()
+    )
     env["K8SAUTH_WORKDIR"] = str(tmp_path / "work")
     env.pop("VIRTUAL_ENV", None)
     env.pop("K8SAUTH_MODE", None)
-    script = ("import sys, nbformat, nbclient\n"
-              "nb = nbformat.read(sys.argv[1], as_version=4)\n"
-              "nbclient.NotebookClient(nb, kernel_name='python3', timeout=600,\n"
-              "                        resources={'metadata': {'path': sys.argv[2]}}).execute()\n")
-    r = subprocess.run([sys.executable, "-c", script, str(notebook), str(BOOK)], cwd=ROOT, env=env,
-                       capture_output=True, text=True, timeout=1800)
+    script = (
+        "import sys, nbformat, nbclient\n"
+        "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+        "nbclient.NotebookClient(nb, kernel_name='python3', timeout=600,\n"
+        "                        resources={'metadata': {'path': sys.argv[2]}}).execute()\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", script, str(notebook), str(BOOK)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     assert r.returncode == 0, f"{notebook.name}: " + (r.stderr[-6000:] or r.stdout[-2000:])
 
 
 def test_a_chapter_runs_without_the_venv_on_path(tmp_path):
     """06 calls `!k8sauthlib ...` and `!kubectl ...`: clean_env puts the interpreter's bin first."""
-    assert BINDIR in os.environ["PATH"].split(os.pathsep)   # conftest put it there; the child must not have it
+    assert BINDIR in os.environ["PATH"].split(os.pathsep)  # conftest put it there; the child must not have it
     execute_without_venv(BOOK / "06_new_user.ipynb", tmp_path)
 
 
@@ -90,11 +118,13 @@ def _lab_presents_versions() -> bool:
     import inspect
 
     from k8sauthlib.lab import LabServer
+
     return "kubernetes_version" in inspect.signature(LabServer).parameters
 
 
-@pytest.mark.skipif(not _lab_presents_versions(),
-                    reason="LabServer(kubernetes_version=...) is not on this branch yet (branch labapi)")
+@pytest.mark.skipif(
+    not _lab_presents_versions(), reason="LabServer(kubernetes_version=...) is not on this branch yet (branch labapi)"
+)
 @pytest.mark.parametrize("version", ["1.28", "1.33"])
 @pytest.mark.parametrize("chapter", ["05_kubeadm_certs.ipynb", "06_new_user.ipynb", "07_wrapup.ipynb"])
 def test_kubernetes_chapters_run_against_other_lab_versions(tmp_path, version, chapter):
@@ -127,7 +157,8 @@ def test_chapter_05_goes_on_without_super_admin_conf(tmp_path):
         "    tree = _create_lab(cls, *args, **kwargs)\n"
         "    tree.super_admin_conf.unlink()\n"
         "    return tree\n"
-        "KubeadmTree.create_lab = classmethod(create_lab)\n")
+        "KubeadmTree.create_lab = classmethod(create_lab)\n"
+    )
     execute_without_venv(BOOK / "05_kubeadm_certs.ipynb", tmp_path, PYTHONPATH=str(site))
     assert not (tmp_path / "work" / "05_kubeadm_certs" / "etc-kubernetes" / "super-admin.conf").exists()
-    assert not (tmp_path / "work" / "05_kubeadm_certs" / "k8s-client-key.pem").exists()   # removed by the last cell
+    assert not (tmp_path / "work" / "05_kubeadm_certs" / "k8s-client-key.pem").exists()  # removed by the last cell

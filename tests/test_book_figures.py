@@ -66,6 +66,7 @@ def normalise(svg):
 def sanitized(svg):
     """The SVG as nbval compares it: book/sanitize.cfg's rules, in order."""
     from nbval.plugin import get_sanitize_patterns
+
     for regex, replace in get_sanitize_patterns(SANITIZE.read_text(encoding="utf-8")):
         svg = re.sub(regex, replace, svg)
     return svg
@@ -96,11 +97,13 @@ def test_committed_figure_is_what_the_code_draws_now(name, index, source, svg):
     now = function(*args, **kwargs)._repr_image_svg_xml()
     assert sanitized(now) == sanitized(svg), (
         f"{name} cell {index}: the committed figure's labels or structure differ from what "
-        f"{source.strip()} draws now; re-execute the notebook")
+        f"{source.strip()} draws now; re-execute the notebook"
+    )
     if graphviz_version(svg) == local_dot_version():
         assert normalise(now) == normalise(svg), (
             f"{name} cell {index}: the committed figure's layout differs from what {source.strip()} "
-            f"draws now; re-execute the notebook")
+            f"draws now; re-execute the notebook"
+        )
 
 
 def test_a_stale_layout_is_caught_and_geometry_alone_is_not_compared_by_nbval():
@@ -118,11 +121,13 @@ def test_a_stale_layout_is_caught_and_geometry_alone_is_not_compared_by_nbval():
 
 def test_tls12_handshake_figure_has_no_server_certificate_verify():
     """RFC 5246: the TLS 1.2 server signs ServerKeyExchange; only the client sends CertificateVerify."""
+
     def arrows(version):
         text = html.unescape(k8s.draw_mtls_handshake(tls_version=version)._repr_image_svg_xml())
         return text
+
     tls12, tls13 = arrows("1.2"), arrows("1.3")
-    assert "ServerKeyExchange 서명" in tls12                    # what the client checks of the server
+    assert "ServerKeyExchange 서명" in tls12  # what the client checks of the server
     assert "serverAuth, CertificateVerify 서명" not in tls12
-    assert tls12.count("CertificateVerify") == 2                # the client's message and the server's check of it
+    assert tls12.count("CertificateVerify") == 2  # the client's message and the server's check of it
     assert "serverAuth, CertificateVerify 서명" in tls13 and tls13.count("CertificateVerify") == 4

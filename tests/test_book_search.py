@@ -50,7 +50,7 @@ SEARCHES = [
     ("키", ["book/intro", FIXTURE_DOC, "book/01_x509_pki", "book/02_issue_certs", "book/04_mtls"]),
     ("인증", ["book/00_intro_auth", "book/appendix_glossary"]),
     ("쿠버네티스", ["book/intro", "book/00_intro_auth"]),
-    ("kubeconfig", ["book/intro"]),      # Latin words keep English behaviour
+    ("kubeconfig", ["book/intro"]),  # Latin words keep English behaviour
 ]
 # queries that must find nothing at all
 NOTHING = ["쀍뷁똠", "qzxwvjk"]
@@ -63,8 +63,9 @@ def _browser():
         path = shutil.which(name)
         if path:
             return path
-    pytest.fail(f"no headless browser found (tried {', '.join(BROWSERS)}); run `make test`, "
-                "which installs Debian's chromium")
+    pytest.fail(
+        f"no headless browser found (tried {', '.join(BROWSERS)}); run `make test`, which installs Debian's chromium"
+    )
 
 
 def _toc_with_fixture(toc):
@@ -80,8 +81,9 @@ def _toc_with_fixture(toc):
 def site(tmp_path_factory):
     """Build the book (no execution) plus the fixture page; return the html directory."""
     src = tmp_path_factory.mktemp("book-src")
-    shutil.copytree(ROOT / "book", src / "book",
-                    ignore=shutil.ignore_patterns("work", ".ipynb_checkpoints", "__pycache__"))
+    shutil.copytree(
+        ROOT / "book", src / "book", ignore=shutil.ignore_patterns("work", ".ipynb_checkpoints", "__pycache__")
+    )
     (src / "book" / "search_fixture.md").write_text(FIXTURE_TEXT, encoding="utf-8")
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
@@ -93,7 +95,9 @@ def site(tmp_path_factory):
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
         [str(jupyter_book), "build", "--all", "--quiet", "--path-output", str(src), str(src)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = src / "_build" / "html"
@@ -105,11 +109,24 @@ def _dom(browser, url):
     """Open URL in headless Chromium the way a reader does (no extra file access); return the DOM."""
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         return subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
-             "--dump-dom", url],
-            capture_output=True, text=True, timeout=120,
+            [
+                browser,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
         ).stdout
 
 
@@ -164,7 +181,7 @@ def test_fixture_page_has_no_bare_query_words():
 
 def test_search_index_has_the_stems(site):
     raw = (site / "searchindex.js").read_text(encoding="utf-8")
-    index = json.loads(raw[raw.index("(") + 1: raw.rindex(")")])
+    index = json.loads(raw[raw.index("(") + 1 : raw.rindex(")")])
     fixture = index["docnames"].index(FIXTURE_DOC)
     for term in ("키", "그룹", "서명", "인증서"):
         docs = index["terms"].get(term, [])
@@ -192,13 +209,16 @@ def _korean_language():
     return SearchKorean({})
 
 
-@pytest.mark.parametrize("text,wanted,unwanted", [
-    ("개인 키를 잃어버리면", {"키를", "키", "개인"}, set()),
-    ("인증 기관이 서명합니다", {"서명합니다", "서명", "기관"}, set()),
-    ("그룹에서도 그룹이나", {"그룹에서도", "그룹에서", "그룹"}, set()),
-    ("키워드", {"키워드", "키워"}, {"키"}),            # no one-syllable prefixes
-    ("kubectl을 CN과", {"kubectl을", "kubectl", "CN"}, {"을", "과"}),
-])
+@pytest.mark.parametrize(
+    "text,wanted,unwanted",
+    [
+        ("개인 키를 잃어버리면", {"키를", "키", "개인"}, set()),
+        ("인증 기관이 서명합니다", {"서명합니다", "서명", "기관"}, set()),
+        ("그룹에서도 그룹이나", {"그룹에서도", "그룹에서", "그룹"}, set()),
+        ("키워드", {"키워드", "키워"}, {"키"}),  # no one-syllable prefixes
+        ("kubectl을 CN과", {"kubectl을", "kubectl", "CN"}, {"을", "과"}),
+    ],
+)
 def test_korean_split(text, wanted, unwanted):
     terms = set(_korean_language().split(text))
     assert wanted <= terms
@@ -270,7 +290,7 @@ def test_search_shows_excerpts_over_http(site):
 def test_only_the_search_page_loads_the_excerpt_shim(site):
     assert "search_excerpts.js" not in (site / "book" / "intro.html").read_text(encoding="utf-8")
     data = (site / "_static" / "search_excerpts_data.js").read_text(encoding="utf-8")
-    texts = json.loads(data[data.index("=") + 1: data.rindex(";")])
+    texts = json.loads(data[data.index("=") + 1 : data.rindex(";")])
     assert set(texts) >= {FIXTURE_DOC, "book/intro", "book/04_mtls"}
     assert "<script" not in texts["book/04_mtls"]
 
@@ -285,11 +305,13 @@ def _excerpt_extension():
 
 
 def test_main_text_keeps_sections_and_drops_scripts_and_header_links():
-    page = ('<html><body><nav>메뉴</nav><main role="main"><div class="bd-header-article">개요 준비'
-            '</div><article class="bd-article"><section id="a-b"><h1>제목'
-            '<a class="headerlink" href="#a-b">#</a></h1><p>인증서 &amp; 키<br>다음 줄</p>'
-            '<script>var x = "<b>";</script></section></article></main><footer>바닥</footer>'
-            '</body></html>')
+    page = (
+        '<html><body><nav>메뉴</nav><main role="main"><div class="bd-header-article">개요 준비'
+        '</div><article class="bd-article"><section id="a-b"><h1>제목'
+        '<a class="headerlink" href="#a-b">#</a></h1><p>인증서 &amp; 키<br>다음 줄</p>'
+        '<script>var x = "<b>";</script></section></article></main><footer>바닥</footer>'
+        "</body></html>"
+    )
     text = _excerpt_extension().main_text(page)
     assert text == '<section id="a-b">제목인증서 &amp; 키다음 줄</section>'
 
@@ -301,8 +323,13 @@ def test_main_text_of_a_page_without_an_article_is_empty():
 
 # --- pages at the default width (book/_static/k8sauth.css) ---------------------------------------
 
-LAYOUT_PAGES = ["book/00_intro_auth", "book/04_mtls", "book/06_new_user", "book/08_csr_api",
-                "book/appendix_troubleshooting"]
+LAYOUT_PAGES = [
+    "book/00_intro_auth",
+    "book/04_mtls",
+    "book/06_new_user",
+    "book/08_csr_api",
+    "book/appendix_troubleshooting",
+]
 WINDOW = "1280,900"
 # Run in the page after load: every <pre> of the article whose text is wider than its box (a
 # horizontal scroll bar), every image or SVG reaching past the text column, and the page's width.
@@ -337,11 +364,24 @@ def _layout(browser, site, docname, without_css=False):
     try:
         with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
             dom = subprocess.run(
-                [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={profile}", f"--window-size={WINDOW}", "--virtual-time-budget=5000",
-                 "--dump-dom", copy.as_uri()],
-                capture_output=True, text=True, timeout=120,
+                [
+                    browser,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--no-first-run",
+                    "--disable-background-networking",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    f"--user-data-dir={profile}",
+                    f"--window-size={WINDOW}",
+                    "--virtual-time-budget=5000",
+                    "--dump-dom",
+                    copy.as_uri(),
+                ],
+                capture_output=True,
+                text=True,
+                timeout=120,
             ).stdout
     finally:
         copy.unlink()
@@ -370,4 +410,3 @@ def test_code_outputs_and_figures_fit_the_column(layouts, docname):
 def test_without_the_book_css_long_lines_scroll_sideways(layouts):
     # The measurement sees the problem it guards against: the theme alone scrolls long lines.
     assert len(layouts[(LAYOUT_PAGES[2], True)]["pre"]) >= 5
-

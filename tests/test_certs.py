@@ -56,14 +56,17 @@ def test_ca_profile(ca, key_type, assert_is_ca, check_key_type, now):
 def test_ca_with_org_and_path_length(key_type, assert_is_ca):
     ca = k8s.CA.create("rootCA", org="Kubernetes", key=key_type, path_length=0)
     assert_is_ca(ca, path_length=0, self_signed=True)
-    assert name_attrs(ca.cert.subject) == [(NameOID.ORGANIZATION_NAME, "Kubernetes"),
-                                           (NameOID.COMMON_NAME, "rootCA")]
+    assert name_attrs(ca.cert.subject) == [(NameOID.ORGANIZATION_NAME, "Kubernetes"), (NameOID.COMMON_NAME, "rootCA")]
 
 
 def test_ca_subject_override_and_hosts(key_type):
-    subject = x509.Name([x509.NameAttribute(NameOID.COUNTRY_NAME, "KR"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Kubernetes"),
-                         x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "KR"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Kubernetes"),
+            x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes"),
+        ]
+    )
     ca = k8s.CA.create(subject=subject, key=key_type, hosts=["kubernetes"])
     assert ca.cert.subject == subject
     # kubeadm puts DNS:kubernetes on its CA
@@ -100,8 +103,10 @@ def test_server_cert_profile(ca, key_type, assert_is_leaf, check_key_type, now):
     san = ext(server, x509.SubjectAlternativeName)
     assert not san.critical
     assert san.value.get_values_for_type(x509.DNSName) == ["localhost", "kubernetes.default.svc"]
-    assert san.value.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1"),
-                                                             ipaddress.ip_address("::1")]
+    assert san.value.get_values_for_type(x509.IPAddress) == [
+        ipaddress.ip_address("127.0.0.1"),
+        ipaddress.ip_address("::1"),
+    ]
     # CN defaults to the first host; no O unless asked
     assert name_attrs(server.cert.subject) == [(NameOID.COMMON_NAME, "localhost")]
     assert server.chain == []
@@ -111,10 +116,18 @@ def test_server_cert_profile(ca, key_type, assert_is_leaf, check_key_type, now):
 
 
 def test_server_cert_with_common_name_orgs_and_other_san_types(ca):
-    server = ca.issue_server_cert("api.example.com", "10.96.0.1", "admin@example.com", "spiffe://cluster.local/ns/x",
-                                  common_name="kube-apiserver", orgs=["servers"])
-    assert name_attrs(server.cert.subject) == [(NameOID.ORGANIZATION_NAME, "servers"),
-                                               (NameOID.COMMON_NAME, "kube-apiserver")]
+    server = ca.issue_server_cert(
+        "api.example.com",
+        "10.96.0.1",
+        "admin@example.com",
+        "spiffe://cluster.local/ns/x",
+        common_name="kube-apiserver",
+        orgs=["servers"],
+    )
+    assert name_attrs(server.cert.subject) == [
+        (NameOID.ORGANIZATION_NAME, "servers"),
+        (NameOID.COMMON_NAME, "kube-apiserver"),
+    ]
     san = ext(server, x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == ["api.example.com"]
     assert san.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("10.96.0.1")]
@@ -133,10 +146,12 @@ def test_client_cert_profile(ca, key_type, assert_is_leaf, check_key_type):
     assert_is_leaf(alice, issuer=ca, eku=CLIENT_AUTH)
     check_key_type(alice.cert, key_type)
     # one O per group, in order, then the CN; nothing else Kubernetes could read as a group
-    assert name_attrs(alice.cert.subject) == [(NameOID.ORGANIZATION_NAME, "developers"),
-                                              (NameOID.ORGANIZATION_NAME, "system:masters"),
-                                              (NameOID.ORGANIZATION_NAME, "qa"),
-                                              (NameOID.COMMON_NAME, "alice")]
+    assert name_attrs(alice.cert.subject) == [
+        (NameOID.ORGANIZATION_NAME, "developers"),
+        (NameOID.ORGANIZATION_NAME, "system:masters"),
+        (NameOID.ORGANIZATION_NAME, "qa"),
+        (NameOID.COMMON_NAME, "alice"),
+    ]
     with pytest.raises(x509.ExtensionNotFound):
         ext(alice, x509.SubjectAlternativeName)
     assert alice.common_name == "alice"
@@ -186,8 +201,9 @@ def test_intermediate_chain(ca, key_type, assert_is_ca, assert_is_leaf):
     inter = ca.issue_intermediate("kubernetes-intermediate", key=key_type, path_length=0)
     assert isinstance(inter, k8s.CA)
     assert_is_ca(inter, path_length=0, self_signed=False)
-    assert ext(inter, x509.AuthorityKeyIdentifier).value.key_identifier == \
-        ext(ca, x509.SubjectKeyIdentifier).value.digest
+    assert (
+        ext(inter, x509.AuthorityKeyIdentifier).value.key_identifier == ext(ca, x509.SubjectKeyIdentifier).value.digest
+    )
     inter.cert.verify_directly_issued_by(ca.cert)
     assert inter.chain == []  # the root is never part of the chain
 
@@ -220,16 +236,19 @@ def test_intermediate_serves_tls_with_root_only_trusted(ca, key_type, server_con
 def test_make_csr_and_sign_keeps_the_users_key(ca, key_type, assert_is_leaf):
     request = k8s.make_csr("jane", orgs=["app1", "app2"], key=key_type)
     assert request.csr.is_signature_valid
-    assert name_attrs(request.csr.subject) == [(NameOID.ORGANIZATION_NAME, "app1"),
-                                               (NameOID.ORGANIZATION_NAME, "app2"),
-                                               (NameOID.COMMON_NAME, "jane")]
+    assert name_attrs(request.csr.subject) == [
+        (NameOID.ORGANIZATION_NAME, "app1"),
+        (NameOID.ORGANIZATION_NAME, "app2"),
+        (NameOID.COMMON_NAME, "jane"),
+    ]
     signed = ca.sign_csr(request.csr)
     assert signed.key is None
     assert signed.csr is request.csr
-    assert signed.cert.public_key().public_bytes(serialization.Encoding.DER,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo) == \
-        request.key.public_key().public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert signed.cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) == request.key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     assert signed.cert.subject == request.csr.subject
     assert_is_leaf(signed, issuer=ca, eku=CLIENT_AUTH)
     with pytest.raises(k8s.InputError, match="no private key"):
@@ -274,7 +293,7 @@ def test_sign_csr_refuses_garbage_and_tampered(ca, pem_file):
     other = k8s.make_csr("mallory", key="ecdsa-p256")
     der = bytearray(good.csr.public_bytes(serialization.Encoding.DER))
     idx = der.find(b"jane")
-    der[idx:idx + 4] = b"joan"
+    der[idx : idx + 4] = b"joan"
     tampered = x509.load_der_x509_csr(bytes(der))
     with pytest.raises(k8s.InputError, match="signature"):
         ca.sign_csr(tampered)
@@ -282,8 +301,10 @@ def test_sign_csr_refuses_garbage_and_tampered(ca, pem_file):
 
 
 # ------------------------------------------------------------------------------------ keys
-@pytest.mark.parametrize("key_type, header", [("rsa-2048", b"-----BEGIN RSA PRIVATE KEY-----"),
-                                              ("ecdsa-p256", b"-----BEGIN EC PRIVATE KEY-----")])
+@pytest.mark.parametrize(
+    "key_type, header",
+    [("rsa-2048", b"-----BEGIN RSA PRIVATE KEY-----"), ("ecdsa-p256", b"-----BEGIN EC PRIVATE KEY-----")],
+)
 def test_key_pem_is_pkcs1_or_sec1(key_type, header):
     ca = k8s.CA.create("k", key=key_type)
     alice = ca.issue_client_cert("alice", key=key_type)
@@ -293,11 +314,21 @@ def test_key_pem_is_pkcs1_or_sec1(key_type, header):
         assert loaded.public_key().public_numbers() == obj.key.public_key().public_numbers()
 
 
-@pytest.mark.parametrize("text, algo, size", [
-    ("rsa-2048", "rsa", 2048), ("RSA-2048", "rsa", 2048), ("rsa", "rsa", 2048), ("RSA-4096", "rsa", 4096),
-    ("rsa-3072", "rsa", 3072), ("ecdsa-p256", "ecdsa", 256), ("ECDSA-P256", "ecdsa", 256),
-    ("ecdsa-p384", "ecdsa", 384), (("rsa", 3072), "rsa", 3072), ({"algo": "ecdsa", "size": 384}, "ecdsa", 384),
-])
+@pytest.mark.parametrize(
+    "text, algo, size",
+    [
+        ("rsa-2048", "rsa", 2048),
+        ("RSA-2048", "rsa", 2048),
+        ("rsa", "rsa", 2048),
+        ("RSA-4096", "rsa", 4096),
+        ("rsa-3072", "rsa", 3072),
+        ("ecdsa-p256", "ecdsa", 256),
+        ("ECDSA-P256", "ecdsa", 256),
+        ("ecdsa-p384", "ecdsa", 384),
+        (("rsa", 3072), "rsa", 3072),
+        ({"algo": "ecdsa", "size": 384}, "ecdsa", 384),
+    ],
+)
 def test_keyspec_parse(text, algo, size):
     spec = k8s.KeySpec.parse(text)
     assert (spec.algo, spec.size) == (algo, size)
@@ -316,8 +347,22 @@ def test_keyspec_rejects_non_numeric_sizes(bad):
         k8s.KeySpec.parse(bad)
 
 
-@pytest.mark.parametrize("bad", ["rsa-1024", "rsa-1000", "ecdsa-p521", "ecdsa-p224", "dsa-2048", "ed25519",
-                                 "", "2048", ("rsa", 512), ("ecdsa", 2048), ("foo", 2048)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "rsa-1024",
+        "rsa-1000",
+        "ecdsa-p521",
+        "ecdsa-p224",
+        "dsa-2048",
+        "ed25519",
+        "",
+        "2048",
+        ("rsa", 512),
+        ("ecdsa", 2048),
+        ("foo", 2048),
+    ],
+)
 def test_keyspec_rejects_bad_specs(bad):
     with pytest.raises(k8s.InputError):
         k8s.KeySpec.parse(bad)
@@ -351,8 +396,11 @@ def test_unknown_usage_is_an_error_naming_it(bad, ca):
 
 
 def test_profile_with_both_eku_and_no_eku(ca, assert_is_leaf):
-    both = ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubelet")]),
-                    hosts=["node1"], usages=["signing", "key encipherment", "server auth", "client auth"])
+    both = ca.issue(
+        subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubelet")]),
+        hosts=["node1"],
+        usages=["signing", "key encipherment", "server auth", "client auth"],
+    )
     assert_is_leaf(both, issuer=ca, eku=[ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH])
     plain = ca.issue_client_cert("alice", usages=["digital signature", "key encipherment"])
     assert_is_leaf(plain, issuer=ca, eku=None)
@@ -486,12 +534,15 @@ def _key_bytes(key, fmt):
     return key.private_bytes(serialization.Encoding.PEM, f, serialization.NoEncryption())
 
 
-@pytest.mark.parametrize("key_type, fmt, header", [
-    ("rsa-2048", "traditional", b"RSA PRIVATE KEY"),
-    ("rsa-2048", "pkcs8", b"BEGIN PRIVATE KEY"),
-    ("ecdsa-p256", "traditional", b"EC PRIVATE KEY"),
-    ("ecdsa-p256", "pkcs8", b"BEGIN PRIVATE KEY"),
-])
+@pytest.mark.parametrize(
+    "key_type, fmt, header",
+    [
+        ("rsa-2048", "traditional", b"RSA PRIVATE KEY"),
+        ("rsa-2048", "pkcs8", b"BEGIN PRIVATE KEY"),
+        ("ecdsa-p256", "traditional", b"EC PRIVATE KEY"),
+        ("ecdsa-p256", "pkcs8", b"BEGIN PRIVATE KEY"),
+    ],
+)
 def test_ca_load_key_formats(key_type, fmt, header, pem_file, assert_is_leaf):
     original = k8s.CA.create("kubernetes", key=key_type)
     key_bytes = _key_bytes(original.key, fmt)
@@ -525,9 +576,12 @@ def test_ca_load_bad_inputs(ca, tmp_path, pem_file):
     with pytest.raises(k8s.InputError, match="no PEM private key"):
         k8s.CA.load(cert_path, pem_file(b"garbage\n"))
     with pytest.raises(k8s.InputError, match="cannot parse"):
-        k8s.CA.load(cert_path, pem_file(b"-----BEGIN RSA PRIVATE KEY-----\nZ2FyYmFnZQ==\n-----END RSA PRIVATE KEY-----\n"))
-    encrypted = ca.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.BestAvailableEncryption(b"secret"))
+        k8s.CA.load(
+            cert_path, pem_file(b"-----BEGIN RSA PRIVATE KEY-----\nZ2FyYmFnZQ==\n-----END RSA PRIVATE KEY-----\n")
+        )
+    encrypted = ca.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"secret")
+    )
     with pytest.raises(k8s.InputError, match="encrypted"):
         k8s.CA.load(cert_path, pem_file(encrypted))
     with pytest.raises(k8s.InputError, match="not a certificate|no certificate|cannot parse"):
@@ -564,9 +618,11 @@ def test_load_cert_bad_inputs(tmp_path, pem_file):
 
 def test_load_private_key_rejects_unsupported_types(pem_file):
     from cryptography.hazmat.primitives.asymmetric import ed25519
+
     key = ed25519.Ed25519PrivateKey.generate()
-    data = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    data = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     with pytest.raises(k8s.InputError, match="unsupported"):
         k8s.load_private_key(pem_file(data))
 

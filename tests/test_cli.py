@@ -29,8 +29,13 @@ def run(*args, cwd, stdin: bytes | str | None = None, script: bool = False) -> s
     cmd = [str(CONSOLE_SCRIPT)] if script else [sys.executable, "-m", "k8sauthlib"]
     if isinstance(stdin, str):
         stdin = stdin.encode()
-    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, input=stdin if stdin is not None else b"",
-                          capture_output=True, timeout=60)
+    return subprocess.run(
+        cmd + [str(a) for a in args],
+        cwd=cwd,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        timeout=60,
+    )
 
 
 def error_line(proc) -> str:
@@ -44,8 +49,12 @@ def error_line(proc) -> str:
 @pytest.fixture
 def workdir(tmp_path):
     """A directory with the article's four JSON inputs."""
-    for name, data in (("rootCA-csr.json", ROOT_CA_CSR), ("rootCA-config.json", ROOT_CA_CONFIG),
-                       ("server-csr.json", SERVER_CSR), ("client-csr.json", CLIENT_CSR)):
+    for name, data in (
+        ("rootCA-csr.json", ROOT_CA_CSR),
+        ("rootCA-config.json", ROOT_CA_CONFIG),
+        ("server-csr.json", SERVER_CSR),
+        ("client-csr.json", CLIENT_CSR),
+    ):
         (tmp_path / name).write_text(json.dumps(data, indent=2) + "\n")
     return tmp_path
 
@@ -68,11 +77,14 @@ def files_in(path: Path) -> set[str]:
 def test_article_steps_with_our_tool(with_ca, assert_is_ca, assert_is_leaf):
     wd = with_ca
     assert {"rootCA.pem", "rootCA-key.pem", "rootCA.csr"} <= files_in(wd)
-    for name, flags in (("server", ["-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json",
-                                    "-profile=root-ca"]),
-                        # Go's other spelling: "-flag value", and double dashes.
-                        ("client", ["-ca", "rootCA.pem", "--ca-key", "rootCA-key.pem", "-config",
-                                    "rootCA-config.json", "--profile=root-ca"])):
+    for name, flags in (
+        ("server", ["-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json", "-profile=root-ca"]),
+        # Go's other spelling: "-flag value", and double dashes.
+        (
+            "client",
+            ["-ca", "rootCA.pem", "--ca-key", "rootCA-key.pem", "-config", "rootCA-config.json", "--profile=root-ca"],
+        ),
+    ):
         gen = run("gencert", *flags, f"{name}-csr.json", cwd=wd)
         assert gen.returncode == 0, gen.stderr
         assert list(json.loads(gen.stdout)) == ["cert", "csr", "key"]
@@ -111,8 +123,14 @@ def test_console_script_and_help(tmp_path):
 
 
 def test_hostname_replaces_the_requests_hosts(with_ca):
-    gen = run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-hostname=api.example,10.0.0.7",
-              "server-csr.json", cwd=with_ca)
+    gen = run(
+        "gencert",
+        "-ca=rootCA.pem",
+        "-ca-key=rootCA-key.pem",
+        "-hostname=api.example,10.0.0.7",
+        "server-csr.json",
+        cwd=with_ca,
+    )
     assert gen.returncode == 0, gen.stderr
     cert = x509.load_pem_x509_certificate(json.loads(gen.stdout)["cert"].encode())
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -155,21 +173,41 @@ def test_json_refuses_to_replace_a_key_unless_told(with_ca):
 
 
 def test_gencert_write_is_the_pipe_in_one_process(with_ca):
-    proc = run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json",
-               "-profile=root-ca", "-write=server", "server-csr.json", cwd=with_ca)
+    proc = run(
+        "gencert",
+        "-ca=rootCA.pem",
+        "-ca-key=rootCA-key.pem",
+        "-config=rootCA-config.json",
+        "-profile=root-ca",
+        "-write=server",
+        "server-csr.json",
+        cwd=with_ca,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == b""
     assert stat.S_IMODE((with_ca / "server-key.pem").stat().st_mode) == 0o600
     cert = k8s.Cert.load(with_ca / "server.pem", with_ca / "server-key.pem")  # key matches
     assert x509.load_pem_x509_csr((with_ca / "server.csr").read_bytes()).subject == cert.cert.subject
     before = (with_ca / "server-key.pem").read_bytes()
-    again = run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-write", "server", "server-csr.json",
-                cwd=with_ca)
+    again = run(
+        "gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-write", "server", "server-csr.json", cwd=with_ca
+    )
     assert again.returncode == 1 and "refusing to replace a private key" in error_line(again)
     assert b"signed certificate" not in again.stderr  # refused before any work
     assert (with_ca / "server-key.pem").read_bytes() == before
-    assert run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-write", "server", "-overwrite",
-               "server-csr.json", cwd=with_ca).returncode == 0
+    assert (
+        run(
+            "gencert",
+            "-ca=rootCA.pem",
+            "-ca-key=rootCA-key.pem",
+            "-write",
+            "server",
+            "-overwrite",
+            "server-csr.json",
+            cwd=with_ca,
+        ).returncode
+        == 0
+    )
     assert (with_ca / "server-key.pem").read_bytes() != before
     assert run("gencert", "-initca", "-overwrite", "rootCA-csr.json", cwd=with_ca).returncode == 2
 
@@ -192,11 +230,19 @@ def test_json_accepts_the_wrapped_api_response(tmp_path):
 def test_sign_a_csr_whose_key_stays_home(with_ca):
     csr = k8s.make_csr("alice", orgs=["developers"], key="ecdsa-p256")
     (with_ca / "alice.csr").write_bytes(csr.csr_pem)
-    cfg = {"signing": {"profiles": {"client": {"usages": ["signing", "key encipherment", "client auth"],
-                                               "expiry": "24h"}}}}
+    cfg = {
+        "signing": {"profiles": {"client": {"usages": ["signing", "key encipherment", "client auth"], "expiry": "24h"}}}
+    }
     (with_ca / "client-config.json").write_text(json.dumps(cfg))
-    proc = run("sign", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=client-config.json",
-               "-profile=client", "alice.csr", cwd=with_ca)
+    proc = run(
+        "sign",
+        "-ca=rootCA.pem",
+        "-ca-key=rootCA-key.pem",
+        "-config=client-config.json",
+        "-profile=client",
+        "alice.csr",
+        cwd=with_ca,
+    )
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert list(out) == ["cert"]  # cfssl sign prints the certificate only
@@ -208,8 +254,15 @@ def test_sign_a_csr_whose_key_stays_home(with_ca):
 
 
 def test_certinfo_adds_the_kubernetes_identity(with_ca):
-    gen = run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json",
-              "-profile=root-ca", "client-csr.json", cwd=with_ca)
+    gen = run(
+        "gencert",
+        "-ca=rootCA.pem",
+        "-ca-key=rootCA-key.pem",
+        "-config=rootCA-config.json",
+        "-profile=root-ca",
+        "client-csr.json",
+        cwd=with_ca,
+    )
     run("json", "-bare", "client", cwd=with_ca, stdin=gen.stdout)
     proc = run("certinfo", "-cert", "client.pem", cwd=with_ca)
     assert proc.returncode == 0, proc.stderr
@@ -231,44 +284,104 @@ BAD_CSR = '{"CN": "x",\n  "hosts": ["a"'
 ERROR_CASES = [
     # (name, argv, stdin, words in the message, exit status)
     ("malformed CSR JSON", ["gencert", "-initca", "bad.json"], None, "bad.json: incomplete JSON", 1),
-    ("malformed JSON with a position", ["gencert", "-initca", "typo.json"], None,
-     "malformed JSON at line 1, column 11", 1),
+    (
+        "malformed JSON with a position",
+        ["gencert", "-initca", "typo.json"],
+        None,
+        "malformed JSON at line 1, column 11",
+        1,
+    ),
     ("unknown field", ["gencert", "-initca", "host.json"], None, "did you mean 'hosts'", 1),
     ("bad key size", ["gencert", "-initca", "weak.json"], None, "RSA key is too weak", 1),
-    ("unknown profile", ["gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json",
-                         "-profile=kubernetes", "server-csr.json"], None, "no signing profile 'kubernetes'", 1),
-    ("unknown usage", ["gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=usage.json",
-                       "server-csr.json"], None, "unknown usage 'server-auth'", 1),
-    ("mismatched CA key", ["gencert", "-ca=rootCA.pem", "-ca-key=other-key.pem", "server-csr.json"], None,
-     "does not belong to the certificate", 1),
-    ("missing CA key", ["gencert", "-ca=rootCA.pem", "-ca-key=nope.pem", "server-csr.json"], None,
-     "does not exist", 1),
-    ("CA key that is not a key", ["gencert", "-ca=rootCA.pem", "-ca-key=rootCA.pem", "server-csr.json"], None,
-     "no PEM private key found", 1),
-    ("unreadable CA key", ["gencert", "-ca=rootCA.pem", "-ca-key=locked", "server-csr.json"], None,
-     "locked", 1),
+    (
+        "unknown profile",
+        [
+            "gencert",
+            "-ca=rootCA.pem",
+            "-ca-key=rootCA-key.pem",
+            "-config=rootCA-config.json",
+            "-profile=kubernetes",
+            "server-csr.json",
+        ],
+        None,
+        "no signing profile 'kubernetes'",
+        1,
+    ),
+    (
+        "unknown usage",
+        ["gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=usage.json", "server-csr.json"],
+        None,
+        "unknown usage 'server-auth'",
+        1,
+    ),
+    (
+        "mismatched CA key",
+        ["gencert", "-ca=rootCA.pem", "-ca-key=other-key.pem", "server-csr.json"],
+        None,
+        "does not belong to the certificate",
+        1,
+    ),
+    ("missing CA key", ["gencert", "-ca=rootCA.pem", "-ca-key=nope.pem", "server-csr.json"], None, "does not exist", 1),
+    (
+        "CA key that is not a key",
+        ["gencert", "-ca=rootCA.pem", "-ca-key=rootCA.pem", "server-csr.json"],
+        None,
+        "no PEM private key found",
+        1,
+    ),
+    ("unreadable CA key", ["gencert", "-ca=rootCA.pem", "-ca-key=locked", "server-csr.json"], None, "locked", 1),
     ("no CA", ["gencert", "server-csr.json"], None, "need a CA certificate", 2),
     ("no CA key", ["gencert", "-ca=rootCA.pem", "server-csr.json"], None, "need a CA key", 2),
     ("no CSR file", ["gencert", "-initca"], None, "give the CSR request JSON file", 2),
-    ("unknown flag", ["gencert", "-initca", "-foo=1", "rootCA-csr.json"], None,
-     "flag provided but not defined: -foo", 2),
-    ("flag without value", ["gencert", "-initca", "rootCA-csr.json", "-hostname"], None,
-     "flag needs an argument: -hostname", 2),
-    ("ca section outside initca", ["gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "ca-section.json"],
-     None, "only allowed with -initca", 1),
+    (
+        "unknown flag",
+        ["gencert", "-initca", "-foo=1", "rootCA-csr.json"],
+        None,
+        "flag provided but not defined: -foo",
+        2,
+    ),
+    (
+        "flag without value",
+        ["gencert", "-initca", "rootCA-csr.json", "-hostname"],
+        None,
+        "flag needs an argument: -hostname",
+        2,
+    ),
+    (
+        "ca section outside initca",
+        ["gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "ca-section.json"],
+        None,
+        "only allowed with -initca",
+        1,
+    ),
     ("garbage on stdin", ["json", "-bare", "x"], b"garbage\n", "standard input is not JSON", 1),
     ("binary on stdin", ["json", "-bare", "x"], b"\xff\xfe\x00", "not UTF-8", 1),
     ("empty stdin", ["json", "-bare", "x"], b"", "standard input is empty", 1),
     ("incomplete JSON on stdin", ["json", "-bare", "x"], b'{"cert": "-----BEGIN', "incomplete JSON", 1),
     ("JSON without PEM fields", ["json", "-bare", "x"], b'{"foo": 1}', 'none of "cert", "key", "csr"', 1),
-    ("a cfssl error on stdin", ["json", "-bare", "x"], b'{"code":2400,"message":"RSA key is too weak"}',
-     "an error from cfssl (code 2400): RSA key is too weak", 1),
-    ("a key where the cert goes", ["json", "-bare", "x"], "KEY_AS_CERT", 'is not a PEM certificate', 1),
+    (
+        "a cfssl error on stdin",
+        ["json", "-bare", "x"],
+        b'{"code":2400,"message":"RSA key is too weak"}',
+        "an error from cfssl (code 2400): RSA key is too weak",
+        1,
+    ),
+    ("a key where the cert goes", ["json", "-bare", "x"], "KEY_AS_CERT", "is not a PEM certificate", 1),
     ("damaged base64", ["json", "-bare", "x"], "DAMAGED", "damaged PEM certificate", 1),
-    ("sign a certificate, not a CSR", ["sign", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "rootCA.pem"], None,
-     "holds no PEM CSR", 1),
-    ("sign with an unknown profile", ["sign", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-profile=client",
-                                      "rootCA.pem"], None, "no signing configuration", 1),
+    (
+        "sign a certificate, not a CSR",
+        ["sign", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "rootCA.pem"],
+        None,
+        "holds no PEM CSR",
+        1,
+    ),
+    (
+        "sign with an unknown profile",
+        ["sign", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-profile=client", "rootCA.pem"],
+        None,
+        "no signing configuration",
+        1,
+    ),
     ("certinfo on a key", ["certinfo", "-cert", "rootCA-key.pem"], None, "holds no PEM certificate", 1),
     ("certinfo without -cert", ["certinfo", "rootCA.pem"], None, "certinfo -cert rootCA.pem", 2),
     ("unknown command", ["gencrt"], None, "did you mean 'gencert'", 2),
@@ -284,12 +397,15 @@ def error_dir(tmp_path_factory):
     other = k8s.CA.create("other", key="ecdsa-p256")
     (wd / "other-key.pem").write_bytes(other.key_pem)
     (wd / "locked").mkdir()
-    for name, data in (("rootCA-config.json", ROOT_CA_CONFIG), ("server-csr.json", SERVER_CSR),
-                       ("rootCA-csr.json", ROOT_CA_CSR),
-                       ("usage.json", {"signing": {"default": {"usages": ["server-auth"], "expiry": "1h"}}}),
-                       ("host.json", {"CN": "x", "host": ["a.example"]}),
-                       ("weak.json", {"CN": "x", "key": {"algo": "rsa", "size": 1024}}),
-                       ("ca-section.json", {"CN": "x", "ca": {"expiry": "1h"}})):
+    for name, data in (
+        ("rootCA-config.json", ROOT_CA_CONFIG),
+        ("server-csr.json", SERVER_CSR),
+        ("rootCA-csr.json", ROOT_CA_CSR),
+        ("usage.json", {"signing": {"default": {"usages": ["server-auth"], "expiry": "1h"}}}),
+        ("host.json", {"CN": "x", "host": ["a.example"]}),
+        ("weak.json", {"CN": "x", "key": {"algo": "rsa", "size": 1024}}),
+        ("ca-section.json", {"CN": "x", "ca": {"expiry": "1h"}}),
+    ):
         (wd / name).write_text(json.dumps(data))
     (wd / "bad.json").write_text(BAD_CSR)
     (wd / "typo.json").write_text('{"CN": "x"; "hosts": []}')
@@ -315,12 +431,23 @@ def test_errors_are_one_sentence_with_no_files_left(error_dir, name, argv, stdin
 
 def test_startup_never_imports_cryptography_for_json_and_help(with_ca):
     gen = run("gencert", "-initca", "rootCA-csr.json", cwd=with_ca)
-    for argv, stdin in ((["json", "-bare", "fresh"], gen.stdout), (["--help"], b""), (["json", "-h"], b""),
-                        (["gencert", "--help"], b""), (["json", "-bare", "bad"], b"garbage")):
-        proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "k8sauthlib", *argv], cwd=with_ca,
-                              input=stdin, capture_output=True, timeout=60)
-        imported = [ln.split("|")[-1].strip() for ln in proc.stderr.decode().splitlines()
-                    if ln.startswith("import time:")]
+    for argv, stdin in (
+        (["json", "-bare", "fresh"], gen.stdout),
+        (["--help"], b""),
+        (["json", "-h"], b""),
+        (["gencert", "--help"], b""),
+        (["json", "-bare", "bad"], b"garbage"),
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "k8sauthlib", *argv],
+            cwd=with_ca,
+            input=stdin,
+            capture_output=True,
+            timeout=60,
+        )
+        imported = [
+            ln.split("|")[-1].strip() for ln in proc.stderr.decode().splitlines() if ln.startswith("import time:")
+        ]
         assert "k8sauthlib.cli" in imported, argv  # the measurement itself works
         assert not [m for m in imported if m.split(".")[0] in ("cryptography", "OpenSSL", "_cffi_backend")], argv
     assert (with_ca / "fresh-key.pem").exists()
@@ -331,9 +458,28 @@ def test_lab_and_kubeconfig_are_dispatched(tmp_path):
     import yaml
 
     tree = k8s.KubeadmTree.create_lab(tmp_path / "kubernetes", key="ecdsa-p256")
-    proc = subprocess.run([sys.executable, "-m", "k8sauthlib", "kubeconfig", "user", "--client-name", "jane",
-                           "--org", "dev", "--validity", "24h", "--cert-dir", str(tree.pki_dir),
-                           "--server", "https://127.0.0.1:6443"], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "k8sauthlib",
+            "kubeconfig",
+            "user",
+            "--client-name",
+            "jane",
+            "--org",
+            "dev",
+            "--validity",
+            "24h",
+            "--cert-dir",
+            str(tree.pki_dir),
+            "--server",
+            "https://127.0.0.1:6443",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     config = yaml.safe_load(proc.stdout)
     assert config["current-context"] == "jane@kubernetes"
@@ -342,9 +488,11 @@ def test_lab_and_kubeconfig_are_dispatched(tmp_path):
     assert (jane.common_name, jane.organizations) == ("jane", ["dev"])
     assert k8s.verify_chain(jane, [tree.ca_cert().cert], purpose="client")
 
-    proc = subprocess.run([sys.executable, "-m", "k8sauthlib", "lab", "up", "--help"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "k8sauthlib", "lab", "up", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0 and "--dir" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "k8sauthlib", "lab", "nonsense"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "k8sauthlib", "lab", "nonsense"], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode != 0 and proc.stderr.strip()

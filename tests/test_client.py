@@ -27,16 +27,22 @@ from k8sauthlib.errors import (
     UnknownServerCA,
 )
 from k8sauthlib.tls import diagnose
-from k8sauthlib.tls.client import MTLSClient, parse_resolve
+from k8sauthlib.tls.client import MTLSClient
 from k8sauthlib.tls.keypair import check_key_pair
 from k8sauthlib.tls.nginx import Nginx
 from k8sauthlib.tls.process import nginx_available
+from k8sauthlib.tls.resolve import parse_resolve
 
-pytestmark = pytest.mark.skipif(not nginx_available() or shutil.which("curl") is None,
-                                reason="needs nginx and curl")
+pytestmark = pytest.mark.skipif(not nginx_available() or shutil.which("curl") is None, reason="needs nginx and curl")
 
-APISERVER_SANS = ["kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                  "kubernetes.default.svc.cluster.local", "10.96.0.1", "127.0.0.1"]
+APISERVER_SANS = [
+    "kubernetes",
+    "kubernetes.default",
+    "kubernetes.default.svc",
+    "kubernetes.default.svc.cluster.local",
+    "10.96.0.1",
+    "127.0.0.1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +59,17 @@ def cluster():
     ca.issue_server_cert("control-plane", *APISERVER_SANS, common_name="kube-apiserver").write("apiserver", d)
     ca.issue_client_cert("kubernetes-admin", groups=["kubeadm:cluster-admins"]).write("admin", d)
     ca.issue_client_cert("dev", key="ecdsa-p256").write("dev", d)
-    ca.issue_server_cert("localhost", "127.0.0.1", not_before=now - timedelta(days=10),
-                         not_after=now - timedelta(days=2)).write("stale", d)
-    api = Nginx(root / "api", server_cert=d / "apiserver.pem", server_key=d / "apiserver-key.pem",
-                client_ca=d / "ca.pem", verify_client="on", server_name="kubernetes").start()
+    ca.issue_server_cert(
+        "localhost", "127.0.0.1", not_before=now - timedelta(days=10), not_after=now - timedelta(days=2)
+    ).write("stale", d)
+    api = Nginx(
+        root / "api",
+        server_cert=d / "apiserver.pem",
+        server_key=d / "apiserver-key.pem",
+        client_ca=d / "ca.pem",
+        verify_client="on",
+        server_name="kubernetes",
+    ).start()
     stale = Nginx(root / "stale", server_cert=d / "stale.pem", server_key=d / "stale-key.pem").start()
     yield {"dir": d, "api": api, "stale": stale, "root": root}
     api.stop()
@@ -70,16 +83,32 @@ def f(cluster, name):
 
 def admin_client(cluster, **kw):
     api = cluster["api"]
-    return MTLSClient(f"https://kubernetes:{api.port}", ca=f(cluster, "ca.pem"),
-                      cert=f(cluster, "admin.pem"), key=f(cluster, "admin-key.pem"),
-                      resolve={f"kubernetes:{api.port}": "127.0.0.1"}, server_log=api, **kw)
+    return MTLSClient(
+        f"https://kubernetes:{api.port}",
+        ca=f(cluster, "ca.pem"),
+        cert=f(cluster, "admin.pem"),
+        key=f(cluster, "admin-key.pem"),
+        resolve={f"kubernetes:{api.port}": "127.0.0.1"},
+        server_log=api,
+        **kw,
+    )
 
 
 def test_curl_resolve_kubernetes(cluster):
     api = cluster["api"]
-    r = diagnose.run_curl(["--resolve", f"kubernetes:{api.port}:127.0.0.1",
-                           "--cacert", f(cluster, "ca.pem"), "--cert", f(cluster, "admin.pem"),
-                           "--key", f(cluster, "admin-key.pem"), f"https://kubernetes:{api.port}/"])
+    r = diagnose.run_curl(
+        [
+            "--resolve",
+            f"kubernetes:{api.port}:127.0.0.1",
+            "--cacert",
+            f(cluster, "ca.pem"),
+            "--cert",
+            f(cluster, "admin.pem"),
+            "--key",
+            f(cluster, "admin-key.pem"),
+            f"https://kubernetes:{api.port}/",
+        ]
+    )
     assert r.ok, r
     assert "host=kubernetes sni=kubernetes" in api.access_log_lines()[-1]
 
@@ -95,26 +124,40 @@ def test_resolve_override_keeps_sni_host_and_verification(cluster):
     assert "verify=SUCCESS" in line and "CN=kubernetes-admin" in line
 
 
-@pytest.mark.parametrize("name", ["kubernetes.default", "kubernetes.default.svc.cluster.local",
-                                  "10.96.0.1"])
+@pytest.mark.parametrize("name", ["kubernetes.default", "kubernetes.default.svc.cluster.local", "10.96.0.1"])
 def test_resolve_other_names_of_the_apiserver(cluster, name):
     api = cluster["api"]
-    c = MTLSClient(f"https://{name}:{api.port}", ca=f(cluster, "ca.pem"), cert=f(cluster, "dev.pem"),
-                   key=f(cluster, "dev-key.pem"), resolve=(name, api.port, "127.0.0.1"))
+    c = MTLSClient(
+        f"https://{name}:{api.port}",
+        ca=f(cluster, "ca.pem"),
+        cert=f(cluster, "dev.pem"),
+        key=f(cluster, "dev-key.pem"),
+        resolve=(name, api.port, "127.0.0.1"),
+    )
     assert c.get("/").status_code == 200
 
 
 def test_resolve_still_checks_the_name(cluster):
     # a name that the apiserver certificate does not carry fails, even though the address is right
     api = cluster["api"]
-    c = MTLSClient(f"https://kube-api.example.test:{api.port}", ca=f(cluster, "ca.pem"),
-                   resolve=("kube-api.example.test", api.port, "127.0.0.1"))
+    c = MTLSClient(
+        f"https://kube-api.example.test:{api.port}",
+        ca=f(cluster, "ca.pem"),
+        resolve=("kube-api.example.test", api.port, "127.0.0.1"),
+    )
     with pytest.raises(HostnameMismatch) as info:
         c.get("/")
     assert "DNS:kubernetes.default.svc" in info.value.sans
     assert "IP:10.96.0.1" in info.value.sans
-    r = diagnose.run_curl(["--resolve", f"kube-api.example.test:{api.port}:127.0.0.1", "--cacert",
-                           f(cluster, "ca.pem"), f"https://kube-api.example.test:{api.port}/"])
+    r = diagnose.run_curl(
+        [
+            "--resolve",
+            f"kube-api.example.test:{api.port}:127.0.0.1",
+            "--cacert",
+            f(cluster, "ca.pem"),
+            f"https://kube-api.example.test:{api.port}/",
+        ]
+    )
     assert r.returncode == 60 and r.cause.key == "hostname-mismatch"
 
 
@@ -147,9 +190,17 @@ def test_one_session_reuses_the_connection(cluster):
 
 def test_curl_processes_do_not_reuse(cluster):
     api = cluster["api"]
-    args = ["--resolve", f"kubernetes:{api.port}:127.0.0.1", "--cacert", f(cluster, "ca.pem"),
-            "--cert", f(cluster, "admin.pem"), "--key", f(cluster, "admin-key.pem"),
-            f"https://kubernetes:{api.port}/"]
+    args = [
+        "--resolve",
+        f"kubernetes:{api.port}:127.0.0.1",
+        "--cacert",
+        f(cluster, "ca.pem"),
+        "--cert",
+        f(cluster, "admin.pem"),
+        "--key",
+        f(cluster, "admin-key.pem"),
+        f"https://kubernetes:{api.port}/",
+    ]
     for _ in range(2):
         assert diagnose.run_curl(args).ok
     conns = {l.split("conn=")[1].split()[0] for l in api.access_log_lines()[-2:]}
@@ -160,8 +211,11 @@ def test_wrong_ca_names_the_issuer(cluster):
     api = cluster["api"]
     other = k8s.CA.create("not-the-cluster-ca")
     other.write("other-ca", cluster["root"])
-    c = MTLSClient(f"https://kubernetes:{api.port}", ca=cluster["root"] / "other-ca.pem",
-                   resolve=("kubernetes", api.port, "127.0.0.1"))
+    c = MTLSClient(
+        f"https://kubernetes:{api.port}",
+        ca=cluster["root"] / "other-ca.pem",
+        resolve=("kubernetes", api.port, "127.0.0.1"),
+    )
     with pytest.raises(UnknownServerCA) as info:
         c.get("/")
     assert "CN=kubernetes" in str(info.value)  # the issuer the server certificate names
@@ -242,8 +296,11 @@ def test_key_pair_check_says_what_is_wrong_with_the_key_file(cluster, tmp_path):
     msg = problem(key.private_bytes(ser.Encoding.DER, ser.PrivateFormat.PKCS8, ser.NoEncryption()))
     assert "has no PEM block" in msg and "openssl pkey -inform DER" in msg
     assert "holds CERTIFICATE and no private key" in problem(Path(cert).read_bytes())
-    msg = problem(key.private_bytes(ser.Encoding.PEM, ser.PrivateFormat.TraditionalOpenSSL,
-                                    ser.BestAvailableEncryption(b"secret")))
+    msg = problem(
+        key.private_bytes(
+            ser.Encoding.PEM, ser.PrivateFormat.TraditionalOpenSSL, ser.BestAvailableEncryption(b"secret")
+        )
+    )
     assert "is encrypted with a passphrase" in msg and "openssl pkey" in msg
     lines = good.splitlines(keepends=True)
     msg = problem(b"".join(lines[:5] + lines[-1:]))  # lines lost in copying
@@ -254,14 +311,27 @@ def test_key_pair_check_says_what_is_wrong_with_the_key_file(cluster, tmp_path):
     n = key.public_key().public_numbers().n
     assert der.count(n.to_bytes(257, "big")) == 1  # INTEGER n: a 0x00 byte, then 256
     der = der.replace(n.to_bytes(257, "big"), other_n.to_bytes(257, "big"))
-    msg = problem(b"-----BEGIN RSA PRIVATE KEY-----\n" + base64.encodebytes(der)
-                  + b"-----END RSA PRIVATE KEY-----\n")
+    msg = problem(b"-----BEGIN RSA PRIVATE KEY-----\n" + base64.encodebytes(der) + b"-----END RSA PRIVATE KEY-----\n")
     assert "is not a valid RSA private key" in msg and "n does not equal p q" in msg
     assert "generate a new key" in msg
     # a key on a curve cryptography does not support (openssl makes one with explicit params)
     odd = tmp_path / "odd-key.pem"
-    subprocess.run(["openssl", "ecparam", "-name", "brainpoolP256t1", "-param_enc", "explicit",
-                    "-genkey", "-noout", "-out", str(odd)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "ecparam",
+            "-name",
+            "brainpoolP256t1",
+            "-param_enc",
+            "explicit",
+            "-genkey",
+            "-noout",
+            "-out",
+            str(odd),
+        ],
+        check=True,
+        capture_output=True,
+    )
     msg = problem(odd.read_bytes())
     assert "cannot use its EC private key" in msg and "explicit parameters" in msg
     assert "ECDSA P-256" in msg
@@ -274,8 +344,17 @@ def test_missing_files_and_bad_arguments(cluster):
         MTLSClient("https://localhost:1", cert=f(cluster, "admin.pem"))
     r = diagnose.run_curl(["--cacert", "/nonexistent/ca.pem", cluster["api"].ip_url])
     assert r.returncode == 77 and r.cause.key == "ca-file-unreadable"
-    r = diagnose.run_curl(["--cacert", f(cluster, "ca.pem"), "--cert", f(cluster, "admin.pem"),
-                           "--key", "/nonexistent/key.pem", cluster["api"].ip_url])
+    r = diagnose.run_curl(
+        [
+            "--cacert",
+            f(cluster, "ca.pem"),
+            "--cert",
+            f(cluster, "admin.pem"),
+            "--key",
+            "/nonexistent/key.pem",
+            cluster["api"].ip_url,
+        ]
+    )
     assert r.returncode == 58 and r.cause.key == "client-cert-unreadable"
 
 
@@ -337,6 +416,8 @@ def test_the_client_takes_what_nginx_takes(cluster):
     with MTLSClient(url, ca=ca.cert_pem, cert=alice.cert_pem, key=alice.key_pem, resolve=resolve) as client:
         assert client.get("/").status_code == 200
     # the negative: a foreign CA object is refused as a foreign CA file is
-    with pytest.raises(UnknownServerCA), MTLSClient(url, ca=k8s.CA.create("other", key="ecdsa-p256"), cert=alice,
-                                                    resolve=resolve) as client:
+    with (
+        pytest.raises(UnknownServerCA),
+        MTLSClient(url, ca=k8s.CA.create("other", key="ecdsa-p256"), cert=alice, resolve=resolve) as client,
+    ):
         client.get("/")

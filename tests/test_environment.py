@@ -61,6 +61,7 @@ def pins(lines):
 def test_a_marked_pin_applies_only_to_its_interpreters():
     both = ['soupsieve==4.1.4; python_full_version >= "3.11.5"', 'soupsieve==2.10; python_full_version < "3.11.5"']
     import platform
+
     expected = "4.1.4" if Version(platform.python_version()) >= Version("3.11.5") else "2.10"
     assert pins(both) == {"soupsieve": expected}
     with pytest.raises(AssertionError, match="pinned twice"):

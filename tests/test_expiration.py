@@ -8,9 +8,19 @@ import pytest
 
 from k8sauthlib import KubeadmTree, check_expiration, format_expiration, load_cert, short_human_duration
 
-KUBEADM_CERTS = ["admin.conf", "apiserver", "apiserver-etcd-client", "apiserver-kubelet-client",
-                 "controller-manager.conf", "etcd-healthcheck-client", "etcd-peer", "etcd-server",
-                 "front-proxy-client", "scheduler.conf", "super-admin.conf"]
+KUBEADM_CERTS = [
+    "admin.conf",
+    "apiserver",
+    "apiserver-etcd-client",
+    "apiserver-kubelet-client",
+    "controller-manager.conf",
+    "etcd-healthcheck-client",
+    "etcd-peer",
+    "etcd-server",
+    "front-proxy-client",
+    "scheduler.conf",
+    "super-admin.conf",
+]
 
 
 @pytest.fixture(scope="module")
@@ -19,15 +29,29 @@ def full_tree(tmp_path_factory):
 
 
 def _openssl_enddate(path) -> datetime:
-    out = subprocess.run(["openssl", "x509", "-noout", "-enddate", "-in", str(path)],
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        ["openssl", "x509", "-noout", "-enddate", "-in", str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
     return datetime.strptime(out.split("=", 1)[1], "%b %d %H:%M:%S %Y GMT").replace(tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [
-    (-5, "<invalid>"), (-1, "0s"), (0, "0s"), (59, "59s"), (60, "1m"), (3599, "59m"), (3600, "1h"),
-    (86399, "23h"), (86400, "1d"), (364 * 86400 + 3600, "364d"), (365 * 86400, "1y"), (3650 * 86400, "10y"),
-])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (-5, "<invalid>"),
+        (-1, "0s"),
+        (0, "0s"),
+        (59, "59s"),
+        (60, "1m"),
+        (3599, "59m"),
+        (3600, "1h"),
+        (86399, "23h"),
+        (86400, "1d"),
+        (364 * 86400 + 3600, "364d"),
+        (365 * 86400, "1y"),
+        (3650 * 86400, "10y"),
+    ],
+)
 def test_short_human_duration_is_apimachinerys(seconds, text):
     assert short_human_duration(timedelta(seconds=seconds)) == text
 
@@ -65,10 +89,10 @@ def test_table_is_kubeadms_layout(full_tree):
     for line, row in zip(lines[1:], certs, strict=False):
         assert line.startswith(row.name)
         # columns line up under the header, as Go's tabwriter aligns them
-        assert line[header.index("EXPIRES"):].startswith(row.not_after.strftime("%b %d, %Y %H:%M UTC"))
-        assert line[header.index("RESIDUAL TIME"):].split()[0] in ("364d", "365d")
-        assert line[header.index("CERTIFICATE AUTHORITY"):].split()[0] == row.ca_name
-        assert line[header.index("EXTERNALLY MANAGED"):] == "no      "
+        assert line[header.index("EXPIRES") :].startswith(row.not_after.strftime("%b %d, %Y %H:%M UTC"))
+        assert line[header.index("RESIDUAL TIME") :].split()[0] in ("364d", "365d")
+        assert line[header.index("CERTIFICATE AUTHORITY") :].split()[0] == row.ca_name
+        assert line[header.index("EXTERNALLY MANAGED") :] == "no      "
     ca_lines = second.splitlines()
     assert ca_lines[0].startswith("CERTIFICATE AUTHORITY   EXPIRES")
     assert [line.split()[-2] for line in ca_lines[1:]] == ["9y", "9y", "9y"]
@@ -78,8 +102,15 @@ def test_lab_tree_without_full_pki_shows_missing_rows(tmp_path):
     tree = KubeadmTree.create_lab(tmp_path / "etc-kubernetes")
     certs, _ = check_expiration(tree)
     missing = sorted(r.name for r in certs if r.problem == "missing")
-    assert missing == ["apiserver-etcd-client", "apiserver-kubelet-client", "controller-manager.conf",
-                       "etcd-healthcheck-client", "etcd-peer", "etcd-server", "scheduler.conf"]
+    assert missing == [
+        "apiserver-etcd-client",
+        "apiserver-kubelet-client",
+        "controller-manager.conf",
+        "etcd-healthcheck-client",
+        "etcd-peer",
+        "etcd-server",
+        "scheduler.conf",
+    ]
     text = format_expiration(*check_expiration(tree))
     assert "!MISSING! etcd-peer" in text and "!MISSING! scheduler.conf" in text
     # without manifests/etcd.yaml etcd is external: kubeadm does not list the etcd certificates
@@ -92,8 +123,9 @@ def test_expired_certificate_reads_invalid(tmp_path):
     tree = KubeadmTree.create_lab(tmp_path / "etc-kubernetes")
     ca = tree.ca()
     past = datetime.now(timezone.utc) - timedelta(days=2)
-    old = ca.issue_server_cert("kubernetes", common_name="kube-apiserver", not_before=past - timedelta(days=1),
-                               not_after=past)
+    old = ca.issue_server_cert(
+        "kubernetes", common_name="kube-apiserver", not_before=past - timedelta(days=1), not_after=past
+    )
     tree.apiserver_crt.write_bytes(old.cert_pem)
     certs, _ = check_expiration(tree)
     row = next(r for r in certs if r.name == "apiserver")
@@ -116,7 +148,8 @@ def test_unreadable_file_is_one_row_not_a_traceback(tmp_path):
     (tree.root / "admin.conf").write_text("apiVersion: v1\nkind: Config\nusers: []\n")
     (tree.root / "super-admin.conf").write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
-        "clusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:6443'}\nusers:\n- name: u\n  user: {token: abc}\n")
+        "clusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:6443'}\nusers:\n- name: u\n  user: {token: abc}\n"
+    )
     tree.apiserver_crt.write_text("not a certificate\n")
     certs, _ = check_expiration(tree)
     rows = {r.name: r for r in certs}
@@ -127,17 +160,27 @@ def test_unreadable_file_is_one_row_not_a_traceback(tmp_path):
 
 
 def test_cli_prints_the_tables(full_tree):
-    r = subprocess.run([sys.executable, "-m", "k8sauthlib", "check-expiration", "--dir", str(full_tree.root)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "k8sauthlib", "check-expiration", "--dir", str(full_tree.root)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0].startswith("CERTIFICATE ")
     assert [l.split()[0] for l in r.stdout.split("\n\n")[0].splitlines()[1:]] == KUBEADM_CERTS
 
 
-@pytest.mark.parametrize(("args", "code", "message"), [
-    (["--dir", "/nonexistent/kubernetes"], 1, "/nonexistent/kubernetes/pki is not a directory: give the kubeadm directory with --dir"),
-    (["--bogus"], 2, "check-expiration: unexpected argument '--bogus'"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (
+            ["--dir", "/nonexistent/kubernetes"],
+            1,
+            "/nonexistent/kubernetes/pki is not a directory: give the kubeadm directory with --dir",
+        ),
+        (["--bogus"], 2, "check-expiration: unexpected argument '--bogus'"),
+    ],
+)
 def test_cli_refuses_bad_input_in_one_line(args, code, message):
     r = subprocess.run([sys.executable, "-m", "k8sauthlib", "check-expiration", *args], capture_output=True, text=True)
     assert r.returncode == code and r.stdout == ""

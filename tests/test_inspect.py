@@ -39,8 +39,14 @@ INCOMPATIBLE_USAGE = "x509: certificate specifies an incompatible key usage"
 
 
 def name(*pairs) -> x509.Name:
-    oids = {"CN": NameOID.COMMON_NAME, "O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
-            "C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME, "L": NameOID.LOCALITY_NAME}
+    oids = {
+        "CN": NameOID.COMMON_NAME,
+        "O": NameOID.ORGANIZATION_NAME,
+        "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+        "C": NameOID.COUNTRY_NAME,
+        "ST": NameOID.STATE_OR_PROVINCE_NAME,
+        "L": NameOID.LOCALITY_NAME,
+    }
     return x509.Name([x509.NameAttribute(oids.get(k, k), v) for k, v in pairs])
 
 
@@ -69,8 +75,9 @@ def test_identity_cn_user_every_o_a_group(ca):
 
 
 def test_identity_ignores_ou_c_l_st(ca):
-    cert = ca.issue(subject=name(("C", "KR"), ("ST", "Seoul"), ("L", "Gangnam"), ("O", "devs"),
-                                 ("OU", "platform"), ("CN", "bob")))
+    cert = ca.issue(
+        subject=name(("C", "KR"), ("ST", "Seoul"), ("L", "Gangnam"), ("O", "devs"), ("OU", "platform"), ("CN", "bob"))
+    )
     identity = k8s.kubernetes_identity(cert)
     assert identity.user == "bob"
     assert identity.groups == ("devs", "system:authenticated")
@@ -136,7 +143,9 @@ def test_describe_ca(ca, key_type):
     assert info.key_usage == ["keyCertSign", "cRLSign"]
     assert info.ext_key_usage == []
     assert info.aki is None
-    assert info.ski == ca.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest.hex(":").upper()
+    assert (
+        info.ski == ca.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest.hex(":").upper()
+    )
     assert info.public_key == info.key == {"rsa-2048": "RSA 2048", "ecdsa-p256": "ECDSA P-256"}[key_type]
     assert info.path_len is None
     assert info.signature_algorithm == {"rsa-2048": "SHA256WithRSA", "ecdsa-p256": "ECDSAWithSHA256"}[key_type]
@@ -154,8 +163,9 @@ def test_describe_ca(ca, key_type):
 
 
 def test_describe_server_and_client(ca):
-    server = ca.issue_server_cert("localhost", "kubernetes.default", "127.0.0.1", "ops@example.com",
-                                  "spiffe://cluster.local/x")
+    server = ca.issue_server_cert(
+        "localhost", "kubernetes.default", "127.0.0.1", "ops@example.com", "spiffe://cluster.local/x"
+    )
     info = k8s.describe(server)
     assert info.dns_names == ["localhost", "kubernetes.default"]
     assert info.ip_addresses == ["127.0.0.1"]
@@ -179,13 +189,22 @@ def test_describe_server_and_client(ca):
 def test_describe_accepts_many_inputs(ca, pem_file):
     alice = ca.issue_client_cert("alice")
     expected = k8s.describe(alice.cert).fingerprint_sha256
-    for source in (alice, alice.cert, alice.cert_pem, alice.cert_pem.decode(), der(alice),
-                   pem_file(alice.cert_pem), str(pem_file(alice.chain_pem + ca.cert_pem))):
+    for source in (
+        alice,
+        alice.cert,
+        alice.cert_pem,
+        alice.cert_pem.decode(),
+        der(alice),
+        pem_file(alice.cert_pem),
+        str(pem_file(alice.chain_pem + ca.cert_pem)),
+    ):
         assert k8s.describe(source).fingerprint_sha256 == expected
 
 
-@pytest.mark.parametrize("bad", [b"", b"garbage", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
-                                 "/nonexistent/cert.pem", 42])
+@pytest.mark.parametrize(
+    "bad",
+    [b"", b"garbage", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "/nonexistent/cert.pem", 42],
+)
 def test_describe_bad_input(bad):
     with pytest.raises(k8s.InputError):
         k8s.describe(bad)
@@ -196,28 +215,45 @@ def test_describe_text_and_pretty(ca):
     text = str(info)
     lines = text.splitlines()
     assert lines[0].startswith("Subject:") and "CN=alice,O=developers" in lines[0]
-    for label in ("Issuer:", "Serial:", "Valid:", "Public key:", "Signature:", "CA:", "Key usage:",
-                  "Ext. key usage:", "SKI:", "AKI:", "SHA-256:", "Kubernetes:"):
+    for label in (
+        "Issuer:",
+        "Serial:",
+        "Valid:",
+        "Public key:",
+        "Signature:",
+        "CA:",
+        "Key usage:",
+        "Ext. key usage:",
+        "SKI:",
+        "AKI:",
+        "SHA-256:",
+        "Kubernetes:",
+    ):
         assert any(line.startswith(label) for line in lines), label
     assert "user=alice groups=[developers, system:authenticated]" in text
     assert "PRIVATE" not in text
     from IPython.lib.pretty import pretty
+
     assert pretty(info) == text
     assert pretty(info.kubernetes) == str(info.kubernetes)
 
 
 # ------------------------------------------------------------------------------ cfssl certinfo
 def run_certinfo(path) -> dict:
-    out = subprocess.run(["cfssl", "certinfo", "-cert", str(path)], capture_output=True, text=True, timeout=60,
-                         check=True)
+    out = subprocess.run(
+        ["cfssl", "certinfo", "-cert", str(path)], capture_output=True, text=True, timeout=60, check=True
+    )
     return json.loads(out.stdout)
 
 
 @needs_cfssl
 def test_certinfo_matches_real_cfssl(ca, pem_file):
-    certs = [ca, ca.issue_client_cert("alice", ["developers", "system:masters"]),
-             ca.issue_server_cert("localhost", "10.0.0.1", "ops@example.com"),
-             ca.issue_intermediate("inter").issue_client_cert("bob")]
+    certs = [
+        ca,
+        ca.issue_client_cert("alice", ["developers", "system:masters"]),
+        ca.issue_server_cert("localhost", "10.0.0.1", "ops@example.com"),
+        ca.issue_intermediate("inter").issue_client_cert("bob"),
+    ]
     for cert in certs:
         ours = k8s.describe(cert).to_cfssl_certinfo(unpadded_key_ids=True)  # Debian's 2016 build
         assert ours.pop("kubernetes") == {"user": cert.identity.user, "groups": list(cert.identity.groups)}
@@ -226,15 +262,30 @@ def test_certinfo_matches_real_cfssl(ca, pem_file):
 
 @needs_cfssl
 def test_certinfo_of_a_cfssl_made_certificate(tmp_path):
-    (tmp_path / "ca-csr.json").write_text(json.dumps({
-        "CN": "kubernetes", "key": {"algo": "rsa", "size": 2048},
-        "names": [{"C": "KR", "ST": "Seoul", "L": "Seoul", "O": "Kubernetes", "OU": "CA"}]}))
-    (tmp_path / "admin-csr.json").write_text(json.dumps({
-        "CN": "admin", "key": {"algo": "ecdsa", "size": 256}, "hosts": ["admin.local", "10.1.2.3"],
-        "names": [{"O": "system:masters"}, {"O": "developers", "OU": "ignored"}]}))
+    (tmp_path / "ca-csr.json").write_text(
+        json.dumps(
+            {
+                "CN": "kubernetes",
+                "key": {"algo": "rsa", "size": 2048},
+                "names": [{"C": "KR", "ST": "Seoul", "L": "Seoul", "O": "Kubernetes", "OU": "CA"}],
+            }
+        )
+    )
+    (tmp_path / "admin-csr.json").write_text(
+        json.dumps(
+            {
+                "CN": "admin",
+                "key": {"algo": "ecdsa", "size": 256},
+                "hosts": ["admin.local", "10.1.2.3"],
+                "names": [{"O": "system:masters"}, {"O": "developers", "OU": "ignored"}],
+            }
+        )
+    )
+
     def cfssl(*args):
         out = subprocess.run(["cfssl", *args], capture_output=True, text=True, timeout=60, cwd=tmp_path, check=True)
         return json.loads(out.stdout)
+
     ca_json = cfssl("gencert", "-initca", "ca-csr.json")
     (tmp_path / "ca.pem").write_text(ca_json["cert"])
     (tmp_path / "ca-key.pem").write_text(ca_json["key"])
@@ -255,10 +306,23 @@ def test_certinfo_of_a_cfssl_made_certificate(tmp_path):
 def test_certinfo_shape_and_padding(ca):
     alice = ca.issue_client_cert("alice", ["developers", "qa"])
     info = k8s.describe(alice).to_cfssl_certinfo()
-    assert list(info) == ["subject", "issuer", "serial_number", "not_before", "not_after", "sigalg",
-                          "authority_key_id", "subject_key_id", "pem", "kubernetes"]  # no SANs: no "sans"
-    assert info["subject"] == {"common_name": "alice", "organization": "developers,qa",
-                               "names": ["developers", "qa", "alice"]}
+    assert list(info) == [
+        "subject",
+        "issuer",
+        "serial_number",
+        "not_before",
+        "not_after",
+        "sigalg",
+        "authority_key_id",
+        "subject_key_id",
+        "pem",
+        "kubernetes",
+    ]  # no SANs: no "sans"
+    assert info["subject"] == {
+        "common_name": "alice",
+        "organization": "developers,qa",
+        "names": ["developers", "qa", "alice"],
+    }
     assert info["serial_number"] == str(alice.cert.serial_number)
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", info["not_after"])
     assert re.fullmatch(r"([0-9A-F]{2}:){19}[0-9A-F]{2}", info["subject_key_id"])  # upstream pads each byte
@@ -303,8 +367,10 @@ def test_verify_same_name_different_key_root(ca, key_type):
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(alice, regenerated)
     hint = {"rsa-2048": "crypto/rsa: verification error", "ecdsa-p256": "x509: ECDSA verification failure"}[key_type]
-    assert err.value.go_message == (f'{UNKNOWN_AUTHORITY} (possibly because of "{hint}" while trying to verify '
-                                    f'candidate authority certificate "kubernetes")')
+    assert err.value.go_message == (
+        f'{UNKNOWN_AUTHORITY} (possibly because of "{hint}" while trying to verify '
+        f'candidate authority certificate "kubernetes")'
+    )
     assert err.value.reason == "unknown-authority"  # Go: signed by unknown authority (possibly because of ...)
     assert "regenerated" in str(err.value)
     # the old CA next to the new one in a bundle: Go finds it
@@ -320,7 +386,8 @@ def test_verify_same_name_other_key_type():
     assert err.value.go_message == (
         f'{UNKNOWN_AUTHORITY} (possibly because of "x509: signature algorithm specifies an ECDSA public key, '
         f'but have public key of type *rsa.PublicKey" while trying to verify candidate authority certificate '
-        f'"kubernetes")')
+        f'"kubernetes")'
+    )
 
 
 def test_verify_expired_and_not_yet_valid(ca, now):
@@ -329,15 +396,18 @@ def test_verify_expired_and_not_yet_valid(ca, now):
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(alice, ca, at=later)
     assert err.value.reason == "cert-expired"
-    assert err.value.go_message == ("x509: certificate has expired or is not yet valid: current time "
-                                    f"{later:%Y-%m-%dT%H:%M:%SZ} is after {alice.not_after:%Y-%m-%dT%H:%M:%SZ}")
+    assert err.value.go_message == (
+        "x509: certificate has expired or is not yet valid: current time "
+        f"{later:%Y-%m-%dT%H:%M:%SZ} is after {alice.not_after:%Y-%m-%dT%H:%M:%SZ}"
+    )
     assert k8s.verify_chain(alice, ca, at=alice.not_after)  # the last second still counts
     earlier = alice.not_before - timedelta(hours=1)
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(alice, ca, at=earlier)
     assert err.value.reason == "cert-expired"  # one Go text for both
-    assert err.value.go_message.endswith(f"current time {earlier:%Y-%m-%dT%H:%M:%SZ} is before "
-                                         f"{alice.not_before:%Y-%m-%dT%H:%M:%SZ}")
+    assert err.value.go_message.endswith(
+        f"current time {earlier:%Y-%m-%dT%H:%M:%SZ} is before {alice.not_before:%Y-%m-%dT%H:%M:%SZ}"
+    )
     future = ca.issue_client_cert("bob", not_before=now + timedelta(days=1), not_after=now + timedelta(days=2))
     with pytest.raises(k8s.VerificationError, match="not valid yet"):
         k8s.verify_chain(future, ca)
@@ -346,8 +416,9 @@ def test_verify_expired_and_not_yet_valid(ca, now):
 
 
 def test_verify_expired_root_is_reported_for_the_root(key_type, now):
-    old_root = k8s.CA.create("old-root", key=key_type, not_before=now - timedelta(days=10),
-                             not_after=now - timedelta(days=1))
+    old_root = k8s.CA.create(
+        "old-root", key=key_type, not_before=now - timedelta(days=10), not_after=now - timedelta(days=1)
+    )
     alice = old_root.issue_client_cert("alice", not_before=now - timedelta(days=5), not_after=now + timedelta(days=5))
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(alice, old_root)
@@ -386,8 +457,12 @@ def test_verify_leaf_without_eku_passes_every_purpose(ca):
 
 
 def test_verify_both_ekus(ca):
-    kubelet = ca.issue_client_cert("system:node:n1", ["system:nodes"], hosts=["n1"],
-                                   usages=["signing", "key encipherment", "server auth", "client auth"])
+    kubelet = ca.issue_client_cert(
+        "system:node:n1",
+        ["system:nodes"],
+        hosts=["n1"],
+        usages=["signing", "key encipherment", "server auth", "client auth"],
+    )
     assert k8s.verify_chain(kubelet, ca, purpose="client")
     assert k8s.verify_chain(kubelet, ca, hostname="n1")
 
@@ -407,7 +482,9 @@ def test_verify_hostname_mismatch_texts(ca):
     dns_only = ca.issue_server_cert("localhost")
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(dns_only, ca, hostname="127.0.0.1")
-    assert err.value.go_message == "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"
+    assert (
+        err.value.go_message == "x509: cannot validate certificate for 127.0.0.1 because it doesn't contain any IP SANs"
+    )
     ip_only = ca.issue_server_cert("127.0.0.1")
     with pytest.raises(k8s.VerificationError) as err:
         k8s.verify_chain(ip_only, ca, hostname="localhost")
@@ -483,13 +560,15 @@ def test_verify_issuer_that_is_not_a_ca(ca):
     assert err.value.reason == "unknown-authority"  # Go reports it as an unknown authority, with a hint
     assert err.value.go_message == (
         f'{UNKNOWN_AUTHORITY} (possibly because of "x509: invalid signature: parent certificate cannot sign this '
-        f'kind of certificate" while trying to verify candidate authority certificate "fake-ca")')
+        f'kind of certificate" while trying to verify candidate authority certificate "fake-ca")'
+    )
 
 
 def test_verify_self_signed_leaf_in_roots(key_type):
     """A trusted certificate is its own chain (Go's Roots.contains), whatever its CA flag."""
-    ca = k8s.CA.create("localhost", key=key_type, usages=["digital signature", "cert sign", "server auth"],
-                       hosts=["localhost"])
+    ca = k8s.CA.create(
+        "localhost", key=key_type, usages=["digital signature", "cert sign", "server auth"], hosts=["localhost"]
+    )
     assert k8s.verify_chain(ca, ca, hostname="localhost") == [ca.cert]
 
 
@@ -507,8 +586,9 @@ def test_certificate_identifier(ca):
     alice = ca.issue_client_cert("alice")
     ski = alice.cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value.digest
     aki = alice.cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value.key_identifier
-    assert certificate_identifier(alice) == (f"SN={alice.cert.serial_number}, SKID={ski.hex(':').upper()}, "
-                                             f"AKID={aki.hex(':').upper()}")
+    assert certificate_identifier(alice) == (
+        f"SN={alice.cert.serial_number}, SKID={ski.hex(':').upper()}, AKID={aki.hex(':').upper()}"
+    )
     assert certificate_identifier(ca).endswith(", AKID=")  # a root has no AKI
 
 
@@ -543,8 +623,10 @@ class TLSServer:
             try:
                 with self.ctx.wrap_socket(conn, server_side=True) as tls:
                     tls.recv(4096)
-                    tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
-                                b"Connection: close\r\n\r\nok")
+                    tls.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
+                        b"Connection: close\r\n\r\nok"
+                    )
             except (ssl.SSLError, OSError):
                 conn.close()
 
@@ -562,6 +644,7 @@ def serve(tmp_path):
         server = TLSServer(cert, tmp_path, **kwargs)
         servers.append(server)
         return server
+
     yield start
     for server in servers:
         server.close()
@@ -576,13 +659,21 @@ def kubectl(tmp_path):
         n = next(counter)
         ca_file = tmp_path / f"trust{n}.pem"
         ca_file.write_bytes(b"".join(c.cert_pem for c in (trust if isinstance(trust, list) else [trust])))
-        args = ["kubectl", f"--server=https://127.0.0.1:{port}", f"--certificate-authority={ca_file}",
-                "--token=not-used", f"--cache-dir={tmp_path / f'cache{n}'}", "--request-timeout=10s"]
+        args = [
+            "kubectl",
+            f"--server=https://127.0.0.1:{port}",
+            f"--certificate-authority={ca_file}",
+            "--token=not-used",
+            f"--cache-dir={tmp_path / f'cache{n}'}",
+            "--request-timeout=10s",
+        ]
         if tls_server_name:
             args.append(f"--tls-server-name={tls_server_name}")
         env = dict(os.environ, KUBECONFIG=str(tmp_path / "no-kubeconfig"), HOME=str(tmp_path))
-        return subprocess.run(args + ["get", "--raw", "/"], capture_output=True, text=True, timeout=60,
-                              stdin=subprocess.DEVNULL, env=env)
+        return subprocess.run(
+            args + ["get", "--raw", "/"], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, env=env
+        )
+
     return run
 
 
@@ -597,19 +688,22 @@ def go_error(result) -> str:
 def with_unknown_critical_extension(ca, host: str, now) -> k8s.Cert:
     """A server certificate carrying a private extension marked critical (signed with the CA's key)."""
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(name(("CN", host)))
-            .issuer_name(ca.cert.subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
-            .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00"),
-                           critical=True)
-            .sign(ca.key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name(("CN", host)))
+        .issuer_name(ca.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+        .add_extension(
+            x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.99999.1"), b"\x05\x00"), critical=True
+        )
+        .sign(ca.key, hashes.SHA256())
+    )
     return k8s.Cert(cert, key)
 
 
@@ -650,21 +744,34 @@ def test_go_agrees_on_every_failure(ca, key_type, serve, kubectl, now):
     # 2. IP not in the SANs / no IP SANs / DNS name not in the SANs
     cases.append((ca.issue_server_cert("10.0.0.1", key=key_type), ca, {}))
     cases.append((ca.issue_server_cert("localhost", key=key_type), ca, {}))
-    cases.append((ca.issue_server_cert("localhost", "127.0.0.1", key=key_type), ca,
-                  {"tls_server_name": "kubernetes.default.svc"}))
+    cases.append(
+        (
+            ca.issue_server_cert("localhost", "127.0.0.1", key=key_type),
+            ca,
+            {"tls_server_name": "kubernetes.default.svc"},
+        )
+    )
     # 3. a client certificate served as a server certificate
     cases.append((ca.issue_client_cert("127.0.0.1", hosts=["127.0.0.1"], key=key_type), ca, {}))
     # 4. an issuer that is not a CA
     fake_leaf = ca.issue_client_cert("fake-ca", key=key_type)
     cases.append((k8s.CA(fake_leaf.cert, fake_leaf.key).issue_server_cert("127.0.0.1", key=key_type), fake_leaf, {}))
     # 5. a CA whose EKU list excludes serverAuth
-    restricted = ca.issue(subject=name(("CN", "clients-only")), usages=["cert sign", "client auth"], is_ca=True,
-                          key=key_type)
+    restricted = ca.issue(
+        subject=name(("CN", "clients-only")), usages=["cert sign", "client auth"], is_ca=True, key=key_type
+    )
     cases.append((restricted.issue_server_cert("127.0.0.1", key=key_type), ca, {}))
     # 6. a root that allows no intermediate (pathlen 0) above an intermediate
     strict_root = k8s.CA.create("strict-root", key=key_type, path_length=0)
-    cases.append((strict_root.issue(subject=subject_name("inter"), usages=CA_USAGES, is_ca=True,
-                                   key=key_type).issue_server_cert("127.0.0.1"), strict_root, {}))
+    cases.append(
+        (
+            strict_root.issue(
+                subject=subject_name("inter"), usages=CA_USAGES, is_ca=True, key=key_type
+            ).issue_server_cert("127.0.0.1"),
+            strict_root,
+            {},
+        )
+    )
     # 7. a critical extension Go does not know
     cases.append((with_unknown_critical_extension(ca, "127.0.0.1", now), ca, {}))
     for cert, trust, opts in cases:
@@ -677,16 +784,18 @@ def test_go_agrees_on_every_failure(ca, key_type, serve, kubectl, now):
 
 @needs_kubectl
 def test_go_agrees_on_expiry_and_missing_intermediate(ca, key_type, serve, kubectl, now):
-    expired = ca.issue_server_cert("127.0.0.1", key=key_type, not_before=now - timedelta(days=10),
-                                   not_after=now - timedelta(days=1))
+    expired = ca.issue_server_cert(
+        "127.0.0.1", key=key_type, not_before=now - timedelta(days=10), not_after=now - timedelta(days=1)
+    )
     go = go_error(kubectl(serve(expired).port, ca))
     ours = our_go_message(expired, ca, hostname="127.0.0.1")
     pattern = r"x509: certificate has expired or is not yet valid: current time \S+Z is after (\S+Z)"
     assert re.fullmatch(pattern, go) and re.fullmatch(pattern, ours)
     assert re.fullmatch(pattern, go).group(1) == re.fullmatch(pattern, ours).group(1)
 
-    future = ca.issue_server_cert("127.0.0.1", key=key_type, not_before=now + timedelta(days=1),
-                                  not_after=now + timedelta(days=10))
+    future = ca.issue_server_cert(
+        "127.0.0.1", key=key_type, not_before=now + timedelta(days=1), not_after=now + timedelta(days=10)
+    )
     go = go_error(kubectl(serve(future).port, ca))
     ours = our_go_message(future, ca, hostname="127.0.0.1")
     pattern = r"x509: certificate has expired or is not yet valid: current time \S+Z is before (\S+Z)"
@@ -710,18 +819,45 @@ def test_go_agrees_on_a_sha1_signature(serve, kubectl, tmp_path):
     (tmp_path / "ca-key.pem").write_bytes(ca.key_pem)
     (tmp_path / "ca-key.pem").chmod(0o600)
     (tmp_path / "s.csr").write_bytes(request.csr_pem)
-    (tmp_path / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n"
-                                      "basicConstraints=critical,CA:FALSE\n")
-    subprocess.run(["openssl", "x509", "-req", "-in", "s.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-sha1",
-                    "-days", "2", "-extfile", "ext.cnf", "-out", "s.pem"], cwd=tmp_path, check=True,
-                   capture_output=True, timeout=60)
+    (tmp_path / "ext.cnf").write_text(
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nbasicConstraints=critical,CA:FALSE\n"
+    )
+    subprocess.run(
+        [
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            "s.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-sha1",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "s.pem",
+        ],
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     sha1 = k8s.Cert(k8s.load_cert(tmp_path / "s.pem"), request.key)
     assert sha1.cert.signature_hash_algorithm.name == "sha1"
     go = go_error(kubectl(serve(sha1, allow_weak_signatures=True).port, ca))
-    assert go == our_go_message(sha1, ca, hostname="127.0.0.1") == (
-        f'{UNKNOWN_AUTHORITY} (possibly because of "x509: cannot verify signature: insecure algorithm SHA1-RSA '
-        f'(temporarily override with GODEBUG=x509sha1=1)" while trying to verify candidate authority certificate '
-        f'"kubernetes")')
+    assert (
+        go
+        == our_go_message(sha1, ca, hostname="127.0.0.1")
+        == (
+            f'{UNKNOWN_AUTHORITY} (possibly because of "x509: cannot verify signature: insecure algorithm SHA1-RSA '
+            f'(temporarily override with GODEBUG=x509sha1=1)" while trying to verify candidate authority certificate '
+            f'"kubernetes")'
+        )
+    )
     with pytest.raises(k8s.VerificationError, match="SHA-256"):
         k8s.verify_chain(sha1, ca, hostname="127.0.0.1")
 
@@ -785,8 +921,9 @@ def test_openssl_and_go_agree(ca, other_ca, tmp_path, now):
         (dave, [servers_root], "client", (), None, False),  # ... including the trust anchor's
     ]
     for leaf, roots, purpose, inters, at, expected in cases:
-        ossl, output = openssl_verify(tmp_path, leaf, roots, "sslclient" if purpose == "client" else "sslserver",
-                                      inters, at)
+        ossl, output = openssl_verify(
+            tmp_path, leaf, roots, "sslclient" if purpose == "client" else "sslserver", inters, at
+        )
         ours = go_verdict(leaf.cert, roots, purpose, inters, at)
         assert ours == expected, (leaf, purpose)
         assert ossl == expected, output
@@ -809,8 +946,12 @@ def test_openssl_and_go_differ_on_key_usage_bits(ca, tmp_path):
 def test_identity_text_in_korean_carries_the_anonymous_note_and_english_stays_default():
     ca = k8s.CA.create("identity-text-ca")
     nobody = ca.issue_client_cert("", ["dev"]).identity
-    assert str(nobody) == nobody.text("en") and nobody.text().startswith("user=system:anonymous groups=[system:unauthenticated] (no CN")
-    assert nobody.text("ko") == ("user=system:anonymous groups=[system:unauthenticated] (CN 없음: 인증서가 사용자를 정하지 "
-                                 "않습니다. 다른 인증기가 오류를 내지 않으면 익명 요청, kubeadm 클러스터에서는 401)")
+    assert str(nobody) == nobody.text("en") and nobody.text().startswith(
+        "user=system:anonymous groups=[system:unauthenticated] (no CN"
+    )
+    assert nobody.text("ko") == (
+        "user=system:anonymous groups=[system:unauthenticated] (CN 없음: 인증서가 사용자를 정하지 "
+        "않습니다. 다른 인증기가 오류를 내지 않으면 익명 요청, kubeadm 클러스터에서는 401)"
+    )
     jane = ca.issue_client_cert("jane", ["dev"]).identity
     assert jane.text("ko") == jane.text("en") == "user=jane groups=[dev, system:authenticated]"

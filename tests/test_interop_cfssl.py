@@ -33,8 +33,9 @@ KEY_TYPES = ["rsa-2048", "ecdsa-p256"]
 
 
 def sh(*cmd, cwd, stdin: bytes | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run([str(c) for c in cmd], cwd=cwd, input=stdin if stdin is not None else b"",
-                          capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, input=stdin if stdin is not None else b"", capture_output=True, timeout=60
+    )
     if check:
         assert proc.returncode == 0, f"{cmd}: {proc.stderr.decode()}"
     return proc
@@ -58,9 +59,12 @@ def bare(json_output: bytes, name: str, cwd, *, tool: str) -> None:
 
 def write_inputs(directory: Path, key_type: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    for name, data in (("rootCA-csr.json", with_key(ROOT_CA_CSR, key_type)), ("rootCA-config.json", ROOT_CA_CONFIG),
-                       ("server-csr.json", with_key(SERVER_CSR, key_type)),
-                       ("client-csr.json", with_key(CLIENT_CSR, key_type))):
+    for name, data in (
+        ("rootCA-csr.json", with_key(ROOT_CA_CSR, key_type)),
+        ("rootCA-config.json", ROOT_CA_CONFIG),
+        ("server-csr.json", with_key(SERVER_CSR, key_type)),
+        ("client-csr.json", with_key(CLIENT_CSR, key_type)),
+    ):
         (directory / name).write_text(json.dumps(data))
     return directory
 
@@ -69,8 +73,15 @@ def article_steps(run, directory: Path, *, json_tool: str) -> None:
     """The article's three commands, with ``run`` as cfssl or as us."""
     bare(run("gencert", "-initca", "rootCA-csr.json", cwd=directory).stdout, "rootCA", directory, tool=json_tool)
     for name in ("server", "client"):
-        out = run("gencert", "-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json",
-                  "-profile=root-ca", f"{name}-csr.json", cwd=directory).stdout
+        out = run(
+            "gencert",
+            "-ca=rootCA.pem",
+            "-ca-key=rootCA-key.pem",
+            "-config=rootCA-config.json",
+            "-profile=root-ca",
+            f"{name}-csr.json",
+            cwd=directory,
+        ).stdout
         bare(out, name, directory, tool=json_tool)
 
 
@@ -134,16 +145,23 @@ def test_article_files_have_cfssljsons_names_and_modes(both_tools):
     assert produced["server-key.pem"] == 0o600
     # Key files carry the same PEM kind (PKCS#1 "RSA PRIVATE KEY" / SEC 1 "EC PRIVATE KEY").
     for name in ("rootCA", "server", "client"):
-        assert (mine / f"{name}-key.pem").read_text().splitlines()[0] == \
-            (theirs / f"{name}-key.pem").read_text().splitlines()[0]
+        assert (mine / f"{name}-key.pem").read_text().splitlines()[0] == (
+            theirs / f"{name}-key.pem"
+        ).read_text().splitlines()[0]
 
 
-@pytest.mark.parametrize("purpose, name, ok", [("sslserver", "server", True), ("sslclient", "client", True),
-                                               ("sslclient", "server", True), ("sslserver", "rootCA", False)])
+@pytest.mark.parametrize(
+    "purpose, name, ok",
+    [
+        ("sslserver", "server", True),
+        ("sslclient", "client", True),
+        ("sslclient", "server", True),
+        ("sslserver", "rootCA", False),
+    ],
+)
 def test_openssl_verifies_our_article_certificates(both_tools, purpose, name, ok):
     _, _, mine = both_tools
-    proc = sh("openssl", "verify", "-CAfile", "rootCA.pem", "-purpose", purpose, f"{name}.pem", cwd=mine,
-              check=False)
+    proc = sh("openssl", "verify", "-CAfile", "rootCA.pem", "-purpose", purpose, f"{name}.pem", cwd=mine, check=False)
     if ok:
         assert proc.returncode == 0 and proc.stdout.strip().endswith(b": OK"), proc.stderr
     else:
@@ -151,10 +169,14 @@ def test_openssl_verifies_our_article_certificates(both_tools, purpose, name, ok
 
 
 def test_openssl_refuses_the_wrong_purpose_and_a_foreign_ca(tmp_path):
-    cfg = {"signing": {"profiles": {"server": {"usages": ["signing", "key encipherment", "server auth"],
-                                               "expiry": "1h"},
-                                    "client": {"usages": ["signing", "key encipherment", "client auth"],
-                                               "expiry": "1h"}}}}
+    cfg = {
+        "signing": {
+            "profiles": {
+                "server": {"usages": ["signing", "key encipherment", "server auth"], "expiry": "1h"},
+                "client": {"usages": ["signing", "key encipherment", "client auth"], "expiry": "1h"},
+            }
+        }
+    }
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     (tmp_path / "ca.json").write_text(json.dumps({"CN": "ca"}))
     (tmp_path / "other.json").write_text(json.dumps({"CN": "other"}))
@@ -163,13 +185,19 @@ def test_openssl_refuses_the_wrong_purpose_and_a_foreign_ca(tmp_path):
     for name in ("ca", "other"):
         ours("json", "-bare", name, cwd=tmp_path, stdin=ours("gencert", "-initca", f"{name}.json", cwd=tmp_path).stdout)
     for name in ("server", "client"):
-        out = ours("gencert", "-ca=ca.pem", "-ca-key=ca-key.pem", "-config=config.json", f"-profile={name}",
-                   f"{name}.json", cwd=tmp_path).stdout
+        out = ours(
+            "gencert",
+            "-ca=ca.pem",
+            "-ca-key=ca-key.pem",
+            "-config=config.json",
+            f"-profile={name}",
+            f"{name}.json",
+            cwd=tmp_path,
+        ).stdout
         ours("json", "-bare", name, cwd=tmp_path, stdin=out)
 
     def verify(ca, purpose, name):
-        return sh("openssl", "verify", "-CAfile", ca, "-purpose", purpose, f"{name}.pem", cwd=tmp_path,
-                  check=False)
+        return sh("openssl", "verify", "-CAfile", ca, "-purpose", purpose, f"{name}.pem", cwd=tmp_path, check=False)
 
     assert verify("ca.pem", "sslserver", "server").returncode == 0
     assert verify("ca.pem", "sslclient", "client").returncode == 0
@@ -181,10 +209,18 @@ def test_openssl_refuses_the_wrong_purpose_and_a_foreign_ca(tmp_path):
 
 
 # ------------------------------------------------------------------- subjects and SANs in depth
-MANY_NAMES = {"CN": "multi", "hosts": ["b@x.org", "10.0.0.1", "zz.example", "::1", "a.example"],
-              "names": [{"O": "zeta", "C": "US"}, {"O": "alpha", "OU": "u1", "ST": "CA"}, {"OU": "u0", "L": "SF"},
-                        {"O": "a*b&c"}, {"O": "개발자"}],
-              "key": {"algo": "ecdsa", "size": 256}}
+MANY_NAMES = {
+    "CN": "multi",
+    "hosts": ["b@x.org", "10.0.0.1", "zz.example", "::1", "a.example"],
+    "names": [
+        {"O": "zeta", "C": "US"},
+        {"O": "alpha", "OU": "u1", "ST": "CA"},
+        {"OU": "u0", "L": "SF"},
+        {"O": "a*b&c"},
+        {"O": "개발자"},
+    ],
+    "key": {"algo": "ecdsa", "size": 256},
+}
 
 
 @pytest.mark.parametrize("mode", ["initca", "gencert"])
@@ -203,8 +239,9 @@ def test_repeated_names_and_mixed_hosts_match_cfssl_byte_for_byte(tmp_path, mode
     their_csr = x509.load_pem_x509_csr(theirs["csr"].encode())
     our_csr = x509.load_pem_x509_csr(mine["csr"].encode())
     assert our_csr.subject.public_bytes() == their_csr.subject.public_bytes()
-    assert [(e.oid, e.critical, e.value) for e in our_csr.extensions] == \
-        [(e.oid, e.critical, e.value) for e in their_csr.extensions]
+    assert [(e.oid, e.critical, e.value) for e in our_csr.extensions] == [
+        (e.oid, e.critical, e.value) for e in their_csr.extensions
+    ]
     # Kubernetes reads the groups in certificate order: the same from both tools.
     assert k8s.kubernetes_identity(our_cert).groups == k8s.kubernetes_identity(their_cert).groups
 
@@ -233,20 +270,28 @@ def test_cfssljson_reads_our_output_and_we_read_cfssls(tmp_path, key_type):
 def test_cfssl_signs_with_our_ca_and_we_sign_with_cfssls(tmp_path, key_type, assert_is_leaf):
     write_inputs(tmp_path, key_type)
     bare(ours("gencert", "-initca", "rootCA-csr.json", cwd=tmp_path).stdout, "ourCA", tmp_path, tool="ours")
-    bare(cfssl("gencert", "-initca", "rootCA-csr.json", cwd=tmp_path).stdout, "cfsslCA", tmp_path,
-         tool="cfssljson")
+    bare(cfssl("gencert", "-initca", "rootCA-csr.json", cwd=tmp_path).stdout, "cfsslCA", tmp_path, tool="cfssljson")
     signing = ["-config=rootCA-config.json", "-profile=root-ca", "server-csr.json"]
-    bare(cfssl("gencert", "-ca=ourCA.pem", "-ca-key=ourCA-key.pem", *signing, cwd=tmp_path).stdout,
-         "by-cfssl", tmp_path, tool="cfssljson")
-    bare(ours("gencert", "-ca=cfsslCA.pem", "-ca-key=cfsslCA-key.pem", *signing, cwd=tmp_path).stdout,
-         "by-us", tmp_path, tool="ours")
+    bare(
+        cfssl("gencert", "-ca=ourCA.pem", "-ca-key=ourCA-key.pem", *signing, cwd=tmp_path).stdout,
+        "by-cfssl",
+        tmp_path,
+        tool="cfssljson",
+    )
+    bare(
+        ours("gencert", "-ca=cfsslCA.pem", "-ca-key=cfsslCA-key.pem", *signing, cwd=tmp_path).stdout,
+        "by-us",
+        tmp_path,
+        tool="ours",
+    )
     for leaf, ca in (("by-cfssl", "ourCA"), ("by-us", "cfsslCA")):
         proc = sh("openssl", "verify", "-CAfile", f"{ca}.pem", "-purpose", "sslserver", f"{leaf}.pem", cwd=tmp_path)
         assert proc.stdout.strip().endswith(b": OK")
         cert, root = load(tmp_path, leaf), load(tmp_path, ca)
         k8s.verify_chain(cert, [root], purpose="server", hostname="localhost")
-        assert_is_leaf(cert, issuer=root, eku=list(cert.extensions.get_extension_for_class(
-            x509.ExtendedKeyUsage).value))
+        assert_is_leaf(
+            cert, issuer=root, eku=list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+        )
     assert profile(load(tmp_path, "by-us"))["subject_der"] == profile(load(tmp_path, "by-cfssl"))["subject_der"]
 
 
@@ -265,9 +310,11 @@ def test_cfssl_signs_with_a_pkcs8_key_we_wrote(tmp_path):
     # kubeadm-style CA key formats: cfssl and we both accept PKCS#8 as well as PKCS#1/SEC 1.
     ca = k8s.CA.create("kubernetes", key="rsa-2048")
     (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
-    (tmp_path / "ca.key").write_bytes(ca.key.private_bytes(serialization.Encoding.PEM,
-                                                           serialization.PrivateFormat.PKCS8,
-                                                           serialization.NoEncryption()))
+    (tmp_path / "ca.key").write_bytes(
+        ca.key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     (tmp_path / "alice.json").write_text(json.dumps({"CN": "alice", "names": [{"O": "dev"}]}))
     for run in (cfssl, ours):
         out = json.loads(run("gencert", "-ca=ca.crt", "-ca-key=ca.key", "alice.json", cwd=tmp_path).stdout)
@@ -280,14 +327,26 @@ def test_sign_a_cfssl_genkey_csr_like_cfssl_sign(tmp_path, key_type):
     # The user's side with cfssl (genkey: key + CSR, the key never leaves), our json step
     # writing those two files, then the CA's side signed by both tools.
     write_inputs(tmp_path, key_type)
-    (tmp_path / "carol.json").write_text(json.dumps({"CN": "carol", "hosts": ["carol.example"],
-                                                     "names": [{"O": "dev"}, {"O": "ops"}],
-                                                     "key": CFSSL_KEYS[key_type]}))
+    (tmp_path / "carol.json").write_text(
+        json.dumps(
+            {
+                "CN": "carol",
+                "hosts": ["carol.example"],
+                "names": [{"O": "dev"}, {"O": "ops"}],
+                "key": CFSSL_KEYS[key_type],
+            }
+        )
+    )
     bare(cfssl("genkey", "carol.json", cwd=tmp_path).stdout, "carol", tmp_path, tool="ours")
     assert {"carol-key.pem", "carol.csr"} <= {p.name for p in tmp_path.iterdir()}
     bare(ours("gencert", "-initca", "rootCA-csr.json", cwd=tmp_path).stdout, "rootCA", tmp_path, tool="ours")
-    signing = ["-ca=rootCA.pem", "-ca-key=rootCA-key.pem", "-config=rootCA-config.json", "-profile=root-ca",
-               "carol.csr"]
+    signing = [
+        "-ca=rootCA.pem",
+        "-ca-key=rootCA-key.pem",
+        "-config=rootCA-config.json",
+        "-profile=root-ca",
+        "carol.csr",
+    ]
     theirs = json.loads(cfssl("sign", *signing, cwd=tmp_path).stdout)
     mine = json.loads(ours("sign", *signing, cwd=tmp_path).stdout)
     their_cert = x509.load_pem_x509_certificate(theirs["cert"].encode())

@@ -50,8 +50,13 @@ def _mode(path):
 # ------------------------------------------------------------------------------- the layout
 def test_lab_tree_has_kubeadms_files_and_modes(tree):
     assert tree.exists()
-    for path in (tree.ca_key, tree.apiserver_key, tree.admin_conf, tree.super_admin_conf,
-                 *(tree.manifest(c) for c in ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler"))):
+    for path in (
+        tree.ca_key,
+        tree.apiserver_key,
+        tree.admin_conf,
+        tree.super_admin_conf,
+        *(tree.manifest(c) for c in ("kube-apiserver", "etcd", "kube-controller-manager", "kube-scheduler")),
+    ):
         assert _mode(path) == 0o600, path
     for path in (tree.ca_crt, tree.apiserver_crt):
         assert _mode(path) == 0o644, path
@@ -84,8 +89,12 @@ def test_apiserver_cert_has_kubeadms_sans_and_serves_them(tree):
     assert server.common_name == "kube-apiserver"
     san = _ext(cert, x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.DNSName) == [
-        "lab-control-plane", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-        "kubernetes.default.svc.cluster.local"]
+        "lab-control-plane",
+        "kubernetes",
+        "kubernetes.default",
+        "kubernetes.default.svc",
+        "kubernetes.default.svc.cluster.local",
+    ]
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["10.96.0.1", "127.0.0.1"]
     assert list(_ext(cert, x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.SERVER_AUTH]
     assert timedelta(days=364) < server.not_after - server.not_before <= timedelta(days=365, minutes=6)
@@ -99,10 +108,13 @@ def test_apiserver_cert_has_kubeadms_sans_and_serves_them(tree):
     k8s.Cert.load(tree.apiserver_crt, tree.apiserver_key)  # key matches
 
 
-@pytest.mark.parametrize("super_admin, user, group", [
-    (False, "kubernetes-admin", "kubeadm:cluster-admins"),
-    (True, "kubernetes-super-admin", "system:masters"),
-])
+@pytest.mark.parametrize(
+    "super_admin, user, group",
+    [
+        (False, "kubernetes-admin", "kubeadm:cluster-admins"),
+        (True, "kubernetes-super-admin", "system:masters"),
+    ],
+)
 def test_admin_kubeconfigs_carry_kubeadms_identities(tree, super_admin, user, group):
     kc = tree.admin_kubeconfig(super_admin=super_admin)
     assert kc.current_context == f"{user}@kubernetes"
@@ -124,12 +136,35 @@ def test_admin_conf_is_byte_for_byte_what_kubectl_writes(tree, tmp_path):
     files = tree.extract_admin_client(tmp_path)
     shutil.copy(tree.ca_crt, tmp_path / "ca.crt")
     k = ["--kubeconfig=rebuilt", "config"]
-    kubectl(tmp_path, *k, "set-cluster", "kubernetes", "--server=https://127.0.0.1:6443",
-            "--certificate-authority=ca.crt", "--embed-certs", cwd=tmp_path)
-    kubectl(tmp_path, *k, "set-credentials", "kubernetes-admin", f"--client-certificate={files.cert}",
-            f"--client-key={files.key}", "--embed-certs", cwd=tmp_path)
-    kubectl(tmp_path, *k, "set-context", "kubernetes-admin@kubernetes", "--cluster=kubernetes",
-            "--user=kubernetes-admin", cwd=tmp_path)
+    kubectl(
+        tmp_path,
+        *k,
+        "set-cluster",
+        "kubernetes",
+        "--server=https://127.0.0.1:6443",
+        "--certificate-authority=ca.crt",
+        "--embed-certs",
+        cwd=tmp_path,
+    )
+    kubectl(
+        tmp_path,
+        *k,
+        "set-credentials",
+        "kubernetes-admin",
+        f"--client-certificate={files.cert}",
+        f"--client-key={files.key}",
+        "--embed-certs",
+        cwd=tmp_path,
+    )
+    kubectl(
+        tmp_path,
+        *k,
+        "set-context",
+        "kubernetes-admin@kubernetes",
+        "--cluster=kubernetes",
+        "--user=kubernetes-admin",
+        cwd=tmp_path,
+    )
     kubectl(tmp_path, *k, "use-context", "kubernetes-admin@kubernetes", cwd=tmp_path)
     assert (tmp_path / "rebuilt").read_bytes() == tree.admin_conf.read_bytes()
 
@@ -196,7 +231,7 @@ def test_editing_the_manifest_changes_the_flags(tmp_path, tree):
     copy.apiserver_manifest.write_text(yaml.safe_dump(doc))
     flags = copy.apiserver_flags()
     assert flags["anonymous-auth"] == "false"
-    assert flags["v"] == "true"          # a bare flag, as pflag reads a boolean
+    assert flags["v"] == "true"  # a bare flag, as pflag reads a boolean
     assert flags["secure-port"] == "7443"  # the last occurrence wins
     assert copy.apiserver_file("client-ca-file") == copy.ca_crt
 
@@ -207,15 +242,20 @@ def test_static_pods_look_like_kubeadms(tree):
         doc = yaml.safe_load(path.read_text())
         assert doc["apiVersion"] == "v1" and doc["kind"] == "Pod"
         meta = doc["metadata"]
-        assert meta["namespace"] == "kube-system" and meta["labels"] == {"component": meta["name"], "tier": "control-plane"}
+        assert meta["namespace"] == "kube-system" and meta["labels"] == {
+            "component": meta["name"],
+            "tier": "control-plane",
+        }
         container = doc["spec"]["containers"][0]
         assert container["command"][0] == meta["name"]
         assert doc["spec"]["priorityClassName"] == "system-node-critical" and doc["spec"]["hostNetwork"] is True
         names[path.name] = container["image"]
-    assert names == {"etcd.yaml": "registry.k8s.io/etcd:3.5.16-0",
-                     "kube-apiserver.yaml": "registry.k8s.io/kube-apiserver:v1.32.3",
-                     "kube-controller-manager.yaml": "registry.k8s.io/kube-controller-manager:v1.32.3",
-                     "kube-scheduler.yaml": "registry.k8s.io/kube-scheduler:v1.32.3"}
+    assert names == {
+        "etcd.yaml": "registry.k8s.io/etcd:3.5.16-0",
+        "kube-apiserver.yaml": "registry.k8s.io/kube-apiserver:v1.32.3",
+        "kube-controller-manager.yaml": "registry.k8s.io/kube-controller-manager:v1.32.3",
+        "kube-scheduler.yaml": "registry.k8s.io/kube-scheduler:v1.32.3",
+    }
     flags = tree.component_flags("kube-controller-manager")
     assert flags["cluster-signing-key-file"] == "/etc/kubernetes/pki/ca.key"
 
@@ -245,8 +285,11 @@ def test_extract_admin_client_equals_the_articles_shell_pipeline(tree, tmp_path)
     assert files.cert == tmp_path / "k8s-client.pem" and files.key == tmp_path / "k8s-client-key.pem"
     assert _mode(files.key) == 0o600
     for field, path in (("client-certificate-data", files.cert), ("client-key-data", files.key)):
-        shell = subprocess.run(["bash", "-c", f"grep {field} '{tree.admin_conf}' | awk '{{print $2}}' | base64 -d"],
-                               capture_output=True, check=True)
+        shell = subprocess.run(
+            ["bash", "-c", f"grep {field} '{tree.admin_conf}' | awk '{{print $2}}' | base64 -d"],
+            capture_output=True,
+            check=True,
+        )
         assert path.read_bytes() == shell.stdout
     assert k8s.Cert.load(files.cert, files.key).common_name == "kubernetes-admin"
 
@@ -268,8 +311,12 @@ def test_kubeconfig_user_signed_by_the_trees_ca(tree, tmp_path, capsys):
     assert (cert.common_name, cert.organizations) == ("alice", ["developers"])
     assert k8s.verify_chain(cert.cert, [tree.ca_cert().cert], purpose="client")
     assert timedelta(hours=24) <= cert.not_after - cert.not_before <= timedelta(hours=24, minutes=6)
-    assert kubeconfig_main(["user", "--client-name", "bob", "--cert-dir", str(tree.pki_dir),
-                            "--server", "https://127.0.0.1:6443"]) == 0
+    assert (
+        kubeconfig_main(
+            ["user", "--client-name", "bob", "--cert-dir", str(tree.pki_dir), "--server", "https://127.0.0.1:6443"]
+        )
+        == 0
+    )
     printed = Kubeconfig.from_yaml(capsys.readouterr().out)
     bob = k8s.load_cert(printed.users["bob"]["client-certificate-data"])
     assert timedelta(days=365) <= bob.not_valid_after_utc - bob.not_valid_before_utc <= timedelta(days=365, minutes=6)
@@ -282,8 +329,15 @@ def test_set_server_rewrites_both_kubeconfigs(tmp_path, tree):
     assert changed == [copy.admin_conf, copy.super_admin_conf]
     for path in changed:
         assert _mode(path) == 0o600
-        server = kubectl(tmp_path, f"--kubeconfig={path}", "config", "view", "--minify", "-o",
-                         "jsonpath={.clusters[0].cluster.server}").stdout
+        server = kubectl(
+            tmp_path,
+            f"--kubeconfig={path}",
+            "config",
+            "view",
+            "--minify",
+            "-o",
+            "jsonpath={.clusters[0].cluster.server}",
+        ).stdout
         assert server == "https://127.0.0.1:16443"
     assert copy.set_server("https://127.0.0.1:16443") == []
     # Nothing else changed: same user, same embedded data.
@@ -311,8 +365,8 @@ def test_root_only_files_go_through_the_privileged_reader(tree):
 
     node = KubeadmTree(tree.root, reader=_root_only_reader, privileged_reader=privileged)
     assert node.ca_cert().common_name == "kubernetes"
-    assert calls == []                                    # ca.crt is world-readable
-    assert node.ca().common_name == "kubernetes"          # ca.key is not
+    assert calls == []  # ca.crt is world-readable
+    assert node.ca().common_name == "kubernetes"  # ca.key is not
     assert calls == ["ca.key"]
     assert node.apiserver_flags()["secure-port"] == "6443"  # nor are the manifests
     assert node.admin_kubeconfig().current_user() == "kubernetes-admin"
@@ -337,10 +391,13 @@ def _fake_sudo(tmp_path, stderr, rc=1):
     return str(script)
 
 
-@pytest.mark.parametrize("stderr, advice", [
-    ("sudo: a password is required", "Run 'sudo -v' in a terminal first"),
-    ("nobody is not in the sudoers file.", "may not use sudo"),
-])
+@pytest.mark.parametrize(
+    "stderr, advice",
+    [
+        ("sudo: a password is required", "Run 'sudo -v' in a terminal first"),
+        ("nobody is not in the sudoers file.", "may not use sudo"),
+    ],
+)
 def test_sudo_refusals_become_advice(tmp_path, tree, stderr, advice):
     with pytest.raises(PrivilegedReadError, match=advice) as info:
         sudo_cat(tree.ca_key, sudo=(_fake_sudo(tmp_path, stderr), "-n"))
@@ -367,7 +424,7 @@ def test_node_layout_read_by_an_unprivileged_user(tree, tmp_path):
         script = textwrap.dedent(f"""
             import json, sys
             from k8sauthlib.kube.kubeadm import KubeadmTree
-            tree = KubeadmTree({str(node_root / 'etc-kubernetes')!r})
+            tree = KubeadmTree({str(node_root / "etc-kubernetes")!r})
             out = {{"crt": tree.ca_cert().common_name}}
             for name, call in (("flags", tree.apiserver_flags), ("ca", tree.ca), ("admin", tree.admin_kubeconfig)):
                 try:
@@ -379,13 +436,18 @@ def test_node_layout_read_by_an_unprivileged_user(tree, tmp_path):
         """)
         base = _setpriv() + [sys.executable, "-c", script]
         env = {"PYTHONPATH": str(REPO), "HOME": "/nonexistent"}
-        probe = subprocess.run(_setpriv() + [sys.executable, "-c", "import k8sauthlib.kube.kubeadm"],
-                               capture_output=True, text=True, env={**env, "PATH": "/usr/bin:/bin"})
+        probe = subprocess.run(
+            _setpriv() + [sys.executable, "-c", "import k8sauthlib.kube.kubeadm"],
+            capture_output=True,
+            text=True,
+            env={**env, "PATH": "/usr/bin:/bin"},
+        )
         if probe.returncode != 0:
             pytest.skip(f"this Python cannot run as nobody here: {probe.stderr.strip()[-200:]}")
         # Without sudo on PATH (the real situation on this machine when sudo is absent).
-        no_sudo = subprocess.run(base, capture_output=True, text=True, timeout=60,
-                                 env={**env, "PATH": str(node_root / "empty")})
+        no_sudo = subprocess.run(
+            base, capture_output=True, text=True, timeout=60, env={**env, "PATH": str(node_root / "empty")}
+        )
         assert no_sudo.returncode == 0, no_sudo.stderr
         result = json.loads(no_sudo.stdout)
         assert result["crt"] == "kubernetes"  # pki/ca.crt is world-readable
@@ -394,8 +456,9 @@ def test_node_layout_read_by_an_unprivileged_user(tree, tmp_path):
             assert "sudo is not installed here" in result[name]
         assert "kube-apiserver.yaml" in result["flags"] and "ca.key" in result["ca"]
         # With a sudo that wants a password (sudo -n cannot ask for it).
-        with_sudo = subprocess.run(base, capture_output=True, text=True, timeout=60,
-                                   env={**env, "PATH": f"{fakebin}:/usr/bin:/bin"})
+        with_sudo = subprocess.run(
+            base, capture_output=True, text=True, timeout=60, env={**env, "PATH": f"{fakebin}:/usr/bin:/bin"}
+        )
         result = json.loads(with_sudo.stdout)
         assert "sudo needs a password" in result["ca"] and "sudo -v" in result["ca"]
     finally:
@@ -416,8 +479,9 @@ def test_lab_serves_the_tree_to_kubectl_with_admin_conf(tmp_path):
         alice = kc.write(tmp_path / "alice.kubeconfig")
         denied = kubectl(tmp_path, f"--kubeconfig={alice}", "get", "pods", "-n", "kube-system", check=False)
         assert denied.returncode == 1
-        assert ('pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the '
-                'namespace "kube-system"') in denied.stderr
+        assert (
+            'pods is forbidden: User "alice" cannot list resource "pods" in API group "" in the namespace "kube-system"'
+        ) in denied.stderr
 
 
 def test_articles_step_6_kubeconfig_matches_kubectl(tree, tmp_path, monkeypatch):
@@ -431,8 +495,15 @@ def test_articles_step_6_kubeconfig_matches_kubectl(tree, tmp_path, monkeypatch)
     theirs, ours = home / "kubeconfig-kubectl", home / "kubeconfig"
     shutil.copy(tree.admin_conf, theirs)
     k = [f"--kubeconfig={theirs}", "config"]
-    kubectl(tmp_path, *k, "set-credentials", "x509", "--client-certificate=k8s-new-client.pem",
-            "--client-key=k8s-new-client-key.pem", cwd=tmp_path)
+    kubectl(
+        tmp_path,
+        *k,
+        "set-credentials",
+        "x509",
+        "--client-certificate=k8s-new-client.pem",
+        "--client-key=k8s-new-client-key.pem",
+        cwd=tmp_path,
+    )
     kubectl(tmp_path, *k, "set-context", "kubernetes-admin@kubernetes", "--user=x509", cwd=tmp_path)
     shutil.copy(tree.admin_conf, ours)
     kc = Kubeconfig.load(ours)
@@ -448,17 +519,23 @@ def test_full_pki_has_every_file_the_manifests_name(tmp_path):
     tree = KubeadmTree.create_lab(tmp_path / "lab", key="ecdsa-p256", full_pki=True)
     for component in ("kube-apiserver", "kube-controller-manager", "etcd"):
         for flag, value in tree.component_flags(component).items():
-            if value.startswith("/etc/kubernetes/") and (flag.endswith("file") or "kubeconfig" in flag
-                                                         or flag.endswith(("certificate", "key"))):
+            if value.startswith("/etc/kubernetes/") and (
+                flag.endswith("file") or "kubeconfig" in flag or flag.endswith(("certificate", "key"))
+            ):
                 assert tree.map_path(value).is_file(), (component, flag, value)
-    issuers = {"ca": tree.ca_cert().cert,
-               "front-proxy-ca": k8s.load_cert(tree.pki_dir / "front-proxy-ca.crt"),
-               "etcd/ca": k8s.load_cert(tree.pki_dir / "etcd/ca.crt")}
-    for name, issuer, purpose in (("apiserver-kubelet-client", "ca", "client"),
-                                  ("front-proxy-client", "front-proxy-ca", "client"),
-                                  ("etcd/server", "etcd/ca", "server"), ("etcd/peer", "etcd/ca", "client"),
-                                  ("etcd/healthcheck-client", "etcd/ca", "client"),
-                                  ("apiserver-etcd-client", "etcd/ca", "client")):
+    issuers = {
+        "ca": tree.ca_cert().cert,
+        "front-proxy-ca": k8s.load_cert(tree.pki_dir / "front-proxy-ca.crt"),
+        "etcd/ca": k8s.load_cert(tree.pki_dir / "etcd/ca.crt"),
+    }
+    for name, issuer, purpose in (
+        ("apiserver-kubelet-client", "ca", "client"),
+        ("front-proxy-client", "front-proxy-ca", "client"),
+        ("etcd/server", "etcd/ca", "server"),
+        ("etcd/peer", "etcd/ca", "client"),
+        ("etcd/healthcheck-client", "etcd/ca", "client"),
+        ("apiserver-etcd-client", "etcd/ca", "client"),
+    ):
         cert = k8s.Cert.load(tree.pki_dir / f"{name}.crt", tree.pki_dir / f"{name}.key")
         assert k8s.verify_chain(cert.cert, [issuers[issuer]], purpose=purpose), name
         assert _mode(tree.pki_dir / f"{name}.key") == 0o600

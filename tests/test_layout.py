@@ -18,7 +18,11 @@ import k8sauthlib
 
 ROOT = Path(k8sauthlib.__file__).resolve().parent
 PACKAGE = "k8sauthlib"
-MAX_LINES = 520
+MAX_LINES = 500
+# Modules still over MAX_LINES, with their current size, until their own branch cuts them
+# (lab/ is formatted and split on the lab branch); the list only shrinks.
+OVER_THE_LIMIT = {"k8sauthlib.lab.transport": 520}
+
 
 def modules():
     """``{dotted name: path}`` for every module of the package."""
@@ -40,7 +44,7 @@ def _resolve(module: str, path: Path, node: ast.ImportFrom) -> str:
         return node.module or ""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     base = package.split(".")
-    base = base[:len(base) - (node.level - 1)]
+    base = base[: len(base) - (node.level - 1)]
     return ".".join(base + ([node.module] if node.module else []))
 
 
@@ -58,7 +62,7 @@ def imports(module: str):
                 continue
             for alias in node.names:
                 sub = f"{target}.{alias.name}"
-                if sub in MODULES:      # ``from . import diagnose``: a module, not a name
+                if sub in MODULES:  # ``from . import diagnose``: a module, not a name
                     yield sub, None, node.lineno
                 else:
                     yield target, alias.name, node.lineno
@@ -86,7 +90,7 @@ def test_the_import_graph_has_no_cycle():
         stack.append(node)
         for nxt in sorted(edges[node]):
             if state.get(nxt) == "open":
-                cycles.append(stack[stack.index(nxt):] + [nxt])
+                cycles.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt)
         stack.pop()
@@ -118,7 +122,16 @@ def test_the_cycle_check_finds_a_cycle():
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_a_module_fits_in_one_sitting(module):
     lines = len(MODULES[module].read_text().splitlines())
-    assert lines <= MAX_LINES, f"{module} has {lines} lines (at most {MAX_LINES}); cut it where its concepts part"
+    limit = OVER_THE_LIMIT.get(module, MAX_LINES)
+    assert lines <= limit, f"{module} has {lines} lines (at most {limit}); cut it where its concepts part"
+
+
+def test_the_exceptions_to_the_size_limit_are_real():
+    """An exception names an existing module that still needs it; one that fits again must go."""
+    for module, limit in OVER_THE_LIMIT.items():
+        assert module in MODULES, f"{module} is listed in OVER_THE_LIMIT but does not exist"
+        lines = len(MODULES[module].read_text().splitlines())
+        assert MAX_LINES < lines <= limit, f"{module} has {lines} lines: remove it from OVER_THE_LIMIT"
 
 
 def test_no_private_name_is_imported_across_modules():
@@ -131,6 +144,7 @@ def test_no_private_name_is_imported_across_modules():
 
 
 # Go rules: the function that implements each, and the one module allowed to define it.
+# fmt: off
 GO_RULES = {
     "parse_duration": "k8sauthlib.go.duration",      # time.ParseDuration
     "format_duration": "k8sauthlib.go.duration",     # time.Duration.String
@@ -142,6 +156,7 @@ GO_RULES = {
     "parse_hosts": "k8sauthlib.pki.names",
     "read_file": "k8sauthlib.files",
 }
+# fmt: on
 # Names an earlier layout used for a second copy of the same rule.
 RETIRED = ("parse_go_duration", "format_go_duration", "_go_quote", "_is_email", "_is_uri", "_GO_UNITS")
 

@@ -33,8 +33,7 @@ from k8sauthlib.tls.client import MTLSClient
 from k8sauthlib.tls.nginx import Nginx
 from k8sauthlib.tls.process import nginx_available
 
-pytestmark = pytest.mark.skipif(not nginx_available() or shutil.which("curl") is None,
-                                reason="needs nginx and curl")
+pytestmark = pytest.mark.skipif(not nginx_available() or shutil.which("curl") is None, reason="needs nginx and curl")
 
 KOREAN = "<h1>안녕하세요, mTLS!</h1>"
 
@@ -55,11 +54,17 @@ def lab(request):
     ca.issue_client_cert("localhost", groups=["client-group"], key=key).write("client", d)
     ca.issue_client_cert("bob", key=key).write("bob", d)
     other_ca.issue_client_cert("mallory", key=key).write("mallory", d)
-    ca.issue_client_cert("old", key=key, not_before=now - timedelta(days=30),
-                         not_after=now - timedelta(days=1)).write("expired", d)
+    ca.issue_client_cert("old", key=key, not_before=now - timedelta(days=30), not_after=now - timedelta(days=1)).write(
+        "expired", d
+    )
     tls = Nginx(root / "tls", server_cert=d / "server.pem", server_key=d / "server-key.pem").start()
-    mtls = Nginx(root / "mtls", server_cert=d / "server.pem", server_key=d / "server-key.pem",
-                 client_ca=d / "rootCA.pem", verify_client="on").start()
+    mtls = Nginx(
+        root / "mtls",
+        server_cert=d / "server.pem",
+        server_key=d / "server-key.pem",
+        client_ca=d / "rootCA.pem",
+        verify_client="on",
+    ).start()
     yield {"key": key, "dir": d, "tls": tls, "mtls": mtls}
     tls.stop()
     mtls.stop()
@@ -76,6 +81,7 @@ def client(lab, server, **kw):
 
 
 # -- section "HTTPS web server with TLS" (nginx without client verification) -------------------
+
 
 def test_plain_http_to_the_tls_port(lab):
     web = lab["tls"]
@@ -145,6 +151,7 @@ def test_cacert_with_the_ip_address(lab):
 
 # -- section "adding the client certificate" (ssl_verify_client on) ------------------------------
 
+
 def test_mutual_tls_without_a_client_cert(lab):
     web = lab["mtls"]
     (ca,) = files(lab, "rootCA.pem")
@@ -185,6 +192,7 @@ def test_mutual_tls_with_cert_and_key(lab):
 
 
 # -- the cases the article skips -----------------------------------------------------------------
+
 
 def test_client_cert_from_another_ca(lab):
     web = lab["mtls"]
@@ -289,8 +297,7 @@ def test_host_name_missing_from_the_sans(lab):
     web = lab["tls"]
     (ca,) = files(lab, "rootCA.pem")
     name = "www.example.test"
-    r = diagnose.run_curl(["--cacert", ca, "--resolve", f"{name}:{web.port}:127.0.0.1",
-                           f"https://{name}:{web.port}/"])
+    r = diagnose.run_curl(["--cacert", ca, "--resolve", f"{name}:{web.port}:127.0.0.1", f"https://{name}:{web.port}/"])
     assert r.returncode == 60
     assert "no alternative certificate subject name matches target host name" in r.stderr
     assert r.cause.key == "hostname-mismatch"
@@ -340,20 +347,18 @@ def forge_key(cert_path, other_key_path, out):
     if isinstance(other, ec.EllipticCurvePrivateKey):
         # SEC 1 ECPrivateKey: the other key's scalar, the certificate's point
         point = serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
-        der = other.private_bytes(serialization.Encoding.DER,
-                                  serialization.PrivateFormat.TraditionalOpenSSL,
-                                  serialization.NoEncryption())
+        der = other.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
         der = der.replace(other.public_key().public_bytes(*point), public.public_bytes(*point))
         label = b"EC PRIVATE KEY"
     else:
         # PKCS#1 RSAPrivateKey: version, n, e (the certificate's), d, p, q, dP, dQ, qInv (the other's)
         pub, sec = public.public_numbers(), other.private_numbers()
-        body = b"".join(_der_int(x) for x in (0, pub.n, pub.e, sec.d, sec.p, sec.q,
-                                               sec.dmp1, sec.dmq1, sec.iqmp))
+        body = b"".join(_der_int(x) for x in (0, pub.n, pub.e, sec.d, sec.p, sec.q, sec.dmp1, sec.dmq1, sec.iqmp))
         der = b"\x30" + _der_len(len(body)) + body
         label = b"RSA PRIVATE KEY"
-    pem = (b"-----BEGIN " + label + b"-----\n" + base64.encodebytes(der)
-           + b"-----END " + label + b"-----\n")
+    pem = b"-----BEGIN " + label + b"-----\n" + base64.encodebytes(der) + b"-----END " + label + b"-----\n"
     k8s.atomic_write(out, pem, mode=0o600)
     return str(out)
 

@@ -53,8 +53,13 @@ def pki(workroot):
 @pytest.fixture(scope="module")
 def mtls(workroot, pki):
     d = pki["dir"]
-    with Nginx(workroot / "mtls", server_cert=d / "server.pem", server_key=d / "server-key.pem",
-               client_ca=d / "rootCA.pem", verify_client="on") as web:
+    with Nginx(
+        workroot / "mtls",
+        server_cert=d / "server.pem",
+        server_key=d / "server-key.pem",
+        client_ca=d / "rootCA.pem",
+        verify_client="on",
+    ) as web:
         yield web
 
 
@@ -90,16 +95,21 @@ def test_config_is_the_articles_server_block(mtls):
     assert mtls.default_conf_path.read_text() == text
     main = mtls.conf_path.read_text()
     assert main == mtls.main_config_text
-    for directive in ("daemon off;", "pid logs/nginx.pid;", "error_log logs/error.log",
-                      "charset utf-8;", "include default.conf;", "client_body_temp_path tmp/body;"):
+    for directive in (
+        "daemon off;",
+        "pid logs/nginx.pid;",
+        "error_log logs/error.log",
+        "charset utf-8;",
+        "include default.conf;",
+        "client_body_temp_path tmp/body;",
+    ):
         assert directive in main
     # nothing outside the prefix: every path in the wrapper is relative
     assert "/var/" not in main and "/etc/" not in main
 
 
 def test_certificate_objects_instead_of_files(workroot, pki):
-    with Nginx(workroot / "objects", server_cert=pki["server"], client_ca=pki["ca"],
-               verify_client=True) as web:
+    with Nginx(workroot / "objects", server_cert=pki["server"], client_ca=pki["ca"], verify_client=True) as web:
         assert web.server_key_path.read_bytes() == pki["server"].key_pem
         assert web.client_ca_path.read_bytes() == pki["ca"].cert_pem
         assert "ssl_verify_client      on;" in web.config_text
@@ -140,8 +150,9 @@ def test_workers_run_as_nobody_and_serve_the_korean_page(mtls, pki):
     assert all(_uid(p) == 65534 for p in workers)  # nobody
     # the master (root) read the 0600 key, the nobody worker read html/: both are needed for 200
     d = pki["dir"]
-    r = diagnose.run_curl(["--cacert", d / "rootCA.pem", "--cert", d / "client.pem",
-                           "--key", d / "client-key.pem", mtls.url])
+    r = diagnose.run_curl(
+        ["--cacert", d / "rootCA.pem", "--cert", d / "client.pem", "--key", d / "client-key.pem", mtls.url]
+    )
     assert r.returncode == 0 and r.http_code == 200, r
     assert "<h1>안녕하세요, mTLS!</h1>" in r.stdout
 
@@ -315,9 +326,13 @@ def test_an_nginx_this_library_did_not_start_is_never_signalled(workroot, pki):
     web.write_config()  # a valid configuration for their nginx, on a port of its own
     web_port = web.port
     prefix.mkdir()
-    foreign = subprocess.Popen([find_nginx(), "-p", f"{theirs_dir}/", "-c", str(web.conf_path),
-                                "-e", "logs/error.log"], cwd=prefix, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+    foreign = subprocess.Popen(
+        [find_nginx(), "-p", f"{theirs_dir}/", "-c", str(web.conf_path), "-e", "logs/error.log"],
+        cwd=prefix,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 10
         while port_is_free(web_port) and time.monotonic() < deadline:
@@ -334,7 +349,7 @@ def test_an_nginx_this_library_did_not_start_is_never_signalled(workroot, pki):
 
 def test_missing_nginx_says_how_to_install(workroot, pki, monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # an empty directory: no nginx anywhere on PATH
-    monkeypatch.setattr("k8sauthlib.tls.process.SYSTEM_SBIN", (str(tmp_path),))   # nor in sbin
+    monkeypatch.setattr("k8sauthlib.tls.process.SYSTEM_SBIN", (str(tmp_path),))  # nor in sbin
     monkeypatch.delenv("K8SAUTHLIB_NGINX", raising=False)
     with pytest.raises(NginxNotFoundError, match="apt-get install nginx") as info:
         _new(workroot, "missing", pki).start()
@@ -364,12 +379,14 @@ def test_port_taken_while_starting_is_not_mistaken_for_ours(workroot, pki):
     try:
         web = _new(workroot, "late", pki, port=other.port)
         import k8sauthlib.tls.nginx as nginx_mod
+
         real = nginx_mod.listening_inodes
         calls = []
 
         def blind_once(host, port):  # the pre-start check misses the holder (a race)
             calls.append(port)
             return [] if len(calls) == 1 else real(host, port)
+
         nginx_mod.listening_inodes = blind_once
         try:
             with pytest.raises(NginxStartError) as info:
@@ -395,8 +412,7 @@ def test_start_failure_carries_nginx_error_log_lines_key_mismatch(workroot, pki)
 
 
 def test_bad_config_rejected_by_nginx_t(workroot, pki):
-    web = _new(workroot, "bad-t", pki, verify_client="on", client_ca=pki["dir"] / "rootCA.pem",
-               verify_depth=-3)
+    web = _new(workroot, "bad-t", pki, verify_client="on", client_ca=pki["dir"] / "rootCA.pem", verify_depth=-3)
     with pytest.raises(NginxError) as info:
         web.test_config()
     assert any("ssl_verify_depth" in line for line in info.value.log_lines)
@@ -406,11 +422,27 @@ def test_error_log_shows_client_verify_errors(mtls, workroot):
     # a self-signed client certificate made with openssl, like the article's intruder
     d = workroot / "intruder"
     d.mkdir(exist_ok=True)
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=intruder", "-keyout", d / "intruder-key.pem",
-                    "-out", d / "intruder.pem"], check=True, capture_output=True)
-    r = diagnose.run_curl(["-k", "--cert", d / "intruder.pem", "--key", d / "intruder-key.pem",
-                           mtls.url])
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=intruder",
+            "-keyout",
+            d / "intruder-key.pem",
+            "-out",
+            d / "intruder.pem",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    r = diagnose.run_curl(["-k", "--cert", d / "intruder.pem", "--key", d / "intruder-key.pem", mtls.url])
     assert r.http_code == 400 and r.title == "400 The SSL certificate error"
     lines = mtls.error_log_lines("client SSL certificate verify error")
     assert any("(18:self-signed certificate)" in line for line in lines), lines
@@ -439,8 +471,7 @@ def test_nginx_dies_with_its_owner(workroot, pki):
         "print(web.port, flush=True)\n"
         "sys.stdin.read()\n"
     )
-    owner = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     port = int(owner.stdout.readline())
     assert not port_is_free(port)
     owner.send_signal(signal.SIGKILL)
@@ -460,15 +491,22 @@ def test_notebook_03_output_is_the_same_from_a_private_folder(tmp_path):
     try:
         assert stat.S_IMODE(private.stat().st_mode) == 0o700
         root = Path(__file__).resolve().parents[1]
-        env = dict(os.environ, K8SAUTH_WORKDIR=str(private / "work"),
-                   PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
-        r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                            "book/03_https_nginx.ipynb"], cwd=root, env=env, capture_output=True,
-                           text=True, timeout=600)
+        env = dict(
+            os.environ,
+            K8SAUTH_WORKDIR=str(private / "work"),
+            PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+        )
+        r = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "book/03_https_nginx.ipynb"],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
         assert stat.S_IMODE(private.stat().st_mode) == 0o700  # not widened for nginx
-        assert "user root" not in (private / "work" / "03_https_nginx" / "nginx" / "conf" /
-                                    "nginx.conf").read_text()
+        assert "user root" not in (private / "work" / "03_https_nginx" / "nginx" / "conf" / "nginx.conf").read_text()
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
@@ -476,8 +514,9 @@ def test_notebook_03_output_is_the_same_from_a_private_folder(tmp_path):
 def test_wait_for_access_log_returns_the_requests_line(mtls, pki):
     d = pki["dir"]
     before = len(mtls.access_log_lines())
-    r = diagnose.run_curl(["--cacert", d / "rootCA.pem", "--cert", d / "client.pem",
-                           "--key", d / "client-key.pem", mtls.url])
+    r = diagnose.run_curl(
+        ["--cacert", d / "rootCA.pem", "--cert", d / "client.pem", "--key", d / "client-key.pem", mtls.url]
+    )
     assert r.http_code == 200, r
     line = mtls.wait_for_access_log("CN=localhost", after=before)
     assert 'verify=SUCCESS subject="CN=localhost,O=client-group"' in line, line
@@ -486,7 +525,7 @@ def test_wait_for_access_log_returns_the_requests_line(mtls, pki):
 
 def test_wait_for_access_log_ignores_older_lines_and_says_so(mtls, pki):
     d = pki["dir"]
-    diagnose.run_curl(["--cacert", d / "rootCA.pem", mtls.url])   # no client certificate: 400
+    diagnose.run_curl(["--cacert", d / "rootCA.pem", mtls.url])  # no client certificate: 400
     assert mtls.wait_for_access_log("verify=NONE")
     after = len(mtls.access_log_lines())
     with pytest.raises(NginxError, match=r"no line containing 'verify=NONE' in .*access.log after line"):

@@ -25,8 +25,20 @@ def served(tmp_path):
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl not installed")
 def test_curl_request_is_recorded_with_its_bearer_token(served):
     web, tmp = served
-    out = subprocess.run(["curl", "-sS", "--cacert", str(tmp / "ca.pem"), "-H", "Authorization: Bearer t0k",
-                          web.url + "/api/v1/namespaces/default/pods"], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "--cacert",
+            str(tmp / "ca.pem"),
+            "-H",
+            "Authorization: Bearer t0k",
+            web.url + "/api/v1/namespaces/default/pods",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert json.loads(out.stdout) == POD_LIST
     (req,) = web.requests
     assert req.line == "GET /api/v1/namespaces/default/pods HTTP/1.1"
@@ -37,14 +49,27 @@ def test_curl_request_is_recorded_with_its_bearer_token(served):
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not installed")
 def test_kubectl_get_raw_sends_the_same_plain_get(served):
     web, tmp = served
-    out = subprocess.run(["kubectl", "--kubeconfig=/dev/null", f"--server={web.url}",
-                          f"--certificate-authority={tmp / 'ca.pem'}", "--token=demo", f"--cache-dir={tmp / 'cache'}",
-                          "get", "--raw", "/api/v1/namespaces/default/pods"], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            "kubectl",
+            "--kubeconfig=/dev/null",
+            f"--server={web.url}",
+            f"--certificate-authority={tmp / 'ca.pem'}",
+            "--token=demo",
+            f"--cache-dir={tmp / 'cache'}",
+            "get",
+            "--raw",
+            "/api/v1/namespaces/default/pods",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == POD_LIST
     pods = [r for r in web.requests if r.path == "/api/v1/namespaces/default/pods"]
-    assert [(r.line, r.authorization) for r in pods] == [("GET /api/v1/namespaces/default/pods HTTP/1.1",
-                                                           "Bearer demo")]
+    assert [(r.line, r.authorization) for r in pods] == [
+        ("GET /api/v1/namespaces/default/pods HTTP/1.1", "Bearer demo")
+    ]
     assert pods[0].user_agent.startswith("kubectl/")
 
 
@@ -53,7 +78,9 @@ def test_foreign_ca_is_refused_and_nothing_is_recorded(served, tmp_path_factory)
     web, _ = served
     other = tmp_path_factory.mktemp("other")
     k8s.CA.create("someone-else").write_cert(other / "ca.pem")
-    r = subprocess.run(["curl", "-sS", "--cacert", str(other / "ca.pem"), web.url + "/"], capture_output=True, text=True)
+    r = subprocess.run(
+        ["curl", "-sS", "--cacert", str(other / "ca.pem"), web.url + "/"], capture_output=True, text=True
+    )
     assert r.returncode == 60, r
     assert web.requests == []
 
@@ -73,4 +100,4 @@ def test_close_is_idempotent_and_stops_serving(served):
     web.close()
     if shutil.which("curl"):
         r = subprocess.run(["curl", "-sS", "--cacert", str(tmp / "ca.pem"), url + "/"], capture_output=True, text=True)
-        assert r.returncode == 7, r   # connection refused
+        assert r.returncode == 7, r  # connection refused

@@ -72,9 +72,18 @@ def workdir(chapter: str, *, base: str | os.PathLike | None = None, clean: bool 
 #: Python's ssl and Go: ``SSL_CERT_FILE``/``SSL_CERT_DIR``). :func:`clean_env` removes them.
 READER_VARIABLES = (
     "KUBECONFIG",
-    "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
-    "NO_PROXY", "no_proxy",
-    "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
 )
 
 
@@ -198,12 +207,14 @@ class Cluster:
     def host(self) -> str:
         """The host (IP) part of :attr:`url`."""
         from urllib.parse import urlsplit
+
         return urlsplit(self.url).hostname
 
     @property
     def port(self) -> int:
         """The port of :attr:`url`."""
         from urllib.parse import urlsplit
+
         return urlsplit(self.url).port or 443
 
     @property
@@ -221,18 +232,22 @@ class Cluster:
         if self.is_lab or os.geteuid() == 0:
             return ""
         import shlex
+
         return f"sudo -n env PATH={shlex.quote(os.environ.get('PATH', '/usr/bin:/bin'))}"
 
     # ------------------------------------------------------------------------------ RBAC
     def _kubectl(self, *args) -> str:
         import subprocess
+
         cmd = ["kubectl", f"--kubeconfig={self.kubeconfig}", *map(str, args)]
         if self.sudo:
             import shlex
+
             cmd = shlex.split(self.sudo) + cmd
         proc = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
         if proc.returncode != 0:
             from ..errors import K8sAuthError
+
             raise K8sAuthError(f"{' '.join(cmd)} failed (exit {proc.returncode}): {proc.stderr.strip()}")
         return proc.stdout.strip()
 
@@ -249,11 +264,14 @@ class Cluster:
         manifest = Path(manifest)
         if self.is_lab:
             import yaml
+
             target = self.tree.rbac_dir / manifest.name
             shutil.copyfile(manifest, target)
             docs = [d for d in yaml.safe_load_all(manifest.read_text(encoding="utf-8")) if d]
-            return "\n".join(f"{d['kind'].lower()}.rbac.authorization.k8s.io/{d['metadata']['name']} "
-                             f"-> lab/rbac/{manifest.name}" for d in docs)
+            return "\n".join(
+                f"{d['kind'].lower()}.rbac.authorization.k8s.io/{d['metadata']['name']} -> lab/rbac/{manifest.name}"
+                for d in docs
+            )
         return self._kubectl("apply", "-f", manifest.absolute())
 
     def delete(self, manifest, *, missing_ok: bool = False) -> str:
@@ -282,6 +300,7 @@ class Cluster:
             import http.client
             import json
             import ssl
+
             ctx = ssl.create_default_context(cadata=self.tree.read_bytes(self.tree.ca_crt).decode("ascii"))
             conn = http.client.HTTPSConnection(self.host, self.port, context=ctx, timeout=10)
             try:
@@ -350,8 +369,11 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
         tree = KubeadmTree(KUBEADM_ROOT)
         if not tree.apiserver_manifest.exists():
             from ..errors import InputError
-            raise InputError(f"K8SAUTH_MODE=kubeadm, but {tree.apiserver_manifest} does not exist: run the book on "
-                             f"a kubeadm control-plane node, or unset K8SAUTH_MODE to use the local lab")
+
+            raise InputError(
+                f"K8SAUTH_MODE=kubeadm, but {tree.apiserver_manifest} does not exist: run the book on "
+                f"a kubeadm control-plane node, or unset K8SAUTH_MODE to use the local lab"
+            )
         flags = tree.apiserver_flags()
         address = flags.get("advertise-address")
         if address:
@@ -371,10 +393,13 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
     version = lab_version()
     if version:
         import inspect
+
         if "kubernetes_version" not in inspect.signature(LabServer).parameters:
             from .errors import InputError
-            raise InputError(f"K8SAUTH_LAB_VERSION={version}, but this lab presents only its own version; "
-                             f"unset K8SAUTH_LAB_VERSION")
+
+            raise InputError(
+                f"K8SAUTH_LAB_VERSION={version}, but this lab presents only its own version; unset K8SAUTH_LAB_VERSION"
+            )
         lab = LabServer(root, port=port, kubernetes_version=version).start()
     else:
         lab = LabServer(root, port=port).start()

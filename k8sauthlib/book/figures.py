@@ -50,6 +50,7 @@ _KEY_USAGES = [  # (attribute of x509.KeyUsage, name as openssl prints it)
 # chain of trust
 # ---------------------------------------------------------------------------------------------
 
+
 def _ext(cert: x509.Certificate, kind):
     try:
         return cert.extensions.get_extension_for_class(kind).value
@@ -131,14 +132,18 @@ def _role(cert: x509.Certificate, self_signed: bool) -> tuple[str, str]:
 
 
 def _row(label: str, value: str) -> str:
-    return (f'<TR><TD ALIGN="LEFT" VALIGN="TOP"><FONT COLOR="#555555">{esc(label)}</FONT></TD>'
-            f'<TD ALIGN="LEFT" BALIGN="LEFT">{value}</TD></TR>')
+    return (
+        f'<TR><TD ALIGN="LEFT" VALIGN="TOP"><FONT COLOR="#555555">{esc(label)}</FONT></TD>'
+        f'<TD ALIGN="LEFT" BALIGN="LEFT">{value}</TD></TR>'
+    )
 
 
 def _cert_label(cert: x509.Certificate, role: str, color: str, *, forged: bool = False) -> str:
-    rows = [f'<TR><TD COLSPAN="2" BGCOLOR="{color}"><B>{esc(role)}</B></TD></TR>',
-            _row("주체(subject)", esc(dn_text(cert.subject))),
-            _row("발급자(issuer)", esc(dn_text(cert.issuer)))]
+    rows = [
+        f'<TR><TD COLSPAN="2" BGCOLOR="{color}"><B>{esc(role)}</B></TD></TR>',
+        _row("주체(subject)", esc(dn_text(cert.subject))),
+        _row("발급자(issuer)", esc(dn_text(cert.issuer))),
+    ]
     sans = _sans(cert)
     if sans:
         rows.append(_row("SAN", "<BR/>".join(esc(s) for s in sans)))
@@ -166,8 +171,11 @@ def _cert_label(cert: x509.Certificate, role: str, color: str, *, forged: bool =
     nb = cert.not_valid_before_utc.strftime("%Y-%m-%d")
     na = cert.not_valid_after_utc.strftime("%Y-%m-%d")
     rows.append(_row("유효 기간", esc(f"{nb} ~ {na} (UTC)")))
-    return ('<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="#888888">'
-            + "".join(rows) + "</TABLE>>")
+    return (
+        '<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="4" COLOR="#888888">'
+        + "".join(rows)
+        + "</TABLE>>"
+    )
 
 
 def draw_chain(certs: Iterable, *, title: str | None = None) -> graphviz.Digraph:
@@ -226,14 +234,18 @@ def draw_chain(certs: Iterable, *, title: str | None = None) -> graphviz.Digraph
             if ok:
                 g.edge(f"c{j}", f"c{i}", label="서명", penwidth="1.5")
             else:
-                g.edge(f"c{j}", f"c{i}", label="서명 검증 실패", color=BAD_COLOR,
-                       fontcolor=BAD_COLOR, style="dashed")
+                g.edge(f"c{j}", f"c{i}", label="서명 검증 실패", color=BAD_COLOR, fontcolor=BAD_COLOR, style="dashed")
         if not issuers:
             issuer = dn_text(cert.issuer)
             if issuer not in external:
                 external[issuer] = f"x{len(external)}"
-                g.node(external[issuer], f"목록에 없는 발급자\n{issuer}", shape="box",
-                       style="dashed,rounded", color="#888888")
+                g.node(
+                    external[issuer],
+                    f"목록에 없는 발급자\n{issuer}",
+                    shape="box",
+                    style="dashed,rounded",
+                    color="#888888",
+                )
             g.edge(external[issuer], f"c{i}", label="서명?", style="dashed", color="#888888")
     return g
 
@@ -271,20 +283,32 @@ _TLS12 = [
     (">", "HTTP 요청", "GET /api/v1/namespaces/default/pods"),
     ("<", "HTTP 응답", "200 OK / 401 / 403"),
 ]
-_CLIENT_CHECK = "클라이언트가 서버 인증서 검증:\nCA 서명, 유효 기간, SAN의 호스트 이름,\nserverAuth, CertificateVerify 서명"
-_SERVER_CHECK = ("서버가 클라이언트 인증서 검증:\n--client-ca-file의 CA 서명, 유효 기간,\n"
-                 "clientAuth, CertificateVerify 서명\nCN은 사용자, O는 그룹이 됨")
+_CLIENT_CHECK = (
+    "클라이언트가 서버 인증서 검증:\nCA 서명, 유효 기간, SAN의 호스트 이름,\nserverAuth, CertificateVerify 서명"
+)
+_SERVER_CHECK = (
+    "서버가 클라이언트 인증서 검증:\n--client-ca-file의 CA 서명, 유효 기간,\n"
+    "clientAuth, CertificateVerify 서명\nCN은 사용자, O는 그룹이 됨"
+)
 # nginx (ssl_verify_client on) checks the same signature, dates and purpose, but knows no users:
 # it records the subject in $ssl_client_s_dn and answers a failed check with a 400 page.
-_NGINX_CHECK = ("nginx가 클라이언트 인증서 검증:\nssl_client_certificate의 CA 서명, 유효 기간,\n"
-                "clientAuth, CertificateVerify 서명\n주체는 $ssl_client_s_dn에 기록")
-_HTTP = {"kube-apiserver": ("GET /api/v1/namespaces/default/pods", "200 OK / 401 / 403", _SERVER_CHECK),
-         "nginx": ("GET /", "200 OK / 400 (인증서 없음·검증 실패)", _NGINX_CHECK)}
+_NGINX_CHECK = (
+    "nginx가 클라이언트 인증서 검증:\nssl_client_certificate의 CA 서명, 유효 기간,\n"
+    "clientAuth, CertificateVerify 서명\n주체는 $ssl_client_s_dn에 기록"
+)
+_HTTP = {
+    "kube-apiserver": ("GET /api/v1/namespaces/default/pods", "200 OK / 401 / 403", _SERVER_CHECK),
+    "nginx": ("GET /", "200 OK / 400 (인증서 없음·검증 실패)", _NGINX_CHECK),
+}
 
 
-def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
-                        server: str = "서버\n(kube-apiserver, nginx)",
-                        tls_version: str = "1.3", server_kind: str = "kube-apiserver") -> graphviz.Digraph:
+def draw_mtls_handshake(
+    *,
+    client: str = "클라이언트\n(kubectl, curl)",
+    server: str = "서버\n(kube-apiserver, nginx)",
+    tls_version: str = "1.3",
+    server_kind: str = "kube-apiserver",
+) -> graphviz.Digraph:
     """Draw the mutual-TLS handshake as a sequence diagram.
 
     Two lanes, client on the left and server on the right, one arrow per handshake message in
@@ -319,14 +343,27 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
     if server_kind not in _HTTP:
         raise InputError(f"server_kind must be 'kube-apiserver' or 'nginx', not {server_kind!r}")
     request, response, server_check = _HTTP[server_kind]
-    steps = [(d, m, request if m == "HTTP 요청" else response if m == "HTTP 응답" else note)
-             for d, m, note in (_TLS13 if tls_version == "1.3" else _TLS12)]
+    steps = [
+        (d, m, request if m == "HTTP 요청" else response if m == "HTTP 응답" else note)
+        for d, m, note in (_TLS13 if tls_version == "1.3" else _TLS12)
+    ]
     # What the client checks of the server's proof: CertificateVerify in TLS 1.3, the signed
     # ServerKeyExchange in TLS 1.2 (the TLS 1.2 server sends no CertificateVerify).
-    client_check = (_CLIENT_CHECK if tls_version == "1.3"
-                    else _CLIENT_CHECK.replace("CertificateVerify 서명", "ServerKeyExchange 서명"))
-    g = digraph("mtls", rankdir="TB", nodesep="0.2", ranksep="0.42", newrank="true",
-                 label=f"상호 TLS(mTLS) 핸드셰이크 (TLS {tls_version})", labelloc="t", fontsize="14")
+    client_check = (
+        _CLIENT_CHECK
+        if tls_version == "1.3"
+        else _CLIENT_CHECK.replace("CertificateVerify 서명", "ServerKeyExchange 서명")
+    )
+    g = digraph(
+        "mtls",
+        rankdir="TB",
+        nodesep="0.2",
+        ranksep="0.42",
+        newrank="true",
+        label=f"상호 TLS(mTLS) 핸드셰이크 (TLS {tls_version})",
+        labelloc="t",
+        fontsize="14",
+    )
     g.attr("node", shape="point", width="0.06", color="#666666")
 
     g.node("client_head", client, shape="box", style="rounded,filled", fillcolor=CLIENT_COLOR, width="2")
@@ -345,8 +382,15 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
         with g.subgraph() as row:
             row.attr(rank="same")
             if i == client_done:
-                row.node(f"n{i}", client_check, shape="note", fontsize="9", style="filled",
-                         fillcolor="#f7f7f7", color="#999999")
+                row.node(
+                    f"n{i}",
+                    client_check,
+                    shape="note",
+                    fontsize="9",
+                    style="filled",
+                    fillcolor="#f7f7f7",
+                    color="#999999",
+                )
                 row.edge(f"n{i}", c, style="dotted", arrowhead="none", color="#999999")
             row.node(c)
             row.node(s_)
@@ -355,8 +399,15 @@ def draw_mtls_handshake(*, client: str = "클라이언트\n(kubectl, curl)",
             else:
                 row.edge(c, s_, label=label, dir="back", minlen="6")
             if i == server_done:
-                row.node(f"n{i}", server_check, shape="note", fontsize="9", style="filled",
-                         fillcolor="#f7f7f7", color="#999999")
+                row.node(
+                    f"n{i}",
+                    server_check,
+                    shape="note",
+                    fontsize="9",
+                    style="filled",
+                    fillcolor="#f7f7f7",
+                    color="#999999",
+                )
                 row.edge(s_, f"n{i}", style="dotted", arrowhead="none", color="#999999")
         g.edge(prev_c, c, style="dashed", arrowhead="none", color="#aaaaaa", weight="100")
         g.edge(prev_s, s_, style="dashed", arrowhead="none", color="#aaaaaa", weight="100")

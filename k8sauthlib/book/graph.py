@@ -26,7 +26,6 @@ LEAF_COLOR = "#eeeeee"
 BAD_COLOR = "#c62828"
 
 
-
 def digraph(name: str, **graph_attr) -> graphviz.Digraph:
     g = graphviz.Digraph(name)
     g.attr(fontname=FONT, charset="UTF-8", **graph_attr)
@@ -47,5 +46,15 @@ def dn_text(name: x509.Name) -> str:
     return ", ".join(parts) if parts else "(비어 있음)"
 
 
-__all__ = ["BAD_COLOR", "CLIENT_COLOR", "FONT", "INTERMEDIATE_COLOR", "LEAF_COLOR", "ROOT_COLOR", "SERVER_COLOR", "digraph",
-           "dn_text", "esc"]
+__all__ = [
+    "BAD_COLOR",
+    "CLIENT_COLOR",
+    "FONT",
+    "INTERMEDIATE_COLOR",
+    "LEAF_COLOR",
+    "ROOT_COLOR",
+    "SERVER_COLOR",
+    "digraph",
+    "dn_text",
+    "esc",
+]

@@ -50,10 +50,14 @@ def _kv_label(title: str, rows: list[tuple[str, str]], color: str, bold: bool = 
     head = f"<B>{esc(title)}</B>" if bold else esc(title)
     cells = [f'<TR><TD COLSPAN="2" BGCOLOR="{color}">{head}</TD></TR>']
     for key, value in rows:
-        cells.append(f'<TR><TD ALIGN="LEFT"><FONT COLOR="#555555">{esc(key)}</FONT></TD>'
-                     f'<TD ALIGN="LEFT">{esc(value)}</TD></TR>')
-    return ('<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="#888888">'
-            + "".join(cells) + "</TABLE>>")
+        cells.append(
+            f'<TR><TD ALIGN="LEFT"><FONT COLOR="#555555">{esc(key)}</FONT></TD><TD ALIGN="LEFT">{esc(value)}</TD></TR>'
+        )
+    return (
+        '<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="3" COLOR="#888888">'
+        + "".join(cells)
+        + "</TABLE>>"
+    )
 
 
 # how a field of a kubeconfig user or cluster is shown; other scalars as they are, the rest "…"
@@ -102,8 +106,9 @@ def draw_kubeconfig(path_or_dict) -> graphviz.Digraph:
     g.attr("node", shape="plain")
     current = config.get("current-context")
 
-    g.node("current", f"current-context\n{current or '(없음)'}", shape="box", style="rounded,filled",
-           fillcolor="#ffe7a3")
+    g.node(
+        "current", f"current-context\n{current or '(없음)'}", shape="box", style="rounded,filled", fillcolor="#ffe7a3"
+    )
 
     def section(name, caption, items, rows_of, color, prefix):
         with g.subgraph(name=f"cluster_{name}") as s:
@@ -111,18 +116,36 @@ def draw_kubeconfig(path_or_dict) -> graphviz.Digraph:
             if not items:
                 s.node(f"{prefix}_none", "(없음)", shape="box", style="dashed")
             for i, item in enumerate(items or []):
-                s.node(f"{prefix}{i}", _kv_label(str(item.get("name", "")), rows_of(item), color,
-                                                 bold=(prefix == "ctx" and item.get("name") == current)))
+                s.node(
+                    f"{prefix}{i}",
+                    _kv_label(
+                        str(item.get("name", "")),
+                        rows_of(item),
+                        color,
+                        bold=(prefix == "ctx" and item.get("name") == current),
+                    ),
+                )
 
     contexts = config.get("contexts") or []
     clusters = config.get("clusters") or []
     users = config.get("users") or []
-    section("contexts", "컨텍스트(contexts)", contexts,
-            lambda c: [(k, str(v)) for k, v in (c.get("context") or {}).items()], "#fff3d6", "ctx")
-    section("clusters", "클러스터(clusters)", clusters,
-            lambda c: _field_rows(c.get("cluster"), _CLUSTER_FIELDS), SERVER_COLOR, "cl")
-    section("users", "사용자(users)", users,
-            lambda u: _field_rows(u.get("user"), _USER_FIELDS), CLIENT_COLOR, "us")
+    section(
+        "contexts",
+        "컨텍스트(contexts)",
+        contexts,
+        lambda c: [(k, str(v)) for k, v in (c.get("context") or {}).items()],
+        "#fff3d6",
+        "ctx",
+    )
+    section(
+        "clusters",
+        "클러스터(clusters)",
+        clusters,
+        lambda c: _field_rows(c.get("cluster"), _CLUSTER_FIELDS),
+        SERVER_COLOR,
+        "cl",
+    )
+    section("users", "사용자(users)", users, lambda u: _field_rows(u.get("user"), _USER_FIELDS), CLIENT_COLOR, "us")
 
     cluster_ids = {c.get("name"): f"cl{i}" for i, c in enumerate(clusters)}
     user_ids = {u.get("name"): f"us{i}" for i, u in enumerate(users)}
@@ -136,12 +159,19 @@ def draw_kubeconfig(path_or_dict) -> graphviz.Digraph:
                 g.edge(f"ctx{i}", ids[target], label=key)
             elif target:
                 missing = f"missing_{key}_{i}"
-                g.node(missing, f"{key} '{target}' 없음", shape="box", style="dashed",
-                       color=BAD_COLOR, fontcolor=BAD_COLOR)
+                g.node(
+                    missing, f"{key} '{target}' 없음", shape="box", style="dashed", color=BAD_COLOR, fontcolor=BAD_COLOR
+                )
                 g.edge(f"ctx{i}", missing, label=key, color=BAD_COLOR, style="dashed")
     if current and current not in {c.get("name") for c in contexts}:
-        g.node("missing_current", f"컨텍스트 '{current}' 없음", shape="box", style="dashed",
-               color=BAD_COLOR, fontcolor=BAD_COLOR)
+        g.node(
+            "missing_current",
+            f"컨텍스트 '{current}' 없음",
+            shape="box",
+            style="dashed",
+            color=BAD_COLOR,
+            fontcolor=BAD_COLOR,
+        )
         g.edge("current", "missing_current", color=BAD_COLOR, style="dashed")
     return g
 
@@ -149,6 +179,7 @@ def draw_kubeconfig(path_or_dict) -> graphviz.Digraph:
 # ---------------------------------------------------------------------------------------------
 # path of an API request
 # ---------------------------------------------------------------------------------------------
+
 
 def draw_request_path() -> graphviz.Digraph:
     """Draw the path of a request through kube-apiserver.
@@ -164,24 +195,40 @@ def draw_request_path() -> graphviz.Digraph:
     """
     # top to bottom, each refusal beside its stage: a left-to-right chain is too wide to read
     # at the book's page width
-    g = digraph("request", rankdir="TB", nodesep="0.6", ranksep="0.35",
-                 label="kube-apiserver가 요청을 처리하는 순서", labelloc="t", fontsize="14")
+    g = digraph(
+        "request",
+        rankdir="TB",
+        nodesep="0.6",
+        ranksep="0.35",
+        label="kube-apiserver가 요청을 처리하는 순서",
+        labelloc="t",
+        fontsize="14",
+    )
     g.attr("node", shape="box", style="rounded,filled", fillcolor="#ffffff", color="#777777")
 
     g.node("req", "요청\n(kubectl, curl,\nclient-go)", fillcolor="#f0f0f0")
-    g.node("authn", "인증\n(authentication)\n\nx509 클라이언트 인증서\n베어러 토큰, OIDC\n웹훅, 인증 프록시",
-           fillcolor=CLIENT_COLOR)
+    g.node(
+        "authn",
+        "인증\n(authentication)\n\nx509 클라이언트 인증서\n베어러 토큰, OIDC\n웹훅, 인증 프록시",
+        fillcolor=CLIENT_COLOR,
+    )
     g.node("authz", "인가\n(authorization)\n\nNode, RBAC\n웹훅", fillcolor=SERVER_COLOR)
-    g.node("admission", "어드미션 제어\n(admission control)\n\n변경(mutating) 다음\n검증(validating)",
-           fillcolor=INTERMEDIATE_COLOR)
+    g.node(
+        "admission",
+        "어드미션 제어\n(admission control)\n\n변경(mutating) 다음\n검증(validating)",
+        fillcolor=INTERMEDIATE_COLOR,
+    )
     g.node("etcd", "etcd\n(저장)", shape="cylinder", fillcolor="#e8e8e8")
 
-    g.node("e401", "401 Unauthorized\n자격 증명이 잘못됨\n(모르는 CA, 만료, clientAuth 없음)",
-           color=BAD_COLOR, fontcolor=BAD_COLOR, style="rounded")
-    g.node("e403", "403 Forbidden\n허용하는 규칙이 없음", color=BAD_COLOR, fontcolor=BAD_COLOR,
-           style="rounded")
-    g.node("eadm", "요청 거부\n(예: 403, 정책 위반)", color=BAD_COLOR, fontcolor=BAD_COLOR,
-           style="rounded")
+    g.node(
+        "e401",
+        "401 Unauthorized\n자격 증명이 잘못됨\n(모르는 CA, 만료, clientAuth 없음)",
+        color=BAD_COLOR,
+        fontcolor=BAD_COLOR,
+        style="rounded",
+    )
+    g.node("e403", "403 Forbidden\n허용하는 규칙이 없음", color=BAD_COLOR, fontcolor=BAD_COLOR, style="rounded")
+    g.node("eadm", "요청 거부\n(예: 403, 정책 위반)", color=BAD_COLOR, fontcolor=BAD_COLOR, style="rounded")
 
     g.edge("req", "authn", label="TLS\n(클라이언트 인증서)")
     g.edge("authn", "authz", label="사용자, 그룹\n(CN, O +\nsystem:authenticated)", penwidth="1.5")

@@ -32,6 +32,23 @@ from .config import DEFAULT_BACKDATE, DEFAULT_EXPIRY, DEFAULT_USAGES, SigningCon
 from .csr import DEFAULT_KEY, CAConfig, CsrRequest, KeyRequest, NameEntry, split_hosts
 from .issue import CA_EXPIRY, cfssl_validity, check_signed_by, gencert, gencert_initca, load_ca, to_cfssl_json
 
-__all__ = ["CA_EXPIRY", "DEFAULT_BACKDATE", "DEFAULT_EXPIRY", "DEFAULT_KEY", "DEFAULT_USAGES", "CAConfig", "CsrRequest",
-           "KeyRequest", "NameEntry", "SigningConfig", "SigningProfile", "cfssl_validity", "check_signed_by", "gencert",
-           "gencert_initca", "load_ca", "split_hosts", "to_cfssl_json"]
+__all__ = [
+    "CA_EXPIRY",
+    "DEFAULT_BACKDATE",
+    "DEFAULT_EXPIRY",
+    "DEFAULT_KEY",
+    "DEFAULT_USAGES",
+    "CAConfig",
+    "CsrRequest",
+    "KeyRequest",
+    "NameEntry",
+    "SigningConfig",
+    "SigningProfile",
+    "cfssl_validity",
+    "check_signed_by",
+    "gencert",
+    "gencert_initca",
+    "load_ca",
+    "split_hosts",
+    "to_cfssl_json",
+]

@@ -48,13 +48,23 @@ _CONFIG_IGNORED = ("auth_keys", "remotes")  # only remote signing uses them
 _SIGNING_FIELDS = ("default", "profiles")
 _PROFILE_FIELDS = ("usages", "expiry", "backdate", "ca_constraint", "auth_key")
 _PROFILE_UNSUPPORTED = {
-    "remote": "remote signing", "auth_remote": "remote signing", "issuer_urls": "AIA issuer URLs",
-    "ocsp_url": "OCSP URLs", "crl_url": "CRL distribution points", "policies": "certificate policies",
-    "ocsp_no_check": "OCSP no-check", "copy_extensions": "copying CSR extensions",
-    "not_before": "fixed validity dates", "not_after": "fixed validity dates",
-    "name_whitelist": "name whitelists", "allowed_extensions": "extension whitelists",
-    "lint_error_level": "zlint", "ignored_lints": "zlint", "is_ca": "the old is_ca flag (use ca_constraint)",
-    "cert_store": "certificate stores", "prev_auth_key": "auth key rotation",
+    "remote": "remote signing",
+    "auth_remote": "remote signing",
+    "issuer_urls": "AIA issuer URLs",
+    "ocsp_url": "OCSP URLs",
+    "crl_url": "CRL distribution points",
+    "policies": "certificate policies",
+    "ocsp_no_check": "OCSP no-check",
+    "copy_extensions": "copying CSR extensions",
+    "not_before": "fixed validity dates",
+    "not_after": "fixed validity dates",
+    "name_whitelist": "name whitelists",
+    "allowed_extensions": "extension whitelists",
+    "lint_error_level": "zlint",
+    "ignored_lints": "zlint",
+    "is_ca": "the old is_ca flag (use ca_constraint)",
+    "cert_store": "certificate stores",
+    "prev_auth_key": "auth key rotation",
 }
 _CA_CONSTRAINT_FIELDS = ("is_ca", "max_path_len", "max_path_len_zero")
 
@@ -78,8 +88,12 @@ class SigningConfig:
     @classmethod
     def builtin(cls) -> SigningConfig:
         """cfssl's configuration when ``-config`` is not given: one default profile, 8760h, server and client auth."""
-        return cls(default=SigningProfile("default", DEFAULT_USAGES, DEFAULT_EXPIRY), profiles={},
-                   source="cfssl's built-in signing configuration", given=False)
+        return cls(
+            default=SigningProfile("default", DEFAULT_USAGES, DEFAULT_EXPIRY),
+            profiles={},
+            source="cfssl's built-in signing configuration",
+            given=False,
+        )
 
     @classmethod
     def from_json(cls, source) -> SigningConfig:
@@ -97,7 +111,7 @@ class SigningConfig:
         data, label = load_json(source, "signing config")
         f = match_fields(data, label, _CONFIG_FIELDS, ignored=_CONFIG_IGNORED)
         if "signing" not in f:
-            raise InputError(f"{label}: there is no \"signing\" section (cfssl: 'No \"signing\" field present')")
+            raise InputError(f'{label}: there is no "signing" section (cfssl: \'No "signing" field present\')')
         s = match_fields(f["signing"], f"{label}: signing", _SIGNING_FIELDS)
         if "default" in s:
             default = _profile(s["default"], "default", label, is_default=True)
@@ -105,8 +119,9 @@ class SigningConfig:
             default = SigningProfile("default", DEFAULT_USAGES, DEFAULT_EXPIRY)
         raw_profiles = s.get("profiles", {})
         if not isinstance(raw_profiles, dict):
-            raise InputError(f"{label}: signing.profiles must be an object of named profiles, "
-                             f"not {json_type(raw_profiles)}")
+            raise InputError(
+                f"{label}: signing.profiles must be an object of named profiles, not {json_type(raw_profiles)}"
+            )
         profiles = {}
         for name, value in getattr(raw_profiles, "pairs", raw_profiles.items()):
             if name in profiles:
@@ -128,18 +143,24 @@ class SigningConfig:
         elif not name or name == "default":
             chosen = self.default
         elif not self.given:
-            raise UnknownProfileError(f"profile {name!r} was asked for but no signing configuration was given "
-                                      f"(-config), so there are no profiles; cfssl would silently use its "
-                                      f"built-in default")
+            raise UnknownProfileError(
+                f"profile {name!r} was asked for but no signing configuration was given "
+                f"(-config), so there are no profiles; cfssl would silently use its "
+                f"built-in default"
+            )
         else:
             known = ", ".join(sorted(self.profiles)) or "(none)"
             close = close_matches(name, list(self.profiles), n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UnknownProfileError(f"{self.source} has no signing profile {name!r}{hint}; its profiles are: "
-                                      f"{known} (cfssl would silently sign with signing.default instead)")
+            raise UnknownProfileError(
+                f"{self.source} has no signing profile {name!r}{hint}; its profiles are: "
+                f"{known} (cfssl would silently sign with signing.default instead)"
+            )
         if not chosen.usages:
-            raise InputError(f"{self.source}: signing profile {chosen.name!r} has no usages, so the certificate "
-                             f"would have no key usage (cfssl: \"Invalid policy: no key usage available\")")
+            raise InputError(
+                f"{self.source}: signing profile {chosen.name!r} has no usages, so the certificate "
+                f'would have no key usage (cfssl: "Invalid policy: no key usage available")'
+            )
         return chosen
 
 
@@ -155,18 +176,24 @@ def _profile(value, name: str, label: str, *, is_default: bool) -> SigningProfil
             if usage not in known:
                 close = close_matches(usage.lower().replace("-", " ").replace("_", " "), known, n=1)
                 hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise UnknownUsageError(f"{where}.usages: unknown usage {usage!r}{hint}, which cfssl would silently "
-                                        f"drop; known usages: {', '.join(known)}")
+                raise UnknownUsageError(
+                    f"{where}.usages: unknown usage {usage!r}{hint}, which cfssl would silently "
+                    f"drop; known usages: {', '.join(known)}"
+                )
         try:
             resolve_usages(usages)
         except InputError as exc:
             raise InputError(f"{where}.usages: {exc}") from None
     elif not is_default:
-        raise InputError(f"{where} has no usages; cfssl refuses such a configuration (\"invalid configuration\"), "
-                         f"add e.g. \"usages\": [\"signing\", \"key encipherment\", \"client auth\"]")
+        raise InputError(
+            f'{where} has no usages; cfssl refuses such a configuration ("invalid configuration"), '
+            f'add e.g. "usages": ["signing", "key encipherment", "client auth"]'
+        )
     if "expiry" not in f or f["expiry"] == "":
-        raise InputError(f"{where} has no expiry; cfssl refuses such a configuration (\"empty expiry string\"), "
-                         f"add e.g. \"expiry\": \"8760h\"")
+        raise InputError(
+            f'{where} has no expiry; cfssl refuses such a configuration ("empty expiry string"), '
+            f'add e.g. "expiry": "8760h"'
+        )
     expiry = positive_duration(f["expiry"], f"{where}.expiry")
     backdate = DEFAULT_BACKDATE
     if f.get("backdate"):
@@ -186,8 +213,9 @@ def _profile(value, name: str, label: str, *, is_default: bool) -> SigningProfil
             raise InputError(f"{cw}.max_path_len {max_len} must not be negative")
         if is_ca:
             path_length = max_len if max_len or zero else None
-    return SigningProfile(name=name, usages=usages, expiry=expiry, backdate=backdate, is_ca=is_ca,
-                          path_length=path_length)
+    return SigningProfile(
+        name=name, usages=usages, expiry=expiry, backdate=backdate, is_ca=is_ca, path_length=path_length
+    )
 
 
 __all__ = ["DEFAULT_BACKDATE", "DEFAULT_EXPIRY", "DEFAULT_USAGES", "SigningConfig", "SigningProfile"]

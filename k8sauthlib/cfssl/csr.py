@@ -105,8 +105,11 @@ class CAConfig:
 
 
 _CSR_FIELDS = ("CN", "names", "hosts", "key", "ca", "serialnumber")
-_CSR_UNSUPPORTED = {"extensions": "raw extensions", "crl_url": "a CRL distribution point",
-                    "delegation_enabled": "delegated credentials"}
+_CSR_UNSUPPORTED = {
+    "extensions": "raw extensions",
+    "crl_url": "a CRL distribution point",
+    "delegation_enabled": "delegated credentials",
+}
 _NAME_FIELDS = ("C", "ST", "L", "O", "OU", "E", "SerialNumber")
 _NAME_UNSUPPORTED = {"OID": "arbitrary attribute OIDs"}
 _KEY_FIELDS = ("algo", "size")
@@ -155,22 +158,33 @@ class CsrRequest:
         names = []
         raw_names = f.get("names", [])
         if not isinstance(raw_names, list):
-            raise InputError(f"{label}: names must be a list of objects such as [{{\"O\": \"developers\"}}], "
-                             f"not {json_type(raw_names)}")
+            raise InputError(
+                f'{label}: names must be a list of objects such as [{{"O": "developers"}}], not {json_type(raw_names)}'
+            )
         for i, entry in enumerate(raw_names):
             where = f"{label}: names[{i}]"
             nf = match_fields(entry, where, _NAME_FIELDS, _NAME_UNSUPPORTED)
             if "SerialNumber" in nf:
-                raise InputError(f"{where}: SerialNumber inside names is ignored by cfssl; put it in the "
-                                 f"top-level \"serialnumber\" field")
+                raise InputError(
+                    f"{where}: SerialNumber inside names is ignored by cfssl; put it in the "
+                    f'top-level "serialnumber" field'
+                )
             values = {k: as_str(v, f"{where}.{k}") for k, v in nf.items()}
             names.append(NameEntry(**values))
         hosts = as_str_list(f.get("hosts", []), f"{label}: hosts")
         key, key_given = _key_request(f.get("key"), label)
         ca = _ca_config(f.get("ca"), label) if "ca" in f else None
         serial = as_str(f.get("serialnumber", ""), f"{label}: serialnumber")
-        req = cls(common_name=cn, names=tuple(names), hosts=hosts, key=key, key_given=key_given, ca=ca,
-                  serial_number=serial, source=label)
+        req = cls(
+            common_name=cn,
+            names=tuple(names),
+            hosts=hosts,
+            key=key,
+            key_given=key_given,
+            ca=ca,
+            serial_number=serial,
+            source=label,
+        )
         req.validate()
         return req
 
@@ -183,15 +197,19 @@ class CsrRequest:
         """
         if not self.common_name:
             if not self.names:
-                raise InputError(f"{self.source}: the request has neither a CN nor names, so the certificate "
-                                 f"would have an empty subject (cfssl: \"missing subject information\")")
+                raise InputError(
+                    f"{self.source}: the request has neither a CN nor names, so the certificate "
+                    f'would have an empty subject (cfssl: "missing subject information")'
+                )
             for i, n in enumerate(self.names):
                 if n.is_empty():
-                    raise InputError(f"{self.source}: names[{i}] is empty and there is no CN (cfssl: \"empty name\")")
+                    raise InputError(f'{self.source}: names[{i}] is empty and there is no CN (cfssl: "empty name")')
         for i, n in enumerate(self.names):
             if n.C and len(n.C) != 2:
-                raise InputError(f"{self.source}: names[{i}].C {n.C!r} must be a two-letter country code such as "
-                                 f"\"KR\" (RFC 5280; cfssl would accept it, other tools reject it)")
+                raise InputError(
+                    f"{self.source}: names[{i}].C {n.C!r} must be a two-letter country code such as "
+                    f'"KR" (RFC 5280; cfssl would accept it, other tools reject it)'
+                )
         self.classified_hosts()
 
     def with_hosts(self, hosts) -> CsrRequest:
@@ -230,9 +248,16 @@ class CsrRequest:
         from cryptography.x509.name import _ASN1Type
         from cryptography.x509.oid import NameOID
 
-        oids = {"C": NameOID.COUNTRY_NAME, "ST": NameOID.STATE_OR_PROVINCE_NAME, "L": NameOID.LOCALITY_NAME,
-                "O": NameOID.ORGANIZATION_NAME, "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
-                "CN": NameOID.COMMON_NAME, "serialNumber": NameOID.SERIAL_NUMBER, "E": NameOID.EMAIL_ADDRESS}
+        oids = {
+            "C": NameOID.COUNTRY_NAME,
+            "ST": NameOID.STATE_OR_PROVINCE_NAME,
+            "L": NameOID.LOCALITY_NAME,
+            "O": NameOID.ORGANIZATION_NAME,
+            "OU": NameOID.ORGANIZATIONAL_UNIT_NAME,
+            "CN": NameOID.COMMON_NAME,
+            "serialNumber": NameOID.SERIAL_NUMBER,
+            "E": NameOID.EMAIL_ADDRESS,
+        }
 
         def attr(name, value):
             kind = _ASN1Type.PrintableString if _go_printable(value) else _ASN1Type.UTF8String
@@ -241,8 +266,9 @@ class CsrRequest:
             except ValueError as exc:
                 raise InputError(f"{self.source}: {name} {value!r} cannot go into a certificate: {exc}") from None
 
-        return x509.Name([x509.RelativeDistinguishedName([attr(name, v) for v in values])
-                          for name, values in self.attributes()])
+        return x509.Name(
+            [x509.RelativeDistinguishedName([attr(name, v) for v in values]) for name, values in self.attributes()]
+        )
 
     def sans(self) -> list[str]:
         """The ``hosts`` normalized and in Go's SAN order (DNS, email, IP, URI)."""
@@ -274,21 +300,26 @@ def _key_request(value, label: str) -> tuple[KeyRequest, bool]:
     where = f"{label}: key"
     f = match_fields(value, where, _KEY_FIELDS)
     if "algo" not in f or f["algo"] == "":
-        raise InputError(f"{where}.algo is missing; use \"rsa\" or \"ecdsa\" (or leave out \"key\" for cfssl's "
-                         f"default, ecdsa 256)")
+        raise InputError(
+            f'{where}.algo is missing; use "rsa" or "ecdsa" (or leave out "key" for cfssl\'s default, ecdsa 256)'
+        )
     algo = as_str(f["algo"], f"{where}.algo")
     if algo not in ("rsa", "ecdsa"):
         hint = f" (cfssl accepts lower case only: {algo.lower()!r})" if algo.lower() in ("rsa", "ecdsa") else ""
-        raise InputError(f"{where}.algo {algo!r} is not supported; use \"rsa\" or \"ecdsa\"{hint}")
+        raise InputError(f'{where}.algo {algo!r} is not supported; use "rsa" or "ecdsa"{hint}')
     if "size" not in f:
         example = "2048" if algo == "rsa" else "256"
-        raise InputError(f"{where}.size is missing; give e.g. {example} for {algo} (cfssl would fail with "
-                         f"\"{'RSA key is too weak' if algo == 'rsa' else 'invalid curve'}\")")
+        raise InputError(
+            f"{where}.size is missing; give e.g. {example} for {algo} (cfssl would fail with "
+            f'"{"RSA key is too weak" if algo == "rsa" else "invalid curve"}")'
+        )
     size = as_int(f["size"], f"{where}.size")
     if algo == "rsa":
         if size < 2048:
-            raise InputError(f"{where}.size {size} is too small: RSA keys must have at least 2048 bits "
-                             f"(cfssl: \"RSA key is too weak\")")
+            raise InputError(
+                f"{where}.size {size} is too small: RSA keys must have at least 2048 bits "
+                f'(cfssl: "RSA key is too weak")'
+            )
         if size not in RSA_SIZES:
             raise InputError(f"{where}.size {size} is not supported for rsa; use 2048, 3072 or 4096")
     elif size not in tuple(EC_CURVES):

@@ -24,8 +24,9 @@ from .csr import CAConfig, CsrRequest
 CA_EXPIRY = timedelta(hours=43800)
 
 
-def cfssl_validity(expiry: timedelta, backdate: timedelta = DEFAULT_BACKDATE,
-                   now: datetime | None = None) -> tuple[datetime, datetime]:
+def cfssl_validity(
+    expiry: timedelta, backdate: timedelta = DEFAULT_BACKDATE, now: datetime | None = None
+) -> tuple[datetime, datetime]:
     """cfssl's validity window: ``notBefore = round(now, minute) - backdate``, ``notAfter = notBefore + expiry``.
 
     Go's ``Time.Round`` rounds half up, so 10:00:30 becomes 10:01.
@@ -40,9 +41,11 @@ def cfssl_validity(expiry: timedelta, backdate: timedelta = DEFAULT_BACKDATE,
     # X.509 times: UTCTime from 1950, GeneralizedTime up to 9999 (RFC 5280 4.1.2.5); the
     # cryptography package refuses a notBefore before 1950
     if not_before is None or not_before.year < 1950 or not_after.year > 9999:
-        raise InputError(f"the validity window (expiry {format_duration(expiry)}, backdate "
-                         f"{format_duration(backdate)}) falls outside 1950..9999, which a certificate "
-                         f"cannot express; shorten the expiry or the backdate")
+        raise InputError(
+            f"the validity window (expiry {format_duration(expiry)}, backdate "
+            f"{format_duration(backdate)}) falls outside 1950..9999, which a certificate "
+            f"cannot express; shorten the expiry or the backdate"
+        )
     return not_before, not_after
 
 
@@ -66,8 +69,7 @@ def _make_csr(req: CsrRequest, key, subject, general_names, *, ca: bool):
     if general_names:
         builder = builder.add_extension(x509.SubjectAlternativeName(general_names), critical=False)
     if ca and req.ca is not None:
-        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=req.ca.path_length),
-                                        critical=True)
+        builder = builder.add_extension(x509.BasicConstraints(ca=True, path_length=req.ca.path_length), critical=True)
     return builder.sign(key, _go_signature_hash(key))
 
 
@@ -94,7 +96,6 @@ def load_ca(cert_path, key_path):
     from cryptography import x509
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
 
     try:
         key_data = Path(key_path).read_bytes()
@@ -126,8 +127,9 @@ def check_signed_by(cert, ca) -> None:
     try:
         cert.verify_directly_issued_by(ca.cert)
     except (InvalidSignature, ValueError, TypeError):
-        raise InputError("the CA key made a signature that the CA certificate does not verify; the key file is "
-                         "damaged") from None
+        raise InputError(
+            "the CA key made a signature that the CA certificate does not verify; the key file is damaged"
+        ) from None
 
 
 def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None, private_key=None):
@@ -159,14 +161,32 @@ def gencert_initca(req: CsrRequest | Any, *, now: datetime | None = None, privat
     key = req.key.generate() if private_key is None else private_key
     req.key.check(key)
     # What CA.create does, with our key: self-signed, CA:TRUE, no AKI.
-    cert = build_certificate(subject=subject, issuer=subject, public_key=key.public_key(), signing_key=key, issuer_ski=None,
-                  hosts=ip_sans, usages=CA_USAGES, validity=expiry, not_before=not_before, not_after=not_after,
-                  is_ca=True, path_length=ca_cfg.path_length)
+    cert = build_certificate(
+        subject=subject,
+        issuer=subject,
+        public_key=key.public_key(),
+        signing_key=key,
+        issuer_ski=None,
+        hosts=ip_sans,
+        usages=CA_USAGES,
+        validity=expiry,
+        not_before=not_before,
+        not_after=not_after,
+        is_ca=True,
+        path_length=ca_cfg.path_length,
+    )
     return CA(cert, key, csr=_make_csr(req, key, subject, general_names, ca=True))
 
 
-def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None, profile: str | None = None,
-            *, now: datetime | None = None, private_key=None):
+def gencert(
+    ca,
+    req: CsrRequest | Any,
+    config: SigningConfig | Any | None = None,
+    profile: str | None = None,
+    *,
+    now: datetime | None = None,
+    private_key=None,
+):
     """``cfssl gencert -ca -ca-key -config -profile``: a new key and a certificate signed by ``ca``.
 
     Args:
@@ -196,8 +216,10 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
         config = SigningConfig.from_json(config)
     chosen = config.profile(profile)
     if req.ca is not None:
-        raise InputError(f"{req.source}: the \"ca\" section is only allowed with -initca "
-                         f"(cfssl: \"ca section only permitted in initca\")")
+        raise InputError(
+            f'{req.source}: the "ca" section is only allowed with -initca '
+            f'(cfssl: "ca section only permitted in initca")'
+        )
     not_before, not_after = cfssl_validity(chosen.expiry, chosen.backdate, now)
     subject = req.subject()
     general_names = _general_names(req)
@@ -205,9 +227,17 @@ def gencert(ca, req: CsrRequest | Any, config: SigningConfig | Any | None = None
     key = req.key.generate() if private_key is None else private_key
     req.key.check(key)
     csr = _make_csr(req, key, subject, general_names, ca=False)
-    issued = ca.issue(subject=subject, hosts=sans, usages=chosen.usages, not_before=not_before,
-                      not_after=not_after, is_ca=chosen.is_ca, path_length=chosen.path_length,
-                      public_key=key.public_key(), csr=csr)
+    issued = ca.issue(
+        subject=subject,
+        hosts=sans,
+        usages=chosen.usages,
+        not_before=not_before,
+        not_after=not_after,
+        is_ca=chosen.is_ca,
+        path_length=chosen.path_length,
+        public_key=key.public_key(),
+        csr=csr,
+    )
     check_signed_by(issued.cert, ca)
     if chosen.is_ca:
         return CA(issued.cert, key, csr=csr, chain=issued.chain)

@@ -49,8 +49,7 @@ def load_json(source, what: str) -> tuple[Any, str]:
             text = bytes(source).decode("utf-8")
         except UnicodeDecodeError:
             raise InputError(f"{what} is not UTF-8 text") from None
-    elif isinstance(source, str) and (not source.strip() or source.lstrip()[:1] in ("{", "[", '"')
-                                      or "\n" in source):
+    elif isinstance(source, str) and (not source.strip() or source.lstrip()[:1] in ("{", "[", '"') or "\n" in source):
         text = source  # JSON text (or nothing at all), not a file name
     else:
         path = Path(source)
@@ -65,14 +64,17 @@ def load_json(source, what: str) -> tuple[Any, str]:
         data = json.loads(text, object_pairs_hook=_pairs_hook, parse_int=_parse_int)
     except json.JSONDecodeError as exc:
         if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
-            raise InputError(f"{label}: incomplete JSON, the text ends at line {exc.lineno}, column {exc.colno} "
-                             f"before the object is closed") from None
+            raise InputError(
+                f"{label}: incomplete JSON, the text ends at line {exc.lineno}, column {exc.colno} "
+                f"before the object is closed"
+            ) from None
         raise InputError(f"{label}: malformed JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     except RecursionError:
         raise InputError(f"{label}: JSON nested too deeply to be a cfssl request or configuration") from None
     except ValueError as exc:  # a number past Python's 4300-digit conversion limit
-        raise InputError(f"{label}: JSON holds a number of more than 4300 digits, too long for any field "
-                         f"({str(exc).split(':')[0]})") from None
+        raise InputError(
+            f"{label}: JSON holds a number of more than 4300 digits, too long for any field ({str(exc).split(':')[0]})"
+        ) from None
     if not isinstance(data, dict):
         raise InputError(f"{label}: expected a JSON object {{...}} at the top, found {json_type(data)}")
     return data, label
@@ -107,8 +109,9 @@ def json_type(value) -> str:
     return "an object"
 
 
-def match_fields(obj, where: str, known: tuple[str, ...], unsupported: dict[str, str] | None = None,
-            ignored: tuple[str, ...] = ()) -> dict[str, Any]:
+def match_fields(
+    obj, where: str, known: tuple[str, ...], unsupported: dict[str, str] | None = None, ignored: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Match the keys of a JSON object to ``known`` field names, case-insensitively like Go.
 
     Returns canonical name -> value, with JSON ``null`` treated as absent (Go's zero value).
@@ -129,8 +132,10 @@ def match_fields(obj, where: str, known: tuple[str, ...], unsupported: dict[str,
         if kl in lower:
             canon = lower[kl]
             if canon in seen:
-                raise InputError(f"{where}: field {canon!r} is given twice ({seen[canon]!r} and {key!r}); "
-                                 f"cfssl would silently keep only the last one")
+                raise InputError(
+                    f"{where}: field {canon!r} is given twice ({seen[canon]!r} and {key!r}); "
+                    f"cfssl would silently keep only the last one"
+                )
             seen[canon] = key
             if value is not None:
                 out[canon] = value
@@ -141,8 +146,10 @@ def match_fields(obj, where: str, known: tuple[str, ...], unsupported: dict[str,
         else:
             close = close_matches(kl, list(lower), n=1, cutoff=0.6)
             hint = f" (did you mean {lower[close[0]]!r}?)" if close else ""
-            raise InputError(f"{where}: unknown field {key!r}{hint}, which cfssl would silently ignore; "
-                             f"known fields: {', '.join(known)}")
+            raise InputError(
+                f"{where}: unknown field {key!r}{hint}, which cfssl would silently ignore; "
+                f"known fields: {', '.join(known)}"
+            )
     return out
 
 
@@ -160,12 +167,15 @@ def as_str(value, where: str) -> str:
 
 def as_int(value, where: str) -> int:
     if isinstance(value, _LongNumber):
-        raise InputError(f"{where} is a number of {len(value.lstrip('-'))} digits, out of range for cfssl "
-                         f"(a 64-bit integer)")
+        raise InputError(
+            f"{where} is a number of {len(value.lstrip('-'))} digits, out of range for cfssl (a 64-bit integer)"
+        )
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InputError(f"{where} must be a whole number, not {json_type(value)}"
-                         + (f" ({value!r})" if isinstance(value, (str, float)) else ""))
-    if not -2**63 <= value < 2**63:  # cfssl decodes into a Go int: json "cannot unmarshal number"
+        raise InputError(
+            f"{where} must be a whole number, not {json_type(value)}"
+            + (f" ({value!r})" if isinstance(value, (str, float)) else "")
+        )
+    if not -(2**63) <= value < 2**63:  # cfssl decodes into a Go int: json "cannot unmarshal number"
         raise InputError(f"{where} {str(value)[:20]}... is out of range for cfssl (a 64-bit integer)")
     return value
 
@@ -185,10 +195,23 @@ def as_str_list(value, where: str) -> tuple[str, ...]:
 def positive_duration(value, where: str) -> timedelta:
     delta = parse_duration(value, where)
     if delta <= timedelta(0):
-        raise InputError(f"{where} {value!r} must be positive (cfssl would issue a certificate that is already "
-                         f"expired, or refuse the configuration)")
+        raise InputError(
+            f"{where} {value!r} must be positive (cfssl would issue a certificate that is already "
+            f"expired, or refuse the configuration)"
+        )
     return delta
 
 
-__all__ = ["JsonObject", "as_bool", "as_int", "as_json_object", "as_str", "as_str_list", "close_matches", "json_type",
-           "load_json", "match_fields", "positive_duration"]
+__all__ = [
+    "JsonObject",
+    "as_bool",
+    "as_int",
+    "as_json_object",
+    "as_str",
+    "as_str_list",
+    "close_matches",
+    "json_type",
+    "load_json",
+    "match_fields",
+    "positive_duration",
+]

@@ -72,11 +72,14 @@ def _delegate(module: str, argv: list[str]) -> int:
     try:
         mod = importlib.import_module(f"{__package__.rpartition('.')[0]}.{module}")
     except ImportError as exc:
-        raise K8sAuthError(f"the {module.split('.')[0]} command is not available in this installation "
-                           f"({exc})") from None
+        raise K8sAuthError(
+            f"the {module.split('.')[0]} command is not available in this installation ({exc})"
+        ) from None
     if not hasattr(mod, "main"):
-        raise K8sAuthError(f"the {module.split('.')[0]} command is not available in this installation "
-                           f"(k8sauthlib.{module} has no main())")
+        raise K8sAuthError(
+            f"the {module.split('.')[0]} command is not available in this installation "
+            f"(k8sauthlib.{module} has no main())"
+        )
     result = mod.main(argv)
     return int(result or 0)
 
@@ -84,6 +87,7 @@ def _delegate(module: str, argv: list[str]) -> int:
 def _command(module: str, name: str):
     def run(argv: list[str]) -> int:
         return getattr(importlib.import_module(f"{__name__}.{module}"), name)(argv)
+
     return run
 
 

@@ -8,9 +8,14 @@ import sys
 from ..errors import PROG, K8sAuthError, UsageError
 from .flags import Flags, read_input
 
-CERTINFO = Flags("certinfo", "-cert FILE", {"cert": ("str", "certificate file (PEM), or - for standard input"),
-                                            "unpadded": ("bool", "print key IDs without zero padding, like "
-                                                                 "Debian's 2016 cfssl")})
+CERTINFO = Flags(
+    "certinfo",
+    "-cert FILE",
+    {
+        "cert": ("str", "certificate file (PEM), or - for standard input"),
+        "unpadded": ("bool", "print key IDs without zero padding, like Debian's 2016 cfssl"),
+    },
+)
 
 
 def cmd_certinfo(argv: list[str]) -> int:
@@ -21,8 +26,9 @@ def cmd_certinfo(argv: list[str]) -> int:
 
     if not values["cert"]:
         if positional:
-            raise UsageError(f"certinfo: give the certificate with -cert (as in cfssl): "
-                             f"{PROG} certinfo -cert {positional[0]}")
+            raise UsageError(
+                f"certinfo: give the certificate with -cert (as in cfssl): {PROG} certinfo -cert {positional[0]}"
+            )
         raise UsageError("certinfo: give a certificate with -cert FILE")
     data = read_input(values["cert"], "certificate")
     if b"-----BEGIN CERTIFICATE-----" not in data:

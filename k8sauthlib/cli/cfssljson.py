@@ -11,11 +11,16 @@ import sys
 from ..errors import K8sAuthError, UsageError
 from .flags import Flags, read_input
 
-JSON = Flags("json", "-bare [NAME] [-f FILE|-] [-overwrite]   (reads cfssl's JSON from standard input)",
-             {"bare": ("bool", "the input is cfssl's bare {\"cert\",\"key\",\"csr\"} object (always accepted)"),
-              "f": ("str", "JSON input file (default: - for standard input)"),
-              "stdout": ("bool", "print the PEM blocks to standard output instead of writing files"),
-              "overwrite": ("bool", "replace existing files, even a private key (cfssljson always does)")})
+JSON = Flags(
+    "json",
+    "-bare [NAME] [-f FILE|-] [-overwrite]   (reads cfssl's JSON from standard input)",
+    {
+        "bare": ("bool", 'the input is cfssl\'s bare {"cert","key","csr"} object (always accepted)'),
+        "f": ("str", "JSON input file (default: - for standard input)"),
+        "stdout": ("bool", "print the PEM blocks to standard output instead of writing files"),
+        "overwrite": ("bool", "replace existing files, even a private key (cfssljson always does)"),
+    },
+)
 
 PEM_KINDS = {
     "cert": ("certificate", ("CERTIFICATE",)),
@@ -33,16 +38,15 @@ def check_pem(field: str, value) -> bytes:
 
     what, labels = PEM_KINDS[field]
     if not isinstance(value, str):
-        raise K8sAuthError(f"the input's \"{field}\" must be a PEM string, not {type(value).__name__}")
+        raise K8sAuthError(f'the input\'s "{field}" must be a PEM string, not {type(value).__name__}')
     m = re.search(r"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", value, re.S)
     if not m or m.group(1) not in labels:
         found = f" (found a '{m.group(1)}' block)" if m else ""
-        raise K8sAuthError(f"the input's \"{field}\" is not a PEM {what}{found}")
+        raise K8sAuthError(f'the input\'s "{field}" is not a PEM {what}{found}')
     try:
         check_pem_blocks(m.group(0).encode(), field)
     except InputError:
-        raise K8sAuthError(f"the input's \"{field}\" is a damaged PEM {what}: its base64 body does not "
-                           f"decode") from None
+        raise K8sAuthError(f'the input\'s "{field}" is a damaged PEM {what}: its base64 body does not decode') from None
     text = value if value.endswith("\n") else value + "\n"
     return text.encode()
 
@@ -54,33 +58,41 @@ def parse_cfssl_output(data: bytes, label: str) -> dict:
     except UnicodeDecodeError:
         raise K8sAuthError(f"{label} is not UTF-8 text, so it is not cfssl's JSON output") from None
     if not text.strip():
-        raise K8sAuthError(f"{label} is empty (did the command before the pipe fail?); expected cfssl's JSON "
-                           f"output with \"cert\", \"key\" and \"csr\"")
+        raise K8sAuthError(
+            f"{label} is empty (did the command before the pipe fail?); expected cfssl's JSON "
+            f'output with "cert", "key" and "csr"'
+        )
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as exc:
         cut_short = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
         kind = "incomplete JSON" if cut_short else "not JSON"
-        raise K8sAuthError(f"{label} is {kind} (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected "
-                           f"the output of 'k8sauthlib gencert' or 'cfssl gencert'") from None
+        raise K8sAuthError(
+            f"{label} is {kind} (line {exc.lineno}, column {exc.colno}: {exc.msg}); expected "
+            f"the output of 'k8sauthlib gencert' or 'cfssl gencert'"
+        ) from None
     except RecursionError:
         raise K8sAuthError(f"{label} is JSON nested too deeply to be cfssl's output") from None
     except ValueError:  # a number past Python's 4300-digit conversion limit
         raise K8sAuthError(f"{label} holds a number too long to be cfssl's output") from None
     if not isinstance(obj, dict):
-        raise K8sAuthError(f"{label} is JSON but not an object; expected cfssl's {{\"cert\", \"key\", \"csr\"}}")
+        raise K8sAuthError(f'{label} is JSON but not an object; expected cfssl\'s {{"cert", "key", "csr"}}')
     # The cfssl API's wrapped form: {"success": true, "result": {...}, "errors": [...]}
     if "result" in obj and "success" in obj:
         if not obj.get("success"):
-            errors = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
-                               for e in obj.get("errors") or []) or "no reason given"
+            errors = (
+                "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in obj.get("errors") or [])
+                or "no reason given"
+            )
             raise K8sAuthError(f"{label} is a failed cfssl API response: {errors}")
         obj = obj["result"] if isinstance(obj["result"], dict) else {}
     if "code" in obj and "message" in obj and not any(k in obj for k in PEM_KINDS):
         raise K8sAuthError(f"{label} is an error from cfssl (code {obj['code']}): {obj['message']}")
     if not any(obj.get(k) for k in PEM_KINDS):
-        raise K8sAuthError(f"{label} has none of \"cert\", \"key\", \"csr\"; expected the output of "
-                           f"'k8sauthlib gencert' or 'cfssl gencert'")
+        raise K8sAuthError(
+            f'{label} has none of "cert", "key", "csr"; expected the output of '
+            f"'k8sauthlib gencert' or 'cfssl gencert'"
+        )
     return {k: check_pem(k, obj[k]) for k in PEM_KINDS if obj.get(k)}
 
 
@@ -112,8 +124,10 @@ def refuse_existing_key(name: str, overwrite: bool) -> None:
 
     key_path = bare_paths(name)[1]
     if key_path.exists() and not overwrite:
-        raise FileExistsRefusedError(f"{key_path} already exists; refusing to replace a private key (cfssljson "
-                                     f"would overwrite it silently), remove it or pass -overwrite")
+        raise FileExistsRefusedError(
+            f"{key_path} already exists; refusing to replace a private key (cfssljson "
+            f"would overwrite it silently), remove it or pass -overwrite"
+        )
 
 
 def write_bare(name: str, pems: dict, *, overwrite: bool) -> None:
@@ -128,8 +142,14 @@ def write_bare(name: str, pems: dict, *, overwrite: bool) -> None:
     # both succeed without -overwrite, and never mix their files. (cfssl genkey's output has a key
     # and a CSR, no certificate.)
     try:
-        write_bare_files(name, cert_pem=pems.get("cert"), key_pem=pems.get("key"), csr_pem=pems.get("csr"),
-                         overwrite=overwrite, replace_public=True)
+        write_bare_files(
+            name,
+            cert_pem=pems.get("cert"),
+            key_pem=pems.get("key"),
+            csr_pem=pems.get("csr"),
+            overwrite=overwrite,
+            replace_public=True,
+        )
     except FileExistsRefusedError:
         refuse_existing_key(name, overwrite)  # the key appeared meanwhile: say it the CLI's way
         raise

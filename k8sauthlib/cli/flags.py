@@ -103,6 +103,7 @@ def read_input(path: str, what: str) -> bytes:
             raise K8sAuthError(f"no {what} on standard input; pipe it in or give a file name")
         return sys.stdin.buffer.read()
     from ..files import read_file
+
     return read_file(path, what)
 
 

@@ -19,14 +19,26 @@ SIGN_FLAGS = {
     "hostname": ("str", "comma-separated hosts that replace the request's hosts/SANs"),
     "loglevel": ("str", "log level: 0 debug, 1 info (default), 2 warning, 3 error"),
 }
-GENCERT = Flags("gencert", "[-initca | -ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME]] "
-                "[-hostname=a,b] [-write=NAME] CSR.json",
-                {"initca": ("bool", "make a new self-signed root CA (cfssl's CA policy)"), **SIGN_FLAGS,
-                 "write": ("str", "write NAME.pem, NAME-key.pem (0600), NAME.csr instead of printing JSON "
-                                  "(the same as '| k8sauthlib json -bare NAME'; not in cfssl)"),
-                 "overwrite": ("bool", "with -write: replace existing files, even a private key")})
-SIGN = Flags("sign", "-ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME] [-hostname=a,b] CSR.pem",
-             dict(SIGN_FLAGS))
+GENCERT = Flags(
+    "gencert",
+    "[-initca | -ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME]] "
+    "[-hostname=a,b] [-write=NAME] CSR.json",
+    {
+        "initca": ("bool", "make a new self-signed root CA (cfssl's CA policy)"),
+        **SIGN_FLAGS,
+        "write": (
+            "str",
+            "write NAME.pem, NAME-key.pem (0600), NAME.csr instead of printing JSON "
+            "(the same as '| k8sauthlib json -bare NAME'; not in cfssl)",
+        ),
+        "overwrite": ("bool", "with -write: replace existing files, even a private key"),
+    },
+)
+SIGN = Flags(
+    "sign",
+    "-ca=CA.pem -ca-key=CA-key.pem [-config=CONFIG.json] [-profile=NAME] [-hostname=a,b] CSR.pem",
+    dict(SIGN_FLAGS),
+)
 
 
 def start_keygen(key_request):
@@ -75,8 +87,11 @@ def load_signer(values, command: str):
     from .. import cfssl
 
     if not values["ca"]:
-        raise UsageError(f"{command}: need a CA certificate (provide one with -ca), or use -initca"
-                         if command == "gencert" else f"{command}: need a CA certificate (provide one with -ca)")
+        raise UsageError(
+            f"{command}: need a CA certificate (provide one with -ca), or use -initca"
+            if command == "gencert"
+            else f"{command}: need a CA certificate (provide one with -ca)"
+        )
     if not values["ca-key"]:
         raise UsageError(f"{command}: need a CA key (provide one with -ca-key)")
     config = cfssl.SigningConfig.from_json(values["config"]) if values["config"] else cfssl.SigningConfig.builtin()
@@ -106,8 +121,10 @@ def cmd_gencert(argv: list[str]) -> int:
         if values["ca"] or values["ca-key"]:
             raise UsageError("gencert: -initca makes a self-signed CA; it takes no -ca or -ca-key")
         if values["config"] or values["profile"]:
-            raise UsageError("gencert: -initca uses cfssl's CA policy; -config and -profile do not apply "
-                             "(set the lifetime with \"ca\": {\"expiry\": \"...\"} in the request)")
+            raise UsageError(
+                "gencert: -initca uses cfssl's CA policy; -config and -profile do not apply "
+                '(set the lifetime with "ca": {"expiry": "..."} in the request)'
+            )
     elif not values["ca"]:
         raise UsageError("gencert: need a CA certificate (provide one with -ca), or use -initca")
     elif not values["ca-key"]:
@@ -121,8 +138,10 @@ def cmd_gencert(argv: list[str]) -> int:
         ca, config, _ = load_signer(values, "gencert")
         result = cfssl.gencert(ca, req, config, values["profile"], private_key=pending_key())
         if not req.hosts:
-            log("WARNING", 'This certificate lacks a "hosts" field: fine for a client certificate, '
-                           'unsuitable for a TLS server.')
+            log(
+                "WARNING",
+                'This certificate lacks a "hosts" field: fine for a client certificate, unsuitable for a TLS server.',
+            )
     log("INFO", f"signed certificate with serial number {result.cert.serial_number}")
     if values["write"]:
         pems = {k: v.encode() for k, v in cfssl.to_cfssl_json(result).items()}

@@ -17,11 +17,12 @@ from datetime import timedelta
 from ..errors import InputError
 
 #: ``unitMap``: nanoseconds per unit. ``µs`` is U+00B5 (micro sign), ``μs`` U+03BC (Greek mu).
-UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9,
-         "h": 3600 * 10**9}
+UNITS = {"ns": 1, "us": 10**3, "µs": 10**3, "μs": 10**3, "ms": 10**6, "s": 10**9, "m": 60 * 10**9, "h": 3600 * 10**9}
 _MAX = 1 << 63  # Go's int64 range; uint64 arithmetic checks against it
-_HINT = ("; write hours, minutes and seconds such as 8760h, 1h30m or 90s "
-         "(Go has no day or year unit: one year is 8760h, 30 days is 720h)")
+_HINT = (
+    "; write hours, minutes and seconds such as 8760h, 1h30m or 90s "
+    "(Go has no day or year unit: one year is 8760h, 30 days is 720h)"
+)
 
 
 def _quote(s: str) -> str:
@@ -81,7 +82,7 @@ def parse_duration(text, where: str = "duration") -> timedelta:
     if isinstance(text, timedelta):
         return text
     if not isinstance(text, str):
-        raise InputError(f"{where} must be a string such as \"8760h\", not {type(text).__name__} ({text!r})")
+        raise InputError(f'{where} must be a string such as "8760h", not {type(text).__name__} ({text!r})')
     orig, s = text, text
 
     def fail(go_error: str):
@@ -177,7 +178,7 @@ def short_human_duration(delta: timedelta) -> str:
     Up to one second in the past still reads ``0s`` (Go tolerates clock skew); earlier than
     that is ``<invalid>``: an expired certificate.
     """
-    seconds = int(delta.total_seconds())          # Go's int() truncates toward zero
+    seconds = int(delta.total_seconds())  # Go's int() truncates toward zero
     if seconds < -1:
         return "<invalid>"
     if seconds < 0:

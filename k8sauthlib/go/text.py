@@ -18,8 +18,17 @@ import re
 import unicodedata
 from datetime import datetime, timezone
 
-_NAMED = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v",
-          "\\": "\\\\", '"': '\\"'}
+_NAMED = {
+    "\a": "\\a",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    "\v": "\\v",
+    "\\": "\\\\",
+    '"': '\\"',
+}
 
 
 def _is_print(ch: str) -> bool:
@@ -30,7 +39,7 @@ def _is_print(ch: str) -> bool:
 
 
 # Printable ASCII but '"' and '\\': strconv.Quote leaves such a string as it is (the common case, checked first).
-_PLAIN = re.compile(r'[ !#-\[\]-~]*')
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")
 # The same rule for every ASCII character, for str.translate (the second most common case).
 _ASCII = {i: _NAMED.get(chr(i), f"\\x{i:02x}") for i in range(128) if chr(i) in _NAMED or i < 0x20 or i == 0x7F}
 
@@ -72,8 +81,9 @@ def _json_string(text: str, named_bf: bool = False) -> str:
     return "".join(out)
 
 
-def go_json_marshal(obj, *, sort_keys: bool = True, indent: int | None = None, newline: bool = False,
-                    named_bf: bool = False) -> str:
+def go_json_marshal(
+    obj, *, sort_keys: bool = True, indent: int | None = None, newline: bool = False, named_bf: bool = False
+) -> str:
     """``json.Marshal`` of maps, slices, strings, numbers, booleans and nil: sorted keys, no spaces.
 
     Source: Go 1.22, ``src/encoding/json/encode.go``: ``mapEncoder`` sorts the keys;
@@ -101,11 +111,12 @@ def go_json_marshal(obj, *, sort_keys: bool = True, indent: int | None = None, n
         text = _marshal_sorted(obj, named_bf)
     else:
         separators = (",", ": ") if indent else (",", ":")
-        text = json.dumps(obj, ensure_ascii=False, sort_keys=sort_keys, indent=indent,
-                          separators=separators, allow_nan=False)
+        text = json.dumps(
+            obj, ensure_ascii=False, sort_keys=sort_keys, indent=indent, separators=separators, allow_nan=False
+        )
         if not named_bf and ("\\b" in text or "\\f" in text):
-            text = _JSON_FIXUP.sub(_fixup_bf, text)     # tell "\\b" (an escape) from "\\\\b" (a backslash, b)
-        else:   # '<', '>', '&', U+2028, U+2029 never occur inside an escape the encoder wrote
+            text = _JSON_FIXUP.sub(_fixup_bf, text)  # tell "\\b" (an escape) from "\\\\b" (a backslash, b)
+        else:  # '<', '>', '&', U+2028, U+2029 never occur inside an escape the encoder wrote
             for ch in "<>&\u2028\u2029":
                 if ch in text:
                     text = text.replace(ch, f"\\u{ord(ch):04x}")
@@ -114,8 +125,11 @@ def go_json_marshal(obj, *, sort_keys: bool = True, indent: int | None = None, n
 
 def _marshal_sorted(obj, named_bf):
     if isinstance(obj, dict):
-        return "{" + ",".join(f"{_json_string(str(k), named_bf)}:{_marshal_sorted(obj[k], named_bf)}"
-                              for k in sorted(obj)) + "}"
+        return (
+            "{"
+            + ",".join(f"{_json_string(str(k), named_bf)}:{_marshal_sorted(obj[k], named_bf)}" for k in sorted(obj))
+            + "}"
+        )
     if isinstance(obj, (list, tuple)):
         return "[" + ",".join(_marshal_sorted(v, named_bf) for v in obj) + "]"
     if isinstance(obj, str):

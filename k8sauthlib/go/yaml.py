@@ -24,14 +24,16 @@ from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 # go-yaml v2 resolve.go: plain scalars that decode to something other than a string.
 _GO_MAP_SCALARS = frozenset(
     "y Y yes Yes YES true True TRUE on On ON n N no No NO false False FALSE off Off OFF "
-    "~ null Null NULL .nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF".split()) | {""}
+    "~ null Null NULL .nan .NaN .NAN .inf .Inf .INF +.inf +.Inf +.INF -.inf -.Inf -.INF".split()
+) | {""}
 _GO_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _GO_BASE60 = re.compile(r"[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?")
 _GO_INT = re.compile(r"([-+]?)(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|0[0-7]*|[1-9][0-9]*)")
 _GO_TIMESTAMP = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})"
     r"(?:(?:[Tt](\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2}))"
-    r"|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?))?")
+    r"|(?: (\d{1,2}):(\d{1,2}):(\d{1,2})(?:\.\d+)?))?"
+)
 
 
 def _go_int(s: str) -> bool:
@@ -44,7 +46,7 @@ def _go_int(s: str) -> bool:
     else:
         value = int(digits, 8) if len(digits) > 1 and digits[0] == "0" else int(digits)
     # strconv.ParseInt, then ParseUint for non-negative values: anything beyond fails.
-    return value <= (2 ** 63 if m.group(1) == "-" else 2 ** 64 - 1)
+    return value <= (2**63 if m.group(1) == "-" else 2**64 - 1)
 
 
 def _go_timestamp(s: str) -> bool:
@@ -52,6 +54,7 @@ def _go_timestamp(s: str) -> bool:
     if not m:
         return False
     import calendar
+
     year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
     if not 1 <= month <= 12 or not 1 <= day <= calendar.monthrange(year, month)[1]:
         return False
@@ -73,7 +76,7 @@ def _go_resolves_non_string(s: str) -> bool:
         if _go_int(plain) or _GO_FLOAT.fullmatch(plain):
             return True
         for prefix in ("0b", "-0b"):
-            if plain.startswith(prefix) and re.fullmatch(r"[01]+", plain[len(prefix):]):
+            if plain.startswith(prefix) and re.fullmatch(r"[01]+", plain[len(prefix) :]):
                 return True
     return False
 
@@ -168,10 +171,12 @@ class _GoDumper(yaml.emitter.Emitter, yaml.serializer.Serializer, yaml.resolver.
     """PyYAML's libyaml-derived emitter with no implicit resolvers: we choose every style ourselves."""
 
     def __init__(self, stream, **_ignored):
-        yaml.emitter.Emitter.__init__(self, stream, canonical=False, indent=2, width=80,
-                                      allow_unicode=True, line_break="\n")
-        yaml.serializer.Serializer.__init__(self, encoding=None, explicit_start=False,
-                                            explicit_end=False, version=None, tags=None)
+        yaml.emitter.Emitter.__init__(
+            self, stream, canonical=False, indent=2, width=80, allow_unicode=True, line_break="\n"
+        )
+        yaml.serializer.Serializer.__init__(
+            self, encoding=None, explicit_start=False, explicit_end=False, version=None, tags=None
+        )
         yaml.resolver.BaseResolver.__init__(self)
 
 
@@ -258,8 +263,10 @@ def _check_expansion(root) -> None:
         node = stack.pop()
         count += 1
         if count > MAX_EXPANDED_NODES:
-            raise ValueError(f"the YAML's aliases expand to more than {MAX_EXPANDED_NODES} nodes "
-                             f"(excessive aliasing, as go-yaml says)")
+            raise ValueError(
+                f"the YAML's aliases expand to more than {MAX_EXPANDED_NODES} nodes "
+                f"(excessive aliasing, as go-yaml says)"
+            )
         if isinstance(node, MappingNode):
             for key_node, value_node in node.value:
                 stack.append(key_node)

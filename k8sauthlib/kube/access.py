@@ -39,8 +39,11 @@ def access_review_body(verb, resource, *, namespace=None, group="", name=None):
         attributes["namespace"] = namespace
     if name:
         attributes["name"] = name
-    return {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
-            "spec": {"resourceAttributes": attributes}}
+    return {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
 
 
 def why_allowed(server, *, ca, cert, key, verb, resource, namespace=None, group="", name=None):
@@ -71,7 +74,9 @@ def why_allowed(server, *, ca, cert, key, verb, resource, namespace=None, group=
         answer = {}
     if response.status_code != 201 or answer.get("kind") != "SelfSubjectAccessReview":
         message = answer.get("message") or response.text.strip()[:200]
-        raise K8sAuthError(f"the API server refused the SelfSubjectAccessReview: HTTP {response.status_code}: {message}")
+        raise K8sAuthError(
+            f"the API server refused the SelfSubjectAccessReview: HTTP {response.status_code}: {message}"
+        )
     status = answer.get("status", {})
     return AccessReview(bool(status.get("allowed", False)), status.get("reason", ""))
 

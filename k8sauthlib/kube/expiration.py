@@ -125,9 +125,10 @@ def check_expiration(tree) -> tuple[list[ExpirationInfo], list[ExpirationInfo]]:
     Returns:
         ``(certificates, authorities)``, each sorted by name like kubeadm's tables.
     """
-    external = {name: (tree.pki_dir / f"{rel}.crt").exists() and not (tree.pki_dir / f"{rel}.key").exists()
-                for name, rel in CAS}
-    external["etcd-ca"] = False                  # kubeadm: IsExternallyManaged is always false for etcd
+    external = {
+        name: (tree.pki_dir / f"{rel}.crt").exists() and not (tree.pki_dir / f"{rel}.key").exists() for name, rel in CAS
+    }
+    external["etcd-ca"] = False  # kubeadm: IsExternallyManaged is always false for etcd
     local_etcd = tree.manifest("etcd").exists()
     certs = []
     for name, rel, ca_name in PKI_CERTS:
@@ -138,8 +139,10 @@ def check_expiration(tree) -> tuple[list[ExpirationInfo], list[ExpirationInfo]]:
     for name in KUBECONFIGS:
         path = tree.root / name
         certs.append(_row(name, path, "ca", external["ca"], lambda path=path: _kubeconfig_cert(tree, path)))
-    cas = [_row(name, tree.pki_dir / f"{rel}.crt", None, external[name], lambda rel=rel: _pki_cert(tree, rel))
-           for name, rel in CAS]
+    cas = [
+        _row(name, tree.pki_dir / f"{rel}.crt", None, external[name], lambda rel=rel: _pki_cert(tree, rel))
+        for name, rel in CAS
+    ]
     return sorted(certs, key=lambda r: r.name), sorted(cas, key=lambda r: r.name)
 
 
@@ -151,10 +154,9 @@ def _tabwriter(rows: list[list[str]]) -> str:
     """
     widths = {}
     for row in rows:
-        for i, cell in enumerate(row[:-1]):       # the last cell of a line is not aligned
+        for i, cell in enumerate(row[:-1]):  # the last cell of a line is not aligned
             widths[i] = max(widths.get(i, 0), len(cell) + 3, 10)
-    return "".join("".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + row[-1] + "\n"
-                   for row in rows)
+    return "".join("".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])) + row[-1] + "\n" for row in rows)
 
 
 def _yes_no(flag: bool) -> str:
@@ -168,9 +170,20 @@ def format_expiration(certs, cas, *, now: datetime | None = None) -> str:
     def cells(info, with_ca):
         if info.not_after is None:
             label = "!MISSING!" if info.problem == "missing" else "!UNREADABLE!"
-            return [f"{label} {info.name}", "", "", *([""] if with_ca else []), info.problem if label != "!MISSING!" else ""]
-        return [info.name, info.not_after.strftime(DATE_FORMAT), short_human_duration(info.residual(now)),
-                *([info.ca_name] if with_ca else []), f"{_yes_no(info.externally_managed):<8}"]
+            return [
+                f"{label} {info.name}",
+                "",
+                "",
+                *([""] if with_ca else []),
+                info.problem if label != "!MISSING!" else "",
+            ]
+        return [
+            info.name,
+            info.not_after.strftime(DATE_FORMAT),
+            short_human_duration(info.residual(now)),
+            *([info.ca_name] if with_ca else []),
+            f"{_yes_no(info.externally_managed):<8}",
+        ]
 
     first = [["CERTIFICATE", "EXPIRES", "RESIDUAL TIME", "CERTIFICATE AUTHORITY", "EXTERNALLY MANAGED"]]
     first += [cells(info, True) for info in certs]
@@ -200,10 +213,14 @@ def main(argv: list[str]) -> int:
         elif arg == "--dir" and rest:
             directory = rest.pop(0)
         else:
-            raise UsageError(f"check-expiration: unexpected argument {arg!r}; usage: k8sauthlib check-expiration [--dir DIR]")
+            raise UsageError(
+                f"check-expiration: unexpected argument {arg!r}; usage: k8sauthlib check-expiration [--dir DIR]"
+            )
     tree = KubeadmTree(directory)
     if not tree.pki_dir.is_dir():
-        raise InputError(f"{tree.pki_dir} is not a directory: give the kubeadm directory with --dir "
-                         f"(the one holding pki/ and admin.conf)")
+        raise InputError(
+            f"{tree.pki_dir} is not a directory: give the kubeadm directory with --dir "
+            f"(the one holding pki/ and admin.conf)"
+        )
     sys.stdout.write(format_expiration(*check_expiration(tree)))
     return 0

@@ -2,7 +2,8 @@
 
 :class:`KubeadmTree` knows where kubeadm keeps things (``pki/ca.crt``, ``pki/ca.key``,
 ``pki/apiserver.crt``, ``admin.conf``, ``manifests/kube-apiserver.yaml``, ...), reads them, and
-for the lab creates a tree with kubeadm's defaults (:meth:`KubeadmTree.create_lab`).
+for the lab creates a tree with kubeadm's defaults (:meth:`KubeadmTree.create_lab`, whose files
+:mod:`k8sauthlib.kube.labtree` writes).
 
 Root-only files. On a kubeadm node ``ca.key``, ``admin.conf`` and the manifests are mode 0600,
 owned by root. When this process may not read such a file, :meth:`KubeadmTree.read_bytes` runs
@@ -24,34 +25,22 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
-from ..files import KEY_MODE, atomic_write
-from ..go.yaml import go_yaml_dump
-from ..pki.certs import CA, CA_VALIDITY, CERT_VALIDITY, Cert
-from ..pki.fields import load_cert
-from ..pki.keys import KeySpec, verify_signature
-from ..pki.names import subject_name
+from ..pki.certs import CA
+from ..pki.results import Cert
 from .kubeconfig import Kubeconfig
-from .manifests import static_pod_manifests
+from .labtree import creation_lock, fill_lab_tree
 from .node import (
-    ADMIN_GROUP,
-    ADMIN_USER,
-    CLUSTER_NAME,
     DNS_DOMAIN,
     KUBEADM_ROOT,
     LAB_ADDRESS,
     LAB_NODE_NAME,
     LAB_PORT,
-    SERVICE_IP,
-    SUPER_ADMIN_GROUP,
-    SUPER_ADMIN_USER,
     Reader,
     read_with_sudo,
 )
 
-# ================================================================================== the tree
-#: Made in every lab tree (kubeadm always has them); the rest of pki/ only with full_pki.
-FRONT_PROXY_FILES = frozenset({"front-proxy-ca", "front-proxy-client"})
 
+# ================================================================================== the tree
 class KubeadmTree:
     """A kubeadm directory tree: ``/etc/kubernetes`` on a node, any directory in the lab.
 
@@ -68,8 +57,7 @@ class KubeadmTree:
         privileged_reader: read after a permission error (default ``sudo -n cat``).
     """
 
-    def __init__(self, root=KUBEADM_ROOT, *, reader: Reader | None = None,
-                 privileged_reader: Reader | None = None):
+    def __init__(self, root=KUBEADM_ROOT, *, reader: Reader | None = None, privileged_reader: Reader | None = None):
         # absolute, so that paths built from it stay right when the process changes directory
         self.root = Path(root).absolute()
         self._reader = reader
@@ -166,7 +154,9 @@ class KubeadmTree:
         except yaml.YAMLError as exc:
             raise InputError(f"{path}: not valid YAML: {exc}") from None
         if not isinstance(doc, dict) or doc.get("kind") != "Pod":
-            raise InputError(f"{path}: not a Pod manifest (kind: {doc.get('kind') if isinstance(doc, dict) else doc!r})")
+            raise InputError(
+                f"{path}: not a Pod manifest (kind: {doc.get('kind') if isinstance(doc, dict) else doc!r})"
+            )
         return doc
 
     def component_flags(self, component: str) -> dict[str, str]:
@@ -235,12 +225,18 @@ class KubeadmTree:
     def node_name(self) -> str:
         """The control-plane node's name: the first DNS SAN of ``apiserver.crt`` (kubeadm puts it first)."""
         from cryptography import x509
+
         try:
             san = self.apiserver_cert().cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         except x509.ExtensionNotFound:
             raise InputError(f"{self.apiserver_crt} has no subject alternative names") from None
-        kubernetes_names = {"kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                            f"kubernetes.default.svc.{DNS_DOMAIN}", "localhost"}
+        kubernetes_names = {
+            "kubernetes",
+            "kubernetes.default",
+            "kubernetes.default.svc",
+            f"kubernetes.default.svc.{DNS_DOMAIN}",
+            "localhost",
+        }
         for name in san.get_values_for_type(x509.DNSName):
             if name not in kubernetes_names:
                 return name
@@ -260,8 +256,9 @@ class KubeadmTree:
         return kc
 
     # --------------------------------------------------------------------------- extracting
-    def extract_admin_client(self, dest_dir, prefix: str = "k8s-client", *, super_admin: bool = False,
-                             overwrite: bool = False):
+    def extract_admin_client(
+        self, dest_dir, prefix: str = "k8s-client", *, super_admin: bool = False, overwrite: bool = False
+    ):
         """Decode ``admin.conf``'s ``client-certificate-data``/``client-key-data`` into PEM files.
 
         The article's ``grep client-certificate-data /etc/kubernetes/admin.conf | awk '{print $2}'
@@ -285,6 +282,7 @@ class KubeadmTree:
         with ``k8s-rootCA-key.pem``, which only works if that is a copy of ``pki/ca.key``.
         """
         from ..files import write_bare
+
         ca_pem = self.read_bytes(self.ca_crt)
         key_pem = self.read_bytes(self.ca_key) if with_key else None
         if key_pem is not None:
@@ -294,6 +292,7 @@ class KubeadmTree:
     def copy_apiserver(self, dest_dir, prefix: str = "k8s-server", *, overwrite: bool = False):
         """Copy ``pki/apiserver.crt``/``.key`` as ``PREFIX.pem``/``PREFIX-key.pem`` (the article's k8s-server files)."""
         from ..files import write_bare
+
         cert_pem, key_pem = self.read_bytes(self.apiserver_crt), self.read_bytes(self.apiserver_key)
         Cert.from_pem(cert_pem, key_pem)  # KeyMismatchError if they do not belong together
         return write_bare(prefix, dest_dir, cert_pem=cert_pem, key_pem=key_pem, overwrite=overwrite)
@@ -323,8 +322,9 @@ class KubeadmTree:
 
     # ---------------------------------------------------------------------------- the lab
     @classmethod
-    def create_lab(cls, root, *, key="rsa-2048", node_name: str = LAB_NODE_NAME,
-                   server: str | None = None, full_pki: bool = False) -> KubeadmTree:
+    def create_lab(
+        cls, root, *, key="rsa-2048", node_name: str = LAB_NODE_NAME, server: str | None = None, full_pki: bool = False
+    ) -> KubeadmTree:
         """Create a kubeadm-equivalent tree in ``root``, or complete and reuse the one there.
 
         Files that exist are kept (so the CA survives restarts, as on a real cluster); missing
@@ -368,146 +368,15 @@ class KubeadmTree:
         tree.rbac_dir.mkdir(parents=True, exist_ok=True)
         # The lock lives in the lab's own lab/ directory, so that the kubeadm part of the tree
         # lists exactly what a node's /etc/kubernetes does.
-        with _lock(tree.root / "lab" / ".create.lock"):
-            tree._create_lab(key=key, node_name=node_name,
-                             server=server or f"https://{LAB_ADDRESS}:{LAB_PORT}", full_pki=full_pki)
+        with creation_lock(tree.root / "lab" / ".create.lock"):
+            fill_lab_tree(
+                tree,
+                key=key,
+                node_name=node_name,
+                server=server or f"https://{LAB_ADDRESS}:{LAB_PORT}",
+                full_pki=full_pki,
+            )
         return tree
-
-    def _create_lab(self, *, key, node_name, server, full_pki=False):
-        spec = KeySpec.parse(key)
-        for directory, mode in ((self.pki_dir, 0o755), (self.manifests_dir, 0o700), (self.rbac_dir, 0o755)):
-            if not directory.is_dir():  # never change the modes of an existing (perhaps real) tree
-                directory.mkdir(parents=True)
-                directory.chmod(mode)
-
-        # The CA: reuse, or create both halves.
-        if self.ca_crt.exists() or self.ca_key.exists():
-            if not (self.ca_crt.exists() and self.ca_key.exists()):
-                present = self.ca_crt if self.ca_crt.exists() else self.ca_key
-                raise InputError(f"{present} exists without its other half ({self.ca_key if present == self.ca_crt else self.ca_crt}); "
-                                 f"the lab cannot sign without both. Remove {present} or use a new directory")
-            ca = CA.load(self.ca_crt, self.ca_key)
-        else:
-            ca = CA.create("kubernetes", key=spec, validity=CA_VALIDITY, hosts=("kubernetes",),
-                           usages=("digital signature", "key encipherment", "cert sign"))
-            atomic_write(self.ca_key, ca.key_pem, mode=KEY_MODE, overwrite=False)
-            atomic_write(self.ca_crt, ca.cert_pem)
-
-        def check_signed(path, cert):
-            if not verify_signature(cert, ca.cert):
-                raise InputError(f"{path} was not signed by {self.ca_crt} (the CA was replaced?); delete it "
-                                 f"and run again to issue a new one")
-
-        # The API server's serving certificate.
-        if self.apiserver_crt.exists() and self.apiserver_key.exists():
-            check_signed(self.apiserver_crt, Cert.load(self.apiserver_crt, self.apiserver_key).cert)
-        else:
-            dns = [node_name, "kubernetes", "kubernetes.default", "kubernetes.default.svc",
-                   f"kubernetes.default.svc.{DNS_DOMAIN}"]
-            # No "localhost": kubeadm never puts it in, and the book shows https://localhost failing
-            # against this certificate as it does on a real node. 127.0.0.1 stands in for the
-            # advertise address, which kubeadm does put in.
-            server_cert = ca.issue_server_cert(*dns, SERVICE_IP, LAB_ADDRESS, common_name="kube-apiserver",
-                                               key=spec, validity=CERT_VALIDITY)
-            atomic_write(self.apiserver_key, server_cert.key_pem, mode=KEY_MODE)
-            atomic_write(self.apiserver_crt, server_cert.cert_pem)
-
-        # kubeadm always makes the front-proxy CA, and kube-apiserver's --requestheader-client-ca-file
-        # changes what happens to client certificates that name no user (an empty CN gets 401, not
-        # anonymous; see k8sauthlib.lab.auth), so the lab tree has it too.
-        self._create_other_pki(ca, spec, node_name, only=None if full_pki else FRONT_PROXY_FILES)
-
-        # admin.conf and super-admin.conf, as kubeadm's kubeconfig phase writes them.
-        kubeconfigs = [(self.admin_conf, ADMIN_USER, [ADMIN_GROUP]),
-                       (self.super_admin_conf, SUPER_ADMIN_USER, [SUPER_ADMIN_GROUP])]
-        if full_pki:
-            kubeconfigs += [(self.root / "controller-manager.conf", "system:kube-controller-manager", []),
-                            (self.root / "scheduler.conf", "system:kube-scheduler", [])]
-        for path, user, groups in kubeconfigs:
-            if path.exists():
-                kc = Kubeconfig.load(path)
-                cert_pem = kc.users.get(kc.current_user(), {}).get("client-certificate-data")
-                if cert_pem:
-                    check_signed(path, load_cert(cert_pem))
-                continue
-            client = ca.issue_client_cert(user, groups, key=spec, validity=CERT_VALIDITY)
-            kc = Kubeconfig()
-            kc.set_cluster(CLUSTER_NAME, server, certificate_authority_data=ca.cert_pem)
-            kc.set_credentials(user, client_certificate_data=client.cert_pem, client_key_data=client.key_pem)
-            kc.set_context(f"{user}@{CLUSTER_NAME}", cluster=CLUSTER_NAME, user=user)
-            kc.use_context(f"{user}@{CLUSTER_NAME}")
-            kc.write(path)
-
-        # Static Pod manifests.
-        for component, doc in static_pod_manifests(node_name=node_name, address=LAB_ADDRESS).items():
-            path = self.manifest(component)
-            if not path.exists():
-                atomic_write(path, go_yaml_dump(doc).encode(), mode=KEY_MODE)
-
-    def _create_other_pki(self, ca, spec, node_name, only=None):
-        """The rest of kubeadm's ``pki/`` (cmd/kubeadm/app/phases/certs/certlist.go, 1.29+).
-
-        Args:
-            only: file names (without extension) to create, or None for all of them.
-        """
-        from cryptography.hazmat.primitives import serialization
-        etcd_hosts = (node_name, "localhost", LAB_ADDRESS, "::1")
-        cas = {"ca": ca}
-        for name, cn in (("front-proxy-ca", "front-proxy-ca"), ("etcd/ca", "etcd-ca")):
-            if only is not None and name not in only:
-                continue
-            crt, key_path = self.pki_dir / f"{name}.crt", self.pki_dir / f"{name}.key"
-            if crt.exists() and key_path.exists():
-                cas[name] = CA.load(crt, key_path)
-                continue
-            cas[name] = CA.create(cn, key=spec, validity=CA_VALIDITY, hosts=(cn,),
-                                  usages=("digital signature", "key encipherment", "cert sign"))
-            crt.parent.mkdir(mode=0o755, exist_ok=True)
-            atomic_write(key_path, cas[name].key_pem, mode=KEY_MODE, overwrite=False)
-            atomic_write(crt, cas[name].cert_pem)
-        leaves = [  # (file, issuer, CN, O, usages, SANs)
-            ("apiserver-kubelet-client", "ca", "kube-apiserver-kubelet-client", [ADMIN_GROUP], ("client auth",), ()),
-            ("front-proxy-client", "front-proxy-ca", "front-proxy-client", [], ("client auth",), ()),
-            ("etcd/server", "etcd/ca", node_name, [], ("server auth", "client auth"), etcd_hosts),
-            ("etcd/peer", "etcd/ca", node_name, [], ("server auth", "client auth"), etcd_hosts),
-            ("etcd/healthcheck-client", "etcd/ca", "kube-etcd-healthcheck-client", [], ("client auth",), ()),
-            ("apiserver-etcd-client", "etcd/ca", "kube-apiserver-etcd-client", [], ("client auth",), ()),
-        ]
-        for name, issuer, cn, orgs, usages, hosts in leaves:
-            if only is not None and name not in only:
-                continue
-            crt, key_path = self.pki_dir / f"{name}.crt", self.pki_dir / f"{name}.key"
-            if crt.exists() and key_path.exists():
-                cert = Cert.load(crt, key_path).cert
-                if not verify_signature(cert, cas[issuer].cert):
-                    raise InputError(f"{crt} was not signed by {self.pki_dir / (issuer + '.crt')}; delete it and "
-                                     f"run again to issue a new one")
-                continue
-            leaf = cas[issuer].issue(subject=subject_name(cn, orgs), hosts=hosts, key=spec, validity=CERT_VALIDITY,
-                                     usages=("digital signature", "key encipherment") + usages)
-            atomic_write(key_path, leaf.key_pem, mode=KEY_MODE)
-            atomic_write(crt, leaf.cert_pem)
-        sa_key, sa_pub = self.pki_dir / "sa.key", self.pki_dir / "sa.pub"
-        if only is None and not (sa_key.exists() and sa_pub.exists()):
-            private = spec.generate()
-            # The service-account signing key pair: no certificate, PKCS#1/SEC 1 and PKIX PEM.
-            atomic_write(sa_key, private.private_bytes(serialization.Encoding.PEM,
-                                                       serialization.PrivateFormat.TraditionalOpenSSL,
-                                                       serialization.NoEncryption()), mode=KEY_MODE)
-            atomic_write(sa_pub, private.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-
-
-@contextlib.contextmanager
-def _lock(path: Path):
-    """An exclusive lock file, so two processes creating the same lab do not make two CAs."""
-    import fcntl
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 __all__ = ["KubeadmTree"]

@@ -19,25 +19,22 @@ made relative to the kubeconfig's directory when that needs no ``..``.
 
 kubeadm writes ``admin.conf`` and ``kubeadm kubeconfig user`` prints its output through the same
 ``clientcmd.Write``, so the same class also reproduces those (see :func:`kubeconfig_for_user`).
+Reading a file the way kubectl does is :mod:`k8sauthlib.kube.kubeconfig_input`; writing it and
+``kubectl config view`` are :mod:`k8sauthlib.kube.kubeconfig_output`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import os
 from pathlib import Path
 
-import yaml
-
 from ..errors import InputError
-from ..go.yaml import go_yaml_load
 from ..pki.fields import load_cert
 from ..pki.keys import load_private_key
+from .kubeconfig_input import parse_kubeconfig
 from .kubeconfig_output import (
     DATA_OMITTED,
-    KINDS,
     PATH_FIELDS,
     REDACTED,
     KubeconfigOutput,
@@ -96,88 +93,13 @@ class Kubeconfig(KubeconfigOutput):
     def from_yaml(cls, text, *, path=None) -> Kubeconfig:
         """Parse kubeconfig YAML (text or bytes); ``path`` names its file for relative paths and messages."""
         where = str(path) if path is not None else "kubeconfig"
-        if isinstance(text, bytes):
-            try:
-                text = text.decode("utf-8")
-            except UnicodeDecodeError:
-                raise InputError(f"{where}: not UTF-8 text; a kubeconfig is a YAML file") from None
-        try:
-            doc = go_yaml_load(text)
-        except RecursionError:
-            raise InputError(f"{where}: YAML nested too deeply to be a kubeconfig") from None
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"{where}: not valid YAML: {str(exc).split(';')[0]}") from None
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            problem = getattr(exc, "problem", None) or str(exc)
-            raise InputError(f"{where}: not valid YAML{line}: {problem}") from None
+        doc = parse_kubeconfig(text, where)
         kc = cls()
         kc.path = Path(path) if path is not None else None
-        if doc is None:
-            return kc
-        if not isinstance(doc, dict):
-            raise InputError(f"{where}: a kubeconfig is a YAML mapping (apiVersion, clusters, users, ...), "
-                             f"not {type_name(doc)}")
-        api_version = doc.get("apiVersion")
-        if api_version not in (None, "", "v1"):
-            raise InputError(f'{where}: apiVersion {api_version!r} is not a kubeconfig version; use "v1"')
-        kind = doc.get("kind")
-        if kind not in (None, "", "Config"):
-            raise InputError(f'{where}: kind {kind!r} is not a kubeconfig; expected "Config"')
-        for kind_name, (list_key, fields) in KINDS.items():
-            items = doc.get(list_key)
-            if items is None:
-                continue
-            if not isinstance(items, list):
-                raise InputError(f'{where}: "{list_key}" must be a list of entries with a name, '
-                                 f"not {type_name(items)}")
-            for i, item in enumerate(items):
-                if not isinstance(item, dict):
-                    raise InputError(f'{where}: entry {i + 1} of "{list_key}" must be a mapping with '
-                                     f'"name" and "{kind_name}"')
-                name = item.get("name", "")
-                if not isinstance(name, str):
-                    raise InputError(f'{where}: entry {i + 1} of "{list_key}" has a name that is '
-                                     f"{type_name(name)}; quote it to make it a string")
-                if name in kc._entries[kind_name]:
-                    raise InputError(f'{where}: "{list_key}" has two entries named "{name}"')
-                body = item.get(kind_name) or {}
-                if not isinstance(body, dict):
-                    raise InputError(f'{where}: {kind_name} "{name}" must be a mapping, not {type_name(body)}')
-                kc._entries[kind_name][name] = cls._parse_entry(body, fields, f'{where}: {kind_name} "{name}"')
-        current = doc.get("current-context") or ""
-        if not isinstance(current, str):
-            raise InputError(f"{where}: current-context must be a string, not {type_name(current)}")
-        kc.current_context = current
-        prefs = doc.get("preferences") or {}
-        if not isinstance(prefs, dict):
-            raise InputError(f"{where}: preferences must be a mapping")
-        kc._preferences = {k: v for k, v in prefs.items() if k in ("colors", "extensions") and v}
-        ext = doc.get("extensions")
-        kc._extensions = ext if isinstance(ext, list) and ext else None
+        if doc is not None:
+            kc._entries, kc.current_context = doc["entries"], doc["current_context"]
+            kc._preferences, kc._extensions = doc["preferences"], doc["extensions"]
         return kc
-
-    @staticmethod
-    def _parse_entry(body: dict, fields: dict, where: str) -> dict:
-        entry = {}
-        for key, value in body.items():
-            want = fields.get(key)
-            if want is None or value is None:
-                continue  # unknown fields are dropped, as client-go's decoder does
-            if want is bytes:
-                if not isinstance(value, str):
-                    raise InputError(f"{where}: {key} must be base64 text, not {type_name(value)}")
-                try:
-                    value = base64.b64decode(value.replace("\n", "").replace("\r", ""), validate=True)
-                except (binascii.Error, ValueError):
-                    raise InputError(f"{where}: {key} is not valid base64 (it should be the base64 of "
-                                     f"a PEM file, as `base64 -w0 FILE` prints it)") from None
-            elif not isinstance(value, want) or (want is int and isinstance(value, bool)):
-                raise InputError(f"{where}: {key} must be {type_name(want())}, not {type_name(value)}"
-                                 + ("; quote the value" if want is str else ""))
-            entry[key] = value
-        return entry
 
     # ------------------------------------------------------------------------ accessors
     @property
@@ -200,8 +122,10 @@ class Kubeconfig(KubeconfigOutput):
             raise InputError("this kubeconfig has no current context; choose one with use_context(NAME)")
         ctx = self._entries["context"].get(self.current_context)
         if ctx is None:
-            raise InputError(f'current context "{self.current_context}" is not defined in this kubeconfig '
-                             f"(contexts: {', '.join(sorted(self._entries['context'])) or 'none'})")
+            raise InputError(
+                f'current context "{self.current_context}" is not defined in this kubeconfig '
+                f"(contexts: {', '.join(sorted(self._entries['context'])) or 'none'})"
+            )
         return ctx
 
     def current_user(self) -> str:
@@ -231,10 +155,13 @@ class Kubeconfig(KubeconfigOutput):
         known = ", ".join(f'"{n}"' for n in sorted(self._entries[kind])) or "none"
         if not name:
             return f'context "{context}" names no {kind}' + (
-                "; kubectl would then prompt for a user name" if kind == "user" else "")
-        return (f'context "{context}" names {kind} "{name}", which this kubeconfig does not define '
-                f"({kind}s: {known}); add it with set_{'credentials' if kind == 'user' else 'cluster'}"
-                f'("{name}", ...) first')
+                "; kubectl would then prompt for a user name" if kind == "user" else ""
+            )
+        return (
+            f'context "{context}" names {kind} "{name}", which this kubeconfig does not define '
+            f"({kind}s: {known}); add it with set_{'credentials' if kind == 'user' else 'cluster'}"
+            f'("{name}", ...) first'
+        )
 
     # -------------------------------------------------------------------------- changing
     def _base_dir(self) -> Path:
@@ -255,9 +182,17 @@ class Kubeconfig(KubeconfigOutput):
         self._entries[kind][name] = entry
         self._dirty.add((kind, name))
 
-    def set_cluster(self, name: str, server: str | None = None, *, certificate_authority=None,
-                    certificate_authority_data=None, embed: bool = False,
-                    insecure_skip_tls_verify: bool | None = None, tls_server_name: str | None = None) -> Kubeconfig:
+    def set_cluster(
+        self,
+        name: str,
+        server: str | None = None,
+        *,
+        certificate_authority=None,
+        certificate_authority_data=None,
+        embed: bool = False,
+        insecure_skip_tls_verify: bool | None = None,
+        tls_server_name: str | None = None,
+    ) -> Kubeconfig:
         """Add or change a cluster, like ``kubectl config set-cluster``.
 
         Only the arguments given change; the rest of an existing entry stays.
@@ -317,8 +252,17 @@ class Kubeconfig(KubeconfigOutput):
         """Change a cluster's server URL (default: the current context's cluster)."""
         return self.set_cluster(cluster if cluster is not None else self.current_cluster(), url)
 
-    def set_credentials(self, name: str, *, client_certificate=None, client_key=None, embed: bool = False,
-                        client_certificate_data=None, client_key_data=None, token: str | None = None) -> Kubeconfig:
+    def set_credentials(
+        self,
+        name: str,
+        *,
+        client_certificate=None,
+        client_key=None,
+        embed: bool = False,
+        client_certificate_data=None,
+        client_key_data=None,
+        token: str | None = None,
+    ) -> Kubeconfig:
         """Add or change a user, like ``kubectl config set-credentials``.
 
         Only the arguments given change. When the entry ends up with both a certificate and a key
@@ -345,8 +289,9 @@ class Kubeconfig(KubeconfigOutput):
         if embed and client_certificate is None and client_key is None:
             raise InputError("embed=True needs client_certificate=PATH and/or client_key=PATH: the files to embed")
         for field, path, data, what in (
-                ("client-certificate", client_certificate, client_certificate_data, "client certificate"),
-                ("client-key", client_key, client_key_data, "client key")):
+            ("client-certificate", client_certificate, client_certificate_data, "client certificate"),
+            ("client-key", client_key, client_key_data, "client key"),
+        ):
             if path is not None:
                 content = read_kubeconfig_file(path, what)
                 if embed:
@@ -364,8 +309,9 @@ class Kubeconfig(KubeconfigOutput):
         self._commit("user", name, entry)
         return self
 
-    def set_context(self, name: str, cluster: str | None = None, user: str | None = None, *,
-                    namespace: str | None = None) -> Kubeconfig:
+    def set_context(
+        self, name: str, cluster: str | None = None, user: str | None = None, *, namespace: str | None = None
+    ) -> Kubeconfig:
         """Add or change a context, like ``kubectl config set-context``.
 
         As with kubectl, the cluster and user may be defined later; :meth:`write` checks that they
@@ -396,8 +342,10 @@ class Kubeconfig(KubeconfigOutput):
             InputError: no such context (kubectl: ``no context exists with the name: "NAME"``).
         """
         if name not in self._entries["context"]:
-            raise InputError(f'no context exists with the name: "{name}" (contexts: '
-                             f"{', '.join(sorted(self._entries['context'])) or 'none'})")
+            raise InputError(
+                f'no context exists with the name: "{name}" (contexts: '
+                f"{', '.join(sorted(self._entries['context'])) or 'none'})"
+            )
         self.current_context = name
         return self
 
@@ -456,22 +404,29 @@ class Kubeconfig(KubeconfigOutput):
                 if ctx.get(kind, "") not in self._entries[kind]:
                     raise InputError(self._missing(kind, ctx_name, ctx.get(kind, "")))
             if not self._entries["cluster"][ctx["cluster"]].get("server"):
-                raise InputError(f'cluster "{ctx["cluster"]}" has no server URL; set one with '
-                                 f'set_cluster("{ctx["cluster"]}", "https://HOST:PORT")')
+                raise InputError(
+                    f'cluster "{ctx["cluster"]}" has no server URL; set one with '
+                    f'set_cluster("{ctx["cluster"]}", "https://HOST:PORT")'
+                )
         for user_name, entry in sorted(self._entries["user"].items()):
             has_cert = bool(entry.get("client-certificate") or entry.get("client-certificate-data"))
             has_key = bool(entry.get("client-key") or entry.get("client-key-data"))
             if has_cert != has_key:
-                raise InputError(f'user "{user_name}" has a client {"certificate" if has_cert else "key"} but no '
-                                 f'{"key" if has_cert else "certificate"}; TLS client authentication needs both')
+                raise InputError(
+                    f'user "{user_name}" has a client {"certificate" if has_cert else "key"} but no '
+                    f"{'key' if has_cert else 'certificate'}; TLS client authentication needs both"
+                )
             self._check_user(entry, user_name)
 
     # ------------------------------------------------------------------------ serializing
     def __repr__(self):
         def names(kind):
             return ",".join(sorted(self._entries[kind])) or "-"
-        return (f"<Kubeconfig current-context={self.current_context or '-'} clusters={names('cluster')} "
-                f"users={names('user')} contexts={names('context')}>")
+
+        return (
+            f"<Kubeconfig current-context={self.current_context or '-'} clusters={names('cluster')} "
+            f"users={names('user')} contexts={names('context')}>"
+        )
 
 
 __all__ = ["DATA_OMITTED", "REDACTED", "Kubeconfig"]

@@ -26,24 +26,46 @@ REDACTED = "REDACTED"
 # Fields of client-go's v1 types (k8s.io/client-go/tools/clientcmd/api/v1/types.go) and the
 # Python types a YAML file must give them. Anything else is dropped on load, as kubectl does.
 CLUSTER_FIELDS = {
-    "server": str, "tls-server-name": str, "insecure-skip-tls-verify": bool,
-    "certificate-authority": str, "certificate-authority-data": bytes, "proxy-url": str,
-    "disable-compression": bool, "extensions": list,
+    "server": str,
+    "tls-server-name": str,
+    "insecure-skip-tls-verify": bool,
+    "certificate-authority": str,
+    "certificate-authority-data": bytes,
+    "proxy-url": str,
+    "disable-compression": bool,
+    "extensions": list,
 }
 USER_FIELDS = {
-    "client-certificate": str, "client-certificate-data": bytes, "client-key": str,
-    "client-key-data": bytes, "token": str, "tokenFile": str, "as": str, "as-uid": str,
-    "as-groups": list, "as-user-extra": dict, "username": str, "password": str,
-    "auth-provider": dict, "exec": dict, "extensions": list,
+    "client-certificate": str,
+    "client-certificate-data": bytes,
+    "client-key": str,
+    "client-key-data": bytes,
+    "token": str,
+    "tokenFile": str,
+    "as": str,
+    "as-uid": str,
+    "as-groups": list,
+    "as-user-extra": dict,
+    "username": str,
+    "password": str,
+    "auth-provider": dict,
+    "exec": dict,
+    "extensions": list,
 }
 CONTEXT_FIELDS = {"cluster": str, "user": str, "namespace": str, "extensions": list}
 # Fields without ``omitempty``: written even when empty.
 ALWAYS_WRITTEN = {"cluster": {"server"}, "user": set(), "context": {"cluster", "user"}}
 # File references that clientcmd resolves against the kubeconfig's directory.
-PATH_FIELDS = {"cluster": ("certificate-authority",), "user": ("client-certificate", "client-key", "tokenFile"),
-                "context": ()}
-KINDS = {"cluster": ("clusters", CLUSTER_FIELDS), "user": ("users", USER_FIELDS),
-          "context": ("contexts", CONTEXT_FIELDS)}
+PATH_FIELDS = {
+    "cluster": ("certificate-authority",),
+    "user": ("client-certificate", "client-key", "tokenFile"),
+    "context": (),
+}
+KINDS = {
+    "cluster": ("clusters", CLUSTER_FIELDS),
+    "user": ("users", USER_FIELDS),
+    "context": ("contexts", CONTEXT_FIELDS),
+}
 
 
 def pem_bytes(value, what: str) -> bytes:
@@ -55,8 +77,11 @@ def pem_bytes(value, what: str) -> bytes:
 
 
 def read_kubeconfig_file(path, what: str) -> bytes:
-    return read_file(path, what, permission_hint="root-only files such as /etc/kubernetes/admin.conf need "
-                                                 "sudo; see k8sauthlib.KubeadmTree")
+    return read_file(
+        path,
+        what,
+        permission_hint="root-only files such as /etc/kubernetes/admin.conf need sudo; see k8sauthlib.KubeadmTree",
+    )
 
 
 def check_pair(cert_pem: bytes, key_pem: bytes, cert_what: str, key_what: str) -> None:
@@ -71,8 +96,10 @@ def check_pair(cert_pem: bytes, key_pem: bytes, cert_what: str, key_what: str) -
         raise InputError(f"{key_what}: {exc}") from None
     if not key_matches(cert, key):
         subject = cert.subject.rfc4514_string() or "(empty subject)"
-        raise KeyMismatchError(f"the private key ({key_what}) does not belong to the certificate ({cert_what}, "
-                               f"{subject}); pair each certificate with the key it was issued for")
+        raise KeyMismatchError(
+            f"the private key ({key_what}) does not belong to the certificate ({cert_what}, "
+            f"{subject}); pair each certificate with the key it was issued for"
+        )
 
 
 def relativize(path: str, base_dir: Path) -> str:
@@ -88,8 +115,15 @@ def is_empty(value) -> bool:
 
 
 def type_name(value) -> str:
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean", int: "a number",
-            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 class KubeconfigOutput:
@@ -103,8 +137,9 @@ class KubeconfigOutput:
             redact: replace embedded data with ``DATA+OMITTED`` and tokens with ``REDACTED``,
                 as ``kubectl config view`` does without ``--raw``.
         """
-        base = Path(base_dir).absolute() if base_dir is not None else (
-            self._base_dir() if self.path is not None else None)
+        base = (
+            Path(base_dir).absolute() if base_dir is not None else (self._base_dir() if self.path is not None else None)
+        )
 
         def named(kind):
             out = []
@@ -125,9 +160,15 @@ class KubeconfigOutput:
                 out.append({"name": name, kind: entry})
             return out or None
 
-        doc = {"apiVersion": "v1", "clusters": named("cluster"), "contexts": named("context"),
-               "current-context": self.current_context, "kind": "Config",
-               "preferences": dict(self._preferences), "users": named("user")}
+        doc = {
+            "apiVersion": "v1",
+            "clusters": named("cluster"),
+            "contexts": named("context"),
+            "current-context": self.current_context,
+            "kind": "Config",
+            "preferences": dict(self._preferences),
+            "users": named("user"),
+        }
         if self._extensions:
             doc["extensions"] = self._extensions
         return doc
@@ -219,16 +260,34 @@ class KubeconfigOutput:
         user = user if user is not None else self.current_user()
         entry = self._entries["user"].get(user)
         if entry is None:
-            raise InputError(f'user "{user}" is not defined in this kubeconfig (users: '
-                             f"{', '.join(sorted(self._entries['user'])) or 'none'})")
+            raise InputError(
+                f'user "{user}" is not defined in this kubeconfig (users: '
+                f"{', '.join(sorted(self._entries['user'])) or 'none'})"
+            )
         cert, key = self._user_material(entry, user)
         if cert is None or key is None:
-            raise InputError(f'user "{user}" has no client certificate and key to extract '
-                             f"(it has: {', '.join(sorted(entry)) or 'nothing'})")
+            raise InputError(
+                f'user "{user}" has no client certificate and key to extract '
+                f"(it has: {', '.join(sorted(entry)) or 'nothing'})"
+            )
         check_pair(cert[0], key[0], cert[1], key[1])
         return write_bare(name, dest_dir, cert_pem=cert[0], key_pem=key[0], overwrite=overwrite)
 
 
-__all__ = ["ALWAYS_WRITTEN", "CLUSTER_FIELDS", "CONTEXT_FIELDS", "DATA_OMITTED", "KINDS", "PATH_FIELDS", "REDACTED",
-           "USER_FIELDS", "KubeconfigOutput", "check_pair", "is_empty", "pem_bytes", "read_kubeconfig_file", "relativize",
-           "type_name"]
+__all__ = [
+    "ALWAYS_WRITTEN",
+    "CLUSTER_FIELDS",
+    "CONTEXT_FIELDS",
+    "DATA_OMITTED",
+    "KINDS",
+    "PATH_FIELDS",
+    "REDACTED",
+    "USER_FIELDS",
+    "KubeconfigOutput",
+    "check_pair",
+    "is_empty",
+    "pem_bytes",
+    "read_kubeconfig_file",
+    "relativize",
+    "type_name",
+]

@@ -22,10 +22,10 @@ KUBERNETES_VERSION = "v1.32.3"
 ETCD_IMAGE_TAG = "3.5.16-0"
 #: kubeadm defaults (cmd/kubeadm/app/constants/constants.go and the v1beta4 defaults).
 SERVICE_SUBNET = "10.96.0.0/12"
-SERVICE_IP = "10.96.0.1"          # first address of the service subnet: the `kubernetes` Service
+SERVICE_IP = "10.96.0.1"  # first address of the service subnet: the `kubernetes` Service
 DNS_DOMAIN = "cluster.local"
 CLUSTER_NAME = "kubernetes"
-ADMIN_USER, ADMIN_GROUP = "kubernetes-admin", "kubeadm:cluster-admins"        # 1.29 and later
+ADMIN_USER, ADMIN_GROUP = "kubernetes-admin", "kubeadm:cluster-admins"  # 1.29 and later
 SUPER_ADMIN_USER, SUPER_ADMIN_GROUP = "kubernetes-super-admin", "system:masters"
 #: The lab's node name (the API server certificate's first DNS SAN, as kubeadm puts the hostname).
 LAB_NODE_NAME = "lab-control-plane"
@@ -38,16 +38,19 @@ Reader = Callable[[Path], bytes]
 def sudo_cat(path: Path, sudo=("sudo", "-n")) -> bytes:
     """Read ``path`` with ``sudo -n cat``; raise PrivilegedReadError with advice when that fails."""
     exe = shutil.which(sudo[0])
-    advice = (f"run this as root, or copy the file where you can read it "
-              f"(as root: cp {path} ~/ && chown $USER ~/{path.name})")
+    advice = (
+        f"run this as root, or copy the file where you can read it (as root: cp {path} ~/ && chown $USER ~/{path.name})"
+    )
     if exe is None:
         raise PrivilegedReadError(
             f"cannot read {path}: permission denied (on a kubeadm node it is root-only, mode 0600), and "
             f"sudo is not installed here. Install and configure sudo (apt-get install sudo; add yourself "
-            f"to the sudo group), or {advice}")
+            f"to the sudo group), or {advice}"
+        )
     try:
-        proc = subprocess.run([exe, *sudo[1:], "cat", "--", str(path)], capture_output=True, timeout=30,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [exe, *sudo[1:], "cat", "--", str(path)], capture_output=True, timeout=30, stdin=subprocess.DEVNULL
+        )
     except subprocess.TimeoutExpired:
         raise PrivilegedReadError(f"cannot read {path}: 'sudo -n cat' did not finish within 30 s") from None
     if proc.returncode == 0:
@@ -57,10 +60,12 @@ def sudo_cat(path: Path, sudo=("sudo", "-n")) -> bytes:
         raise PrivilegedReadError(
             f"cannot read {path}: permission denied, and sudo needs a password, which it cannot ask for "
             f"here (sudo said: {err}). Run 'sudo -v' in a terminal first and retry within a few minutes, "
-            f"or {advice}")
+            f"or {advice}"
+        )
     if "not in the sudoers" in err or "not allowed" in err:
-        raise PrivilegedReadError(f"cannot read {path}: permission denied, and this user may not use sudo "
-                                  f"(sudo said: {err}); {advice}")
+        raise PrivilegedReadError(
+            f"cannot read {path}: permission denied, and this user may not use sudo (sudo said: {err}); {advice}"
+        )
     raise PrivilegedReadError(f"cannot read {path} through sudo (sudo said: {err or 'exit ' + str(proc.returncode)})")
 
 
@@ -82,14 +87,30 @@ def read_with_sudo(path, *, reader: Reader | None = None, privileged_reader: Rea
     try:
         return (reader or Path.read_bytes)(path)
     except FileNotFoundError:
-        raise InputError(f"{path} does not exist" + (
-            " (is this a kubeadm control-plane node? kubeadm init creates it)"
-            if str(path).startswith(str(KUBEADM_ROOT)) else "")) from None
+        hint = " (is this a kubeadm control-plane node? kubeadm init creates it)"
+        raise InputError(f"{path} does not exist" + (hint if str(path).startswith(str(KUBEADM_ROOT)) else "")) from None
     except IsADirectoryError:
         raise InputError(f"{path} is a directory, not a file") from None
     except PermissionError:
         return (privileged_reader or sudo_cat)(path)
 
 
-__all__ = ["ADMIN_GROUP", "ADMIN_USER", "SUPER_ADMIN_GROUP", "SUPER_ADMIN_USER", "CLUSTER_NAME", "DNS_DOMAIN", "ETCD_IMAGE_TAG", "KUBEADM_ROOT", "KUBERNETES_VERSION", "LAB_ADDRESS",
-           "LAB_NODE_NAME", "LAB_PORT", "SERVICE_IP", "SERVICE_SUBNET", "Reader", "read_with_sudo", "sudo_cat"]
+__all__ = [
+    "ADMIN_GROUP",
+    "ADMIN_USER",
+    "SUPER_ADMIN_GROUP",
+    "SUPER_ADMIN_USER",
+    "CLUSTER_NAME",
+    "DNS_DOMAIN",
+    "ETCD_IMAGE_TAG",
+    "KUBEADM_ROOT",
+    "KUBERNETES_VERSION",
+    "LAB_ADDRESS",
+    "LAB_NODE_NAME",
+    "LAB_PORT",
+    "SERVICE_IP",
+    "SERVICE_SUBNET",
+    "Reader",
+    "read_with_sudo",
+    "sudo_cat",
+]

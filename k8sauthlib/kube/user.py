@@ -23,8 +23,17 @@ from .kubeconfig import Kubeconfig
 from .node import read_with_sudo
 
 
-def kubeconfig_for_user(cert_dir, client_name: str, orgs: Iterable[str] = (), validity="8760h", *,
-                        server: str, cluster_name: str = "kubernetes", key=DEFAULT_KEY, reader=None) -> Kubeconfig:
+def kubeconfig_for_user(
+    cert_dir,
+    client_name: str,
+    orgs: Iterable[str] = (),
+    validity="8760h",
+    *,
+    server: str,
+    cluster_name: str = "kubernetes",
+    key=DEFAULT_KEY,
+    reader=None,
+) -> Kubeconfig:
     """A kubeconfig for a new user signed by the cluster CA, like ``kubeadm kubeconfig user``.
 
     ``kubeadm kubeconfig user --client-name NAME --org GROUP --validity-period 24h`` loads
@@ -57,8 +66,10 @@ def kubeconfig_for_user(cert_dir, client_name: str, orgs: Iterable[str] = (), va
     if not client_name:
         raise InputError("the client name (the certificate's CN, i.e. the user name) must not be empty")
     if len(client_name) > 64:  # RFC 5280 ub-common-name; the cryptography package enforces it
-        raise InputError(f"the client name is {len(client_name)} characters long; a certificate's CN (the user "
-                         f"name) holds at most 64 (RFC 5280 ub-common-name): choose a shorter --client-name")
+        raise InputError(
+            f"the client name is {len(client_name)} characters long; a certificate's CN (the user "
+            f"name) holds at most 64 (RFC 5280 ub-common-name): choose a shorter --client-name"
+        )
     if isinstance(orgs, str):
         orgs = [orgs]
     lifetime = parse_duration(validity)
@@ -80,14 +91,21 @@ def kubeconfig_for_user(cert_dir, client_name: str, orgs: Iterable[str] = (), va
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="k8sauthlib kubeconfig", description="kubeconfig helpers")
     sub = parser.add_subparsers(dest="command", required=True)
-    user = sub.add_parser("user", help="print a kubeconfig for a new user signed by the cluster CA "
-                                       "(like kubeadm kubeconfig user)")
+    user = sub.add_parser(
+        "user", help="print a kubeconfig for a new user signed by the cluster CA (like kubeadm kubeconfig user)"
+    )
     user.add_argument("--client-name", required=True, help="user name: the certificate's CN")
     user.add_argument("--org", action="append", default=[], help="group (O); repeat for several")
-    user.add_argument("--validity", "--validity-period", dest="validity", default="8760h0m0s",
-                      help="certificate lifetime as a Go duration (default 8760h0m0s)")
-    user.add_argument("--cert-dir", default="/etc/kubernetes/pki", help="where ca.crt and ca.key are "
-                      "(default /etc/kubernetes/pki)")
+    user.add_argument(
+        "--validity",
+        "--validity-period",
+        dest="validity",
+        default="8760h0m0s",
+        help="certificate lifetime as a Go duration (default 8760h0m0s)",
+    )
+    user.add_argument(
+        "--cert-dir", default="/etc/kubernetes/pki", help="where ca.crt and ca.key are (default /etc/kubernetes/pki)"
+    )
     user.add_argument("--server", required=True, help="API server URL, e.g. https://127.0.0.1:6443")
     user.add_argument("--cluster-name", default="kubernetes", help="cluster name (default kubernetes)")
     user.add_argument("--key", default="rsa-2048", help="key type: rsa-2048 (default), rsa-4096, ecdsa-p256, ...")
@@ -96,8 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     view.add_argument("kubeconfig", help="kubeconfig file")
     view.add_argument("--minify", action="store_true", help="only the current context and what it uses")
     view.add_argument("--raw", action="store_true", help="show certificate and key data")
-    extract = sub.add_parser("client-files", help="extract a user's embedded certificate and key to "
-                                                  "NAME.pem and NAME-key.pem")
+    extract = sub.add_parser(
+        "client-files", help="extract a user's embedded certificate and key to NAME.pem and NAME-key.pem"
+    )
     extract.add_argument("kubeconfig", help="kubeconfig file, e.g. /etc/kubernetes/admin.conf")
     extract.add_argument("--name", default="k8s-client", help="base name of the files (default k8s-client)")
     extract.add_argument("--dir", default=".", help="directory for the files (default: current)")
@@ -123,8 +142,15 @@ def main(argv=None) -> int:
         return int(exc.code or 0)
     try:
         if args.command == "user":
-            kc = kubeconfig_for_user(args.cert_dir, args.client_name, args.org, args.validity,
-                                     server=args.server, cluster_name=args.cluster_name, key=args.key)
+            kc = kubeconfig_for_user(
+                args.cert_dir,
+                args.client_name,
+                args.org,
+                args.validity,
+                server=args.server,
+                cluster_name=args.cluster_name,
+                key=args.key,
+            )
             if args.output:
                 kc.write(args.output)
             else:

@@ -1,4 +1,4 @@
-"""Certificate authorities, keys, CSRs and the certificates Kubernetes cares about.
+"""Certificate authorities and the certificates Kubernetes cares about: :class:`CA` issues them.
 
 Shaped after trustme: ``CA.create()`` -> ``ca.issue_client_cert()`` -> ``cert.write()``. The
 defaults follow what kubeadm and cfssl produce, because the book puts our output next to theirs:
@@ -13,28 +13,23 @@ defaults follow what kubeadm and cfssl produce, because the book puts our output
   and nothing else in the subject, since Kubernetes reads every ``O`` as a group.
 
 Private keys are serialized like kubeadm and cfssl write them: PKCS#1 (``RSA PRIVATE KEY``) for
-RSA and SEC 1 (``EC PRIVATE KEY``) for ECDSA.
+RSA and SEC 1 (``EC PRIVATE KEY``) for ECDSA. What issuing returns, :class:`~k8sauthlib.pki.results.Cert`
+and :class:`~k8sauthlib.pki.results.CSR` (with :func:`~k8sauthlib.pki.results.make_csr`), lives in
+:mod:`k8sauthlib.pki.results`; :func:`build_certificate` is the one X.509 builder every issuer calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import NameOID
 
-from ..errors import InputError, KeyMismatchError
-from ..files import KEY_MODE, BareFiles, atomic_write, bare_paths, write_bare
-from .describe import describe
-from .fields import load_cert_bundle, read_pem
-from .identity import kubernetes_identity
-from .keys import DEFAULT_KEY, KeySpec, hash_for, key_matches, key_pem, load_private_key
+from ..errors import InputError
+from .fields import read_pem
+from .keys import DEFAULT_KEY, KeySpec, hash_for
 from .names import CA_USAGES, CLIENT_USAGES, SERVER_USAGES, parse_hosts, resolve_usages, subject_name
+from .results import Cert, short_subject
 
 #: kubeadm and cfssl start validity this far in the past (kubeadm ``constants.CertificateBackdate``).
 BACKDATE = timedelta(minutes=5)
@@ -57,183 +52,10 @@ def _validity(validity, not_before, not_after) -> tuple[datetime, datetime]:
     start = _utc(not_before) if not_before is not None else now - BACKDATE
     end = _utc(not_after) if not_after is not None else (_utc(not_before) if not_before is not None else now) + validity
     if end <= start:
-        raise InputError(f"the certificate would end ({end:%Y-%m-%d %H:%M:%S}Z) before it starts "
-                         f"({start:%Y-%m-%d %H:%M:%S}Z)")
+        raise InputError(
+            f"the certificate would end ({end:%Y-%m-%d %H:%M:%S}Z) before it starts ({start:%Y-%m-%d %H:%M:%S}Z)"
+        )
     return start, end
-
-
-# ---------------------------------------------------------------------------- results: Cert, CSR
-class Cert:
-    """One certificate, with its private key when we have it.
-
-    Attributes:
-        cert: the ``cryptography`` certificate.
-        key: its private key, or None (a certificate signed from someone else's CSR).
-        csr: the CSR it was made from, when there was one.
-        chain: intermediate CA certificates between this certificate and its root (the root
-            itself excluded), nearest first.
-    """
-
-    def __init__(self, cert: x509.Certificate, key=None, csr: x509.CertificateSigningRequest | None = None,
-                 chain: Sequence[x509.Certificate] = ()):
-        if key is not None and not key_matches(cert, key):
-            raise KeyMismatchError(f"the private key does not belong to the certificate {_short_subject(cert)}")
-        self.cert = cert
-        self.key = key
-        self.csr = csr
-        self.chain = list(chain)
-
-    @classmethod
-    def load(cls, cert_path, key_path=None):
-        """Load a certificate (and optionally its key) from PEM files; extra PEM certs become the chain."""
-        certs = load_cert_bundle(cert_path)
-        if not certs:
-            raise InputError(f"no PEM certificate found in {cert_path}")
-        key = load_private_key(key_path) if key_path is not None else None
-        if key is not None and not key_matches(certs[0], key):
-            raise KeyMismatchError(f"the private key {key_path} does not belong to the certificate {cert_path} "
-                                   f"({_short_subject(certs[0])}); pair each certificate with the key it was issued for")
-        return cls(certs[0], key, chain=certs[1:])
-
-    @classmethod
-    def from_pem(cls, cert_pem: bytes, key_pem: bytes | None = None):
-        """Build from PEM bytes; same checks as :meth:`load`."""
-        return cls.load(cert_pem, key_pem)
-
-    # PEM and facts ------------------------------------------------------------------------
-    @property
-    def cert_pem(self) -> bytes:
-        return self.cert.public_bytes(serialization.Encoding.PEM)
-
-    @property
-    def key_pem(self) -> bytes:
-        if self.key is None:
-            raise InputError("this certificate has no private key here (it was signed from a CSR; the key stays "
-                             "with its owner)")
-        return key_pem(self.key)
-
-    @property
-    def csr_pem(self) -> bytes | None:
-        return self.csr.public_bytes(serialization.Encoding.PEM) if self.csr is not None else None
-
-    @property
-    def chain_pem(self) -> bytes:
-        return self.cert_pem + b"".join(c.public_bytes(serialization.Encoding.PEM) for c in self.chain)
-
-    @property
-    def common_name(self) -> str | None:
-        # Go keeps the last CN when there are several, and so does kube-apiserver.
-        cns = self.cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-        return str(cns[-1].value) if cns else None
-
-    @property
-    def organizations(self) -> list[str]:
-        return [str(a.value) for a in self.cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
-
-    @property
-    def serial_hex(self) -> str:
-        return format(self.cert.serial_number, "x")
-
-    @property
-    def not_before(self) -> datetime:
-        return self.cert.not_valid_before_utc
-
-    @property
-    def not_after(self) -> datetime:
-        return self.cert.not_valid_after_utc
-
-    @property
-    def fingerprint_sha256(self) -> str:
-        return self.cert.fingerprint(hashes.SHA256()).hex(":").upper()
-
-    @property
-    def identity(self):
-        """The Kubernetes identity kube-apiserver reads from this certificate (see ``inspect``)."""
-        return kubernetes_identity(self.cert)
-
-    def describe(self):
-        """Everything a reader wants to know about the certificate, as a ``CertInfo``."""
-        return describe(self.cert)
-
-    # files --------------------------------------------------------------------------------
-    def write(self, name, directory=".", *, overwrite: bool = False) -> BareFiles:
-        """Write ``NAME.pem``, ``NAME-key.pem`` (0600) and ``NAME.csr`` as ``cfssljson -bare`` does.
-
-        The key and CSR are written only when this object has them. Existing files are not
-        replaced unless ``overwrite`` is True.
-        """
-        return write_bare(name, directory, cert_pem=self.cert_pem,
-                          key_pem=key_pem(self.key) if self.key is not None else None,
-                          csr_pem=self.csr_pem, overwrite=overwrite)
-
-    def write_cert(self, path, *, chain: bool = False, overwrite: bool = True):
-        """Write the certificate (with ``chain=True``: plus intermediates) to one PEM file."""
-        return atomic_write(path, self.chain_pem if chain else self.cert_pem, overwrite=overwrite)
-
-    def write_key(self, path, *, overwrite: bool = False):
-        """Write the private key to ``path`` with mode 0600; an existing file is kept unless ``overwrite``."""
-        return atomic_write(path, self.key_pem, mode=KEY_MODE, overwrite=overwrite)
-
-    def __repr__(self):
-        subject = " ".join(f"{k}={v}" for k, v in
-                           ([("CN", self.common_name)] if self.common_name else []) +
-                           [("O", o) for o in self.organizations]) or "(empty subject)"
-        return (f"<{type(self).__name__} {subject} serial={self.serial_hex[:6]}… "
-                f"expires {self.not_after:%Y-%m-%d}>")
-
-
-def _short_subject(cert: x509.Certificate) -> str:
-    return cert.subject.rfc4514_string() or "(empty subject)"
-
-
-@dataclass
-class CSR:
-    """A certificate signing request and the private key that signed it (which never leaves its owner)."""
-
-    csr: x509.CertificateSigningRequest
-    key: object
-
-    @property
-    def csr_pem(self) -> bytes:
-        return self.csr.public_bytes(serialization.Encoding.PEM)
-
-    @property
-    def key_pem(self) -> bytes:
-        return key_pem(self.key)
-
-    def write(self, name, directory=".", *, overwrite: bool = False) -> tuple[Path, Path]:
-        """Write ``NAME.csr`` and ``NAME-key.pem`` (0600); returns their paths."""
-        _, key_path, csr_path = bare_paths(name, directory)
-        atomic_write(key_path, self.key_pem, mode=KEY_MODE, overwrite=overwrite)
-        try:
-            atomic_write(csr_path, self.csr_pem, overwrite=overwrite)
-        except BaseException:
-            key_path.unlink(missing_ok=True)
-            raise
-        return csr_path, key_path
-
-    def __repr__(self):
-        return f"<CSR {self.csr.subject.rfc4514_string() or '(empty subject)'}>"
-
-
-def make_csr(common_name: str | None, *, orgs: Iterable[str] = (), hosts: Iterable[str] = (),
-             subject: x509.Name | None = None, key=DEFAULT_KEY) -> CSR:
-    """Make a new key and a CSR for it, as a user would on their own machine.
-
-    Args:
-        common_name: the CN (for Kubernetes: the user name).
-        orgs: one ``O`` per group.
-        hosts: SANs, cfssl-style (see :func:`parse_hosts`).
-        subject: a complete subject instead of ``common_name``/``orgs``.
-        key: a key spec (see :class:`KeySpec`) or an existing private key.
-    """
-    private_key = key if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)) else KeySpec.parse(key).generate()
-    builder = x509.CertificateSigningRequestBuilder().subject_name(
-        subject if subject is not None else subject_name(common_name, orgs))
-    sans = parse_hosts(hosts)
-    if sans:
-        builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return CSR(builder.sign(private_key, hash_for(private_key)), private_key)
 
 
 # ------------------------------------------------------------------------------------------ CA
@@ -241,10 +63,21 @@ class CA(Cert):
     """A certificate authority that can issue certificates: a self-signed root or an intermediate."""
 
     @classmethod
-    def create(cls, common_name: str = "kubernetes", *, orgs: Iterable[str] = (), org: str | None = None,
-               subject: x509.Name | None = None, key=DEFAULT_KEY, validity: timedelta = CA_VALIDITY,
-               not_before: datetime | None = None, not_after: datetime | None = None,
-               usages: Iterable[str] = CA_USAGES, hosts: Iterable[str] = (), path_length: int | None = None) -> CA:
+    def create(
+        cls,
+        common_name: str = "kubernetes",
+        *,
+        orgs: Iterable[str] = (),
+        org: str | None = None,
+        subject: x509.Name | None = None,
+        key=DEFAULT_KEY,
+        validity: timedelta = CA_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        usages: Iterable[str] = CA_USAGES,
+        hosts: Iterable[str] = (),
+        path_length: int | None = None,
+    ) -> CA:
         """Create a self-signed root CA.
 
         Args:
@@ -261,9 +94,20 @@ class CA(Cert):
         orgs = ([org] if org else []) + (list(orgs) if not isinstance(orgs, str) else [orgs])
         private_key = KeySpec.parse(key).generate()
         name = subject if subject is not None else subject_name(common_name, orgs)
-        cert = build_certificate(subject=name, issuer=name, public_key=private_key.public_key(), signing_key=private_key,
-                      issuer_ski=None, hosts=hosts, usages=usages, validity=validity, not_before=not_before,
-                      not_after=not_after, is_ca=True, path_length=path_length)
+        cert = build_certificate(
+            subject=name,
+            issuer=name,
+            public_key=private_key.public_key(),
+            signing_key=private_key,
+            issuer_ski=None,
+            hosts=hosts,
+            usages=usages,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+            is_ca=True,
+            path_length=path_length,
+        )
         return cls(cert, private_key)
 
     @classmethod
@@ -284,8 +128,10 @@ class CA(Cert):
         except x509.ExtensionNotFound:
             bc = None
         if bc is not None and not bc.ca:
-            raise InputError(f"{_short_subject(ca.cert)} is not a CA certificate (basicConstraints CA:FALSE); "
-                             f"it cannot sign other certificates")
+            raise InputError(
+                f"{short_subject(ca.cert)} is not a CA certificate (basicConstraints CA:FALSE); "
+                f"it cannot sign other certificates"
+            )
         return ca
 
     @classmethod
@@ -311,10 +157,21 @@ class CA(Cert):
         except x509.ExtensionNotFound:
             return None
 
-    def issue(self, *, subject: x509.Name, hosts: Iterable[str] = (), usages: Iterable[str] = CLIENT_USAGES,
-              key=DEFAULT_KEY, validity: timedelta = CERT_VALIDITY, not_before: datetime | None = None,
-              not_after: datetime | None = None, is_ca: bool = False, path_length: int | None = None,
-              public_key=None, csr: x509.CertificateSigningRequest | None = None) -> Cert:
+    def issue(
+        self,
+        *,
+        subject: x509.Name,
+        hosts: Iterable[str] = (),
+        usages: Iterable[str] = CLIENT_USAGES,
+        key=DEFAULT_KEY,
+        validity: timedelta = CERT_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        is_ca: bool = False,
+        path_length: int | None = None,
+        public_key=None,
+        csr: x509.CertificateSigningRequest | None = None,
+    ) -> Cert:
         """Issue a certificate with any subject, SANs and usages: the general form of the helpers below.
 
         Args:
@@ -332,17 +189,35 @@ class CA(Cert):
         if public_key is None:
             private_key = KeySpec.parse(key).generate()
             public_key = private_key.public_key()
-        cert = build_certificate(subject=subject, issuer=self.cert.subject, public_key=public_key, signing_key=self.key,
-                      issuer_ski=self._ski(), issuer_public_key=self.cert.public_key(), hosts=hosts, usages=usages,
-                      validity=validity, not_before=not_before, not_after=not_after, is_ca=is_ca,
-                      path_length=path_length)
+        cert = build_certificate(
+            subject=subject,
+            issuer=self.cert.subject,
+            public_key=public_key,
+            signing_key=self.key,
+            issuer_ski=self._ski(),
+            issuer_public_key=self.cert.public_key(),
+            hosts=hosts,
+            usages=usages,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+            is_ca=is_ca,
+            path_length=path_length,
+        )
         result_cls = CA if is_ca and private_key is not None else Cert
         return result_cls(cert, private_key, csr=csr, chain=self._chain_for_children())
 
-    def issue_server_cert(self, *hosts: str, common_name: str | None = None, orgs: Iterable[str] = (),
-                          key=DEFAULT_KEY, validity: timedelta = CERT_VALIDITY,
-                          not_before: datetime | None = None, not_after: datetime | None = None,
-                          usages: Iterable[str] = SERVER_USAGES) -> Cert:
+    def issue_server_cert(
+        self,
+        *hosts: str,
+        common_name: str | None = None,
+        orgs: Iterable[str] = (),
+        key=DEFAULT_KEY,
+        validity: timedelta = CERT_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        usages: Iterable[str] = SERVER_USAGES,
+    ) -> Cert:
         """Issue a TLS server certificate for ``hosts`` (DNS names and IP addresses), ``serverAuth`` only.
 
         The CN defaults to the first host; clients check the SANs, never the CN.
@@ -351,28 +226,56 @@ class CA(Cert):
             raise InputError("a server certificate needs at least one host name or IP address")
         if isinstance(orgs, str):
             orgs = [orgs]
-        return self.issue(subject=subject_name(common_name if common_name is not None else hosts[0], orgs),
-                          hosts=hosts, usages=usages, key=key, validity=validity, not_before=not_before,
-                          not_after=not_after)
+        return self.issue(
+            subject=subject_name(common_name if common_name is not None else hosts[0], orgs),
+            hosts=hosts,
+            usages=usages,
+            key=key,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+        )
 
-    def issue_client_cert(self, user: str, groups: Iterable[str] = (), *, key=DEFAULT_KEY,
-                          validity: timedelta = CERT_VALIDITY, not_before: datetime | None = None,
-                          not_after: datetime | None = None, usages: Iterable[str] = CLIENT_USAGES,
-                          hosts: Iterable[str] = ()) -> Cert:
+    def issue_client_cert(
+        self,
+        user: str,
+        groups: Iterable[str] = (),
+        *,
+        key=DEFAULT_KEY,
+        validity: timedelta = CERT_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        usages: Iterable[str] = CLIENT_USAGES,
+        hosts: Iterable[str] = (),
+    ) -> Cert:
         """Issue a client certificate for a Kubernetes user: ``CN=user``, one ``O`` per group, ``clientAuth``.
 
         An empty ``user`` makes a certificate without CN, which Kubernetes treats as anonymous.
         """
         if user is None:
-            raise InputError("give the user name (the CN); pass \"\" explicitly for a certificate without CN")
+            raise InputError('give the user name (the CN); pass "" explicitly for a certificate without CN')
         if isinstance(groups, str):
             groups = [groups]
-        return self.issue(subject=subject_name(user, groups), hosts=hosts, usages=usages, key=key,
-                          validity=validity, not_before=not_before, not_after=not_after)
+        return self.issue(
+            subject=subject_name(user, groups),
+            hosts=hosts,
+            usages=usages,
+            key=key,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+        )
 
-    def issue_intermediate(self, common_name: str, *, orgs: Iterable[str] = (), key=DEFAULT_KEY,
-                           validity: timedelta = timedelta(days=1825), path_length: int | None = None,
-                           usages: Iterable[str] = CA_USAGES) -> CA:
+    def issue_intermediate(
+        self,
+        common_name: str,
+        *,
+        orgs: Iterable[str] = (),
+        key=DEFAULT_KEY,
+        validity: timedelta = timedelta(days=1825),
+        path_length: int | None = None,
+        usages: Iterable[str] = CA_USAGES,
+    ) -> CA:
         """Issue an intermediate CA signed by this one; its ``chain`` leads back to (not including) the root.
 
         Raises:
@@ -382,15 +285,31 @@ class CA(Cert):
         """
         bc = self._basic_constraints()
         if bc is not None and bc.path_length == 0:
-            raise InputError(f"{_short_subject(self.cert)} has pathlen 0: it may sign only end-entity "
-                             f"certificates, and clients would reject an intermediate under it "
-                             f"('x509: too many intermediates for path length constraint')")
-        return self.issue(subject=subject_name(common_name, orgs), usages=usages, key=key, validity=validity,
-                          is_ca=True, path_length=path_length)
+            raise InputError(
+                f"{short_subject(self.cert)} has pathlen 0: it may sign only end-entity "
+                f"certificates, and clients would reject an intermediate under it "
+                f"('x509: too many intermediates for path length constraint')"
+            )
+        return self.issue(
+            subject=subject_name(common_name, orgs),
+            usages=usages,
+            key=key,
+            validity=validity,
+            is_ca=True,
+            path_length=path_length,
+        )
 
-    def sign_csr(self, csr, *, usages: Iterable[str] = CLIENT_USAGES, hosts: Iterable[str] | None = None,
-                 subject: x509.Name | None = None, validity: timedelta = CERT_VALIDITY,
-                 not_before: datetime | None = None, not_after: datetime | None = None) -> Cert:
+    def sign_csr(
+        self,
+        csr,
+        *,
+        usages: Iterable[str] = CLIENT_USAGES,
+        hosts: Iterable[str] | None = None,
+        subject: x509.Name | None = None,
+        validity: timedelta = CERT_VALIDITY,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> Cert:
         """Sign a CSR made elsewhere, so the requester's private key never leaves their machine.
 
         Args:
@@ -408,7 +327,9 @@ class CA(Cert):
             try:
                 csr = x509.load_pem_x509_csr(data)
             except ValueError as exc:
-                raise InputError(f"cannot parse the CSR (expected '-----BEGIN CERTIFICATE REQUEST-----'): {exc}") from None
+                raise InputError(
+                    f"cannot parse the CSR (expected '-----BEGIN CERTIFICATE REQUEST-----'): {exc}"
+                ) from None
         if not csr.is_signature_valid:
             raise InputError("the CSR's signature does not verify; it was altered or not signed by its key")
         if hosts is None:
@@ -417,30 +338,54 @@ class CA(Cert):
                 hosts = [str(n.value) for n in san]
             except x509.ExtensionNotFound:
                 hosts = []
-        return self.issue(subject=subject if subject is not None else csr.subject, hosts=hosts, usages=usages,
-                          validity=validity, not_before=not_before, not_after=not_after,
-                          public_key=csr.public_key(), csr=csr)
+        return self.issue(
+            subject=subject if subject is not None else csr.subject,
+            hosts=hosts,
+            usages=usages,
+            validity=validity,
+            not_before=not_before,
+            not_after=not_after,
+            public_key=csr.public_key(),
+            csr=csr,
+        )
 
 
-def build_certificate(*, subject, issuer, public_key, signing_key, issuer_ski, hosts, usages, validity, not_before,
-           not_after, is_ca, path_length, issuer_public_key=None) -> x509.Certificate:
+def build_certificate(
+    *,
+    subject,
+    issuer,
+    public_key,
+    signing_key,
+    issuer_ski,
+    hosts,
+    usages,
+    validity,
+    not_before,
+    not_after,
+    is_ca,
+    path_length,
+    issuer_public_key=None,
+) -> x509.Certificate:
     start, end = _validity(validity, not_before, not_after)
     key_usage, ekus = resolve_usages(list(usages))
     if not is_ca and path_length is not None:
         raise InputError("path_length applies to CA certificates only")
-    builder = (x509.CertificateBuilder()
-               .subject_name(subject)
-               .issuer_name(issuer)
-               .public_key(public_key)
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(start)
-               .not_valid_after(end))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+    )
     if key_usage is not None:
         builder = builder.add_extension(key_usage, critical=True)
     if ekus:
         builder = builder.add_extension(x509.ExtendedKeyUsage(ekus), critical=False)
-    builder = builder.add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length if is_ca else None),
-                                    critical=True)
+    builder = builder.add_extension(
+        x509.BasicConstraints(ca=is_ca, path_length=path_length if is_ca else None), critical=True
+    )
     builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
     if issuer != subject or issuer_public_key is not None:
         if issuer_ski is not None:
@@ -454,4 +399,4 @@ def build_certificate(*, subject, issuer, public_key, signing_key, issuer_ski, h
     return builder.sign(signing_key, hash_for(signing_key))
 
 
-__all__ = ["BACKDATE", "CA", "CA_VALIDITY", "CERT_VALIDITY", "CSR", "Cert", "build_certificate", "make_csr"]
+__all__ = ["BACKDATE", "CA", "CA_VALIDITY", "CERT_VALIDITY", "build_certificate"]

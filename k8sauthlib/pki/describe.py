@@ -64,10 +64,6 @@ EKU_NAMES = {
 }
 
 
-
-# Go's SignatureAlgorithm.String() for the algorithms it refuses as insecure.
-
-
 def _name_attributes(name: x509.Name) -> list[tuple[str, str]]:
     out = []
     for attr in name:
@@ -200,6 +196,7 @@ class CertInfo:
         Returns:
             A JSON-serializable dict; ``kubernetes`` is ``{"user": ..., "groups": [...]}``.
         """
+
         def key_id(ext_cls, attr):
             ext = extension(self.cert, ext_cls)
             data = getattr(ext.value, attr) if ext is not None else None
@@ -215,18 +212,21 @@ class CertInfo:
         sans = self.dns_names + self.ip_addresses
         if sans:
             out["sans"] = sans
-        out.update({
-            "not_before": format_rfc3339(self.not_before),
-            "not_after": format_rfc3339(self.not_after),
-            "sigalg": self.signature_algorithm,
-            "authority_key_id": key_id(x509.AuthorityKeyIdentifier, "key_identifier"),
-            "subject_key_id": key_id(x509.SubjectKeyIdentifier, "digest"),
-            "pem": self.cert.public_bytes(serialization.Encoding.PEM).decode(),
-            "kubernetes": {"user": self.kubernetes.user, "groups": list(self.kubernetes.groups)},
-        })
+        out.update(
+            {
+                "not_before": format_rfc3339(self.not_before),
+                "not_after": format_rfc3339(self.not_after),
+                "sigalg": self.signature_algorithm,
+                "authority_key_id": key_id(x509.AuthorityKeyIdentifier, "key_identifier"),
+                "subject_key_id": key_id(x509.SubjectKeyIdentifier, "digest"),
+                "pem": self.cert.public_bytes(serialization.Encoding.PEM).decode(),
+                "kubernetes": {"user": self.kubernetes.user, "groups": list(self.kubernetes.groups)},
+            }
+        )
         return out
 
     def __str__(self):
+        ca = "no" if not self.is_ca else "yes" if self.path_length is None else f"yes (pathlen {self.path_length})"
         rows = [
             ("Subject", self.subject or "(empty)"),
             ("Issuer", self.issuer or "(empty)"),
@@ -234,8 +234,7 @@ class CertInfo:
             ("Valid", f"{self.not_before:%Y-%m-%d %H:%M:%S}Z .. {self.not_after:%Y-%m-%d %H:%M:%S}Z"),
             ("Public key", self.public_key),
             ("Signature", self.signature_algorithm),
-            ("CA", f"yes (pathlen {self.path_length})" if self.is_ca and self.path_length is not None
-             else "yes" if self.is_ca else "no"),
+            ("CA", ca),
         ]
         if self.sans:
             rows.append(("SANs", ", ".join(self._san_labels())))
@@ -250,8 +249,12 @@ class CertInfo:
         return "\n".join(f"{label + ':':<{width + 1}} {value}" for label, value in rows)
 
     def _san_labels(self) -> list[str]:
-        return ([f"DNS:{n}" for n in self.dns_names] + [f"IP:{n}" for n in self.ip_addresses]
-                + [f"email:{n}" for n in self.email_addresses] + [f"URI:{n}" for n in self.uris])
+        return (
+            [f"DNS:{n}" for n in self.dns_names]
+            + [f"IP:{n}" for n in self.ip_addresses]
+            + [f"email:{n}" for n in self.email_addresses]
+            + [f"URI:{n}" for n in self.uris]
+        )
 
     def _repr_pretty_(self, p, cycle):
         p.text(str(self))
@@ -259,6 +262,7 @@ class CertInfo:
 
 def _cfssl_name(name: x509.Name) -> dict:
     """cfssl's ``certinfo.ParseName`` of Go's ``pkix.Name``."""
+
     def values(oid):
         return [str(a.value) for a in name.get_attributes_for_oid(oid)]
 
@@ -335,7 +339,10 @@ def describe(cert) -> CertInfo:
         serial=cert.serial_number,
         serial_hex=colon_hex(_int_bytes(cert.serial_number)),
         serial_decimal=str(cert.serial_number),
-        dns_names=dns, ip_addresses=ips, email_addresses=emails, uris=uris,
+        dns_names=dns,
+        ip_addresses=ips,
+        email_addresses=emails,
+        uris=uris,
         key_usage=key_usage,
         ext_key_usage=ext_key_usage,
         not_before=cert.not_valid_before_utc,
@@ -353,8 +360,13 @@ def describe(cert) -> CertInfo:
     )
 
 
+def cert_label(cert: x509.Certificate) -> str:
+    """How a message names a certificate: its subject quoted, or its serial when the subject is empty."""
+    return repr(cert.subject.rfc4514_string() or f"serial {cert.serial_number}")
+
+
 def _int_bytes(n: int) -> bytes:
     return n.to_bytes(max(1, (n.bit_length() + 7) // 8), "big")
 
 
-__all__ = ["EKU_NAMES", "CertInfo", "describe"]
+__all__ = ["EKU_NAMES", "CertInfo", "cert_label", "describe"]

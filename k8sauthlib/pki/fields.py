@@ -60,8 +60,9 @@ def read_pem(source, what: str = "certificate") -> bytes:
         return source.encode()
     if isinstance(source, (str, Path)) or hasattr(source, "__fspath__"):
         return read_file(source, what, permission_hint="it may be root-only; copy it with sudo or run as its owner")
-    raise InputError(f"cannot read a {what} from a {type(source).__name__}; give a cryptography object, "
-                     f"PEM bytes, or a file path")
+    raise InputError(
+        f"cannot read a {what} from a {type(source).__name__}; give a cryptography object, PEM bytes, or a file path"
+    )
 
 
 def pem_of(value, what: str, *, key: bool = False, chain: bool = False) -> bytes:
@@ -79,8 +80,9 @@ def pem_of(value, what: str, *, key: bool = False, chain: bool = False) -> bytes
         if getattr(value, "key", None) is not None and hasattr(value, "key_pem"):
             return value.key_pem
         if hasattr(value, "private_bytes"):
-            return value.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                       serialization.NoEncryption())
+            return value.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+            )
     else:
         if hasattr(value, "cert_pem"):
             return value.chain_pem if chain else value.cert_pem
@@ -100,7 +102,8 @@ def load_cert_bundle(source) -> list[x509.Certificate]:
     if hasattr(source, "cert") and isinstance(source.cert, x509.Certificate):
         return [source.cert]
     if isinstance(source, (list, tuple, set, frozenset)) or (
-            not isinstance(source, (str, bytes, bytearray, memoryview, Path)) and hasattr(source, "__iter__")):
+        not isinstance(source, (str, bytes, bytearray, memoryview, Path)) and hasattr(source, "__iter__")
+    ):
         out: list[x509.Certificate] = []
         for item in source:
             out.extend(load_cert_bundle(item))
@@ -108,8 +111,10 @@ def load_cert_bundle(source) -> list[x509.Certificate]:
     data = read_pem(source)
     if b"-----BEGIN" in data:
         if b"-----BEGIN CERTIFICATE-----" not in data:
-            raise InputError("the PEM data holds no certificate (expected '-----BEGIN CERTIFICATE-----'; "
-                             "a key or CSR was given instead?)")
+            raise InputError(
+                "the PEM data holds no certificate (expected '-----BEGIN CERTIFICATE-----'; "
+                "a key or CSR was given instead?)"
+            )
         try:
             return x509.load_pem_x509_certificates(data)
         except ValueError as exc:
@@ -157,5 +162,15 @@ def utc_time(when: datetime | None) -> datetime:
     return when.astimezone(timezone.utc)
 
 
-__all__ = ["EXTENSION_NAMES", "GO_HANDLED_EXTENSIONS", "SIGALG_GO_NAMES", "utc_time", "load_cert", "load_cert_bundle", "pem_of", "colon_hex", "extension",
-           "read_pem"]
+__all__ = [
+    "EXTENSION_NAMES",
+    "GO_HANDLED_EXTENSIONS",
+    "SIGALG_GO_NAMES",
+    "utc_time",
+    "load_cert",
+    "load_cert_bundle",
+    "pem_of",
+    "colon_hex",
+    "extension",
+    "read_pem",
+]

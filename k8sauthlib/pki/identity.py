@@ -29,10 +29,13 @@ UNAUTHENTICATED_GROUP = "system:unauthenticated"
 AUTHENTICATED_GROUP = "system:authenticated"
 
 # What a certificate without CN means, in the languages of Identity.text().
-_ANONYMOUS_NOTE = ("(no CN: the certificate names no user; anonymous where no other authenticator "
-                   "objects, 401 on kubeadm clusters)")
-_ANONYMOUS_NOTE_KO = ("(CN 없음: 인증서가 사용자를 정하지 않습니다. 다른 인증기가 오류를 내지 않으면 익명 요청, "
-                      "kubeadm 클러스터에서는 401)")
+_ANONYMOUS_NOTE = (
+    "(no CN: the certificate names no user; anonymous where no other authenticator objects, 401 on kubeadm clusters)"
+)
+_ANONYMOUS_NOTE_KO = (
+    "(CN 없음: 인증서가 사용자를 정하지 않습니다. 다른 인증기가 오류를 내지 않으면 익명 요청, "
+    "kubeadm 클러스터에서는 401)"
+)
 
 
 @dataclass(frozen=True)
@@ -137,16 +140,26 @@ def kubernetes_identity(cert) -> Identity:
     credential_id = "X509SHA256=" + hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest()
     uids = [a.value for a in cert.subject.get_attributes_for_oid(UID_OID)]
     if any(not isinstance(u, str) for u in uids):
-        raise InputError("the certificate's UID attribute (1.3.6.1.4.1.57683.2) is not a string; "
-                         "kube-apiserver rejects it ('unable to parse UID into a string')")
+        raise InputError(
+            "the certificate's UID attribute (1.3.6.1.4.1.57683.2) is not a string; "
+            "kube-apiserver rejects it ('unable to parse UID into a string')"
+        )
     if len(uids) > 1:
-        raise InputError(f"the certificate holds {len(uids)} UID attributes (1.3.6.1.4.1.57683.2); "
-                         f"kube-apiserver rejects it ('expected 1 UID, but found multiple')")
+        raise InputError(
+            f"the certificate holds {len(uids)} UID attributes (1.3.6.1.4.1.57683.2); "
+            f"kube-apiserver rejects it ('expected 1 UID, but found multiple')"
+        )
     if uids and uids[0] == "":
-        raise InputError("the certificate's UID attribute is empty; kube-apiserver rejects it "
-                         "('UID cannot be an empty string')")
-    return Identity(user=common_name, groups=tuple(groups), anonymous=False,
-                    extra={CREDENTIAL_ID_KEY: [credential_id]}, uid=uids[0] if uids else "")
+        raise InputError(
+            "the certificate's UID attribute is empty; kube-apiserver rejects it ('UID cannot be an empty string')"
+        )
+    return Identity(
+        user=common_name,
+        groups=tuple(groups),
+        anonymous=False,
+        extra={CREDENTIAL_ID_KEY: [credential_id]},
+        uid=uids[0] if uids else "",
+    )
 
 
 def certificate_identifier(cert) -> str:
@@ -159,9 +172,19 @@ def certificate_identifier(cert) -> str:
     cert = load_cert(cert)
     ski = extension(cert, x509.SubjectKeyIdentifier)
     aki = extension(cert, x509.AuthorityKeyIdentifier)
-    return (f"SN={cert.serial_number}, SKID={colon_hex(ski.value.digest if ski else None)}, "
-            f"AKID={colon_hex(aki.value.key_identifier if aki else None)}")
+    return (
+        f"SN={cert.serial_number}, SKID={colon_hex(ski.value.digest if ski else None)}, "
+        f"AKID={colon_hex(aki.value.key_identifier if aki else None)}"
+    )
 
 
-__all__ = ["ANONYMOUS_USER", "AUTHENTICATED_GROUP", "CREDENTIAL_ID_KEY", "UID_OID", "UNAUTHENTICATED_GROUP", "Identity",
-           "certificate_identifier", "kubernetes_identity"]
+__all__ = [
+    "ANONYMOUS_USER",
+    "AUTHENTICATED_GROUP",
+    "CREDENTIAL_ID_KEY",
+    "UID_OID",
+    "UNAUTHENTICATED_GROUP",
+    "Identity",
+    "certificate_identifier",
+    "kubernetes_identity",
+]

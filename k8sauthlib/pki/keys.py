@@ -90,8 +90,10 @@ def load_private_key(source):
     """
     data = read_pem(source, "private key")
     if b"PRIVATE KEY-----" not in data:
-        raise InputError("no PEM private key found (expected '-----BEGIN RSA PRIVATE KEY-----', "
-                         "'-----BEGIN EC PRIVATE KEY-----' or '-----BEGIN PRIVATE KEY-----')")
+        raise InputError(
+            "no PEM private key found (expected '-----BEGIN RSA PRIVATE KEY-----', "
+            "'-----BEGIN EC PRIVATE KEY-----' or '-----BEGIN PRIVATE KEY-----')"
+        )
     if b"ENCRYPTED" in data:
         raise InputError("the private key is encrypted; decrypt it first (openssl pkey -in KEY -out PLAIN-KEY)")
     try:
@@ -113,8 +115,9 @@ def key_matches(cert: x509.Certificate, key) -> bool:
 
 
 def key_pem(key) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
 
 
 def hash_for(key):
@@ -132,5 +135,14 @@ def verify_signature(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
         return False
 
 
-__all__ = ["DEFAULT_KEY", "EC_CURVES", "RSA_SIZES", "KeySpec", "hash_for", "key_matches", "key_pem",
-           "load_private_key", "verify_signature"]
+__all__ = [
+    "DEFAULT_KEY",
+    "EC_CURVES",
+    "RSA_SIZES",
+    "KeySpec",
+    "hash_for",
+    "key_matches",
+    "key_pem",
+    "load_private_key",
+    "verify_signature",
+]

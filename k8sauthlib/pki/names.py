@@ -103,8 +103,9 @@ def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
     if not h.strip():
         raise InputError(f"{where}: an empty host name is not a valid SAN")
     if h != h.strip():
-        raise InputError(f"{where}: {h!r} has white space around it, so it is not a host name, IP address, "
-                         f"email address or URI")
+        raise InputError(
+            f"{where}: {h!r} has white space around it, so it is not a host name, IP address, email address or URI"
+        )
     if "%" not in h:
         try:
             ip = ipaddress.ip_address(h)
@@ -118,28 +119,35 @@ def classify_host(host: str, where: str = "hosts") -> tuple[str, str]:
     if m:
         return "email", m.group(1)
     if any(c.isspace() for c in h):
-        raise InputError(f"{where}: {h!r} contains white space, so it is not a host name, IP address, email "
-                         f"address or URI")
+        raise InputError(
+            f"{where}: {h!r} contains white space, so it is not a host name, IP address, email address or URI"
+        )
     if not h.isascii():
-        raise InputError(f"{where}: {h!r} is not ASCII; write an internationalized domain name in its "
-                         f"xn-- (punycode) form")
+        raise InputError(
+            f"{where}: {h!r} is not ASCII; write an internationalized domain name in its xn-- (punycode) form"
+        )
     scheme = re.match(_SCHEME_RE, h)
-    rest = h[scheme.end():] if scheme else ""
+    rest = h[scheme.end() :] if scheme else ""
     # url.ParseRequestURI: "scheme:/path", "scheme://host/path" and opaque "scheme:rest" (urn:x)
     # are URIs. "localhost:8443" parses too (scheme "localhost", opaque "8443"), and cfssl would
     # write that URI SAN, which no client ever matches: that one is refused below.
     if scheme and rest and not rest.isdigit():
         return "uri", h
     if h.startswith("/") or h == "*":
-        raise InputError(f"{where}: {h!r} is not a host name, IP address, email address or URI "
-                         f"(a URI needs a scheme, as in spiffe://cluster.local/ns/default)")
+        raise InputError(
+            f"{where}: {h!r} is not a host name, IP address, email address or URI "
+            f"(a URI needs a scheme, as in spiffe://cluster.local/ns/default)"
+        )
     if ":" in h:
-        raise InputError(f"{where}: {h!r} is not a valid host name (a SAN cannot carry a port or a "
-                         f"scheme without '//')")
+        raise InputError(
+            f"{where}: {h!r} is not a valid host name (a SAN cannot carry a port or a scheme without '//')"
+        )
     if len(h.rstrip(".")) > 253 or any(len(label) > 63 for label in h.split(".")):
         # RFC 1035 2.3.4: no client resolves or matches such a name (cfssl would accept it)
-        raise InputError(f"{where}: {h[:40]!r}... is not a valid DNS name: at most 253 characters, "
-                         f"63 per dot-separated label (RFC 1035)")
+        raise InputError(
+            f"{where}: {h[:40]!r}... is not a valid DNS name: at most 253 characters, "
+            f"63 per dot-separated label (RFC 1035)"
+        )
     return "dns", h
 
 
@@ -169,8 +177,12 @@ def parse_hosts(hosts: Iterable[str | x509.GeneralName]) -> list[x509.GeneralNam
     """
     if isinstance(hosts, str):
         hosts = [hosts]
-    make = {"dns": x509.DNSName, "email": x509.RFC822Name, "uri": x509.UniformResourceIdentifier,
-            "ip": lambda v: x509.IPAddress(ipaddress.ip_address(v))}
+    make = {
+        "dns": x509.DNSName,
+        "email": x509.RFC822Name,
+        "uri": x509.UniformResourceIdentifier,
+        "ip": lambda v: x509.IPAddress(ipaddress.ip_address(v)),
+    }
     groups: dict[str, list] = {"dns": [], "email": [], "ip": [], "uri": []}
     kinds = {x509.DNSName: "dns", x509.RFC822Name: "email", x509.IPAddress: "ip", x509.UniformResourceIdentifier: "uri"}
     for i, host in enumerate(hosts):
@@ -204,14 +216,29 @@ def resolve_usages(names: Iterable[str]) -> tuple[x509.KeyUsage | None, list[x50
                 ekus.append(EXT_KEY_USAGES[name])
         else:
             known = sorted(KEY_USAGES) + sorted(EXT_KEY_USAGES)
-            hint = next((k for k in known if k.replace(" ", "") == str(name).replace(" ", "").replace("_", "").lower()), None)
-            raise UnknownUsageError(f"unknown usage {name!r}" + (f" (did you mean {hint!r}?)" if hint else "")
-                                    + f"; known usages: {', '.join(known)}")
+            hint = next(
+                (k for k in known if k.replace(" ", "") == str(name).replace(" ", "").replace("_", "").lower()), None
+            )
+            raise UnknownUsageError(
+                f"unknown usage {name!r}"
+                + (f" (did you mean {hint!r}?)" if hint else "")
+                + f"; known usages: {', '.join(known)}"
+            )
     if (flags["encipher_only"] or flags["decipher_only"]) and not flags["key_agreement"]:
         raise InputError("'encipher only' and 'decipher only' need 'key agreement' as well")
     key_usage = x509.KeyUsage(**flags) if any(flags.values()) else None
     return key_usage, ekus
 
 
-__all__ = ["CA_USAGES", "CLIENT_USAGES", "EXT_KEY_USAGES", "KEY_USAGES", "SERVER_USAGES", "classify_host",
-           "go_san_order", "parse_hosts", "resolve_usages", "subject_name"]
+__all__ = [
+    "CA_USAGES",
+    "CLIENT_USAGES",
+    "EXT_KEY_USAGES",
+    "KEY_USAGES",
+    "SERVER_USAGES",
+    "classify_host",
+    "go_san_order",
+    "parse_hosts",
+    "resolve_usages",
+    "subject_name",
+]

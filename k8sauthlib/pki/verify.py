@@ -3,13 +3,12 @@
 That is what kube-apiserver (client certificates), kubectl and every Go client run, so the
 failure carries Go's own error text (``x509: certificate signed by unknown authority``) and the
 reason a cause key of :mod:`k8sauthlib.tls.diagnose`. Source: Go 1.22, ``src/crypto/x509/verify.go``
-(``Verify``, ``buildChains``, ``isValid``, ``VerifyHostname``, ``checkChainForKeyUsage``) and
-``src/crypto/x509/x509.go`` (``CheckSignatureFrom``).
+(``Verify``, ``buildChains``, ``isValid``, ``checkChainForKeyUsage``) and ``src/crypto/x509/x509.go``
+(``CheckSignatureFrom``); the host-name check (``VerifyHostname``) is :mod:`k8sauthlib.pki.hostname`.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import datetime
 
 from cryptography import x509
@@ -20,10 +19,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorit
 
 from ..causes import go_key
 from ..errors import InputError, VerificationError
-from ..go.text import format_rfc3339, go_ip_string, go_quote
-from .describe import EKU_NAMES
+from ..go.text import format_rfc3339, go_quote
+from .describe import EKU_NAMES, cert_label
 from .fields import GO_HANDLED_EXTENSIONS, SIGALG_GO_NAMES, extension, load_cert, load_cert_bundle, utc_time
+from .hostname import hostname_mismatch
 
+# Go's SignatureAlgorithm.String() for the algorithms it refuses as insecure.
 _GO_INSECURE_SIGALGS = {
     SignatureAlgorithmOID.RSA_WITH_MD5: "MD5-RSA",
     SignatureAlgorithmOID.RSA_WITH_SHA1: "SHA1-RSA",
@@ -37,10 +38,6 @@ _PURPOSES = {
     "server": ExtendedKeyUsageOID.SERVER_AUTH,
     "any": ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE,
 }
-
-
-def _label(cert: x509.Certificate) -> str:
-    return repr(cert.subject.rfc4514_string() or f"serial {cert.serial_number}")
 
 
 def _has_eku(cert) -> bool:
@@ -84,19 +81,23 @@ def _check_validity(cert, now: datetime, role: str) -> None:
     """Go's ``isValid`` time check; the bounds themselves are valid instants."""
     nb, na = cert.not_valid_before_utc, cert.not_valid_after_utc
     if now < nb:
-        raise _Fail("cert-expired",
-                    f"x509: certificate has expired or is not yet valid: current time {format_rfc3339(now)} "
-                    f"is before {format_rfc3339(nb)}",
-                    f"The {role} certificate {_label(cert)} is not valid yet: it starts at {format_rfc3339(nb)}, "
-                    f"and it is {format_rfc3339(now)} now. Check this machine's and the server's clocks, or wait.",
-                    cert)
+        raise _Fail(
+            "cert-expired",
+            f"x509: certificate has expired or is not yet valid: current time {format_rfc3339(now)} "
+            f"is before {format_rfc3339(nb)}",
+            f"The {role} certificate {cert_label(cert)} is not valid yet: it starts at {format_rfc3339(nb)}, "
+            f"and it is {format_rfc3339(now)} now. Check this machine's and the server's clocks, or wait.",
+            cert,
+        )
     if now > na:
-        raise _Fail("cert-expired",
-                    f"x509: certificate has expired or is not yet valid: current time {format_rfc3339(now)} "
-                    f"is after {format_rfc3339(na)}",
-                    f"The {role} certificate {_label(cert)} expired at {format_rfc3339(na)} (it is {format_rfc3339(now)} "
-                    f"now). Issue a new certificate; Kubernetes cannot extend an existing one.",
-                    cert)
+        raise _Fail(
+            "cert-expired",
+            f"x509: certificate has expired or is not yet valid: current time {format_rfc3339(now)} "
+            f"is after {format_rfc3339(na)}",
+            f"The {role} certificate {cert_label(cert)} expired at {format_rfc3339(na)} (it is {format_rfc3339(now)} "
+            f"now). Issue a new certificate; Kubernetes cannot extend an existing one.",
+            cert,
+        )
 
 
 def _is_valid(cert, cert_type: str, current_chain: list, now: datetime) -> None:
@@ -104,27 +105,43 @@ def _is_valid(cert, cert_type: str, current_chain: list, now: datetime) -> None:
     role = {"leaf": "leaf", "intermediate": "intermediate CA", "root": "root CA"}[cert_type]
     unhandled = _unhandled_critical(cert)
     if unhandled:
-        raise _Fail("unhandled-critical-extension", "x509: unhandled critical extension",
-                    f"The {role} certificate {_label(cert)} has a critical extension Go does not understand "
-                    f"({', '.join(unhandled)}), so Go clients and kube-apiserver refuse it. Re-issue it "
-                    f"without that extension or mark it non-critical.", cert)
+        raise _Fail(
+            "unhandled-critical-extension",
+            "x509: unhandled critical extension",
+            f"The {role} certificate {cert_label(cert)} has a critical extension Go does not understand "
+            f"({', '.join(unhandled)}), so Go clients and kube-apiserver refuse it. Re-issue it "
+            f"without that extension or mark it non-critical.",
+            cert,
+        )
     _check_validity(cert, now, role)
     bc = extension(cert, x509.BasicConstraints)
     if cert_type == "intermediate" and (bc is None or not bc.value.ca):
-        raise _Fail("not-a-ca", "x509: certificate is not authorized to sign other certificates",
-                    f"{_label(cert)} is used as an intermediate CA but is not a CA (no basicConstraints "
-                    f"CA:TRUE). Chain through a real CA certificate.", cert)
+        raise _Fail(
+            "not-a-ca",
+            "x509: certificate is not authorized to sign other certificates",
+            f"{cert_label(cert)} is used as an intermediate CA but is not a CA (no basicConstraints "
+            f"CA:TRUE). Chain through a real CA certificate.",
+            cert,
+        )
     if bc is not None and bc.value.path_length is not None:
         intermediates = len(current_chain) - 1
         if intermediates > bc.value.path_length:
-            raise _Fail("path-length", "x509: too many intermediates for path length constraint",
-                        f"The CA {_label(cert)} allows at most {bc.value.path_length} intermediate CA(s) below "
-                        f"it (pathlen), but this chain has {intermediates}. Issue from a CA higher up, or "
-                        f"create the CA with a larger path_length.", cert)
+            raise _Fail(
+                "path-length",
+                "x509: too many intermediates for path length constraint",
+                f"The CA {cert_label(cert)} allows at most {bc.value.path_length} intermediate CA(s) below "
+                f"it (pathlen), but this chain has {intermediates}. Issue from a CA higher up, or "
+                f"create the CA with a larger path_length.",
+                cert,
+            )
 
 
-_GO_KEY_TYPES = ((rsa.RSAPublicKey, "*rsa.PublicKey", "RSA"), (ec.EllipticCurvePublicKey, "*ecdsa.PublicKey", "ECDSA"),
-                 (ed25519.Ed25519PublicKey, "ed25519.PublicKey", "Ed25519"), (dsa.DSAPublicKey, "*dsa.PublicKey", "DSA"))
+_GO_KEY_TYPES = (
+    (rsa.RSAPublicKey, "*rsa.PublicKey", "RSA"),
+    (ec.EllipticCurvePublicKey, "*ecdsa.PublicKey", "ECDSA"),
+    (ed25519.Ed25519PublicKey, "ed25519.PublicKey", "Ed25519"),
+    (dsa.DSAPublicKey, "*dsa.PublicKey", "DSA"),
+)
 
 
 def _go_key_type(key) -> tuple[str, str | None]:
@@ -171,8 +188,11 @@ def _check_signature_from(child, parent) -> str | None:
     try:
         child.verify_directly_issued_by(parent)
     except InvalidSignature:
-        return {"RSA": "crypto/rsa: verification error", "ECDSA": "x509: ECDSA verification failure",
-                "Ed25519": "x509: Ed25519 verification failure"}.get(have, "x509: verification failure")
+        return {
+            "RSA": "crypto/rsa: verification error",
+            "ECDSA": "x509: ECDSA verification failure",
+            "Ed25519": "x509: Ed25519 verification failure",
+        }.get(have, "x509: verification failure")
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         return f"x509: {exc}"
     return None
@@ -180,17 +200,21 @@ def _check_signature_from(child, parent) -> str | None:
 
 def _already_in_chain(candidate, chain) -> bool:
     """Go's ``alreadyInChain``: same subject, same public key and same SAN extension."""
+
     def san(c):
         ext = extension(c, x509.SubjectAlternativeName)
         return ext.value.public_bytes() if ext is not None else None
 
-    spki = candidate.public_key().public_bytes(serialization.Encoding.DER,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    spki = candidate.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     for cert in chain:
         if cert.subject.public_bytes() != candidate.subject.public_bytes():
             continue
-        if cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo) != spki:
+        if (
+            cert.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+            != spki
+        ):
             continue
         if san(cert) == san(candidate):
             return True
@@ -220,11 +244,15 @@ def _unknown_authority(cert, roots, hint_err, hint_cert) -> _Fail:
     issuer = cert.issuer.rfc4514_string() or "(empty name)"
     trusted = ", ".join(repr(r.subject.rfc4514_string()) for r in roots) or "none"
     if hint_err is None:
-        return _Fail("unknown-authority", go,
-                     f"{_label(cert)} was issued by {issuer!r}, which is not among the trusted CAs "
-                     f"({trusted}) nor the intermediates given. Trust the CA that issued it "
-                     f"(kubeconfig certificate-authority-data, --client-ca-file, curl --cacert), or "
-                     f"re-issue the certificate from a CA that is trusted.", cert)
+        return _Fail(
+            "unknown-authority",
+            go,
+            f"{cert_label(cert)} was issued by {issuer!r}, which is not among the trusted CAs "
+            f"({trusted}) nor the intermediates given. Trust the CA that issued it "
+            f"(kubeconfig certificate-authority-data, --client-ca-file, curl --cacert), or "
+            f"re-issue the certificate from a CA that is trusted.",
+            cert,
+        )
     name = hint_cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     cand_name = str(name[0].value) if name else ""
     if not cand_name:
@@ -232,20 +260,32 @@ def _unknown_authority(cert, roots, hint_err, hint_cert) -> _Fail:
         cand_name = str(orgs[0].value) if orgs else f"serial:{hint_cert.serial_number}"
     go += f" (possibly because of {go_quote(hint_err)} while trying to verify candidate authority certificate {go_quote(cand_name)})"
     if "cannot sign this kind of certificate" in hint_err:
-        return _Fail("not-a-ca", go,
-                     f"{_label(cert)} names {issuer!r} as its issuer, and a certificate with that name is "
-                     f"trusted, but it is not allowed to sign certificates (no CA:TRUE basic constraint or "
-                     f"no keyCertSign key usage). Use a real CA certificate as the trust anchor.", cert)
+        return _Fail(
+            "not-a-ca",
+            go,
+            f"{cert_label(cert)} names {issuer!r} as its issuer, and a certificate with that name is "
+            f"trusted, but it is not allowed to sign certificates (no CA:TRUE basic constraint or "
+            f"no keyCertSign key usage). Use a real CA certificate as the trust anchor.",
+            cert,
+        )
     if "insecure algorithm" in hint_err:
-        return _Fail("unknown-authority", go,
-                     f"{_label(cert)} is signed with {cert.signature_hash_algorithm.name.upper()}, which Go no "
-                     f"longer accepts in certificate signatures. Re-issue it with a SHA-256 signature (every "
-                     f"k8sauthlib, cfssl and kubeadm default).", cert)
-    return _Fail("unknown-authority", go,
-                 f"{_label(cert)} names {issuer!r} as its issuer, and a CA with that name is trusted, but "
-                 f"its key did not verify the signature ({hint_err}). The CA was most likely regenerated "
-                 f"with a new key: re-issue the certificate with the current CA key (for kubeadm: "
-                 f"/etc/kubernetes/pki/ca.key), or trust the CA that really signed it.", cert)
+        return _Fail(
+            "unknown-authority",
+            go,
+            f"{cert_label(cert)} is signed with {cert.signature_hash_algorithm.name.upper()}, which Go no "
+            f"longer accepts in certificate signatures. Re-issue it with a SHA-256 signature (every "
+            f"k8sauthlib, cfssl and kubeadm default).",
+            cert,
+        )
+    return _Fail(
+        "unknown-authority",
+        go,
+        f"{cert_label(cert)} names {issuer!r} as its issuer, and a CA with that name is trusted, but "
+        f"its key did not verify the signature ({hint_err}). The CA was most likely regenerated "
+        f"with a new key: re-issue the certificate with the current CA key (for kubeadm: "
+        f"/etc/kubernetes/pki/ca.key), or trust the CA that really signed it.",
+        cert,
+    )
 
 
 def _build_chains(cert, current: list, roots: list, intermediates: list, now: datetime, checks: list):
@@ -260,10 +300,12 @@ def _build_chains(cert, current: list, roots: list, intermediates: list, now: da
             return
         checks[0] += 1
         if checks[0] > 100:
-            err = _Fail("unknown-authority",
-                        "x509: signature check attempts limit reached while verifying certificate chain",
-                        "Too many candidate issuers to try; remove unrelated certificates from the bundles.",
-                        cert)
+            err = _Fail(
+                "unknown-authority",
+                "x509: signature check attempts limit reached while verifying certificate chain",
+                "Too many candidate issuers to try; remove unrelated certificates from the bundles.",
+                cert,
+            )
             return
         sig_err = _check_signature_from(cert, candidate)
         if sig_err is not None:
@@ -310,120 +352,43 @@ def _check_chain_for_key_usage(chain: list, usage) -> bool:
     return True
 
 
-def _valid_hostname(host: str, is_pattern: bool) -> bool:
-    if not is_pattern:
-        host = host[:-1] if host.endswith(".") else host
-    if not host:
-        return False
-    for i, part in enumerate(host.split(".")):
-        if part == "":
-            return False
-        if is_pattern and i == 0 and part == "*":
-            continue
-        for j, c in enumerate(part):
-            if "a" <= c <= "z" or "0" <= c <= "9" or "A" <= c <= "Z" or c == "_" or (c == "-" and j != 0):
-                continue
-            return False
-    return True
-
-
-def _match_hostnames(pattern: str, host: str) -> bool:
-    pattern = pattern.lower()
-    host = (host[:-1] if host.endswith(".") else host).lower()
-    if not pattern or not host:
-        return False
-    pp, hp = pattern.split("."), host.split(".")
-    if len(pp) != len(hp):
-        return False
-    return all((i == 0 and p == "*") or p == h for i, (p, h) in enumerate(zip(pp, hp, strict=True)))
-
-
-def _match_exactly(a: str, b: str) -> bool:
-    if a in ("", ".") or b in ("", "."):
-        return False
-    return a.lower() == b.lower()
-
-
-def _parse_ip(text: str):
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return ip.ipv4_mapped
-    return ip
-
-
-def _verify_hostname(cert, host: str) -> None:
-    """Go's ``Certificate.VerifyHostname``: SANs only, CN ignored; failures as ``HostnameError``."""
-    san = extension(cert, x509.SubjectAlternativeName)
-    dns_names = san.value.get_values_for_type(x509.DNSName) if san else []
-    ips = [_parse_ip(str(ip)) for ip in san.value.get_values_for_type(x509.IPAddress)] if san else []
-    candidate_ip = host[1:-1] if len(host) >= 3 and host[0] == "[" and host[-1] == "]" else host
-    ip = _parse_ip(candidate_ip)
-    if ip is not None:
-        if ip in ips:
-            return
-        shown = candidate_ip
-    else:
-        name = host.lower()
-        valid_name = _valid_hostname(name, False)
-        for pattern in dns_names:
-            if valid_name and _valid_hostname(pattern, True):
-                if _match_hostnames(pattern, name):
-                    return
-            elif _match_exactly(pattern, name):
-                return
-        shown = host
-    # HostnameError.Error()
-    cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    cn = str(cns[-1].value) if cns else ""
-    if san is None and _match_hostnames(cn, shown):
-        go = "x509: certificate relies on legacy Common Name field, use SANs instead"
-        advice = (f"The server certificate {_label(cert)} names {shown!r} only in its CN, which Go ignores "
-                  f"since Go 1.15. Re-issue it with {shown!r} in hosts (SANs).")
-    elif ip is not None and not ips:
-        go = f"x509: cannot validate certificate for {shown} because it doesn't contain any IP SANs"
-        advice = (f"The server certificate {_label(cert)} has no IP address SANs, so it cannot be used at "
-                  f"https://{shown}/. Re-issue it with {shown!r} in hosts, or connect by a DNS name it lists"
-                  + (f" ({', '.join(dns_names)})." if dns_names else "."))
-    else:
-        valid = ", ".join(go_ip_string(i) for i in ips) if ip is not None else ", ".join(dns_names)
-        if not valid:
-            go = f"x509: certificate is not valid for any names, but wanted to match {shown}"
-            advice = (f"The server certificate {_label(cert)} lists no SANs at all. Re-issue it with "
-                      f"{shown!r} in hosts.")
-        else:
-            go = f"x509: certificate is valid for {valid}, not {shown}"
-            advice = (f"The server certificate {_label(cert)} is valid for {valid}, but the client asked for "
-                      f"{shown!r}. Connect using one of those names, or add {shown!r} to the hosts (SANs) "
-                      f"and re-issue the certificate (kubeadm: apiServer.certSANs).")
-    raise _Fail("hostname-mismatch", go, advice, cert)
-
-
 def _wrong_usage(leaf, purpose: str, chains: list) -> _Fail:
     need = "clientAuth" if purpose == "client" else "serverAuth"
     culprit = leaf
     for chain in chains:
         for cert in chain:
             ekus = _eku_oids(cert)
-            if _has_eku(cert) and _PURPOSES[purpose] not in ekus and \
-                    ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in ekus:
+            if (
+                _has_eku(cert)
+                and _PURPOSES[purpose] not in ekus
+                and ExtendedKeyUsageOID.ANY_EXTENDED_KEY_USAGE not in ekus
+            ):
                 culprit = cert
                 break
         break
     listed = ", ".join(EKU_NAMES.get(o, o.dotted_string) for o in _eku_oids(culprit))
     cfssl = "client auth" if purpose == "client" else "server auth"
     who = "client certificate" if purpose == "client" else "server certificate"
-    where = "" if culprit is leaf else f" (in the chain of {_label(leaf)})"
-    return _Fail("wrong-key-usage", "x509: certificate specifies an incompatible key usage",
-                 f"{_label(culprit)}{where} lists extended key usages [{listed}] without {need}, so Go refuses "
-                 f"it as a {who}. Re-issue it with the {cfssl!r} usage (cfssl profile \"usages\"), or "
-                 f"without any extended key usage at all.", culprit)
+    where = "" if culprit is leaf else f" (in the chain of {cert_label(leaf)})"
+    return _Fail(
+        "wrong-key-usage",
+        "x509: certificate specifies an incompatible key usage",
+        f"{cert_label(culprit)}{where} lists extended key usages [{listed}] without {need}, so Go refuses "
+        f'it as a {who}. Re-issue it with the {cfssl!r} usage (cfssl profile "usages"), or '
+        f"without any extended key usage at all.",
+        culprit,
+    )
 
 
-def verify_chain(leaf, roots, *, intermediates=(), purpose: str | None = None, hostname: str | None = None,
-                 at: datetime | None = None) -> list[x509.Certificate]:
+def verify_chain(
+    leaf,
+    roots,
+    *,
+    intermediates=(),
+    purpose: str | None = None,
+    hostname: str | None = None,
+    at: datetime | None = None,
+) -> list[x509.Certificate]:
     """Verify a certificate the way Go's ``crypto/x509`` does, as kube-apiserver and kubectl do.
 
     The steps and their order follow ``Certificate.Verify`` of Go 1.23, the Go that
@@ -487,8 +452,9 @@ def verify_chain(leaf, roots, *, intermediates=(), purpose: str | None = None, h
     now = utc_time(at)
     try:
         _is_valid(leaf_cert, "leaf", [], now)
-        if hostname:
-            _verify_hostname(leaf_cert, hostname)
+        mismatch = hostname_mismatch(leaf_cert, hostname) if hostname else None
+        if mismatch is not None:
+            raise _Fail("hostname-mismatch", *mismatch, leaf_cert)
         leaf_der = leaf_cert.public_bytes(serialization.Encoding.DER)
         if any(r.public_bytes(serialization.Encoding.DER) == leaf_der for r in root_certs):
             chains = [[leaf_cert]]

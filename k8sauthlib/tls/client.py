@@ -10,7 +10,7 @@ calls) configured with the CA to trust and, for mutual TLS, a client certificate
 
 ``resolve`` does what ``curl --resolve kubernetes:8443:127.0.0.1`` does: the TCP connection goes
 to the given address while SNI, the ``Host`` header and the certificate's host-name check still
-use the name, without touching ``/etc/hosts``.
+use the name, without touching ``/etc/hosts`` (:mod:`k8sauthlib.tls.resolve`).
 
 Failures become :class:`TLSProblem` subclasses (``UnknownServerCA``, ``HostnameMismatch``,
 ``ClientCertRequired``, ``ClientCertRejected``, ``ClientKeyMismatch`` (and its
@@ -34,7 +34,6 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
 from .. import causes
 from ..errors import (
@@ -50,96 +49,10 @@ from ..pki.fields import pem_of
 from . import diagnose
 from .diagnose import make_diagnosis
 from .keypair import check_key_pair
+from .resolve import ResolvingAdapter, parse_resolve
 from .trust import check_ca_file, system_trust_store
 
-__all__ = ["MTLSClient", "parse_resolve"]
-
-
-def parse_resolve(resolve):
-    """Normalize a resolve override to ``{(host, port): address}``.
-
-    Accepts ``{"kubernetes:8443": "127.0.0.1"}``, ``("kubernetes", 8443, "127.0.0.1")``,
-    curl's ``"kubernetes:8443:127.0.0.1"``, or a list of those.
-
-    Raises:
-        InputError: a form that is none of these.
-    """
-    if not resolve:
-        return {}
-    out = {}
-    if isinstance(resolve, dict):
-        items = []
-        for hp, addr in resolve.items():
-            if isinstance(hp, tuple):
-                host, port = hp
-            else:
-                host, _, port = str(hp).rpartition(":")
-            items.append((host, port, addr))
-    elif isinstance(resolve, tuple) and len(resolve) == 3 and not isinstance(resolve[0], (tuple, list)):
-        items = [resolve]
-    elif isinstance(resolve, str):
-        items = [tuple(resolve.split(":", 2))]
-    else:
-        items = [(h, p, a) for r in resolve for (h, p), a in parse_resolve(r).items()]
-    for item in items:
-        try:
-            host, port, addr = item
-            port = int(port)
-        except (TypeError, ValueError):
-            raise InputError(f"resolve entry {item!r}: expected (host, port, address) or "
-                             "'host:port:address'") from None
-        if not host or not addr:
-            raise InputError(f"resolve entry {item!r}: empty host or address")
-        out[(str(host).lower(), port)] = str(addr)
-    return out
-
-
-class _ResolvingAdapter(HTTPAdapter):
-    """An HTTPAdapter that connects to another address for some (host, port) pairs.
-
-    The pool is keyed by the address but created with ``server_hostname`` (SNI) and
-    ``assert_hostname`` (certificate check) set to the name, which is what curl's
-    ``--resolve`` does.
-    """
-
-    def __init__(self, resolve, **kw):
-        self.resolve = resolve
-        super().__init__(**kw)
-
-    def _target(self, url):
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        host = (parts.hostname or "").lower()
-        addr = self.resolve.get((host, port))
-        return parts, host, port, addr
-
-    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):
-        parts, host, port, addr = self._target(request.url)
-        if addr is None:
-            return super().get_connection_with_tls_context(request, verify, proxies=proxies, cert=cert)
-        pool_kwargs = {}
-        if parts.scheme == "https":
-            if verify is False:
-                pool_kwargs["cert_reqs"] = "CERT_NONE"
-            else:
-                pool_kwargs["cert_reqs"] = "CERT_REQUIRED"
-                bundle = verify if isinstance(verify, str) else requests.utils.DEFAULT_CA_BUNDLE_PATH
-                pool_kwargs["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
-                pool_kwargs["assert_hostname"] = host
-            pool_kwargs["server_hostname"] = host
-            if cert:
-                cert_file, key_file = cert if isinstance(cert, tuple) else (cert, None)
-                pool_kwargs["cert_file"] = cert_file
-                pool_kwargs["key_file"] = key_file
-        return self.poolmanager.connection_from_host(addr, port, scheme=parts.scheme,
-                                                     pool_kwargs=pool_kwargs)
-
-    def send(self, request, **kw):
-        parts, host, port, addr = self._target(request.url)
-        if addr is not None and "Host" not in request.headers:
-            default = 443 if parts.scheme == "https" else 80
-            request.headers["Host"] = parts.hostname if port == default else f"{parts.hostname}:{port}"
-        return super().send(request, **kw)
+__all__ = ["MTLSClient"]
 
 
 def _refuse_downgrade(response, *args, **kwargs):
@@ -154,7 +67,10 @@ def _refuse_downgrade(response, *args, **kwargs):
             raise TLSProblem(
                 f"{response.url}: the server redirects to {target}, which is not HTTPS; refusing to "
                 f"leave TLS (request that URL explicitly if plain HTTP is really meant, or pass "
-                f"allow_redirects=False to see the redirect)", url=response.url, response=response)
+                f"allow_redirects=False to see the redirect)",
+                url=response.url,
+                response=response,
+            )
     return response
 
 
@@ -194,8 +110,20 @@ class MTLSClient:
         InputError: ``cert`` without ``key`` or the other way round, bad ``resolve``.
     """
 
-    def __init__(self, base_url, *, ca=None, cert=None, key=None, resolve=None, verify=True,
-                 timeout=10.0, raise_for_tls=True, server_log=None, check_key=True):
+    def __init__(
+        self,
+        base_url,
+        *,
+        ca=None,
+        cert=None,
+        key=None,
+        resolve=None,
+        verify=True,
+        timeout=10.0,
+        raise_for_tls=True,
+        server_log=None,
+        check_key=True,
+    ):
         self.base_url = str(base_url).rstrip("/") + "/"
         self._material = None  # private temp dir for credentials given as PEM data or objects
         if key is None and getattr(cert, "key", None) is not None and hasattr(cert, "key_pem"):
@@ -205,27 +133,32 @@ class MTLSClient:
         self.key = self._as_path(key, "key", "client-key.pem", key=True)
         if (cert is None) != (key is None):
             given, missing = ("cert", "key") if key is None else ("key", "cert")
-            raise InputError(f"{given}= was given without {missing}=: give both cert and key "
-                             "for mutual TLS (or neither)")
+            raise InputError(
+                f"{given}= was given without {missing}=: give both cert and key for mutual TLS (or neither)"
+            )
         self.resolve = parse_resolve(resolve)
         self.verify = bool(verify)
         self.timeout = timeout
         self.raise_for_tls = raise_for_tls
         self.server_log = server_log
         if self.ca is not None and not Path(self.ca).is_file():
-            raise CredentialFileError(f"CA file {self.ca!r} not found",
-                                      diagnosis=make_diagnosis("ca-file-unreadable", self.ca))
+            raise CredentialFileError(
+                f"CA file {self.ca!r} not found", diagnosis=make_diagnosis("ca-file-unreadable", self.ca)
+            )
         if self.ca is not None:
             check_ca_file(self.ca)
         if self.cert is not None and check_key:
             check_key_pair(self.cert, self.key)
         if not self.verify:
-            warnings.warn(f"server certificate verification is OFF for {self.base_url} "
-                          "(like curl -k): anyone on the path can impersonate the server",
-                          InsecureTLSWarning, stacklevel=2)
+            warnings.warn(
+                f"server certificate verification is OFF for {self.base_url} "
+                "(like curl -k): anyone on the path can impersonate the server",
+                InsecureTLSWarning,
+                stacklevel=2,
+            )
         self.session = requests.Session()
         self.session.trust_env = False  # no proxies or REQUESTS_CA_BUNDLE from the environment
-        adapter = _ResolvingAdapter(self.resolve)
+        adapter = ResolvingAdapter(self.resolve)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         #: what verifies the server: the ``ca`` file, the system bundle's path, or certifi's
@@ -235,6 +168,7 @@ class MTLSClient:
             self.trust_store = system_trust_store()
             if self.trust_store is None:
                 import certifi  # a requests dependency: the last resort, and said so
+
                 self.trust_store = certifi.where()
                 self._trust_label = "certifi's CA bundle (no system bundle found)"
         self.session.verify = self.trust_store if self.verify else False
@@ -324,8 +258,9 @@ class MTLSClient:
             # Korean; our nginx sends charset=utf-8, but a server that does not is common
             if "charset" not in response.headers.get("Content-Type", ""):
                 response.encoding = "utf-8"
-        diagnosis = diagnose.diagnose_response(response.status_code, response.content,
-                                               nginx_log=self._server_log_lines()[log_mark:])
+        diagnosis = diagnose.diagnose_response(
+            response.status_code, response.content, nginx_log=self._server_log_lines()[log_mark:]
+        )
         if diagnosis is None and not self.verify:
             diagnosis = make_diagnosis("verification-disabled", "MTLSClient(verify=False)")
         response.diagnosis = diagnosis
@@ -350,9 +285,13 @@ class MTLSClient:
         head = f"{url}: {d.cause.title} (the server answered '{title}')."
         extra = ""
         if d.key == "client-cert-required":
-            extra = (" This client has no client certificate; pass cert= and key= "
-                     "(curl --cert client.pem --key client-key.pem).") if self.cert is None else \
-                    " A certificate was configured but the server did not receive one."
+            if self.cert is None:
+                extra = (
+                    " This client has no client certificate; pass cert= and key= "
+                    "(curl --cert client.pem --key client-key.pem)."
+                )
+            else:
+                extra = " A certificate was configured but the server did not receive one."
         elif d.key in ("client-cert-rejected", "client-cert-expired"):
             extra = self._client_cert_facts()
             if d.key == "client-cert-rejected" and self._client_cert_expired():
@@ -368,6 +307,7 @@ class MTLSClient:
         if self.cert is None:
             return None
         from cryptography import x509
+
         try:
             return x509.load_pem_x509_certificate(Path(self.cert).read_bytes())
         except (OSError, ValueError):
@@ -382,9 +322,11 @@ class MTLSClient:
         c = self._client_cert()
         if c is None:
             return ""
-        return (f" Our client certificate: subject {c.subject.rfc4514_string()}, issuer "
-                f"{c.issuer.rfc4514_string()}, valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} to "
-                f"{c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC.")
+        return (
+            f" Our client certificate: subject {c.subject.rfc4514_string()}, issuer "
+            f"{c.issuer.rfc4514_string()}, valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} to "
+            f"{c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC."
+        )
 
     def _problem_from_exception(self, exc, url):
         d = diagnose.diagnose_exception(exc)
@@ -406,23 +348,29 @@ class MTLSClient:
             sans = self._server_sans(parts)
             kw = {"hostname": parts.hostname, "sans": sans}
             if sans:
-                extra = (f" The server certificate is valid for: {', '.join(sans)}; "
-                         f"not for {parts.hostname!r}.")
+                extra = f" The server certificate is valid for: {', '.join(sans)}; not for {parts.hostname!r}."
         elif d.key == "unknown-authority":
             issuer = self._server_issuer(parts)
             extra = f" The server certificate's issuer is {issuer}." if issuer else ""
-            extra += (f" This client trusts only {self._trust_label} (ca=None)."
-                      if self.ca is None else f" The CA file given ({self.ca}) is not that issuer.")
+            extra += (
+                f" This client trusts only {self._trust_label} (ca=None)."
+                if self.ca is None
+                else f" The CA file given ({self.ca}) is not that issuer."
+            )
         elif d.key == "cert-expired":
             c = self._peer_cert(parts)
             if c is not None:
-                extra = (f" The server certificate is valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} "
-                         f"to {c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC.")
+                extra = (
+                    f" The server certificate is valid {c.not_valid_before_utc:%Y-%m-%d %H:%M} "
+                    f"to {c.not_valid_after_utc:%Y-%m-%d %H:%M} UTC."
+                )
         elif d.key == "https-to-plain-http-port":
             extra = f" Try {url.replace('https://', 'http://', 1)}."
         elif d.key == "name-not-resolved":
-            extra = (f" (for this request only: MTLSClient(..., resolve={{'{parts.hostname}:"
-                     f"{parts.port or 443}': '127.0.0.1'}}))")
+            extra = (
+                f" (for this request only: MTLSClient(..., resolve={{'{parts.hostname}:"
+                f"{parts.port or 443}': '127.0.0.1'}}))"
+            )
         return cls(f"{head} {d.cause.fix}{extra}", diagnosis=d, url=url, **kw)
 
     def _key_file_facts(self):
@@ -436,6 +384,7 @@ class MTLSClient:
     def _peer_cert(self, parts):
         """The server's certificate, fetched with verification off (only to explain an error)."""
         from cryptography import x509
+
         port = parts.port or 443
         host = (parts.hostname or "").lower()
         addr = self.resolve.get((host, port), parts.hostname)
@@ -453,6 +402,7 @@ class MTLSClient:
 
     def _server_sans(self, parts):
         from cryptography import x509
+
         c = self._peer_cert(parts)
         if c is None:
             return []

@@ -26,8 +26,18 @@ from pathlib import Path
 
 from ..causes import CAUSES, SIGNATURE_REJECTED, Cause, Sign, cause
 
-__all__ = ["CurlResult", "Diagnosis", "make_diagnosis", "diagnose_curl", "diagnose_exception", "diagnose_nginx_log", "diagnose_response",
-           "diagnose_text", "nginx_page_title", "run_curl"]
+__all__ = [
+    "CurlResult",
+    "Diagnosis",
+    "make_diagnosis",
+    "diagnose_curl",
+    "diagnose_exception",
+    "diagnose_nginx_log",
+    "diagnose_response",
+    "diagnose_text",
+    "nginx_page_title",
+    "run_curl",
+]
 
 
 @dataclass(frozen=True)
@@ -76,8 +86,12 @@ def _match(source, output, exit_code=None):
         for sign in c.signs:
             if sign.source != source:
                 continue
-            if source == "curl" and sign.exit_code is not None and exit_code is not None \
-                    and sign.exit_code != exit_code:
+            if (
+                source == "curl"
+                and sign.exit_code is not None
+                and exit_code is not None
+                and sign.exit_code != exit_code
+            ):
                 continue
             if sign.matches(output):
                 return Diagnosis(c, source, _evidence_line(output, sign), sign)
@@ -213,8 +227,7 @@ def diagnose_curl(returncode, stderr, body=None, *, args=()):
         d = diagnose_response(None, body)
         if d is not None:
             return d
-    if any(a in _INSECURE_FLAGS or (a.startswith("-") and not a.startswith("--") and "k" in a[1:])
-           for a in args):
+    if any(a in _INSECURE_FLAGS or (a.startswith("-") and not a.startswith("--") and "k" in a[1:]) for a in args):
         return Diagnosis(cause("verification-disabled"), "curl", "curl -k / --insecure")
     return None
 
@@ -230,7 +243,7 @@ def _option_value(args, *options):
             if option.startswith("--") and a.startswith(option + "="):
                 return a.split("=", 1)[1]
             if not option.startswith("--") and a.startswith(option) and len(a) > len(option):
-                return a[len(option):]
+                return a[len(option) :]
     return None
 
 
@@ -254,11 +267,16 @@ def _exception_chain(exc):
 
 # OpenSSL X509_V_ERR_* codes on ssl.SSLCertVerificationError.verify_code
 _VERIFY_CODES = {
-    2: "unknown-authority", 18: "unknown-authority", 19: "unknown-authority",
-    20: "unknown-authority", 21: "unknown-authority",
-    9: "cert-expired", 10: "cert-expired",
+    2: "unknown-authority",
+    18: "unknown-authority",
+    19: "unknown-authority",
+    20: "unknown-authority",
+    21: "unknown-authority",
+    9: "cert-expired",
+    10: "cert-expired",
     26: "wrong-key-usage",
-    62: "hostname-mismatch", 64: "hostname-mismatch",
+    62: "hostname-mismatch",
+    64: "hostname-mismatch",
 }
 
 
@@ -274,8 +292,11 @@ def diagnose_exception(exc):
     chain = _exception_chain(exc)
     for e in chain:
         if isinstance(e, ssl.SSLCertVerificationError) and e.verify_code in _VERIFY_CODES:
-            return Diagnosis(cause(_VERIFY_CODES[e.verify_code]), "python",
-                             f"{e.verify_message} (OpenSSL verify code {e.verify_code})")
+            return Diagnosis(
+                cause(_VERIFY_CODES[e.verify_code]),
+                "python",
+                f"{e.verify_message} (OpenSSL verify code {e.verify_code})",
+            )
     for e in chain:
         if isinstance(e, ConnectionRefusedError):
             return _match("python", "Connection refused")
@@ -349,15 +370,18 @@ def run_curl(args, *, curl="curl", timeout=30):
     args = [str(a) for a in args]
     with tempfile.TemporaryDirectory(prefix="k8sauth-curl-") as tmp:
         body_path = Path(tmp) / "body"
-        proc = subprocess.run([curl, "-sS", "-o", str(body_path), "-w", "%{http_code}", *args],
-                              capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [curl, "-sS", "-o", str(body_path), "-w", "%{http_code}", *args],
+            capture_output=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
         body = body_path.read_bytes().decode("utf-8", "replace") if body_path.exists() else ""
     out = proc.stdout.decode("utf-8", "replace").strip()
     stderr = proc.stderr.decode("utf-8", "replace")
     http_code = int(out) if out.isdigit() else 0
     diagnosis = diagnose_curl(proc.returncode, stderr, body, args=args)
-    return CurlResult(args, proc.returncode, body, stderr, http_code, diagnosis,
-                      _command=shlex.join(["curl", *args]))
+    return CurlResult(args, proc.returncode, body, stderr, http_code, diagnosis, _command=shlex.join(["curl", *args]))
 
 
 def make_diagnosis(key, evidence, source="python") -> Diagnosis:

@@ -42,8 +42,10 @@ def check_key_pair(cert, key):
     try:
         certificate = x509.load_pem_x509_certificate(cert_pem)
     except ValueError as exc:
-        raise CredentialFileError(f"client certificate {_name(cert)} is not a PEM certificate: {exc}",
-                                  diagnosis=make_diagnosis("client-cert-unreadable", str(exc))) from exc
+        raise CredentialFileError(
+            f"client certificate {_name(cert)} is not a PEM certificate: {exc}",
+            diagnosis=make_diagnosis("client-cert-unreadable", str(exc)),
+        ) from exc
     try:
         private_key = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
@@ -57,7 +59,10 @@ def check_key_pair(cert, key):
             "client sign the handshake with this key to prove it owns the certificate, so "
             "another key cannot work (OpenSSL and curl refuse the pair: curl exit 58 "
             "'unable to set private key file').",
-            diagnosis=make_diagnosis("client-key-mismatch", "public key of the key file != public key in the certificate"))
+            diagnosis=make_diagnosis(
+                "client-key-mismatch", "public key of the key file != public key in the certificate"
+            ),
+        )
 
 
 _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
@@ -65,8 +70,10 @@ _PEM_LABEL = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
 
 def _public_der(key_or_cert):
     from cryptography.hazmat.primitives import serialization
-    return key_or_cert.public_key().public_bytes(serialization.Encoding.DER,
-                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    return key_or_cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 def _unloadable_key(key, key_pem, certificate, cert, load_error):
@@ -86,18 +93,23 @@ def _unloadable_key(key, key_pem, certificate, cert, load_error):
         return unreadable(
             f"{what} is not an unencrypted PEM private key: it has no PEM block "
             "('-----BEGIN ...-----' line). If it is DER, convert it: "
-            "openssl pkey -inform DER -in KEY.der -out KEY-key.pem", "no PEM block")
+            "openssl pkey -inform DER -in KEY.der -out KEY-key.pem",
+            "no PEM block",
+        )
     if not key_labels:
         return unreadable(
             f"{what} is not an unencrypted PEM private key: it holds "
             f"{', '.join(sorted(set(labels)))} and no private key. Pass the key file "
             "(cfssljson and k8sauthlib write it as NAME-key.pem next to NAME.pem).",
-            "no private key block")
+            "no private key block",
+        )
     if b"ENCRYPTED" in key_pem:
         return unreadable(
             f"{what} is encrypted with a passphrase; TLS clients here (curl --key, kubectl "
             "client-key, MTLSClient) need it unencrypted: openssl pkey -in KEY -out PLAIN-KEY "
-            "(and keep PLAIN-KEY 0600).", "encrypted private key")
+            "(and keep PLAIN-KEY 0600).",
+            "encrypted private key",
+        )
     from OpenSSL import crypto
 
     try:
@@ -106,16 +118,21 @@ def _unloadable_key(key, key_pem, certificate, cert, load_error):
         return unreadable(
             f"{what}: its {key_labels[0]} block cannot be decoded (damaged base64 or DER: "
             "truncated, edited, or lines lost in copying). Use an intact copy of the key, "
-            "or generate a new key and certificate.", f"undecodable {key_labels[0]}")
+            "or generate a new key and certificate.",
+            f"undecodable {key_labels[0]}",
+        )
     if inconsistency is None:
         # decodes and fits together, yet cryptography refuses it: an unsupported kind of key
         return unreadable(
             f"{what}: this library cannot use its {kind} private key ({load_error}). Issue the certificate with an RSA or ECDSA P-256/P-384 key "
             "(k8sauthlib's and cfssl's key specs: rsa-2048, ecdsa-p256, ...).",
-            f"unsupported {kind} key")
-    problem = (f"{what} is not a valid {kind} private key: its private values do not belong to "
-               f"the public key stored with them ({inconsistency}), so nothing it signs "
-               "verifies with that public key")
+            f"unsupported {kind} key",
+        )
+    problem = (
+        f"{what} is not a valid {kind} private key: its private values do not belong to "
+        f"the public key stored with them ({inconsistency}), so nothing it signs "
+        "verifies with that public key"
+    )
     if public_der == _public_der(certificate):
         subject = certificate.subject.rfc4514_string() or "(empty subject)"
         return ClientKeyMismatch(
@@ -125,10 +142,16 @@ def _unloadable_key(key, key_pem, certificate, cert, load_error):
             "the public half) and the server then rejects the handshake signature (curl exit 35 "
             "'tlsv1 alert decrypt error', nginx 'bad signature'). Use the key generated with "
             "this certificate (NAME-key.pem next to NAME.pem).",
-            diagnosis=make_diagnosis("client-key-mismatch", f"invalid {kind} key whose public half is the certificate's"))
-    return unreadable(f"{problem}. The file is damaged or was assembled from different keys; "
-                      "use the key generated with the certificate, or generate a new key and "
-                      "certificate.", f"invalid {kind} key")
+            diagnosis=make_diagnosis(
+                "client-key-mismatch", f"invalid {kind} key whose public half is the certificate's"
+            ),
+        )
+    return unreadable(
+        f"{problem}. The file is damaged or was assembled from different keys; "
+        "use the key generated with the certificate, or generate a new key and "
+        "certificate.",
+        f"invalid {kind} key",
+    )
 
 
 def _inspect_key_file(key_pem):
@@ -170,17 +193,18 @@ def _inspect_key_file(key_pem):
 
 def _sec1_private_value(der):
     """The private value of a SEC 1 ``ECPrivateKey`` (SEQUENCE {INTEGER 1, OCTET STRING d, ...})."""
+
     def header(pos):  # -> (content start, content length) of the DER element at pos
         length = der[pos + 1]
         if length < 0x80:
             return pos + 2, length
         n = length & 0x7F
-        return pos + 2 + n, int.from_bytes(der[pos + 2:pos + 2 + n], "big")
+        return pos + 2 + n, int.from_bytes(der[pos + 2 : pos + 2 + n], "big")
 
-    start, _ = header(0)                # SEQUENCE
-    version, vlen = header(start)       # INTEGER 1
+    start, _ = header(0)  # SEQUENCE
+    version, vlen = header(start)  # INTEGER 1
     value, dlen = header(version + vlen)  # OCTET STRING d
-    return int.from_bytes(der[value:value + dlen], "big")
+    return int.from_bytes(der[value : value + dlen], "big")
 
 
 def _name(value):
@@ -194,8 +218,10 @@ def _read_bytes(value, what):
     try:
         return path.read_bytes()
     except OSError as exc:
-        raise CredentialFileError(f"cannot read the {what} file {str(path)!r}: {exc.strerror}",
-                                  diagnosis=make_diagnosis("client-cert-unreadable", str(exc))) from exc
+        raise CredentialFileError(
+            f"cannot read the {what} file {str(path)!r}: {exc.strerror}",
+            diagnosis=make_diagnosis("client-cert-unreadable", str(exc)),
+        ) from exc
 
 
 __all__ = ["check_key_pair"]

@@ -32,13 +32,16 @@ Why the care:
   workers' PIDs with their start times (``/proc/PID/stat``), in memory and in
   ``logs/nginx.started``; a crash (``kill -9`` of the master) leaves workers holding the port,
   and the next start ends exactly those, even when the work folder was removed meanwhile.
+
+The pieces live beside this module: :mod:`.nginx_conf` (the texts written), :mod:`.nginx_logs`
+(reading the logs), :mod:`.process` (processes and their records), :mod:`.ports` (who holds a
+port, the readiness handshake) and :mod:`.rundir` (a prefix the workers can reach).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -48,8 +51,9 @@ from pathlib import Path
 from ..errors import InputError, NginxError, NginxStartError
 from ..files import KEY_MODE, atomic_write
 from ..pki.fields import pem_of
-from .nginx_conf import MAIN_CONF, server_block
-from .ports import holds_socket, listening_inodes, port_closed, port_in_use_error
+from .nginx_conf import DEFAULT_INDEX_HTML, DEFAULT_PORT, MAIN_CONF, server_block, verify_client_mode
+from .nginx_logs import problem_lines, read_lines, wait_for_line
+from .ports import holds_socket, listening_inodes, port_closed, port_in_use_error, tls_handshake
 from .process import (
     children,
     die_with_parent,
@@ -68,17 +72,6 @@ from .rundir import make_rundir
 
 __all__ = ["DEFAULT_INDEX_HTML", "DEFAULT_PORT", "Nginx"]
 
-DEFAULT_PORT = 8443
-
-DEFAULT_INDEX_HTML = """<!DOCTYPE html>
-<html lang="ko">
-<head><meta charset="utf-8"><title>상호 TLS 실습</title></head>
-<body>
-<h1>안녕하세요, mTLS!</h1>
-<p>이 페이지가 보인다면 nginx가 TLS 핸드셰이크를 마치고 응답한 것입니다.</p>
-</body>
-</html>
-"""
 
 class Nginx:
     """A foreground nginx serving HTTPS (and optionally mutual TLS) from a work directory.
@@ -126,15 +119,29 @@ class Nginx:
             ``verify_client``, missing certificate files).
     """
 
-    def __init__(self, workdir, *, server_cert, server_key=None, client_ca=None, verify_client=False,
-                 port=None, host="127.0.0.1", server_name="localhost",
-                 index_html=DEFAULT_INDEX_HTML, verify_depth=None, nginx_binary=None,
-                 start_timeout=10.0):
+    def __init__(
+        self,
+        workdir,
+        *,
+        server_cert,
+        server_key=None,
+        client_ca=None,
+        verify_client=False,
+        port=None,
+        host="127.0.0.1",
+        server_name="localhost",
+        index_html=DEFAULT_INDEX_HTML,
+        verify_depth=None,
+        nginx_binary=None,
+        start_timeout=10.0,
+    ):
         self.workdir = Path(workdir).absolute()
-        self.verify_client = _normalize_verify(verify_client)
+        self.verify_client = verify_client_mode(verify_client)
         if self.verify_client != "off" and client_ca is None:
-            raise InputError(f"verify_client={verify_client!r} needs client_ca "
-                             "(the CA that signs client certificates: ssl_client_certificate)")
+            raise InputError(
+                f"verify_client={verify_client!r} needs client_ca "
+                "(the CA that signs client certificates: ssl_client_certificate)"
+            )
         self.host = host
         self.server_name = server_name
         self.requested_port = port
@@ -292,15 +299,20 @@ class Nginx:
         if self.port is None:
             self.port = self._pick_port()
         self.write_config()
-        res = subprocess.run(self._command(binary, "-t", "-q"), cwd=self.workdir, capture_output=True,
-                             text=True, errors="replace", timeout=30)
+        res = subprocess.run(
+            self._command(binary, "-t", "-q"),
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=30,
+        )
         lines = [l for l in (res.stdout + res.stderr).splitlines() if l.strip()]
         if self._rundir is not None and not self.running:  # made for this check only
             shutil.rmtree(self._rundir, ignore_errors=True)
             self._rundir = None
         if res.returncode != 0:
-            raise NginxError("nginx -t rejected the configuration "
-                             f"{self.conf_path}", log_lines=lines)
+            raise NginxError(f"nginx -t rejected the configuration {self.conf_path}", log_lines=lines)
         return lines
 
     def _pick_port(self):
@@ -350,9 +362,14 @@ class Nginx:
         logs = self.workdir / "logs"
         with open(logs / "nginx.stdout", "wb") as out, open(logs / "nginx.stderr", "wb") as err:
             self.proc = subprocess.Popen(
-                self._command(binary), cwd=self.workdir,
-                stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                preexec_fn=die_with_parent, start_new_session=True)
+                self._command(binary),
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                preexec_fn=die_with_parent,
+                start_new_session=True,
+            )
         stat = proc_stat(self.proc.pid)
         master = (self.proc.pid, stat[2] if stat is not None else -1)
         record(self.workdir, [master])
@@ -365,7 +382,9 @@ class Nginx:
                 self._finalizer()
                 raise NginxStartError(
                     f"nginx exited with status {self.proc.returncode} while starting "
-                    f"(prefix {self.workdir}, port {self.port})", log_lines=self._problem_lines())
+                    f"(prefix {self.workdir}, port {self.port})",
+                    log_lines=self._problem_lines(),
+                )
             try:
                 self.handshake()
             except (OSError, ssl.SSLError) as exc:
@@ -383,9 +402,11 @@ class Nginx:
             last_error = "the listening socket is not nginx's yet"
             time.sleep(0.05)
         self._finalizer()
-        raise NginxStartError(f"nginx did not answer TLS on {self.host}:{self.port} within "
-                              f"{self.start_timeout} s (last error: {last_error})",
-                              log_lines=self._problem_lines())
+        raise NginxStartError(
+            f"nginx did not answer TLS on {self.host}:{self.port} within "
+            f"{self.start_timeout} s (last error: {last_error})",
+            log_lines=self._problem_lines(),
+        )
 
     def handshake(self, timeout=2.0):
         """Do one TLS handshake with the server (no HTTP request) and return the protocol.
@@ -398,12 +419,7 @@ class Nginx:
             whose default ``ssl_protocols`` stops at TLSv1.2 (this class sets none);
             ``"TLSv1.3"`` with later versions.
         """
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        with socket.create_connection((self.host, self.port), timeout=timeout) as raw:
-            with ctx.wrap_socket(raw, server_hostname=self.server_name) as tls:
-                return tls.version()
+        return tls_handshake(self.host, self.port, self.server_name, timeout)
 
     def stop(self, timeout=10.0):
         """Stop nginx (graceful quit, then harder) and wait until its port is free.
@@ -445,8 +461,7 @@ class Nginx:
 
     def __repr__(self):
         state = f"running pid={self.pid}" if self.running else "stopped"
-        return (f"<Nginx {self.host}:{self.port} verify_client={self.verify_client} {state} "
-                f"prefix={self.workdir}>")
+        return f"<Nginx {self.host}:{self.port} verify_client={self.verify_client} {state} prefix={self.workdir}>"
 
     # -- logs ------------------------------------------------------------------------
     def error_log_lines(self, contains=None):
@@ -456,12 +471,12 @@ class Nginx:
         Args:
             contains: keep only lines containing this text.
         """
-        return _read_lines(self.error_log_path, contains)
+        return read_lines(self.error_log_path, contains)
 
     def access_log_lines(self, contains=None):
         """Lines of ``logs/access.log`` (one per request; shows the connection number, the
         request count on that connection and ``$ssl_client_verify``)."""
-        return _read_lines(self.access_log_path, contains)
+        return read_lines(self.access_log_path, contains)
 
     def wait_for_access_log(self, contains="", *, after=0, timeout=5.0):
         """Wait until nginx has logged a request and return that access-log line (the newest match).
@@ -478,43 +493,7 @@ class Nginx:
         Raises:
             NginxError: no such line within ``timeout`` seconds (the last lines seen attached).
         """
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.access_log_lines()[after:]
-            matches = [line for line in lines if contains in line]
-            if matches:
-                return matches[-1]
-            if time.monotonic() >= deadline:
-                raise NginxError(f"no line containing {contains!r} in {self.access_log_path} after line "
-                                 f"{after} within {timeout} s; send the request first, or check "
-                                 "that it reached this nginx", log_lines=lines[-3:])
-            time.sleep(0.02)
+        return wait_for_line(self.access_log_path, contains, after=after, timeout=timeout)
 
     def _problem_lines(self):
-        # the same messages go to stderr and to error.log; prefer the log (it has timestamps
-        # and survives), fall back to stderr for errors before the config was read
-        problems = [l for l in self.error_log_lines()
-                    if any(f"[{lvl}]" in l for lvl in ("emerg", "alert", "crit", "error"))]
-        return problems or _read_lines(self.workdir / "logs" / "nginx.stderr")
-
-
-def _normalize_verify(value):
-    if value in (False, None, "off"):
-        return "off"
-    if value in (True, "on"):
-        return "on"
-    if value in ("optional", "optional_no_ca"):
-        return value
-    raise InputError(f"verify_client must be False/'off', True/'on', 'optional' or "
-                     f"'optional_no_ca', not {value!r}")
-
-
-def _read_lines(path, contains=None):
-    try:
-        text = Path(path).read_text(errors="replace")
-    except FileNotFoundError:
-        return []
-    lines = [l for l in text.splitlines() if l.strip()]
-    if contains is not None:
-        lines = [l for l in lines if contains in l]
-    return lines
+        return problem_lines(self.error_log_path, self.workdir / "logs" / "nginx.stderr")

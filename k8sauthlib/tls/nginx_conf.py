@@ -1,10 +1,28 @@
-"""The configuration text :class:`~k8sauthlib.Nginx` writes: the article's ``default.conf``
-server block and the smallest ``nginx.conf`` around it that keeps every file under nginx's
-prefix (``nginx -p``). Directives as documented for nginx 1.22 (``ngx_http_ssl_module``:
-``ssl_certificate``, ``ssl_client_certificate``, ``ssl_verify_client``, ``ssl_verify_depth``).
+"""The texts :class:`~k8sauthlib.Nginx` writes: the article's ``default.conf`` server block (on
+port :data:`DEFAULT_PORT` unless told otherwise), the page it serves (:data:`DEFAULT_INDEX_HTML`)
+and the smallest ``nginx.conf`` around it that keeps every file under nginx's prefix
+(``nginx -p``). Directives as documented for nginx 1.22 (``ngx_http_ssl_module``:
+``ssl_certificate``, ``ssl_client_certificate``, ``ssl_verify_client``, ``ssl_verify_depth``);
+:func:`verify_client_mode` turns the ``verify_client`` argument into ``ssl_verify_client``'s value.
 """
 
 from __future__ import annotations
+
+from ..errors import InputError
+
+#: The article's HTTPS port.
+DEFAULT_PORT = 8443
+
+#: ``html/index.html``: a Korean page, served as UTF-8.
+DEFAULT_INDEX_HTML = """<!DOCTYPE html>
+<html lang="ko">
+<head><meta charset="utf-8"><title>상호 TLS 실습</title></head>
+<body>
+<h1>안녕하세요, mTLS!</h1>
+<p>이 페이지가 보인다면 nginx가 TLS 핸드셰이크를 마치고 응답한 것입니다.</p>
+</body>
+</html>
+"""
 
 #: ``conf/nginx.conf``: foreground, one worker, logs and temp paths relative to the prefix, and
 #: an access log that shows the connection, its request count and ``$ssl_client_verify``.
@@ -68,4 +86,22 @@ def server_block(host, port, server_name, verify_client="off", verify_depth=None
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MAIN_CONF", "server_block"]
+def verify_client_mode(value):
+    """The ``ssl_verify_client`` value for :class:`~k8sauthlib.Nginx`'s ``verify_client`` argument.
+
+    ``False``/``None``/``"off"`` give ``"off"``, ``True``/``"on"`` give ``"on"``; ``"optional"``
+    and ``"optional_no_ca"`` stay as they are.
+
+    Raises:
+        InputError: any other value.
+    """
+    if value in (False, None, "off"):
+        return "off"
+    if value in (True, "on"):
+        return "on"
+    if value in ("optional", "optional_no_ca"):
+        return value
+    raise InputError(f"verify_client must be False/'off', True/'on', 'optional' or 'optional_no_ca', not {value!r}")
+
+
+__all__ = ["DEFAULT_INDEX_HTML", "DEFAULT_PORT", "MAIN_CONF", "server_block", "verify_client_mode"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import ssl
 from pathlib import Path
 
 from ..errors import NginxStartError
@@ -28,7 +29,7 @@ def _hex_to_ip(text):
     if len(raw) == 4:
         return socket.inet_ntop(socket.AF_INET, raw[::-1])
     # /proc/net/tcp6: four 32-bit words, each in host (little-endian) order
-    return socket.inet_ntop(socket.AF_INET6, b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4)))
+    return socket.inet_ntop(socket.AF_INET6, b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4)))
 
 
 def listening_inodes(host, port):
@@ -93,9 +94,11 @@ def port_in_use_error(host, port, prefix, log_lines=()):
     """The :class:`~k8sauthlib.errors.NginxStartError` for a taken port, naming its holder
     (``port_in_use`` set, so a caller picking ports itself may try another)."""
     holder = port_holder(port, host) or "another process"
-    exc = NginxStartError(f"port {host}:{port} is already in use by {holder}; stop it, or start "
-                          f"Nginx with another port (port=None picks a free one) (prefix {prefix})",
-                          log_lines=log_lines)
+    exc = NginxStartError(
+        f"port {host}:{port} is already in use by {holder}; stop it, or start "
+        f"Nginx with another port (port=None picks a free one) (prefix {prefix})",
+        log_lines=log_lines,
+    )
     exc.port_in_use = True
     return exc
 
@@ -107,4 +110,18 @@ def port_closed(host, port):
         return s.connect_ex((host, port)) != 0
 
 
-__all__ = ["holds_socket", "listening_inodes", "port_closed", "port_holder", "port_in_use_error"]
+def tls_handshake(host, port, server_name, timeout=2.0):
+    """Do one TLS handshake with whatever listens on ``host:port`` and return the protocol version.
+
+    Server verification is off here on purpose: this only asks "does something speak TLS on the
+    port yet", whatever certificate it serves; :func:`holds_socket` then says whose socket it is.
+    """
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection((host, port), timeout=timeout) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_name) as tls:
+            return tls.version()
+
+
+__all__ = ["holds_socket", "listening_inodes", "port_closed", "port_holder", "port_in_use_error", "tls_handshake"]

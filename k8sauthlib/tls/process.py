@@ -52,8 +52,10 @@ def find_nginx(binary=None):
         found = shutil.which("nginx", path=os.pathsep.join(SYSTEM_SBIN))
         if found:
             return found
-    raise NginxNotFoundError(f"nginx not found: {name!r} is not an executable on PATH"
-                             f"{' or in ' + ', '.join(SYSTEM_SBIN) if name == 'nginx' else ''}; {_INSTALL_HINT}")
+    raise NginxNotFoundError(
+        f"nginx not found: {name!r} is not an executable on PATH"
+        f"{' or in ' + ', '.join(SYSTEM_SBIN) if name == 'nginx' else ''}; {_INSTALL_HINT}"
+    )
 
 
 def nginx_available() -> bool:
@@ -277,6 +279,18 @@ def kill_orphans(prefix):
     return left
 
 
-__all__ = ["children", "die_with_parent", "finalize", "find_nginx", "free_port", "kill_orphans",
-           "others_can_traverse", "pids_with_cwd", "port_is_free", "proc_stat", "record", "record_respawned",
-           "stop_process"]
+__all__ = [
+    "children",
+    "die_with_parent",
+    "finalize",
+    "find_nginx",
+    "free_port",
+    "kill_orphans",
+    "others_can_traverse",
+    "pids_with_cwd",
+    "port_is_free",
+    "proc_stat",
+    "record",
+    "record_respawned",
+    "stop_process",
+]

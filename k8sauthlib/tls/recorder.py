@@ -65,8 +65,10 @@ class RequestRecorder:
         try:
             tls.load_cert_chain(str(cert_file), str(key_file))
         except (OSError, ssl.SSLError) as e:
-            raise InputError(f"cannot serve HTTPS with {cert_file} and {key_file}: {e}; give a server "
-                             f"certificate and its own private key (PEM)") from None
+            raise InputError(
+                f"cannot serve HTTPS with {cert_file} and {key_file}: {e}; give a server "
+                f"certificate and its own private key (PEM)"
+            ) from None
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         payload = json.dumps(body).encode()
@@ -77,16 +79,22 @@ class RequestRecorder:
 
             def do_GET(self):
                 with recorder._lock:
-                    recorder.requests.append(RecordedRequest(
-                        self.command, self.path, self.request_version,
-                        self.headers.get("Authorization"), self.headers.get("User-Agent")))
+                    recorder.requests.append(
+                        RecordedRequest(
+                            self.command,
+                            self.path,
+                            self.request_version,
+                            self.headers.get("Authorization"),
+                            self.headers.get("User-Agent"),
+                        )
+                    )
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def log_message(self, *args):   # the notebook shows self.requests, not stderr lines
+            def log_message(self, *args):  # the notebook shows self.requests, not stderr lines
                 pass
 
         self._server = ThreadingHTTPServer((host, 0), Handler)

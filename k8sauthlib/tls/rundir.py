@@ -49,7 +49,8 @@ def make_rundir(workdir, index_html: str) -> Path:
         raise NginxStartError(
             f"nginx's workers (user nobody) cannot enter {workdir} (a directory on the way is "
             f"not searchable by others) and no temp directory they can enter was found; set TMPDIR "
-            f"to one (e.g. /tmp), or give Nginx a work directory under a world-searchable folder")
+            f"to one (e.g. /tmp), or give Nginx a work directory under a world-searchable folder"
+        )
     (rundir / "html").mkdir(mode=0o755)
     (rundir / "html").chmod(0o755)
     (rundir / "tmp").mkdir(mode=0o711)

@@ -17,8 +17,12 @@ from .diagnose import make_diagnosis
 
 #: The distributions' system CA bundles (Debian/Ubuntu, Fedora/RHEL, openSUSE, Alpine/Arch),
 #: in the order of Go's ``certFiles``.
-SYSTEM_CA_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt",
-                   "/etc/ssl/ca-bundle.pem", "/etc/ssl/cert.pem")
+SYSTEM_CA_FILES = (
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+)
 
 
 def system_trust_store():
@@ -49,10 +53,13 @@ def check_ca_file(path):
         raise CredentialFileError(
             f"CA file {path} holds no usable PEM certificate ({getattr(exc, 'reason', None) or exc}); "
             f"give the CA certificate file (-----BEGIN CERTIFICATE-----), e.g. rootCA.pem",
-            diagnosis=make_diagnosis("ca-file-unreadable", str(path))) from None
+            diagnosis=make_diagnosis("ca-file-unreadable", str(path)),
+        ) from None
     except OSError as exc:
-        raise CredentialFileError(f"cannot read CA file {path}: {exc.strerror or exc}",
-                                  diagnosis=make_diagnosis("ca-file-unreadable", str(path))) from None
+        raise CredentialFileError(
+            f"cannot read CA file {path}: {exc.strerror or exc}",
+            diagnosis=make_diagnosis("ca-file-unreadable", str(path)),
+        ) from None
 
 
 __all__ = ["SYSTEM_CA_FILES", "check_ca_file", "system_trust_store"]
