@@ -111,6 +111,7 @@ class LabAPI:
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.pods = {p.name: p for p in pods}
+        self._list_memo = {}        # kind -> (key, objects, encoded list): see _list_or_get
         self.node_name = node_name or (pods[0].node_name if pods else "lab")
         self.server_address = server_address
         self.started = started
@@ -375,8 +376,11 @@ class LabAPI:
         return self._table(req, objects, kind.columns,
                            lambda o: kind.row(o, self._age(_parse_time(o["metadata"]["creationTimestamp"]))))
 
-    def _list_or_get(self, req, attrs, *, resource, kind_name, objects, fields, columns, cells):
-        """List/get for the read-only resources; ``objects`` are full objects."""
+    def _list_or_get(self, req, attrs, *, resource, kind_name, objects, fields, columns, cells, shared=False):
+        """List/get for the read-only resources; ``objects`` are full objects.
+
+        ``shared``: the objects are shared and never changed (the mirror pods'
+        :meth:`~.pods.MirrorPod.to_pod`), so a list of the same objects is encoded once."""
         if req.method not in ("GET", "HEAD") or attrs.verb not in ("get", "list"):
             if attrs.verb == "watch":
                 return json_response(405, status_object(405, "MethodNotAllowed", WATCH_REFUSED, {}))
@@ -398,9 +402,18 @@ class LabAPI:
             return self._table(req, selected, columns, cells)
         if attrs.verb == "get":
             return encode_object(req, 200, selected[0])
+        key = (kind_name, self.resource_version, tuple(map(id, selected)))
+        memo = self._list_memo.get(kind_name) if shared else None
+        if memo is not None and memo[0] == key:
+            return Response(200, memo[2])
         items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in selected]
-        return encode_object(req, 200, {"kind": kind_name + "List", "apiVersion": "v1",
-                                        "metadata": {"resourceVersion": self.resource_version}, "items": items})
+        response = encode_object(req, 200, {"kind": kind_name + "List", "apiVersion": "v1",
+                                            "metadata": {"resourceVersion": self.resource_version}, "items": items})
+        if shared:
+            # The encoded list, kept with the objects it was made of: while they live, an equal key
+            # (the same objects, the same resource version) means the same bytes.
+            self._list_memo[kind_name] = (key, selected, response.body)
+        return response
 
     def _age(self, created):
         return human_duration((datetime.now(timezone.utc) - created).total_seconds())
@@ -424,7 +437,7 @@ class LabAPI:
                     "status.podIPs": "", "status.nominatedNodeName": status.get("nominatedNodeName", "")}
 
         return self._list_or_get(req, attrs, resource="pods", kind_name="Pod", objects=objects, fields=fields,
-                                 columns=POD_COLUMNS, cells=cells)
+                                 columns=POD_COLUMNS, cells=cells, shared=True)
 
     def _nodes(self, req, attrs, identity):
         node = nodes.node_object(self.node_name, self.started, self.resource_version,

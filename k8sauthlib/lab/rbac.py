@@ -372,6 +372,7 @@ class PolicyFiles:
         self._store = store
         self._stamp = None
         self._policy = None
+        self._seen = (None, None)
         self.errors = []
         self._lock = threading.Lock()
         self.current()
@@ -389,6 +390,7 @@ class PolicyFiles:
         with self._lock:
             self._store = store
             self._stamp = None
+            self._seen = (None, None)
 
     @property
     def error(self):
@@ -409,7 +411,14 @@ class PolicyFiles:
         return tuple(stamp)
 
     def current(self):
-        """The policy as of now (rebuilt if the directory or the store changed since the last call)."""
+        """The policy as of now (rebuilt if the directory or the store changed since the last call).
+
+        The directory is looked at on every call (a file written a moment ago takes effect on the
+        next request), but outside the lock: requests in parallel stat the files side by side and
+        take the lock only to rebuild."""
+        seen_stamp, policy = self._seen          # one tuple: a stamp always with its own policy
+        if policy is not None and self._snapshot() == seen_stamp:
+            return policy
         with self._lock:
             stamp = self._snapshot()
             if stamp != self._stamp:
@@ -432,4 +441,5 @@ class PolicyFiles:
                 self.errors = errors
                 self._stamp = stamp
                 self._policy = policy
+                self._seen = (stamp, policy)
             return self._policy

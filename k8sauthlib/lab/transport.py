@@ -10,8 +10,11 @@ and serves TLS connections the way Go's ``net/http`` server treats them in kube-
   waits for bytes: an idle keep-alive connection, a half-sent request, a handshake in
   progress. A worker thread takes a connection when its bytes arrive and serves it until it
   must wait again, then gives it back (re-registering it itself where the selector allows).
-  A waiting connection costs a socket and a few buffers, no thread, and no wake-up until its
-  socket is ready or its deadline passes: nothing polls;
+  Before giving it back, a worker with no other connection to serve waits up to
+  :data:`LINGER` (5 ms) for the client's next bytes itself, which saves the trip through the
+  loop for a client that answers at once (its next handshake flight, its request, its next
+  request). A waiting connection costs a socket and a few buffers, no thread, and no wake-up
+  until its socket is ready or its deadline passes: nothing spins;
 * before TLS, the first bytes are looked at as Go does (``tlsRecordHeaderLooksLikeHTTP`` in
   ``net/http/server.go``): plain HTTP gets Go's ``400 ... Client sent an HTTP request to an
   HTTPS server.``, other non-TLS bytes ``tls: first record does not look like a TLS handshake``;
@@ -26,6 +29,7 @@ import heapq
 import itertools
 import logging
 import queue
+import select
 import selectors
 import socket
 import threading
@@ -51,6 +55,7 @@ BODY_TIMEOUT = 60.0           # kube-apiserver's default --request-timeout bound
 WRITE_TIMEOUT = 60.0          # a client that does not read its answer loses the connection
 WORKERS = 8                   # threads that serve connections with bytes ready (waiting ones need none)
 TURN = 16                     # requests a worker answers on one connection before serving others
+LINGER = 0.005                # how long a worker waits on its connection before handing it to the loop
 
 #: Go's net/http answer to plain HTTP on a TLS port (``tlsRecordHeaderLooksLikeHTTP``).
 _PLAIN_HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
@@ -309,6 +314,11 @@ class Transport:
             conn = self._work.get()
             if conn is None:
                 return
+            self._run(conn)
+
+    def _run(self, conn):
+        """Serve ``conn`` until it must wait longer than :data:`LINGER`, then hand it back."""
+        while True:
             try:
                 if self._stopping.is_set():
                     raise _Closed()
@@ -320,6 +330,8 @@ class Transport:
                     self._drain(conn)
                 self._serve(conn)
             except _Park as park:
+                if self._linger(conn, park):
+                    continue
                 self._hand_back(conn, park)
             except _Yield:
                 self._work.put(conn)
@@ -328,6 +340,26 @@ class Transport:
             except Exception:  # a bug must not take the lab down; it is logged with its traceback
                 logger.exception("lab: unexpected error on connection from %s", conn.client)
                 self._close(conn)
+            return
+
+    def _linger(self, conn, park):
+        """Wait up to :data:`LINGER` on ``conn``'s socket in this worker; True when it is ready.
+
+        A client's next flight (its certificate after the server's, its request after the
+        handshake, its next request on a kept-alive connection) mostly comes within a
+        millisecond or two; waiting for it here saves the trip through the event loop (two
+        thread wake-ups and a selector registration). Only when no other connection waits for
+        a worker: a queue of ready connections is served first.
+        """
+        wait = min(LINGER, park.deadline - time.monotonic())
+        if wait <= 0 or not self._work.empty() or self._stopping.is_set():
+            return False
+        poller = select.poll()
+        poller.register(conn.sock, select.POLLOUT if park.write else select.POLLIN)
+        try:
+            return bool(poller.poll(wait * 1000))
+        except (OSError, ValueError):
+            return False
 
     def _sniff(self, conn):
         """Go's ``tlsRecordHeaderLooksLikeHTTP``: plain HTTP on the TLS port gets Go's 400 answer."""
