@@ -502,8 +502,11 @@ def test_requests_are_logged_for_operators(lab, users):
         assert re.match(r"[IWEF]\d{4} \d{2}:\d{2}:\d{2}\.\d{6} +\d+ lab\] [^ ]", line), line
     curl(lab, "/api/v1/namespaces/kube-system/pods", users["jane"])
     line = [m for m in lab.log_messages() if m.startswith('"HTTP"') and 'user="jane"' in m][-1]
-    assert 'verb="list" URI="/api/v1/namespaces/kube-system/pods"' in line
+    # respLogger.Log's order: verb (NormalizedVerb), URI, latency, userAgent, audit-ID, srcIP, added pairs, resp
+    assert re.match(r'"HTTP" verb="LIST" URI="/api/v1/namespaces/kube-system/pods" latency="\d+(\.\d+)?(µs|ms|s)" '
+                    r'userAgent="k8sauth-tests/1.0" audit-ID="[0-9a-f-]{36}" srcIP="127\.0\.0\.1:\d+" user="jane" ', line), line
     assert 'groups=["dev","system:authenticated"] decision="forbid" authorizer="" reason="" resp=403' in line
+    assert line.endswith("resp=403") and "statusStack" not in line     # a 4xx line carries no stack
     curl(lab, "/api/v1/namespaces/kube-system/pods", users["super"])
     line = [m for m in lab.log_messages() if m.startswith('"HTTP"') and 'user="kubernetes-super-admin"' in m][-1]
     assert 'decision="allow" authorizer="privileged-groups" reason="" resp=200' in line

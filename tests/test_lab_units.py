@@ -8,7 +8,7 @@ import pytest
 from k8sauthlib.errors import InputError
 from k8sauthlib.lab import LabError, bootstrap, protobuf, read_manifest_flags
 from k8sauthlib.lab.apierrors import forbidden_message, go_aggregate
-from k8sauthlib.lab.attributes import RequestAttributes, request_info
+from k8sauthlib.lab.attributes import RequestAttributes, normalized_verb, request_info
 from k8sauthlib.lab.rbac import parse_objects
 from k8sauthlib.lab.wire import UNAUTHORIZED, go_json, human_duration
 
@@ -40,6 +40,26 @@ def test_request_info_matches_kube_apiserver(method, path, query, expected):
     attrs = request_info(method, path, query)
     for key, value in expected.items():
         assert getattr(attrs, key) == value, key
+
+
+@pytest.mark.parametrize(("method", "path", "query", "apply", "expected"), [
+    ("GET", "/api/v1/namespaces/kube-system/pods", "", False, "LIST"),
+    ("HEAD", "/api/v1/namespaces/kube-system/pods", "", False, "LIST"),
+    ("GET", "/api/v1/nodes", "", False, "LIST"),
+    ("GET", "/api/v1/namespaces/kube-system/pods/etcd-cp1", "", False, "GET"),
+    ("GET", "/version", "", False, "GET"),
+    ("GET", "/api/v1/namespaces/default/pods", "watch=true", False, "WATCH"),
+    ("GET", "/api/v1/namespaces/default/pods", "watch", False, "WATCH"),        # Go: a blank value is not false
+    ("GET", "/api/v1/namespaces/default/pods", "watch=false", False, "LIST"),
+    ("HEAD", "/api/v1/namespaces/default/pods", "watch=1", False, "LIST"),      # only a GET can watch
+    ("POST", "/apis/rbac.authorization.k8s.io/v1/namespaces/dev/roles", "", False, "POST"),
+    ("PATCH", "/apis/rbac.authorization.k8s.io/v1/namespaces/dev/roles/r", "", True, "APPLY"),
+    ("PATCH", "/apis/rbac.authorization.k8s.io/v1/namespaces/dev/roles/r", "", False, "PATCH"),
+    ("GET", "/api/v1/namespaces/kube-system/pods/kube-apiserver-cp1/log", "", False, "CONNECT"),
+    ("GET", "/api/v1/namespaces/kube-system/pods/kube-apiserver-cp1/status", "", False, "GET"),
+])
+def test_the_log_lines_verb_is_kube_apiservers_normalized_verb(method, path, query, apply, expected):
+    assert normalized_verb(method, request_info(method, path, query), query, apply=apply) == expected
 
 
 # ----------------------------------------------------------------------------- 403 messages

@@ -33,14 +33,16 @@ served group version get the JSON ``NotFound`` Status from go-restful.
 
 import logging
 import tempfile
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import InputError
 from . import bootstrap, impersonation, nodes, openapi, reviews
+from . import patch as patching
 from .apierrors import StatusError, forbidden_message
-from .attributes import request_info
+from .attributes import normalized_verb, request_info
 from .certificates import CSRStrategy
 from .discovery import (
     API_GROUPS,
@@ -183,11 +185,14 @@ class LabAPI:
 
     # ----------------------------------------------------------------- pipeline
     def handle(self, req):
+        started = time.perf_counter()
         audit_id = str(uuid.uuid4())
         record = {"audit_id": audit_id, "method": req.method, "uri": req.target, "client": req.client,
                   "user_agent": req.headers.get("user-agent", "")}
         attrs = request_info(req.method, req.path, req.query)
         record["verb"] = attrs.verb
+        record["log_verb"] = normalized_verb(req.method, attrs, req.query,
+                                             apply=req.headers.get("content-type") == patching.APPLY)
         try:
             response = self._serve(req, attrs, record)
         except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
@@ -199,6 +204,7 @@ class LabAPI:
         warnings = [("Warning", warning_header(w)) for w in req.warnings]
         response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + warnings + response.headers
         record["status"] = response.status
+        record["latency"] = time.perf_counter() - started     # seconds; httplog's latency= (WithLogging)
         self.log(record)
         return response
 

@@ -43,12 +43,13 @@ import socket
 import struct
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from OpenSSL import SSL
 
 from ..errors import InputError, LabError
+from ..go.duration import format_duration
 from ..go.text import go_quote
 from .api import LabAPI
 from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
@@ -138,6 +139,14 @@ class RequestLog:
         request ends in ``addedInfo="<user[groups]> is impersonating <user[groups]>"``: the
         impersonation filter's ``httplog.LogOf(req, w).Addf`` (``staging/src/k8s.io/apiserver/pkg/endpoints/filters/impersonation.go``,
         v1.32), which ``respLogger.Log`` (``pkg/server/httplog/httplog.go``) prints last, after ``resp``.
+
+        The fields come in ``respLogger.Log``'s order: ``verb`` (``metrics.NormalizedVerb``:
+        ``LIST``, ``GET``, ``POST``, ``WATCH``, ``CONNECT``...), ``URI``, ``latency`` (a Go
+        duration, from the handler's start to its answer, to the microsecond), ``userAgent``,
+        ``audit-ID``, ``srcIP``, then the pairs filters add (kube-apiserver's priority-and-fairness
+        ``apf_*``; the lab's own ``user``, ``groups``, ``decision``, ``authorizer`` and ``reason``,
+        which kube-apiserver does not log here), then ``resp``. As in kube-apiserver, a 4xx line
+        has no ``statusStack``.
         """
         q = go_quote
         if record.get("auth_error"):
@@ -145,11 +154,13 @@ class RequestLog:
             self._emit(logging.ERROR, f'"Unable to authenticate the request" err={q(record["auth_error"])}')
         groups = ",".join(q(g) for g in record.get("groups") or [])
         user = "<none>" if record.get("user") is None else q(record["user"])
-        line = (f'"HTTP" verb="{record["verb"]}" URI={q(record["uri"])} user={user} groups=[{groups}] '
-                f'decision="{record["decision"]}" authorizer="{record.get("authorizer") or ""}" '
-                f'reason={q(record.get("reason") or "")} '
-                f'resp={record["status"]} audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
-                f'userAgent={q(record.get("user_agent") or "")}')
+        latency = format_duration(timedelta(seconds=record.get("latency") or 0.0))
+        line = (f'"HTTP" verb="{record.get("log_verb") or record["verb"]}" URI={q(record["uri"])} '
+                f'latency={q(latency)} userAgent={q(record.get("user_agent") or "")} '
+                f'audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
+                f'user={user} groups=[{groups}] decision="{record["decision"]}" '
+                f'authorizer="{record.get("authorizer") or ""}" reason={q(record.get("reason") or "")} '
+                f'resp={record["status"]}')
         if record.get("impersonated"):
             line += f" addedInfo={q(record['impersonated'])}"
         record = dict(record, time=datetime.now(timezone.utc))
