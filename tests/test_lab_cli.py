@@ -196,3 +196,23 @@ def test_without_a_front_proxy_ca_an_empty_cn_is_anonymous(tmp_path):
         status, body = curl(lab.url + "/api", lab.ca_file, tmp_path / "empty-cn.pem", tmp_path / "empty-cn-key.pem")
         assert status == 403
         assert json.loads(body)["message"] == 'forbidden: User "system:anonymous" cannot get path "/api"'
+
+
+def test_lab_up_in_process_leaves_no_handler_on_a_closed_stream(tmp_path, capsys):
+    """``lab up`` logs to the stderr it was started with, and only while it runs: a handler left on
+    the lab's logger after main() returned wrote every later lab line of the process into a stream
+    its caller had closed (pytest printed "--- Logging error ---")."""
+    import logging
+
+    from k8sauthlib.cli import main
+
+    log = logging.getLogger("k8sauthlib.lab")
+    before = (list(log.handlers), log.level, log.propagate)
+    (tmp_path / "a-file").write_text("not a kubeadm tree\n")
+    assert main(["lab", "up", "--dir", str(tmp_path / "a-file"), "--port", "0"]) == 1
+    assert "a-file" in capsys.readouterr().err               # it ran, and said what was wrong
+    assert (list(log.handlers), log.level, log.propagate) == before
+    # a lab started afterwards in this process logs without touching the old stream
+    with k8s.LabServer(tmp_path / "lab2") as lab:
+        lab.log.note("after main()")
+    assert "--- Logging error ---" not in capsys.readouterr().err

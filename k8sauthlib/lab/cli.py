@@ -90,15 +90,29 @@ def main(argv=None) -> int:
         print(error_line(exc), file=sys.stderr)
         return 2
 
-    from .server import LabServer
-
+    log = logging.getLogger("k8sauthlib.lab")
+    saved = (log.level, log.propagate)
+    handler = None
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(message)s"))   # lines carry klog's header
-        log = logging.getLogger("k8sauthlib.lab")
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
+    try:
+        return _serve(args, log)
+    finally:
+        # The handler lives as long as this command: bound to this sys.stderr, it must not outlive
+        # it (a caller that runs main() in-process, as a test does, closes that stream afterwards).
+        if handler is not None:
+            log.removeHandler(handler)
+            log.setLevel(saved[0])
+            log.propagate = saved[1]
+
+
+def _serve(args, log):
+    """``lab up`` after the arguments: serve until Ctrl-C or SIGTERM; the exit status."""
+    from .server import LabServer
 
     stop = threading.Event()
 
@@ -114,7 +128,7 @@ def main(argv=None) -> int:
             port = lab.tree.secure_port
             lab.requested_port = port
         lab.start()
-        logging.getLogger("k8sauthlib.lab").info(
+        log.info(
             "lab: presenting Kubernetes v%s; RBAC files in %s; objects written through the API in %s; "
             "not served: watch, server-side apply, dry-run, pod writes, other resources",
             args.kubernetes_version, lab.rbac_dir, lab.directory / "lab" / "objects")
