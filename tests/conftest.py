@@ -8,6 +8,10 @@
 - ``tls_handshake``: a real TLS handshake on 127.0.0.1 (port 0) between two ``ssl`` contexts;
   ``server_context`` / ``client_context`` build those contexts from our certificates.
 - ``pem_file``: write PEM bytes to a file under ``tmp_path`` (keys with mode 0600).
+- ``rbac_authorizer``: the lab's authorizer over kube-apiserver's bootstrap RBAC policy plus the
+  Roles and bindings of a YAML text; ``kubeadm_admin``: the identity of kubeadm's ``admin.conf``
+  (``kubeadm:cluster-admins``, with its credential-id); ``authenticated_user(name, *groups)``:
+  any other user a client certificate names.
 """
 
 from __future__ import annotations
@@ -262,3 +266,38 @@ def now():
     """The current time, aware UTC, whole seconds."""
     return datetime.now(timezone.utc).replace(microsecond=0)
 
+
+
+# ----------------------------------------------------------------------------- the lab's RBAC
+@pytest.fixture(scope="session")
+def rbac_authorizer():
+    """``rbac_authorizer(yaml_text)``: an :class:`~k8sauthlib.lab.auth.Authorizer` over the bootstrap
+    policy (the default ClusterRoles and bindings) and the objects of ``yaml_text``."""
+    from k8sauthlib.lab import bootstrap
+    from k8sauthlib.lab.auth import Authorizer
+    from k8sauthlib.lab.rbac import parse_objects
+
+    def build(yaml_text):
+        policy = bootstrap.policy()
+        policy.add(*parse_objects(yaml_text))
+        return Authorizer(policy)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def authenticated_user():
+    """``authenticated_user(name, *groups)``: the identity a client certificate with CN=name,
+    O=groups gives, ``system:authenticated`` added as kube-apiserver adds it."""
+    from k8sauthlib.pki.identity import Identity
+
+    return lambda name, *groups: Identity(name, (*groups, "system:authenticated"))
+
+
+@pytest.fixture(scope="session")
+def kubeadm_admin():
+    """kubeadm's ``admin.conf`` user (1.29+): group ``kubeadm:cluster-admins``, with a credential-id."""
+    from k8sauthlib.pki.identity import Identity
+
+    return Identity("kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated"),
+                    extra={"authentication.kubernetes.io/credential-id": ["X509SHA256=ab"]})

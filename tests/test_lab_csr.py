@@ -17,18 +17,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 import k8sauthlib as k8s
 from k8sauthlib.errors import InputError
-from k8sauthlib.lab import bootstrap, csradmission, csrsigner
 from k8sauthlib.lab import csr as api
+from k8sauthlib.lab import csradmission, csrsigner
 from k8sauthlib.lab.apierrors import StatusError
-from k8sauthlib.lab.auth import Authorizer
-from k8sauthlib.lab.rbac import parse_objects
 from k8sauthlib.pki.identity import Identity, kubernetes_identity
 
 CLIENT = api.KUBE_APISERVER_CLIENT
 NOW = datetime(2026, 12, 6, 12, 0, 0, tzinfo=timezone.utc)
-ADMIN = Identity("kubernetes-admin", ("kubeadm:cluster-admins", "system:authenticated"),
-                 extra={"authentication.kubernetes.io/credential-id": ["X509SHA256=ab"]})
-JANE = Identity("jane", ("dev", "system:authenticated"))
 
 APPROVERS = """
 kind: ClusterRole
@@ -72,15 +67,14 @@ roleRef: {kind: ClusterRole, name: client-signer}
 
 
 @pytest.fixture(scope="module")
-def authorizer():
-    policy = bootstrap.policy()
-    policy.add(*parse_objects(APPROVERS))
-    return Authorizer(policy)
+def authorizer(rbac_authorizer):
+    return rbac_authorizer(APPROVERS)
 
 
-def as_user(authorizer, name):
-    who = Identity(name, ("system:authenticated",))
-    return lambda attrs: authorizer.authorize(who, attrs)
+@pytest.fixture(scope="module")
+def as_user(authorizer, authenticated_user):
+    """``as_user(name)``: the authorize callback for user ``name`` (group system:authenticated)."""
+    return lambda name: (lambda attrs: authorizer.authorize(authenticated_user(name), attrs))
 
 
 def openssl_csr(tmp_path, subject, key="rsa:2048", san=None):
@@ -117,18 +111,18 @@ def jane_pem():
 
 
 # ------------------------------------------------------------------------------- create
-def test_create_takes_the_requesting_user_not_the_clients_claim(jane_pem):
+def test_create_takes_the_requesting_user_not_the_clients_claim(jane_pem, kubeadm_admin, authenticated_user):
     obj = csr_object(jane_pem, username="system:admin", groups=["system:masters"], uid="forged",
                      extra={"x": ["y"]}, bogus="dropped")
     obj["status"] = {"certificate": "Zm9v"}
-    stored = csradmission.create(obj, ADMIN)
+    stored = csradmission.create(obj, kubeadm_admin)
     assert stored["spec"] == {"request": obj["spec"]["request"], "signerName": CLIENT, "usages": ["client auth"],
                               "username": "kubernetes-admin",
                               "groups": ["kubeadm:cluster-admins", "system:authenticated"],
                               "extra": {"authentication.kubernetes.io/credential-id": ["X509SHA256=ab"]}}
     assert stored["status"] == {}
     assert obj["spec"]["username"] == "system:admin"   # the input is not modified
-    assert csradmission.create(csr_object(jane_pem), JANE)["spec"]["username"] == "jane"
+    assert csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))["spec"]["username"] == "jane"
 
 
 def test_openssl_csr_is_accepted(tmp_path):
@@ -137,10 +131,10 @@ def test_openssl_csr_is_accepted(tmp_path):
     assert api.parse_request(pem)[1] is None
 
 
-def test_expiration_seconds_minimum_is_600_with_the_exact_message(jane_pem):
+def test_expiration_seconds_minimum_is_600_with_the_exact_message(jane_pem, kubeadm_admin):
     assert api.validate_create(csr_object(jane_pem, seconds=600)) == []
     with pytest.raises(StatusError) as info:
-        csradmission.create(csr_object(jane_pem, name="bob-60", seconds=60), ADMIN)
+        csradmission.create(csr_object(jane_pem, name="bob-60", seconds=60), kubeadm_admin)
     err = info.value
     assert err.code == 422
     assert err.status["message"] == ('CertificateSigningRequest.certificates.k8s.io "bob-60" is invalid: '
@@ -221,9 +215,9 @@ def test_signer_name_valid_forms(jane_pem):
         assert api.validate_create(csr_object(jane_pem, signer=signer)) == []
 
 
-def test_several_errors_are_bracketed_in_go_order(jane_pem):
+def test_several_errors_are_bracketed_in_go_order(jane_pem, kubeadm_admin):
     with pytest.raises(StatusError) as info:
-        csradmission.create(csr_object(b"x", usages=("client auth", "client auth"), signer="x", seconds=1), ADMIN)
+        csradmission.create(csr_object(b"x", usages=("client auth", "client auth"), signer="x", seconds=1), kubeadm_admin)
     message = info.value.message
     assert message.startswith('CertificateSigningRequest.certificates.k8s.io "jane" is invalid: [spec.request: '
                               "Invalid value: []byte{0x78}: PEM block type must be CERTIFICATE REQUEST, "
@@ -234,11 +228,11 @@ def test_several_errors_are_bracketed_in_go_order(jane_pem):
         "spec.request", "spec.usages[1]", "spec.signerName", "spec.expirationSeconds"]
 
 
-def test_undecodable_fields_are_400(jane_pem):
+def test_undecodable_fields_are_400(jane_pem, kubeadm_admin):
     obj = csr_object(jane_pem)
     obj["spec"]["request"] = "abc!"
     with pytest.raises(StatusError) as info:
-        csradmission.create(obj, ADMIN)
+        csradmission.create(obj, kubeadm_admin)
     assert (info.value.code, info.value.message) == (400, 'CertificateSigningRequest in version "v1" cannot be '
                                                           'handled as a CertificateSigningRequest: illegal base64 '
                                                           'data at input byte 3')
@@ -251,10 +245,10 @@ def test_undecodable_fields_are_400(jane_pem):
 
 
 # ----------------------------------------------------------------------------- admission
-def test_subject_restriction_refuses_system_masters(tmp_path):
+def test_subject_restriction_refuses_system_masters(tmp_path, kubeadm_admin):
     pem = openssl_csr(tmp_path, "/O=system:masters/CN=mallory")
     with pytest.raises(StatusError) as info:
-        csradmission.create(csr_object(pem, name="mallory"), ADMIN)
+        csradmission.create(csr_object(pem, name="mallory"), kubeadm_admin)
     assert info.value.status == {
         "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
         "message": 'certificatesigningrequests.certificates.k8s.io "mallory" is forbidden: use of '
@@ -263,21 +257,21 @@ def test_subject_restriction_refuses_system_masters(tmp_path):
         "details": {"name": "mallory", "group": "certificates.k8s.io", "kind": "certificatesigningrequests"},
         "code": 403}
     # another signer, or another group: no objection from this plugin
-    csradmission.create(csr_object(pem, signer="example.com/mine"), ADMIN)
-    csradmission.create(csr_object(openssl_csr(tmp_path, "/O=system:masterz/CN=x")), ADMIN)
+    csradmission.create(csr_object(pem, signer="example.com/mine"), kubeadm_admin)
+    csradmission.create(csr_object(openssl_csr(tmp_path, "/O=system:masterz/CN=x")), kubeadm_admin)
 
 
-def test_validation_answers_before_admission(tmp_path):
+def test_validation_answers_before_admission(tmp_path, kubeadm_admin):
     pem = openssl_csr(tmp_path, "/O=system:masters/CN=mallory")
     with pytest.raises(StatusError) as info:
-        csradmission.create(csr_object(pem, seconds=10), ADMIN)
+        csradmission.create(csr_object(pem, seconds=10), kubeadm_admin)
     assert info.value.code == 422
 
 
 @pytest.mark.parametrize("user", ["anna", "dora"])
-def test_approval_needs_approve_on_the_signer_or_its_domain(authorizer, jane_pem, user):
-    stored = csradmission.create(csr_object(jane_pem), JANE)
-    result = approved(stored, as_user(authorizer, user))
+def test_approval_needs_approve_on_the_signer_or_its_domain(jane_pem, user, authenticated_user, as_user):
+    stored = csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))
+    result = approved(stored, as_user(user))
     assert result["status"]["conditions"] == [{
         "type": "Approved", "status": "True", "reason": "KubectlApprove",
         "message": "This CSR was approved by kubectl certificate approve.",
@@ -286,39 +280,39 @@ def test_approval_needs_approve_on_the_signer_or_its_domain(authorizer, jane_pem
 
 
 @pytest.mark.parametrize("kind", ["Approved", "Denied"])
-def test_approval_without_approve_is_403(authorizer, jane_pem, kind):
-    stored = csradmission.create(csr_object(jane_pem), JANE)
+def test_approval_without_approve_is_403(jane_pem, kind, authenticated_user, as_user):
+    stored = csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))
     with pytest.raises(StatusError) as info:
-        approved(stored, as_user(authorizer, "sam"), kind)
+        approved(stored, as_user("sam"), kind)
     assert info.value.message == ('certificatesigningrequests.certificates.k8s.io "jane" is forbidden: user not '
                                   'permitted to approve requests with signerName "kubernetes.io/kube-apiserver-client"')
     assert info.value.code == 403
 
 
-def test_domain_wildcard_does_not_cover_another_domain(authorizer, jane_pem):
-    stored = csradmission.create(csr_object(jane_pem, signer="example.com/mine"), JANE)
+def test_domain_wildcard_does_not_cover_another_domain(jane_pem, authenticated_user, as_user):
+    stored = csradmission.create(csr_object(jane_pem, signer="example.com/mine"), authenticated_user("jane", "dev"))
     with pytest.raises(StatusError, match='signerName "example.com/mine"'):
-        approved(stored, as_user(authorizer, "dora"))
+        approved(stored, as_user("dora"))
 
 
-def test_status_update_with_a_certificate_needs_sign(authorizer, jane_pem):
+def test_status_update_with_a_certificate_needs_sign(jane_pem, authenticated_user, as_user):
     ca = k8s.CA.create("kubernetes")
-    stored = approved(csradmission.create(csr_object(jane_pem), JANE), as_user(authorizer, "anna"))
+    stored = approved(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev")), as_user("anna"))
     body = {**stored, "status": {**stored["status"],
                                  "certificate": base64.b64encode(ca.issue_client_cert("jane").cert_pem).decode()}}
     with pytest.raises(StatusError) as info:
-        csradmission.update(body, stored, "status", as_user(authorizer, "anna"), now=NOW)
+        csradmission.update(body, stored, "status", as_user("anna"), now=NOW)
     assert info.value.message == ('certificatesigningrequests.certificates.k8s.io "jane" is forbidden: user not '
                                   'permitted to sign requests with signerName "kubernetes.io/kube-apiserver-client"')
-    signed = csradmission.update(body, stored, "status", as_user(authorizer, "sam"), now=NOW)
+    signed = csradmission.update(body, stored, "status", as_user("sam"), now=NOW)
     assert signed["status"]["certificate"] == body["status"]["certificate"]
     # an unchanged /status update needs no sign permission
-    assert csradmission.update(stored, stored, "status", as_user(authorizer, "anna"), now=NOW) == stored
+    assert csradmission.update(stored, stored, "status", as_user("anna"), now=NOW) == stored
 
 
 # -------------------------------------------------------------------------- update rules
-def test_main_resource_update_keeps_spec_and_status(jane_pem):
-    stored = csradmission.create(csr_object(jane_pem), JANE)
+def test_main_resource_update_keeps_spec_and_status(jane_pem, authenticated_user):
+    stored = csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))
     new = {**stored, "metadata": {"name": "jane", "labels": {"a": "b"}},
            "spec": {**stored["spec"], "usages": ["server auth"]},
            "status": {"conditions": [{"type": "Approved", "status": "True"}]}}
@@ -327,24 +321,24 @@ def test_main_resource_update_keeps_spec_and_status(jane_pem):
     assert result["metadata"]["labels"] == {"a": "b"}
 
 
-def test_approved_and_denied_are_mutually_exclusive(authorizer, jane_pem):
-    stored = approved(csradmission.create(csr_object(jane_pem), JANE), as_user(authorizer, "anna"))
+def test_approved_and_denied_are_mutually_exclusive(jane_pem, authenticated_user, as_user):
+    stored = approved(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev")), as_user("anna"))
     both = {**stored, "status": {"conditions": stored["status"]["conditions"] + [{"type": "Denied", "status": "True"}]}}
     with pytest.raises(StatusError) as info:
-        csradmission.update(both, stored, "approval", as_user(authorizer, "anna"), now=NOW)
+        csradmission.update(both, stored, "approval", as_user("anna"), now=NOW)
     assert info.value.details["causes"] == [{"reason": "FieldValueInvalid", "field": "status.conditions[1].type",
                                              "message": 'Invalid value: "Denied": Approved and Denied conditions are '
                                                         "mutually exclusive"}]
 
 
-def test_conditions_cannot_be_removed_or_added_outside_approval(authorizer, jane_pem):
-    stored = approved(csradmission.create(csr_object(jane_pem), JANE), as_user(authorizer, "anna"))
+def test_conditions_cannot_be_removed_or_added_outside_approval(jane_pem, authenticated_user, as_user):
+    stored = approved(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev")), as_user("anna"))
     with pytest.raises(StatusError) as info:
-        csradmission.update({**stored, "status": {}}, stored, "approval", as_user(authorizer, "anna"), now=NOW)
+        csradmission.update({**stored, "status": {}}, stored, "approval", as_user("anna"), now=NOW)
     assert [str(e) for e in api.validate_update({**stored, "status": {}}, stored, "approval")] == [
         'status.conditions: Forbidden: updates may not remove a condition of type "Approved"']
     assert info.value.code == 422
-    fresh = csradmission.create(csr_object(jane_pem), JANE)
+    fresh = csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))
     adding = {**fresh, "status": {"conditions": [{"type": "Approved", "status": "True",
                                                   "lastUpdateTime": "x", "lastTransitionTime": "x"}]}}
     assert [str(e) for e in api.validate_update(adding, fresh, "status")] == [
@@ -352,8 +346,8 @@ def test_conditions_cannot_be_removed_or_added_outside_approval(authorizer, jane
     assert api.validate_update(adding, fresh, "approval") == []
 
 
-def test_condition_status_values(jane_pem):
-    fresh = csradmission.create(csr_object(jane_pem), JANE)
+def test_condition_status_values(jane_pem, authenticated_user):
+    fresh = csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))
     bad = {**fresh, "status": {"conditions": [{"type": "Approved", "status": "False"}, {"type": "Custom"},
                                               {"type": "", "status": "Maybe"}]}}
     assert [str(e) for e in api.validate_update(bad, fresh, "approval")] == [
@@ -363,8 +357,8 @@ def test_condition_status_values(jane_pem):
         'status.conditions[2].status: Unsupported value: "Maybe": supported values: "False", "True", "Unknown"']
 
 
-def test_status_strategy_preserves_approval_and_transition_times(authorizer, jane_pem):
-    stored = approved(csradmission.create(csr_object(jane_pem), JANE), as_user(authorizer, "anna"))
+def test_status_strategy_preserves_approval_and_transition_times(jane_pem, authenticated_user, as_user):
+    stored = approved(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev")), as_user("anna"))
     later = NOW + timedelta(hours=1)
     edited = {**stored, "status": {"conditions": [{"type": "Approved", "status": "True", "reason": "Edited"},
                                                   {"type": "Failed", "status": "True", "reason": "X"}]}}
@@ -378,8 +372,8 @@ def test_status_strategy_preserves_approval_and_transition_times(authorizer, jan
     assert result["status"]["conditions"][0]["lastTransitionTime"] == "2026-12-06T12:00:00Z"
 
 
-def test_certificate_rules_on_update(authorizer, jane_pem):
-    stored = approved(csradmission.create(csr_object(jane_pem), JANE), as_user(authorizer, "anna"))
+def test_certificate_rules_on_update(jane_pem, authenticated_user, as_user):
+    stored = approved(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev")), as_user("anna"))
     garbage = {**stored, "status": {**stored["status"], "certificate": base64.b64encode(b"nope").decode()}}
     assert [str(e) for e in api.validate_update(garbage, stored, "status")] == [
         'status.certificate: Invalid value: "<certificate data>": must contain at least one CERTIFICATE PEM block']
@@ -397,8 +391,8 @@ def stored_cert(ca):
 
 # ---------------------------------------------------------------------------------- signer
 @pytest.fixture
-def approve(authorizer):
-    return lambda stored: approved(stored, as_user(authorizer, "anna"))
+def approve(as_user):
+    return lambda stored: approved(stored, as_user("anna"))
 
 
 def signed_cert(result):
@@ -406,11 +400,11 @@ def signed_cert(result):
 
 
 @pytest.mark.parametrize("key", ["rsa:2048", "ec"])
-def test_signer_issues_a_client_certificate_openssl_accepts(tmp_path, ca, approve, key):
+def test_signer_issues_a_client_certificate_openssl_accepts(tmp_path, ca, approve, key, authenticated_user):
     pem = openssl_csr(tmp_path, "/O=dev/O=ops/CN=jane", key=key,
                       san="DNS:jane.example,IP:10.0.0.1,email:jane@example.com,URI:spiffe://lab/jane")
     stored = approve(csradmission.create(csr_object(pem, usages=("digital signature", "key encipherment", "client auth")),
-                                JANE))
+                                authenticated_user("jane", "dev")))
     result = csrsigner.sign(stored, ca)
     (tmp_path / "ca.crt").write_bytes(ca.cert_pem)
     (tmp_path / "jane.crt").write_bytes(base64.b64decode(result["status"]["certificate"]))
@@ -431,8 +425,8 @@ def test_signer_issues_a_client_certificate_openssl_accepts(tmp_path, ca, approv
     assert k8s.key_matches(cert, k8s.load_private_key((tmp_path / "k.pem").read_bytes()))
 
 
-def test_signed_certificate_fails_against_another_ca(tmp_path, ca, other_ca, approve, jane_pem):
-    result = csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), JANE)), ca)
+def test_signed_certificate_fails_against_another_ca(tmp_path, ca, other_ca, approve, jane_pem, authenticated_user):
+    result = csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))), ca)
     (tmp_path / "other.crt").write_bytes(other_ca.cert_pem)
     (tmp_path / "jane.crt").write_bytes(base64.b64decode(result["status"]["certificate"]))
     verify = subprocess.run(["openssl", "verify", "-purpose", "sslclient", "-CAfile", str(tmp_path / "other.crt"),
@@ -447,33 +441,33 @@ def test_signed_certificate_fails_against_another_ca(tmp_path, ca, other_ca, app
     (8 * 3600, timedelta(hours=8) - timedelta(minutes=5)),
     (10 * 365 * 86400, timedelta(hours=8760) - timedelta(minutes=5)),   # capped at one year
 ])
-def test_certificate_lifetime(approve, jane_pem, seconds, not_after):
+def test_certificate_lifetime(approve, jane_pem, seconds, not_after, authenticated_user):
     ca = k8s.CA.create("kubernetes")
-    result = csrsigner.sign(approve(csradmission.create(csr_object(jane_pem, seconds=seconds), JANE)), ca, now=NOW)
+    result = csrsigner.sign(approve(csradmission.create(csr_object(jane_pem, seconds=seconds), authenticated_user("jane", "dev"))), ca, now=NOW)
     cert = signed_cert(result)
     assert cert.not_valid_before_utc == NOW - timedelta(minutes=5)
     assert cert.not_valid_after_utc == NOW + not_after
 
 
-def test_certificate_never_outlives_the_ca(approve, jane_pem):
+def test_certificate_never_outlives_the_ca(approve, jane_pem, authenticated_user):
     ca = k8s.CA.create("kubernetes", not_before=NOW - timedelta(days=1), not_after=NOW + timedelta(days=2))
-    cert = signed_cert(csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), JANE)), ca, now=NOW))
+    cert = signed_cert(csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))), ca, now=NOW))
     assert cert.not_valid_after_utc == NOW + timedelta(days=2)
     expired = k8s.CA.create("kubernetes", not_before=NOW - timedelta(days=9), not_after=NOW - timedelta(minutes=1))
     with pytest.raises(InputError, match=r"^error auto signing csr: refusing to sign a certificate that expired in "
                                          r"the past: NotAfter=2026-12-06 11:59:00 \+0000 UTC$"):
-        csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), JANE)), expired, now=NOW)
+        csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))), expired, now=NOW)
     long_gone = k8s.CA.create("kubernetes", not_before=NOW - timedelta(days=9), not_after=NOW - timedelta(hours=1))
     with pytest.raises(InputError, match="the signer has expired: NotAfter=2026-12-06 11:00:00"):
-        csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), JANE)), long_gone, now=NOW)
+        csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))), long_gone, now=NOW)
 
 
 @pytest.mark.parametrize("usages, message", [
     (("client auth", "server auth"), "invalid usage for client certificate: server auth"),
     (("digital signature",), "missing required usage for client certificate: client auth"),
 ])
-def test_usages_outside_the_signers_set_fail_the_request(approve, jane_pem, usages, message):
-    stored = approve(csradmission.create(csr_object(jane_pem, usages=usages), JANE))
+def test_usages_outside_the_signers_set_fail_the_request(approve, jane_pem, usages, message, authenticated_user):
+    stored = approve(csradmission.create(csr_object(jane_pem, usages=usages), authenticated_user("jane", "dev")))
     later = NOW + timedelta(seconds=3)
     result = csrsigner.sign(stored, k8s.CA.create("kubernetes"), now=later)
     assert "certificate" not in result["status"]
@@ -484,22 +478,22 @@ def test_usages_outside_the_signers_set_fail_the_request(approve, jane_pem, usag
     assert csrsigner.sign(result, k8s.CA.create("kubernetes")) is None   # Failed: never again
 
 
-def test_signer_leaves_other_requests_alone(approve, authorizer, jane_pem):
+def test_signer_leaves_other_requests_alone(approve, authorizer, jane_pem, authenticated_user, as_user):
     ca = k8s.CA.create("kubernetes")
-    pending = csradmission.create(csr_object(jane_pem), JANE)
+    pending = csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))
     assert csrsigner.sign(pending, ca) is None
-    denied = approved(pending, as_user(authorizer, "anna"), "Denied")
+    denied = approved(pending, as_user("anna"), "Denied")
     assert csrsigner.sign(denied, ca) is None
     masters = Identity("root", ("system:masters", "system:authenticated"))
-    mine = csradmission.create(csr_object(jane_pem, signer="example.com/mine"), JANE)
+    mine = csradmission.create(csr_object(jane_pem, signer="example.com/mine"), authenticated_user("jane", "dev"))
     assert csrsigner.sign(approved(mine, lambda attrs: authorizer.authorize(masters, attrs)), ca) is None
     done = csrsigner.sign(approve(pending), ca)
     assert csrsigner.sign(done, ca) is None
 
 
-def test_go_subject_keeps_only_pkix_fields_in_go_order(tmp_path, approve):
+def test_go_subject_keeps_only_pkix_fields_in_go_order(tmp_path, approve, authenticated_user):
     pem = openssl_csr(tmp_path, "/CN=first/emailAddress=j@example.com/CN=jane/OU=team/O=b/O=a/C=KR/DC=lab")
-    cert = signed_cert(csrsigner.sign(approve(csradmission.create(csr_object(pem), JANE)), k8s.CA.create("kubernetes")))
+    cert = signed_cert(csrsigner.sign(approve(csradmission.create(csr_object(pem), authenticated_user("jane", "dev"))), k8s.CA.create("kubernetes")))
     assert cert.subject.rfc4514_string() == "CN=jane,OU=team,O=a+O=b,C=KR"
     cn = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0]
     assert cn._type.name == "PrintableString"
@@ -507,9 +501,9 @@ def test_go_subject_keeps_only_pkix_fields_in_go_order(tmp_path, approve):
     assert name.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0]._type.name == "UTF8String"
 
 
-def test_repeated_subject_values_are_written_once(tmp_path, approve):
+def test_repeated_subject_values_are_written_once(tmp_path, approve, authenticated_user):
     pem = openssl_csr(tmp_path, "/O=dev/O=dev/CN=jane")
-    cert = signed_cert(csrsigner.sign(approve(csradmission.create(csr_object(pem), JANE)), k8s.CA.create("kubernetes")))
+    cert = signed_cert(csrsigner.sign(approve(csradmission.create(csr_object(pem), authenticated_user("jane", "dev"))), k8s.CA.create("kubernetes")))
     assert cert.subject.rfc4514_string() == "CN=jane,O=dev"
 
 
@@ -520,19 +514,19 @@ def test_go_usages_order_and_aliases():
         csrsigner.go_usages(["nope"])
 
 
-def test_eku_comes_from_usages_only(tmp_path, approve, jane_pem):
-    cert = signed_cert(csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), JANE)), k8s.CA.create("kubernetes")))
+def test_eku_comes_from_usages_only(tmp_path, approve, jane_pem, authenticated_user):
+    cert = signed_cert(csrsigner.sign(approve(csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))), k8s.CA.create("kubernetes")))
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert list(eku) == [ExtendedKeyUsageOID.CLIENT_AUTH]
     with pytest.raises(x509.ExtensionNotFound):
         cert.extensions.get_extension_for_class(x509.KeyUsage)   # no key usage asked for, none given
 
 
-def test_the_whole_kubectl_flow_gives_a_certificate_for_the_csr_user(tmp_path, authorizer):
+def test_the_whole_kubectl_flow_gives_a_certificate_for_the_csr_user(tmp_path, kubeadm_admin, as_user):
     ca = k8s.CA.create("kubernetes")
     request = k8s.make_csr("jane", orgs=["dev"], key="ecdsa-p256")
-    stored = csradmission.create(csr_object(request.csr_pem, seconds=86400), ADMIN)
-    stored = approved(stored, as_user(authorizer, "anna"))
+    stored = csradmission.create(csr_object(request.csr_pem, seconds=86400), kubeadm_admin)
+    stored = approved(stored, as_user("anna"))
     stored = csrsigner.sign(stored, ca)
     cert = k8s.Cert(signed_cert(stored), request.key)
     assert cert.identity.user == "jane" and cert.identity.groups == ("dev", "system:authenticated")
@@ -541,8 +535,8 @@ def test_the_whole_kubectl_flow_gives_a_certificate_for_the_csr_user(tmp_path, a
         k8s.verify_chain(cert.cert, [k8s.CA.create("kubernetes").cert], purpose="client")
 
 
-def test_selectable_fields(jane_pem):
-    stored = csradmission.create(csr_object(jane_pem), JANE)
+def test_selectable_fields(jane_pem, authenticated_user):
+    stored = csradmission.create(csr_object(jane_pem), authenticated_user("jane", "dev"))
     assert api.selectable_fields(stored) == {"metadata.name": "jane", "spec.signerName": CLIENT}
 
 
