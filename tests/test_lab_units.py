@@ -7,7 +7,7 @@ import pytest
 
 from k8sauthlib.errors import InputError
 from k8sauthlib.lab import LabError, bootstrap, protobuf, read_manifest_flags
-from k8sauthlib.lab.apierrors import forbidden_message, go_aggregate
+from k8sauthlib.lab.apierrors import forbidden_message, go_aggregate, is_qualified_name, is_valid_label_value
 from k8sauthlib.lab.attributes import RequestAttributes, normalized_verb, request_info
 from k8sauthlib.lab.rbac import parse_objects
 from k8sauthlib.lab.wire import UNAUTHORIZED, go_json, human_duration
@@ -303,3 +303,43 @@ def test_namespace_names_are_checked_by_the_one_dns_label_rule():
     assert [str(e) for e in dotted] == ['metadata.name: Invalid value: "a.b": must not contain dots']
     long = validate(NAMESPACE, {"metadata": {"name": "x" * 64}})
     assert [str(e) for e in long] == [f'metadata.name: Invalid value: "{"x" * 64}": must be no more than 63 characters']
+
+
+# ------------------------------------------------------------------- label keys and values
+_NAME_PART = ("name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+              "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is "
+              "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')")
+
+
+@pytest.mark.parametrize(("key", "messages"), [
+    ("team", []),
+    ("app.kubernetes.io/name", []),
+    ("bad key!", [_NAME_PART]),
+    ("", ["name part must be non-empty", _NAME_PART]),
+    ("x" * 64, ["name part must be no more than 63 characters"]),
+    ("/x", ["prefix part must be non-empty"]),
+    ("Example.com/x", ["prefix part a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+                       "'-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex "
+                       "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"]),
+    ("a/b/c", ["a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+               "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+               "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') with an optional DNS subdomain prefix "
+               "and '/' (e.g. 'example.com/MyName')"]),
+])
+def test_label_keys_get_is_qualified_names_messages(key, messages):
+    # k8s.io/apimachinery pkg/util/validation IsQualifiedName, v0.32 (RegexError's double spaces included)
+    assert is_qualified_name(key) == messages
+
+
+def test_label_values_and_keys_are_each_an_invalid_cause():
+    from k8sauthlib.lab.kinds import CLUSTER_ROLE
+    from k8sauthlib.lab.validation import validate
+
+    role = {"metadata": {"name": "r", "labels": {"ok": "", "bad key!": "fine", "k": "no spaces"}}, "rules": []}
+    assert [str(e) for e in validate(CLUSTER_ROLE, role)] == [
+        'metadata.labels: Invalid value: "bad key!": ' + _NAME_PART,
+        'metadata.labels: Invalid value: "no spaces": a valid label must be an empty string or consist of '
+        "alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. "
+        "'MyValue',  or 'my_value',  or '12345', regex used for validation is "
+        "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"]
+    assert is_valid_label_value("") == [] and is_valid_label_value("x" * 64) == ["must be no more than 63 characters"]

@@ -237,6 +237,54 @@ def is_dns1123_subdomain(value):
     return errs
 
 
+_QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_QUALIFIED_NAME_ERR = ("must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
+                       "alphanumeric character")
+_LABEL_VALUE_FMT = f"({_QUALIFIED_NAME_FMT})?"
+QUALIFIED_NAME_MAX_LENGTH = 63
+LABEL_VALUE_MAX_LENGTH = 63
+
+
+def is_qualified_name(value):
+    """``IsQualifiedName``: a list of problems, empty when ``value`` is a label key (an optional DNS
+    subdomain prefix and ``/``, then a name part of at most 63 characters); each problem is one
+    ``field.Invalid`` of ``ValidateLabelName`` (``pkg/apis/meta/v1/validation``)."""
+    parts = value.split("/")
+    errs = []
+    if len(parts) == 1:
+        name = parts[0]
+    elif len(parts) == 2:
+        prefix, name = parts
+        if not prefix:
+            errs.append("prefix part must be non-empty")
+        else:
+            errs += ["prefix part " + msg for msg in is_dns1123_subdomain(prefix)]
+    else:
+        return [("a qualified name " + _regex_error(_QUALIFIED_NAME_ERR, _QUALIFIED_NAME_FMT, "MyName", "my.name",
+                                                    "123-abc")
+                 + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')")]
+    if not name:
+        errs.append("name part must be non-empty")
+    elif len(name.encode()) > QUALIFIED_NAME_MAX_LENGTH:
+        errs.append("name part " + _max_len_error(QUALIFIED_NAME_MAX_LENGTH))
+    if not re.fullmatch(_QUALIFIED_NAME_FMT, name, re.ASCII):
+        errs.append("name part " + _regex_error(_QUALIFIED_NAME_ERR, _QUALIFIED_NAME_FMT, "MyName", "my.name",
+                                                "123-abc"))
+    return errs
+
+
+def is_valid_label_value(value):
+    """``IsValidLabelValue``: a list of problems, empty when ``value`` may be a label's value."""
+    errs = []
+    if len(value.encode()) > LABEL_VALUE_MAX_LENGTH:
+        errs.append(_max_len_error(LABEL_VALUE_MAX_LENGTH))
+    if not re.fullmatch(_LABEL_VALUE_FMT, value, re.ASCII):
+        errs.append(_regex_error("a valid label must be an empty string or consist of alphanumeric characters, "
+                                 "'-', '_' or '.', and must start and end with an alphanumeric character",
+                                 _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
+    return errs
+
+
 def go_aggregate(messages):
     """Format errors like ``utilerrors.NewAggregate(...).Error()``
     (``staging/src/k8s.io/apimachinery/pkg/util/errors/errors.go``): one as-is, several as ``[a, b]``."""
