@@ -35,7 +35,6 @@ import logging
 import tempfile
 import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import InputError
@@ -65,18 +64,15 @@ from .kinds import (
     STORED_KINDS,
     by_resource,
 )
-from .pods import LAB_POD_REASON
-from .printers import POD_COLUMNS, SERVICE_COLUMNS
-from .rest import WATCH_REFUSED, RestHandler
-from .selectors import SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector
+from .readonly import ReadOnlyResources, object_not_found, wants_table
+from .rest import RestHandler
+from .selectors import SelectorError
 from .store import ObjectStore, update_managed_fields
 from .wire import (
     METHOD_NOT_ALLOWED_TEXT,
     NOT_FOUND_TEXT,
     UNAUTHORIZED,
     Response,
-    encode_object,
-    human_duration,
     json_response,
     prettify,
     rfc3339,
@@ -113,7 +109,6 @@ class LabAPI:
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.pods = {p.name: p for p in pods}
-        self._list_memo = {}        # kind -> (key, objects, encoded list): see _list_or_get
         self.node_name = node_name or (pods[0].node_name if pods else "lab")
         self.server_address = server_address
         self.started = started
@@ -133,6 +128,7 @@ class LabAPI:
             attach(self.store)
         self.rest = RestHandler(self.store, authorizer,
                                 strategies={CERTIFICATE_SIGNING_REQUEST: CSRStrategy(authorizer, pki_dir)})
+        self.resources = ReadOnlyResources(self.store, self.rest, self.pods, self.node_name, server_address, started)
         self._seed()
 
     def _as_of_version(self, identity):
@@ -265,17 +261,17 @@ class LabAPI:
                             [("X-Content-Type-Options", "nosniff")])
         kind = by_resource(group_version, attrs.resource)
         if kind is not None:
-            if self._wants_table(req) and attrs.verb in ("get", "list") and not attrs.subresource:
-                return self._stored_table(req, attrs, kind)
+            if wants_table(req) and attrs.verb in ("get", "list") and not attrs.subresource:
+                return self.resources.stored_table(req, attrs, kind)
             return self.rest.handle(req, attrs, identity, kind)
         if (group_version, attrs.resource, attrs.subresource) == ("v1", "pods", "log") and attrs.verb == "get":
             if attrs.name not in self.pods or attrs.namespace != "kube-system":
-                return self._object_not_found("pods", attrs.name)
+                return object_not_found("pods", attrs.name)
             return nodes.pod_log(attrs.name, self.pods[attrs.name].node_name, req.query, self.log_lines())
         handler = {
-            ("v1", "nodes"): self._nodes,
-            ("v1", "pods"): self._pods,
-            ("v1", "services"): self._services,
+            ("v1", "nodes"): self.resources.nodes,
+            ("v1", "pods"): self.resources.pods,
+            ("v1", "services"): self.resources.services,
             ("authentication.k8s.io/v1", "selfsubjectreviews"): self._self_subject_review,
             ("authorization.k8s.io/v1", "selfsubjectaccessreviews"): self._self_subject_access_review,
             ("authorization.k8s.io/v1", "selfsubjectrulesreviews"): self._self_subject_rules_review,
@@ -297,11 +293,6 @@ class LabAPI:
     @staticmethod
     def _method_not_allowed():
         return json_response(405, status_object(405, "MethodNotAllowed", METHOD_NOT_ALLOWED_TEXT, {}))
-
-    @staticmethod
-    def _object_not_found(resource, name):
-        return json_response(404, status_object(404, "NotFound", f'{resource} "{name}" not found',
-                                                {"name": name, "kind": resource}))
 
     # ------------------------------------------------------- non-resource paths
     def _nonresource(self, path, req):
@@ -348,139 +339,6 @@ class LabAPI:
             paths += [f"/apis/{group}", f"/apis/{group}/v1"]
         return paths + ["/healthz", "/livez", "/readyz", "/version"]
 
-    # ---------------------------------------------------------------- resources
-    @staticmethod
-    def _wants_table(req):
-        accept = req.headers.get("accept", "")
-        return "as=Table" in accept and "g=meta.k8s.io" in accept
-
-    def _table(self, req, objects, columns, cells):
-        """A ``meta.k8s.io/v1`` Table of ``objects`` (full objects), sent as ``application/json``.
-
-        kube-apiserver answers the Table Accept with ``Content-Type: application/json`` and the
-        column descriptions of its printers (``pkg/printers/internalversion/printers.go``).
-        """
-        include = "Object" if "includeObject=Object" in (req.query or "") else "PartialObjectMetadata"
-        rows = []
-        for obj in objects:
-            row_object = dict(obj, kind=obj.get("kind"), apiVersion=obj.get("apiVersion")) if include == "Object" else {
-                "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
-            rows.append({"cells": cells(obj), "object": row_object})
-        table = {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-                 "metadata": {"resourceVersion": self.resource_version},
-                 "columnDefinitions": list(columns), "rows": rows}
-        return encode_object(req, 200, table)
-
-    def _stored_table(self, req, attrs, kind):
-        if attrs.verb == "get":
-            obj = self.store.get(kind, attrs.namespace, attrs.name)
-            if obj is None:
-                return self._object_not_found(kind.qualified, attrs.name)
-            objects = [obj]
-        else:
-            objects = self.rest.select(req, attrs, kind, self.store.list(kind, attrs.namespace))
-        return self._table(req, objects, kind.columns,
-                           lambda o: kind.row(o, self._age(_parse_time(o["metadata"]["creationTimestamp"]))))
-
-    def _list_or_get(self, req, attrs, *, resource, kind_name, objects, fields, columns, cells, shared=False):
-        """List/get for the read-only resources; ``objects`` are full objects.
-
-        ``shared``: the objects are shared and never changed (the mirror pods'
-        :meth:`~.pods.MirrorPod.to_pod`), so a list of the same objects is encoded once."""
-        if req.method not in ("GET", "HEAD") or attrs.verb not in ("get", "list"):
-            if attrs.verb == "watch":
-                return json_response(405, status_object(405, "MethodNotAllowed", WATCH_REFUSED, {}))
-            return json_response(405, status_object(
-                405, "MethodNotAllowed", f"the k8sauthlib lab serves {resource} read-only (get, list): it runs no "
-                                         f"controllers or kubelet to act on them", {}))
-        if attrs.verb == "get":
-            selected = [o for o in objects if o["metadata"]["name"] == attrs.name
-                        and o["metadata"].get("namespace", "") == attrs.namespace]
-            if not selected:
-                return self._object_not_found(resource, attrs.name)
-        else:
-            labels = parse_label_selector(req.query)
-            terms = parse_field_selector(req.query, kind_name)
-            selected = [o for o in objects
-                        if (not attrs.namespace or o["metadata"].get("namespace") == attrs.namespace)
-                        and labels_match(o["metadata"].get("labels") or {}, labels) and fields_match(fields(o), terms)]
-        if self._wants_table(req):
-            return self._table(req, selected, columns, cells)
-        if attrs.verb == "get":
-            return encode_object(req, 200, selected[0])
-        key = (kind_name, self.resource_version, tuple(map(id, selected)))
-        memo = self._list_memo.get(kind_name) if shared else None
-        if memo is not None and memo[0] == key:
-            return Response(200, memo[2])
-        items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in selected]
-        response = encode_object(req, 200, {"kind": kind_name + "List", "apiVersion": "v1",
-                                            "metadata": {"resourceVersion": self.resource_version}, "items": items})
-        if shared:
-            # The encoded list, kept with the objects it was made of: while they live, an equal key
-            # (the same objects, the same resource version) means the same bytes.
-            self._list_memo[kind_name] = (key, selected, response.body)
-        return response
-
-    def _age(self, created):
-        return human_duration((datetime.now(timezone.utc) - created).total_seconds())
-
-    def _pods(self, req, attrs, identity):
-        objects = [p.to_pod(self.resource_version) for p in self.pods.values()]
-        ages = {p.name: self._age(p.created) for p in self.pods.values()}
-
-        def cells(pod):
-            return [pod["metadata"]["name"], f"0/{len(pod['spec'].get('containers') or [])}", LAB_POD_REASON, "0",
-                    ages[pod["metadata"]["name"]], "<none>", pod["spec"]["nodeName"], "<none>", "<none>"]
-
-        def fields(pod):
-            spec, status = pod["spec"], pod["status"]
-            return {"metadata.name": pod["metadata"]["name"], "metadata.namespace": pod["metadata"]["namespace"],
-                    "spec.nodeName": spec.get("nodeName", ""), "spec.restartPolicy": spec.get("restartPolicy", ""),
-                    "spec.schedulerName": spec.get("schedulerName", ""),
-                    "spec.serviceAccountName": spec.get("serviceAccountName", ""),
-                    "spec.hostNetwork": str(bool(spec.get("hostNetwork"))).lower(),
-                    "status.phase": status.get("phase", ""), "status.podIP": status.get("podIP", ""),
-                    "status.podIPs": "", "status.nominatedNodeName": status.get("nominatedNodeName", "")}
-
-        return self._list_or_get(req, attrs, resource="pods", kind_name="Pod", objects=objects, fields=fields,
-                                 columns=POD_COLUMNS, cells=cells, shared=True)
-
-    def _nodes(self, req, attrs, identity):
-        node = nodes.node_object(self.node_name, self.started, self.resource_version,
-                                 self.server_address.rsplit(":", 1)[0])
-        def fields(o):
-            return {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
-
-        now = datetime.now(timezone.utc)
-        return self._list_or_get(req, attrs, resource="nodes", kind_name="Node", objects=[node], fields=fields,
-                                 columns=nodes.NODE_COLUMNS, cells=lambda o: nodes.node_cells(o, now))
-
-    def _service_object(self, name):
-        port = int(self.server_address.rsplit(":", 1)[1])
-        return {"kind": "Service", "apiVersion": "v1",
-                "metadata": {"name": name, "namespace": "default",
-                             "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-svc/" + name)),
-                             "resourceVersion": self.resource_version, "creationTimestamp": rfc3339(self.started),
-                             "labels": {"component": "apiserver", "provider": "kubernetes"}},
-                "spec": {"ports": [{"name": "https", "protocol": "TCP", "port": 443, "targetPort": port}],
-                         "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
-                         "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                         "internalTrafficPolicy": "Cluster"},
-                "status": {"loadBalancer": {}}}
-
-    def _services(self, req, attrs, identity):
-        # The "kubernetes" Service in "default" is kept by kube-apiserver itself; the lab has no
-        # CoreDNS, so kube-system has no kube-dns Service and cluster-info prints only the
-        # control plane line.
-        objects = [self._service_object("kubernetes")]
-        def fields(o):
-            return {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"]["namespace"]}
-
-        return self._list_or_get(req, attrs, resource="services", kind_name="Service", objects=objects, fields=fields,
-                                 columns=SERVICE_COLUMNS,
-                                 cells=lambda o: [o["metadata"]["name"], "ClusterIP", "10.96.0.1", "<none>", "443/TCP",
-                                                  self._age(self.started), "<none>"])
-
     # ------------------------------------------------------------------ reviews
     def _self_subject_review(self, req, attrs, identity):
         return reviews.self_subject_review(req, attrs, identity)
@@ -490,10 +348,6 @@ class LabAPI:
 
     def _self_subject_rules_review(self, req, attrs, identity):
         return reviews.self_subject_rules_review(req, attrs, identity, self.authorizer)
-
-
-def _parse_time(text):
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
 def _status_error_response(error):

@@ -137,3 +137,13 @@ def may_bind(authorizer, identity, role_ref, namespace):
     attrs = RequestAttributes(verb="bind", is_resource_request=True, api_group=role_ref.get("apiGroup", ""),
                               api_version="*", resource=resource, namespace=namespace, name=role_ref.get("name", ""))
     return authorizer.authorize(identity, attrs).allowed
+
+
+def only_gc_fields(old, new):
+    """``IsOnlyMutatingGCFields`` (``pkg/registry/rbac/helpers.go``): nothing but ownerReferences and
+    finalizers differ (system fields aside)."""
+    def strip(obj):
+        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
+                if k not in ("ownerReferences", "finalizers", "managedFields", "resourceVersion")}
+        return {**{k: v for k, v in obj.items() if k != "metadata"}, "metadata": meta}
+    return strip(old) == strip(new)

@@ -27,7 +27,7 @@ from .rbac import PolicyRule
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .store import update_managed_fields
 from .validation import apply_defaults, invalid_status, validate
-from .wire import encode_object, json_response, rfc3339, status_object
+from .wire import encode_object, json_response, list_response, rfc3339, status_object
 
 #: Namespaces the NamespaceLifecycle admission plugin never lets go
 #: (``plugin/pkg/admission/namespace/lifecycle/admission.go``, ``immortalNamespaces``).
@@ -181,7 +181,7 @@ class RestHandler:
         if kind not in RBAC_KINDS:
             return None
         namespace = meta.get("namespace", "")
-        if old is not None and _only_gc_fields(old, obj):
+        if old is not None and escalation.only_gc_fields(old, obj):
             return None   # rbacregistry.IsOnlyMutatingGCFields: finalizers/ownerReferences only
         if kind.kind in ("Role", "ClusterRole"):
             if escalation.may_escalate(self.authorizer, identity, kind.resource, attrs.namespace, meta["name"]):
@@ -403,21 +403,3 @@ class RestHandler:
         answer["metadata"]["resourceVersion"] = self.store.resource_version
         answer["status"] = {"phase": "Terminating"}
         return encode_object(req, 200, answer)
-
-
-def _only_gc_fields(old, new):
-    """``IsOnlyMutatingGCFields`` (``pkg/registry/rbac/helpers.go``): nothing but ownerReferences and
-    finalizers differ (system fields aside)."""
-    def strip(obj):
-        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
-                if k not in ("ownerReferences", "finalizers", "managedFields", "resourceVersion")}
-        return {**{k: v for k, v in obj.items() if k != "metadata"}, "metadata": meta}
-    return strip(old) == strip(new)
-
-
-def list_response(req, kind, items, resource_version):
-    """A ``<Kind>List``; its items carry no ``apiVersion``/``kind``, as kube-apiserver's typed lists."""
-    bare = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
-    return encode_object(req, 200, {"kind": kind.kind + "List", "apiVersion": kind.group_version,
-                                    "metadata": {"resourceVersion": resource_version}, "items": bare})
-

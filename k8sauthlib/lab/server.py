@@ -36,26 +36,22 @@ the authorization decision and its reason. A refused certificate first gets kube
 own line, ``"Unable to authenticate the request" err="..."``. No key material is ever logged.
 """
 
-import collections
 import logging
-import os
 import socket
 import struct
-import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from OpenSSL import SSL
 
 from ..errors import InputError, LabError
-from ..go.duration import format_duration
-from ..go.text import go_quote
 from .api import LabAPI
 from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
 from .bootstrap import policy_objects
 from .pods import load_mirror_pods
 from .rbac import PolicyFiles
+from .requestlog import RequestLog
 from .transport import Transport
 
 logger = logging.getLogger("k8sauthlib.lab")
@@ -102,89 +98,6 @@ def _parse_bool(value, flag):
     if text in ("0", "f", "false"):
         return False
     raise LabError(f"--{flag}={value}: invalid boolean (Go's strconv.ParseBool accepts 1, t, true, 0, f, false)")
-
-
-# --------------------------------------------------------------------------------- logging
-class RequestLog:
-    """The lab's request log: lines for the ``k8sauthlib.lab`` logger and an in-memory ring.
-
-    Lines have klog's header, as in ``kubectl logs`` of a kube-apiserver pod
-    (``E1129 10:15:35.123456   12345 lab] "Unable to authenticate the request" err="..."``),
-    with ``lab`` where kube-apiserver names its source file, so that a reader can tell the two
-    apart.
-    """
-
-    _LETTERS = {logging.DEBUG: "I", logging.INFO: "I", logging.WARNING: "W", logging.ERROR: "E", logging.CRITICAL: "F"}
-
-    def __init__(self, size=2000):
-        self._lines = collections.deque(maxlen=size)
-        self._records = collections.deque(maxlen=size)
-        self._lock = threading.Lock()
-
-    def _emit(self, level, message, record=None):
-        now = datetime.now()
-        header = f"{self._LETTERS.get(level, 'I')}{now:%m%d %H:%M:%S.%f} {os.getpid():>7} lab] "
-        with self._lock:
-            self._lines.append((header, message))
-            if record is not None:
-                self._records.append(record)
-        logger.log(level, "%s%s", header, message)
-
-    def request(self, record):
-        """Log one request record from :class:`~k8sauthlib.lab.api.LabAPI` (never key material).
-
-        String values are quoted as klog's text format does (``strconv.Quote``, ``writeStringValue``
-        in k8s.io/klog/v2 ``internal/serialize/keyvalues.go``; klog writes a value with a newline
-        over several lines, the lab keeps one line per entry and writes ``\\n``). An impersonated
-        request ends in ``addedInfo="<user[groups]> is impersonating <user[groups]>"``: the
-        impersonation filter's ``httplog.LogOf(req, w).Addf`` (``staging/src/k8s.io/apiserver/pkg/endpoints/filters/impersonation.go``,
-        v1.32), which ``respLogger.Log`` (``pkg/server/httplog/httplog.go``) prints last, after ``resp``.
-
-        The fields come in ``respLogger.Log``'s order: ``verb`` (``metrics.NormalizedVerb``:
-        ``LIST``, ``GET``, ``POST``, ``WATCH``, ``CONNECT``...), ``URI``, ``latency`` (a Go
-        duration, from the handler's start to its answer, to the microsecond), ``userAgent``,
-        ``audit-ID``, ``srcIP``, then the pairs filters add (kube-apiserver's priority-and-fairness
-        ``apf_*``; the lab's own ``user``, ``groups``, ``decision``, ``authorizer`` and ``reason``,
-        which kube-apiserver does not log here), then ``resp``. As in kube-apiserver, a 4xx line
-        has no ``statusStack``.
-        """
-        q = go_quote
-        if record.get("auth_error"):
-            # kube-apiserver: klog.ErrorS(err, "Unable to authenticate the request")
-            self._emit(logging.ERROR, f'"Unable to authenticate the request" err={q(record["auth_error"])}')
-        groups = ",".join(q(g) for g in record.get("groups") or [])
-        user = "<none>" if record.get("user") is None else q(record["user"])
-        latency = format_duration(timedelta(seconds=record.get("latency") or 0.0))
-        line = (f'"HTTP" verb="{record.get("log_verb") or record["verb"]}" URI={q(record["uri"])} '
-                f'latency={q(latency)} userAgent={q(record.get("user_agent") or "")} '
-                f'audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
-                f'user={user} groups=[{groups}] decision="{record["decision"]}" '
-                f'authorizer="{record.get("authorizer") or ""}" reason={q(record.get("reason") or "")} '
-                f'resp={record["status"]}')
-        if record.get("impersonated"):
-            line += f" addedInfo={q(record['impersonated'])}"
-        record = dict(record, time=datetime.now(timezone.utc))
-        self._emit(logging.INFO, line, record)
-
-    def note(self, line, level=logging.INFO):
-        self._emit(level, line)
-
-    def lines(self):
-        with self._lock:
-            return [header + message for header, message in self._lines]
-
-    def messages(self):
-        with self._lock:
-            return [message for _header, message in self._lines]
-
-    def records(self):
-        with self._lock:
-            return list(self._records)
-
-    def clear(self):
-        with self._lock:
-            self._lines.clear()
-            self._records.clear()
 
 
 # ----------------------------------------------------------------------------- the server

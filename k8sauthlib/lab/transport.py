@@ -38,8 +38,17 @@ from urllib.parse import unquote
 
 from OpenSSL import SSL
 
-from .auth import UnreadableCertificate
-from .http1 import BadRequest, RequestReader, response_bytes
+from .connection import (
+    Closed,
+    Conn,
+    Park,
+    Yield,
+    drain,
+    peer_chain,
+    sniff,
+    ssl_text,
+)
+from .http1 import BadRequest, response_bytes
 from .wire import Request
 
 logger = logging.getLogger("k8sauthlib.lab")
@@ -57,53 +66,6 @@ WORKERS = 8                   # threads that serve connections with bytes ready 
 TURN = 16                     # requests a worker answers on one connection before serving others
 LINGER = 0.005                # how long a worker waits on its connection before handing it to the loop
 
-#: Go's net/http answer to plain HTTP on a TLS port (``tlsRecordHeaderLooksLikeHTTP``).
-_PLAIN_HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
-_HTTP_PREFIXES = (b"GET /", b"HEAD ", b"POST ", b"PUT /", b"OPTIO")
-
-
-class _Closed(Exception):
-    """The peer closed the connection (or the lab is stopping)."""
-
-
-# ------------------------------------------------------------------------- connections
-class _Conn:
-    """One client connection and where it stands: sniffing, TLS handshake, or HTTP."""
-
-    __slots__ = ("sock", "tls", "client", "state", "buf", "reader", "peer_chain", "out", "close_after",
-                 "deadline", "request_deadline", "prefix", "park_seq", "parked", "h2")
-
-    def __init__(self, sock, client, deadline):
-        self.sock = sock
-        self.tls = None
-        self.client = client
-        self.state = "sniff"        # sniff -> handshake -> http; "drain" after Go's plain-HTTP answer
-        self.buf = bytearray()
-        self.reader = RequestReader()
-        self.peer_chain = []
-        self.out = b""
-        self.close_after = False
-        self.deadline = deadline    # handshake deadline, later the current request's
-        self.request_deadline = None
-        self.prefix = b""
-        self.park_seq = 0
-        self.parked = False
-        self.h2 = None              # an H2Session when ALPN chose h2
-
-
-class _Yield(Exception):
-    """The connection has had its turn (a client pipelining without pause); serve others first."""
-
-
-class _Park(Exception):
-    """The connection waits for the socket (``write`` true: writable) until ``deadline``."""
-
-    def __init__(self, deadline, write=False):
-        super().__init__()
-        self.deadline = deadline
-        self.write = write
-
-
 class Transport:
     """Serve TLS connections on ``listener`` with ``handler``; see the module docstring.
 
@@ -111,7 +73,7 @@ class Transport:
         listener: a bound, listening, non-blocking socket.
         ctx: the pyOpenSSL server context (certificate, client-certificate request, ALPN).
         handler: ``handler(Request) -> Response``.
-        log: the lab's :class:`~k8sauthlib.lab.server.RequestLog` (handshake errors go to its
+        log: the lab's :class:`~k8sauthlib.lab.requestlog.RequestLog` (handshake errors go to its
             ``note``).
         name: a suffix for thread names.
     """
@@ -233,9 +195,9 @@ class Transport:
                 return
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Conn(sock, f"{addr[0]}:{addr[1]}", time.monotonic() + HANDSHAKE_TIMEOUT)
+            conn = Conn(sock, f"{addr[0]}:{addr[1]}", time.monotonic() + HANDSHAKE_TIMEOUT)
             self._conns.add(conn)
-            self._park_now(conn, _Park(conn.deadline))
+            self._park_now(conn, Park(conn.deadline))
 
     def _park_now(self, conn, park):
         """Wait for ``conn``'s socket; expire it at ``park.deadline``. Returns True when the loop
@@ -321,21 +283,21 @@ class Transport:
         while True:
             try:
                 if self._stopping.is_set():
-                    raise _Closed()
+                    raise Closed()
                 if conn.state == "sniff":
-                    self._sniff(conn)
+                    sniff(conn, self._ctx, self.log)
                 if conn.state == "handshake":
                     self._handshake(conn)
                 if conn.state == "drain":
-                    self._drain(conn)
+                    drain(conn)
                 self._serve(conn)
-            except _Park as park:
+            except Park as park:
                 if self._linger(conn, park):
                     continue
                 self._hand_back(conn, park)
-            except _Yield:
+            except Yield:
                 self._work.put(conn)
-            except (_Closed, SSL.Error, OSError):
+            except (Closed, SSL.Error, OSError):
                 self._close(conn)
             except Exception:  # a bug must not take the lab down; it is logged with its traceback
                 logger.exception("lab: unexpected error on connection from %s", conn.client)
@@ -361,62 +323,20 @@ class Transport:
         except (OSError, ValueError):
             return False
 
-    def _sniff(self, conn):
-        """Go's ``tlsRecordHeaderLooksLikeHTTP``: plain HTTP on the TLS port gets Go's 400 answer."""
-        if not conn.prefix:
-            try:
-                head = conn.sock.recv(1, socket.MSG_PEEK)
-            except BlockingIOError:
-                raise _Park(conn.deadline) from None
-            if not head:    # connected and closed without a byte (a TCP probe): Go logs EOF
-                self.log.note(f"http: TLS handshake error from {conn.client}: EOF")
-                raise _Closed()
-            if head in (b"\x16", b"\x15"):          # a TLS handshake or alert record: OpenSSL reads it
-                conn.tls = SSL.Connection(self._ctx, conn.sock)
-                conn.tls.set_accept_state()
-                conn.state = "handshake"
-                return
-        try:
-            data = conn.sock.recv(5 - len(conn.prefix))
-        except BlockingIOError:
-            raise _Park(conn.deadline) from None
-        conn.prefix += data
-        if data and len(conn.prefix) < 5:
-            raise _Park(conn.deadline)
-        if conn.prefix in _HTTP_PREFIXES:
-            self.log.note(f"http: TLS handshake error from {conn.client}: client sent an HTTP request to an HTTPS server")
-            conn.sock.send(_PLAIN_HTTP_ANSWER)
-            # Read what the client sent before closing, so that the kernel closes with a FIN
-            # rather than a reset and the client gets to read the answer.
-            conn.sock.shutdown(socket.SHUT_WR)
-            conn.state, conn.deadline = "drain", time.monotonic() + 2
-            return
-        self.log.note(f"http: TLS handshake error from {conn.client}: "
-                      + ("tls: first record does not look like a TLS handshake" if data else "EOF"))
-        raise _Closed()
-
-    def _drain(self, conn):
-        while True:
-            try:
-                if not conn.sock.recv(65536):
-                    raise _Closed()
-            except BlockingIOError:
-                raise _Park(conn.deadline) from None
-
     def _handshake(self, conn):
         try:
             conn.tls.do_handshake()
         except SSL.WantReadError:
-            raise _Park(conn.deadline) from None
+            raise Park(conn.deadline) from None
         except SSL.WantWriteError:
-            raise _Park(conn.deadline, write=True) from None
+            raise Park(conn.deadline, write=True) from None
         except (SSL.ZeroReturnError, SSL.SysCallError):
             self.log.note(f"http: TLS handshake error from {conn.client}: EOF")
-            raise _Closed() from None
+            raise Closed() from None
         except SSL.Error as exc:
-            self.log.note(f"http: TLS handshake error from {conn.client}: {_ssl_text(exc)}")
-            raise _Closed() from None
-        conn.peer_chain = _peer_chain(conn.tls)
+            self.log.note(f"http: TLS handshake error from {conn.client}: {ssl_text(exc)}")
+            raise Closed() from None
+        conn.peer_chain = peer_chain(conn.tls)
         conn.state = "http"
         if conn.tls.get_alpn_proto_negotiated() == b"h2":
             from .http2 import H2Session  # h2 and hpack load on the first HTTP/2 client (~45 ms)
@@ -424,7 +344,7 @@ class Transport:
             conn.out = conn.h2.start()
 
     def _serve(self, conn):
-        """Answer every complete request; raise _Park when more bytes (or room to write) are needed."""
+        """Answer every complete request; raise Park when more bytes (or room to write) are needed."""
         if conn.h2 is not None:
             return self._serve_h2(conn)
         served = 0
@@ -432,11 +352,11 @@ class Transport:
             if conn.out:
                 self._flush(conn)
                 if conn.close_after:
-                    raise _Closed()
+                    raise Closed()
             if self._stopping.is_set():
-                raise _Closed()
+                raise Closed()
             if served >= TURN:
-                raise _Yield()      # its next requests wait in conn.buf (and the socket)
+                raise Yield()      # its next requests wait in conn.buf (and the socket)
             try:
                 parsed = conn.reader.feed(conn.buf)
             except BadRequest as exc:
@@ -459,14 +379,14 @@ class Transport:
             data = conn.tls.recv(65536)
         except SSL.WantReadError:
             if conn.request_deadline is None:
-                raise _Park(time.monotonic() + IDLE_TIMEOUT) from None
-            raise _Park(conn.request_deadline) from None
+                raise Park(time.monotonic() + IDLE_TIMEOUT) from None
+            raise Park(conn.request_deadline) from None
         except SSL.WantWriteError:
-            raise _Park(conn.request_deadline or time.monotonic() + IDLE_TIMEOUT, write=True) from None
+            raise Park(conn.request_deadline or time.monotonic() + IDLE_TIMEOUT, write=True) from None
         except (SSL.ZeroReturnError, SSL.SysCallError):
-            raise _Closed() from None
+            raise Closed() from None
         if not data:
-            raise _Closed()
+            raise Closed()
         if conn.request_deadline is None:
             # Go's ReadHeaderTimeout runs from the first byte of a request.
             conn.request_deadline = time.monotonic() + READ_HEADER_TIMEOUT
@@ -477,11 +397,11 @@ class Transport:
             try:
                 sent = conn.tls.send(conn.out)
             except SSL.WantWriteError:
-                raise _Park(time.monotonic() + WRITE_TIMEOUT, write=True) from None
+                raise Park(time.monotonic() + WRITE_TIMEOUT, write=True) from None
             except SSL.WantReadError:
-                raise _Park(time.monotonic() + WRITE_TIMEOUT) from None
+                raise Park(time.monotonic() + WRITE_TIMEOUT) from None
             except (SSL.ZeroReturnError, SSL.SysCallError):
-                raise _Closed() from None
+                raise Closed() from None
             conn.out = conn.out[sent:]
 
     def _serve_h2(self, conn):
@@ -491,7 +411,7 @@ class Transport:
             if conn.out:
                 self._flush(conn)
             if conn.close_after or self._stopping.is_set():
-                raise _Closed()
+                raise Closed()
             if conn.buf:
                 data, conn.buf = bytes(conn.buf), bytearray()
                 try:
@@ -507,7 +427,7 @@ class Transport:
                 served += len(done)
                 if served >= TURN:
                     self._flush(conn)
-                    raise _Yield()
+                    raise Yield()
                 continue
             self._receive(conn)
 
@@ -521,32 +441,3 @@ class Transport:
         response = self._handle(conn, parsed)
         return response_bytes(response.status, response.content_type, response.headers, response.body,
                               parsed.keep_alive, parsed.method == "HEAD", parsed.version == "HTTP/1.0")
-
-
-def _peer_chain(tls):
-    """The certificates the client sent, leaf first, as ``cryptography`` objects.
-
-    A certificate that ``cryptography`` cannot read becomes an
-    :class:`~k8sauthlib.lab.auth.UnreadableCertificate`, which the authenticator turns into a 401.
-    """
-    try:
-        leaf = tls.get_peer_certificate(as_cryptography=True)
-    except Exception as exc:  # noqa: BLE001 - any parse failure of the client's bytes is bad input
-        return [UnreadableCertificate(str(exc) or exc.__class__.__name__)]
-    if leaf is None:
-        return []
-    try:
-        sent = tls.get_peer_cert_chain(as_cryptography=True) or []
-    except Exception:  # noqa: BLE001 - an unreadable intermediate only cannot help to verify
-        sent = []
-    # On the server side OpenSSL's chain usually omits the leaf; be robust either way.
-    return [leaf] + [c for c in sent if c != leaf]
-def _ssl_text(exc):
-    """A short text for a handshake failure (the OpenSSL reason strings)."""
-    try:
-        reasons = [entry[2] for entry in exc.args[0] if len(entry) >= 3]
-        if reasons:
-            return "; ".join(reasons)
-    except (IndexError, TypeError):
-        pass
-    return str(exc) or exc.__class__.__name__

@@ -147,3 +147,10 @@ def warning_header(text):
     """A ``Warning`` header value as kube-apiserver writes it: ``299 - "<text>"``, quotes escaped
     (``staging/src/k8s.io/apiserver/pkg/warning``, RFC 7234 section 5.5)."""
     return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def list_response(req, kind, items, resource_version):
+    """A ``<Kind>List``; its items carry no ``apiVersion``/``kind``, as kube-apiserver's typed lists."""
+    bare = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
+    return encode_object(req, 200, {"kind": kind.kind + "List", "apiVersion": kind.group_version,
+                                    "metadata": {"resourceVersion": resource_version}, "items": bare})
