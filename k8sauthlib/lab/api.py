@@ -104,8 +104,21 @@ class LabAPI:
         node_name: the Node's name (default: the mirror pods' node).
     """
 
-    def __init__(self, authenticator, authorizer, pods, server_address, started, log=None, *,
-                 kubernetes_version=DEFAULT_VERSION, state_dir=None, pki_dir=None, log_lines=None, node_name=None):
+    def __init__(
+        self,
+        authenticator,
+        authorizer,
+        pods,
+        server_address,
+        started,
+        log=None,
+        *,
+        kubernetes_version=DEFAULT_VERSION,
+        state_dir=None,
+        pki_dir=None,
+        log_lines=None,
+        node_name=None,
+    ):
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.pods = {p.name: p for p in pods}
@@ -121,13 +134,15 @@ class LabAPI:
         if state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="k8sauthlib-lab-")
             state_dir = self._tmp.name
-        self.store = ObjectStore(Path(state_dir) / "objects", STORED_KINDS,
-                                 on_error=lambda message: logger.error("%s", message))
+        self.store = ObjectStore(
+            Path(state_dir) / "objects", STORED_KINDS, on_error=lambda message: logger.error("%s", message)
+        )
         attach = getattr(authorizer, "attach_store", None)
         if attach:
             attach(self.store)
-        self.rest = RestHandler(self.store, authorizer,
-                                strategies={CERTIFICATE_SIGNING_REQUEST: CSRStrategy(authorizer, pki_dir)})
+        self.rest = RestHandler(
+            self.store, authorizer, strategies={CERTIFICATE_SIGNING_REQUEST: CSRStrategy(authorizer, pki_dir)}
+        )
         self.resources = ReadOnlyResources(self.store, self.rest, self.pods, self.node_name, server_address, started)
         self._seed()
 
@@ -138,9 +153,11 @@ class LabAPI:
         from 1.33 (``staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go``).
         """
         import dataclasses
+
         if self.minor < CREDENTIAL_ID_SINCE and CREDENTIAL_ID_KEY in (identity.extra or {}):
-            identity = dataclasses.replace(identity, extra={k: v for k, v in identity.extra.items()
-                                                            if k != CREDENTIAL_ID_KEY})
+            identity = dataclasses.replace(
+                identity, extra={k: v for k, v in identity.extra.items() if k != CREDENTIAL_ID_KEY}
+            )
         if self.minor < UID_SINCE and getattr(identity, "uid", ""):
             identity = dataclasses.replace(identity, uid="")
         return identity
@@ -155,10 +172,19 @@ class LabAPI:
         ``rbac/bootstrap-roles`` post-start hook, :mod:`.bootstrap`). An existing bootstrap object
         marked ``autoupdate`` gets back missing permissions and subjects (:func:`.bootstrap.reconcile`)."""
         stamp = rfc3339(self.started)
-        objects = [(NAMESPACE, {"kind": "Namespace", "apiVersion": "v1",
-                                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
-                                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
-                   for name in ("default", "kube-node-lease", "kube-public", "kube-system")]
+        objects = [
+            (
+                NAMESPACE,
+                {
+                    "kind": "Namespace",
+                    "apiVersion": "v1",
+                    "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                },
+            )
+            for name in ("default", "kube-node-lease", "kube-public", "kube-system")
+        ]
         objects += [(CLUSTER_ROLE, o) for o in bootstrap.cluster_roles()]
         objects += [(CLUSTER_ROLE_BINDING, o) for o in bootstrap.cluster_role_bindings()]
         for kind, obj in objects:
@@ -174,8 +200,9 @@ class LabAPI:
             meta["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8sauthlib-lab/{kind.resource}/{meta['name']}"))
             meta["resourceVersion"] = self.store.next_resource_version()
             meta["creationTimestamp"] = stamp
-            update_managed_fields(kind, None, obj, "kube-apiserver", "Update", stamp,
-                                  skip=("spec", "status") if kind is NAMESPACE else ())
+            update_managed_fields(
+                kind, None, obj, "kube-apiserver", "Update", stamp, skip=("spec", "status") if kind is NAMESPACE else ()
+            )
             self.store.put(kind, obj)
         self.rest.aggregate_cluster_roles()
 
@@ -183,24 +210,36 @@ class LabAPI:
     def handle(self, req):
         started = time.perf_counter()
         audit_id = str(uuid.uuid4())
-        record = {"audit_id": audit_id, "method": req.method, "uri": req.target, "client": req.client,
-                  "user_agent": req.headers.get("user-agent", "")}
+        record = {
+            "audit_id": audit_id,
+            "method": req.method,
+            "uri": req.target,
+            "client": req.client,
+            "user_agent": req.headers.get("user-agent", ""),
+        }
         attrs = request_info(req.method, req.path, req.query)
         record["verb"] = attrs.verb
-        record["log_verb"] = normalized_verb(req.method, attrs, req.query,
-                                             apply=req.headers.get("content-type") == patching.APPLY)
+        record["log_verb"] = normalized_verb(
+            req.method, attrs, req.query, apply=req.headers.get("content-type") == patching.APPLY
+        )
         try:
             response = self._serve(req, attrs, record)
         except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
             logger.exception("lab: error handling %s %s", req.method, req.target)
             record.setdefault("decision", "error")
-            response = json_response(500, status_object(500, "InternalError", f"Internal error occurred: {exc}",
-                                                        {"causes": [{"message": str(exc)}]}))
+            response = json_response(
+                500,
+                status_object(
+                    500, "InternalError", f"Internal error occurred: {exc}", {"causes": [{"message": str(exc)}]}
+                ),
+            )
         response = prettify(req, response)
         warnings = [("Warning", warning_header(w)) for w in req.warnings]
-        response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + warnings + response.headers
+        response.headers = (
+            [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + warnings + response.headers
+        )
         record["status"] = response.status
-        record["latency"] = time.perf_counter() - started     # seconds; httplog's latency= (WithLogging)
+        record["latency"] = time.perf_counter() - started  # seconds; httplog's latency= (WithLogging)
         self.log(record)
         return response
 
@@ -213,19 +252,23 @@ class LabAPI:
         identity = self._as_of_version(result.identity)
         record.update(user=identity.user, groups=list(identity.groups), via=result.via)
         authenticated = identity
-        impersonated = impersonation.impersonate(req.headers, identity,
-                                                 lambda a: self.authorizer.authorize(authenticated, a),
-                                                 request_uri=req.target)
+        impersonated = impersonation.impersonate(
+            req.headers, identity, lambda a: self.authorizer.authorize(authenticated, a), request_uri=req.target
+        )
         if isinstance(impersonated, StatusError):
             record.update(decision="forbid", reason="impersonation refused", authorizer="impersonation")
             return _status_error_response(impersonated)
         if impersonated is not identity:
-            record.update(impersonated=impersonation.log_text(identity, impersonated),
-                          user=impersonated.user, groups=list(impersonated.groups))
+            record.update(
+                impersonated=impersonation.log_text(identity, impersonated),
+                user=impersonated.user,
+                groups=list(impersonated.groups),
+            )
         identity = impersonated
         decision = self.authorizer.authorize(identity, attrs)
-        record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
-                      authorizer=decision.authorizer)
+        record.update(
+            decision="allow" if decision.allowed else "forbid", reason=decision.reason, authorizer=decision.authorizer
+        )
         if not decision.allowed:
             message, details = forbidden_message(attrs, identity.user, decision.reason)
             return json_response(403, status_object(403, "Forbidden", message, details))
@@ -244,21 +287,25 @@ class LabAPI:
             if handler is None:
                 if path in ("/apis", "/api") or path.startswith(("/api/", "/apis/")) and self._group_path(path):
                     return self._not_found_status()
-                return Response(404, b"404 page not found\n", "text/plain; charset=utf-8",
-                                [("X-Content-Type-Options", "nosniff")])
+                return Response(
+                    404, b"404 page not found\n", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")]
+                )
             if method not in ("GET", "HEAD"):
                 return self._method_not_allowed()
             return handler()
         group_version = attrs.api_version if attrs.api_prefix == "api" else f"{attrs.api_group}/{attrs.api_version}"
         if attrs.api_group in REAL_GROUPS:
-            return json_response(404, status_object(404, "NotFound", not_served_message(
-                f"the API group {attrs.api_group}"), {}))
+            return json_response(
+                404, status_object(404, "NotFound", not_served_message(f"the API group {attrs.api_group}"), {})
+            )
         if group_version == "v1" and attrs.resource in REAL_CORE_RESOURCES:
-            return json_response(404, status_object(404, "NotFound", not_served_message(attrs.resource),
-                                                    {"kind": attrs.resource}))
+            return json_response(
+                404, status_object(404, "NotFound", not_served_message(attrs.resource), {"kind": attrs.resource})
+            )
         if group_version not in GROUP_RESOURCES:
-            return Response(404, b"404 page not found\n", "text/plain; charset=utf-8",
-                            [("X-Content-Type-Options", "nosniff")])
+            return Response(
+                404, b"404 page not found\n", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")]
+            )
         kind = by_resource(group_version, attrs.resource)
         if kind is not None:
             if wants_table(req) and attrs.verb in ("get", "list") and not attrs.subresource:
@@ -303,26 +350,37 @@ class LabAPI:
             "/": lambda: json_response(200, {"paths": self._root_paths()}, indent=2),
             "/version": lambda: json_response(200, self.version_info, indent=2),
             "/openapi/v3": lambda: json_response(200, openapi.index_document()),
-            "/healthz": text, "/livez": text, "/readyz": text,
-            "/api": lambda: json_response(200, {
-                "kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}]}),
-            "/api/v1": lambda: json_response(200, {"kind": "APIResourceList", "groupVersion": "v1",
-                                                   "resources": GROUP_RESOURCES["v1"]}),
-            "/apis": lambda: json_response(200, {"kind": "APIGroupList", "apiVersion": "v1",
-                                                 "groups": [self._api_group(g) for g in API_GROUPS]}),
+            "/healthz": text,
+            "/livez": text,
+            "/readyz": text,
+            "/api": lambda: json_response(
+                200,
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}],
+                },
+            ),
+            "/api/v1": lambda: json_response(
+                200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": GROUP_RESOURCES["v1"]}
+            ),
+            "/apis": lambda: json_response(
+                200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self._api_group(g) for g in API_GROUPS]}
+            ),
         }
         for group in API_GROUPS:
             gv = f"{group}/v1"
-            docs[f"/apis/{group}"] = (lambda g=group: json_response(200, {"kind": "APIGroup", "apiVersion": "v1",
-                                                                          **self._api_group(g)}))
-            docs[f"/apis/{gv}"] = (lambda gv=gv: json_response(200, {"kind": "APIResourceList", "apiVersion": "v1",
-                                                                      "groupVersion": gv,
-                                                                      "resources": GROUP_RESOURCES[gv]}))
+            docs[f"/apis/{group}"] = lambda g=group: json_response(
+                200, {"kind": "APIGroup", "apiVersion": "v1", **self._api_group(g)}
+            )
+            docs[f"/apis/{gv}"] = lambda gv=gv: json_response(
+                200,
+                {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": GROUP_RESOURCES[gv]},
+            )
         if path == "/openapi/v2":
             return lambda: Response(200, openapi.v2_document(), OPENAPI_V2_PROTOBUF)
         if path.startswith("/openapi/v3/"):
-            document = openapi.group_version_document(path[len("/openapi/v3/"):])
+            document = openapi.group_version_document(path[len("/openapi/v3/") :])
             if document is not None:
                 return lambda: json_response(200, document)
         return docs.get(path)
@@ -353,6 +411,10 @@ class LabAPI:
 def _status_error_response(error):
     """A :class:`~k8sauthlib.lab.apierrors.StatusError` as the response kube-apiserver sends."""
     if error.plain:
-        return Response(error.code, (error.message + "\n").encode("utf-8"), "text/plain; charset=utf-8",
-                        [("X-Content-Type-Options", "nosniff")])
+        return Response(
+            error.code,
+            (error.message + "\n").encode("utf-8"),
+            "text/plain; charset=utf-8",
+            [("X-Content-Type-Options", "nosniff")],
+        )
     return json_response(error.code, error.status)

@@ -70,8 +70,14 @@ def request_info(method, path, query=""):
             return nonresource  # kube-apiserver: "unable to determine kind and namespace from url"
         verb, parts, via_special = parts[0], parts[1:], True
     else:
-        verb = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update",
-                "PATCH": "patch", "DELETE": "delete"}.get(method, "")
+        verb = {
+            "POST": "create",
+            "GET": "get",
+            "HEAD": "get",
+            "PUT": "update",
+            "PATCH": "patch",
+            "DELETE": "delete",
+        }.get(method, "")
     namespace = ""
     if parts[0] == "namespaces":
         if len(parts) > 1:
@@ -90,9 +96,19 @@ def request_info(method, path, query=""):
                     name = value.lstrip("=")
     if not name and verb == "delete":
         verb = "deletecollection"
-    return RequestAttributes(verb=verb, path=path, is_resource_request=True, api_prefix=prefix,
-                             api_group=group, api_version=version, namespace=namespace,
-                             resource=resource, subresource=subresource, name=name, parts=tuple(parts))
+    return RequestAttributes(
+        verb=verb,
+        path=path,
+        is_resource_request=True,
+        api_prefix=prefix,
+        api_group=group,
+        api_version=version,
+        namespace=namespace,
+        resource=resource,
+        subresource=subresource,
+        name=name,
+        parts=tuple(parts),
+    )
 
 
 __all__ = ["ANONYMOUS_USER", "PRIVILEGED_GROUP", "UNAUTHENTICATED_GROUP", "RequestAttributes", "request_info"]

@@ -26,25 +26,40 @@ class Closed(Exception):
 class Conn:
     """One client connection and where it stands: sniffing, TLS handshake, or HTTP."""
 
-    __slots__ = ("sock", "tls", "client", "state", "buf", "reader", "peer_chain", "out", "close_after",
-                 "deadline", "request_deadline", "prefix", "park_seq", "parked", "h2")
+    __slots__ = (
+        "sock",
+        "tls",
+        "client",
+        "state",
+        "buf",
+        "reader",
+        "peer_chain",
+        "out",
+        "close_after",
+        "deadline",
+        "request_deadline",
+        "prefix",
+        "park_seq",
+        "parked",
+        "h2",
+    )
 
     def __init__(self, sock, client, deadline):
         self.sock = sock
         self.tls = None
         self.client = client
-        self.state = "sniff"        # sniff -> handshake -> http; "drain" after Go's plain-HTTP answer
+        self.state = "sniff"  # sniff -> handshake -> http; "drain" after Go's plain-HTTP answer
         self.buf = bytearray()
         self.reader = RequestReader()
         self.peer_chain = []
         self.out = b""
         self.close_after = False
-        self.deadline = deadline    # handshake deadline, later the current request's
+        self.deadline = deadline  # handshake deadline, later the current request's
         self.request_deadline = None
         self.prefix = b""
         self.park_seq = 0
         self.parked = False
-        self.h2 = None              # an H2Session when ALPN chose h2
+        self.h2 = None  # an H2Session when ALPN chose h2
 
 
 class Yield(Exception):
@@ -70,10 +85,10 @@ def sniff(conn, ctx, log):
             head = conn.sock.recv(1, socket.MSG_PEEK)
         except BlockingIOError:
             raise Park(conn.deadline) from None
-        if not head:    # connected and closed without a byte (a TCP probe): Go logs EOF
+        if not head:  # connected and closed without a byte (a TCP probe): Go logs EOF
             log.note(f"http: TLS handshake error from {conn.client}: EOF")
             raise Closed()
-        if head in (b"\x16", b"\x15"):          # a TLS handshake or alert record: OpenSSL reads it
+        if head in (b"\x16", b"\x15"):  # a TLS handshake or alert record: OpenSSL reads it
             conn.tls = SSL.Connection(ctx, conn.sock)
             conn.tls.set_accept_state()
             conn.state = "handshake"
@@ -93,9 +108,12 @@ def sniff(conn, ctx, log):
         conn.sock.shutdown(socket.SHUT_WR)
         conn.state, conn.deadline = "drain", time.monotonic() + 2
         return
-    log.note(f"http: TLS handshake error from {conn.client}: "
-                  + ("tls: first record does not look like a TLS handshake" if data else "EOF"))
+    log.note(
+        f"http: TLS handshake error from {conn.client}: "
+        + ("tls: first record does not look like a TLS handshake" if data else "EOF")
+    )
     raise Closed()
+
 
 def drain(conn):
     """Read (and drop) what a plain-HTTP client still sends, until it closes."""

@@ -25,8 +25,9 @@ def wants_table(req):
 
 def object_not_found(resource, name):
     """kube-apiserver's 404 for a named object that does not exist."""
-    return json_response(404, status_object(404, "NotFound", f'{resource} "{name}" not found',
-                                            {"name": name, "kind": resource}))
+    return json_response(
+        404, status_object(404, "NotFound", f'{resource} "{name}" not found', {"name": name, "kind": resource})
+    )
 
 
 def parse_time(text):
@@ -53,7 +54,7 @@ class ReadOnlyResources:
         self.node_name = node_name
         self.server_address = server_address
         self.started = started
-        self._list_memo = {}        # kind -> (key, objects, encoded list): see list_or_get
+        self._list_memo = {}  # kind -> (key, objects, encoded list): see list_or_get
 
     @property
     def resource_version(self):
@@ -68,12 +69,19 @@ class ReadOnlyResources:
         include = "Object" if "includeObject=Object" in (req.query or "") else "PartialObjectMetadata"
         rows = []
         for obj in objects:
-            row_object = dict(obj, kind=obj.get("kind"), apiVersion=obj.get("apiVersion")) if include == "Object" else {
-                "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+            row_object = (
+                dict(obj, kind=obj.get("kind"), apiVersion=obj.get("apiVersion"))
+                if include == "Object"
+                else {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
+            )
             rows.append({"cells": cells(obj), "object": row_object})
-        table = {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-                 "metadata": {"resourceVersion": self.resource_version},
-                 "columnDefinitions": list(columns), "rows": rows}
+        table = {
+            "kind": "Table",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": {"resourceVersion": self.resource_version},
+            "columnDefinitions": list(columns),
+            "rows": rows,
+        }
         return encode_object(req, 200, table)
 
     def stored_table(self, req, attrs, kind):
@@ -84,8 +92,9 @@ class ReadOnlyResources:
             objects = [obj]
         else:
             objects = self.rest.select(req, attrs, kind, self.store.list(kind, attrs.namespace))
-        return self.table(req, objects, kind.columns,
-                           lambda o: kind.row(o, self.age(parse_time(o["metadata"]["creationTimestamp"]))))
+        return self.table(
+            req, objects, kind.columns, lambda o: kind.row(o, self.age(parse_time(o["metadata"]["creationTimestamp"])))
+        )
 
     def list_or_get(self, req, attrs, *, resource, kind_name, objects, fields, columns, cells, shared=False):
         """List/get for the read-only resources; ``objects`` are full objects.
@@ -95,20 +104,34 @@ class ReadOnlyResources:
         if req.method not in ("GET", "HEAD") or attrs.verb not in ("get", "list"):
             if attrs.verb == "watch":
                 return json_response(405, status_object(405, "MethodNotAllowed", WATCH_REFUSED, {}))
-            return json_response(405, status_object(
-                405, "MethodNotAllowed", f"the k8sauthlib lab serves {resource} read-only (get, list): it runs no "
-                                         f"controllers or kubelet to act on them", {}))
+            return json_response(
+                405,
+                status_object(
+                    405,
+                    "MethodNotAllowed",
+                    f"the k8sauthlib lab serves {resource} read-only (get, list): it runs no "
+                    f"controllers or kubelet to act on them",
+                    {},
+                ),
+            )
         if attrs.verb == "get":
-            selected = [o for o in objects if o["metadata"]["name"] == attrs.name
-                        and o["metadata"].get("namespace", "") == attrs.namespace]
+            selected = [
+                o
+                for o in objects
+                if o["metadata"]["name"] == attrs.name and o["metadata"].get("namespace", "") == attrs.namespace
+            ]
             if not selected:
                 return object_not_found(resource, attrs.name)
         else:
             labels = parse_label_selector(req.query)
             terms = parse_field_selector(req.query, kind_name)
-            selected = [o for o in objects
-                        if (not attrs.namespace or o["metadata"].get("namespace") == attrs.namespace)
-                        and labels_match(o["metadata"].get("labels") or {}, labels) and fields_match(fields(o), terms)]
+            selected = [
+                o
+                for o in objects
+                if (not attrs.namespace or o["metadata"].get("namespace") == attrs.namespace)
+                and labels_match(o["metadata"].get("labels") or {}, labels)
+                and fields_match(fields(o), terms)
+            ]
         if wants_table(req):
             return self.table(req, selected, columns, cells)
         if attrs.verb == "get":
@@ -118,8 +141,16 @@ class ReadOnlyResources:
         if memo is not None and memo[0] == key:
             return Response(200, memo[2])
         items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in selected]
-        response = encode_object(req, 200, {"kind": kind_name + "List", "apiVersion": "v1",
-                                            "metadata": {"resourceVersion": self.resource_version}, "items": items})
+        response = encode_object(
+            req,
+            200,
+            {
+                "kind": kind_name + "List",
+                "apiVersion": "v1",
+                "metadata": {"resourceVersion": self.resource_version},
+                "items": items,
+            },
+        )
         if shared:
             # The encoded list, kept with the objects it was made of: while they live, an equal key
             # (the same objects, the same resource version) means the same bytes.
@@ -134,54 +165,116 @@ class ReadOnlyResources:
         ages = {p.name: self.age(p.created) for p in self.mirror_pods.values()}
 
         def cells(pod):
-            return [pod["metadata"]["name"], f"0/{len(pod['spec'].get('containers') or [])}", LAB_POD_REASON, "0",
-                    ages[pod["metadata"]["name"]], "<none>", pod["spec"]["nodeName"], "<none>", "<none>"]
+            return [
+                pod["metadata"]["name"],
+                f"0/{len(pod['spec'].get('containers') or [])}",
+                LAB_POD_REASON,
+                "0",
+                ages[pod["metadata"]["name"]],
+                "<none>",
+                pod["spec"]["nodeName"],
+                "<none>",
+                "<none>",
+            ]
 
         def fields(pod):
             spec, status = pod["spec"], pod["status"]
-            return {"metadata.name": pod["metadata"]["name"], "metadata.namespace": pod["metadata"]["namespace"],
-                    "spec.nodeName": spec.get("nodeName", ""), "spec.restartPolicy": spec.get("restartPolicy", ""),
-                    "spec.schedulerName": spec.get("schedulerName", ""),
-                    "spec.serviceAccountName": spec.get("serviceAccountName", ""),
-                    "spec.hostNetwork": str(bool(spec.get("hostNetwork"))).lower(),
-                    "status.phase": status.get("phase", ""), "status.podIP": status.get("podIP", ""),
-                    "status.podIPs": "", "status.nominatedNodeName": status.get("nominatedNodeName", "")}
+            return {
+                "metadata.name": pod["metadata"]["name"],
+                "metadata.namespace": pod["metadata"]["namespace"],
+                "spec.nodeName": spec.get("nodeName", ""),
+                "spec.restartPolicy": spec.get("restartPolicy", ""),
+                "spec.schedulerName": spec.get("schedulerName", ""),
+                "spec.serviceAccountName": spec.get("serviceAccountName", ""),
+                "spec.hostNetwork": str(bool(spec.get("hostNetwork"))).lower(),
+                "status.phase": status.get("phase", ""),
+                "status.podIP": status.get("podIP", ""),
+                "status.podIPs": "",
+                "status.nominatedNodeName": status.get("nominatedNodeName", ""),
+            }
 
-        return self.list_or_get(req, attrs, resource="pods", kind_name="Pod", objects=objects, fields=fields,
-                                 columns=POD_COLUMNS, cells=cells, shared=True)
+        return self.list_or_get(
+            req,
+            attrs,
+            resource="pods",
+            kind_name="Pod",
+            objects=objects,
+            fields=fields,
+            columns=POD_COLUMNS,
+            cells=cells,
+            shared=True,
+        )
 
     def nodes(self, req, attrs, identity):
-        node = nodes_module.node_object(self.node_name, self.started, self.resource_version,
-                                 self.server_address.rsplit(":", 1)[0])
+        node = nodes_module.node_object(
+            self.node_name, self.started, self.resource_version, self.server_address.rsplit(":", 1)[0]
+        )
+
         def fields(o):
             return {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
 
         now = datetime.now(timezone.utc)
-        return self.list_or_get(req, attrs, resource="nodes", kind_name="Node", objects=[node], fields=fields,
-                                 columns=nodes_module.NODE_COLUMNS, cells=lambda o: nodes_module.node_cells(o, now))
+        return self.list_or_get(
+            req,
+            attrs,
+            resource="nodes",
+            kind_name="Node",
+            objects=[node],
+            fields=fields,
+            columns=nodes_module.NODE_COLUMNS,
+            cells=lambda o: nodes_module.node_cells(o, now),
+        )
 
     def service_object(self, name):
         port = int(self.server_address.rsplit(":", 1)[1])
-        return {"kind": "Service", "apiVersion": "v1",
-                "metadata": {"name": name, "namespace": "default",
-                             "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-svc/" + name)),
-                             "resourceVersion": self.resource_version, "creationTimestamp": rfc3339(self.started),
-                             "labels": {"component": "apiserver", "provider": "kubernetes"}},
-                "spec": {"ports": [{"name": "https", "protocol": "TCP", "port": 443, "targetPort": port}],
-                         "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
-                         "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                         "internalTrafficPolicy": "Cluster"},
-                "status": {"loadBalancer": {}}}
+        return {
+            "kind": "Service",
+            "apiVersion": "v1",
+            "metadata": {
+                "name": name,
+                "namespace": "default",
+                "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-svc/" + name)),
+                "resourceVersion": self.resource_version,
+                "creationTimestamp": rfc3339(self.started),
+                "labels": {"component": "apiserver", "provider": "kubernetes"},
+            },
+            "spec": {
+                "ports": [{"name": "https", "protocol": "TCP", "port": 443, "targetPort": port}],
+                "clusterIP": "10.96.0.1",
+                "clusterIPs": ["10.96.0.1"],
+                "type": "ClusterIP",
+                "sessionAffinity": "None",
+                "ipFamilies": ["IPv4"],
+                "ipFamilyPolicy": "SingleStack",
+                "internalTrafficPolicy": "Cluster",
+            },
+            "status": {"loadBalancer": {}},
+        }
 
     def services(self, req, attrs, identity):
         # The "kubernetes" Service in "default" is kept by kube-apiserver itself; the lab has no
         # CoreDNS, so kube-system has no kube-dns Service and cluster-info prints only the
         # control plane line.
         objects = [self.service_object("kubernetes")]
+
         def fields(o):
             return {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"]["namespace"]}
 
-        return self.list_or_get(req, attrs, resource="services", kind_name="Service", objects=objects, fields=fields,
-                                 columns=SERVICE_COLUMNS,
-                                 cells=lambda o: [o["metadata"]["name"], "ClusterIP", "10.96.0.1", "<none>", "443/TCP",
-                                                  self.age(self.started), "<none>"])
+        return self.list_or_get(
+            req,
+            attrs,
+            resource="services",
+            kind_name="Service",
+            objects=objects,
+            fields=fields,
+            columns=SERVICE_COLUMNS,
+            cells=lambda o: [
+                o["metadata"]["name"],
+                "ClusterIP",
+                "10.96.0.1",
+                "<none>",
+                "443/TCP",
+                self.age(self.started),
+                "<none>",
+            ],
+        )

@@ -66,12 +66,14 @@ class RequestLog:
         groups = ",".join(q(g) for g in record.get("groups") or [])
         user = "<none>" if record.get("user") is None else q(record["user"])
         latency = format_duration(timedelta(seconds=record.get("latency") or 0.0))
-        line = (f'"HTTP" verb="{record.get("log_verb") or record["verb"]}" URI={q(record["uri"])} '
-                f'latency={q(latency)} userAgent={q(record.get("user_agent") or "")} '
-                f'audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
-                f'user={user} groups=[{groups}] decision="{record["decision"]}" '
-                f'authorizer="{record.get("authorizer") or ""}" reason={q(record.get("reason") or "")} '
-                f'resp={record["status"]}')
+        line = (
+            f'"HTTP" verb="{record.get("log_verb") or record["verb"]}" URI={q(record["uri"])} '
+            f"latency={q(latency)} userAgent={q(record.get('user_agent') or '')} "
+            f'audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
+            f'user={user} groups=[{groups}] decision="{record["decision"]}" '
+            f'authorizer="{record.get("authorizer") or ""}" reason={q(record.get("reason") or "")} '
+            f"resp={record['status']}"
+        )
         if record.get("impersonated"):
             line += f" addedInfo={q(record['impersonated'])}"
         record = dict(record, time=datetime.now(timezone.utc))

@@ -60,6 +60,7 @@ logger = logging.getLogger("k8sauthlib.lab")
 # notebooks that want the lines add a handler (or read LabServer.log_lines()).
 logger.addHandler(logging.NullHandler())
 
+
 def read_manifest_flags(manifest_path):
     """The ``--flag=value`` arguments of a static Pod manifest's first container, as a dict.
 
@@ -138,9 +139,19 @@ class LabServer:
         LabError: a file named by the manifest is missing, or the port is taken.
     """
 
-    def __init__(self, directory, port=None, *, host="127.0.0.1", node_name=None, rbac_dir=None, create=True,
-                 kubernetes_version="1.32"):
+    def __init__(
+        self,
+        directory,
+        port=None,
+        *,
+        host="127.0.0.1",
+        node_name=None,
+        rbac_dir=None,
+        create=True,
+        kubernetes_version="1.32",
+    ):
         from ..kube.kubeadm import KubeadmTree
+
         self.directory = Path(directory)
         self.tree = KubeadmTree(self.directory)
         self.host = host
@@ -149,7 +160,8 @@ class LabServer:
         self.rbac_dir = Path(rbac_dir) if rbac_dir is not None else self.tree.rbac_dir
         self.create = create
         from .discovery import parse_version
-        parse_version(kubernetes_version)          # ValueError naming the supported range, before any socket
+
+        parse_version(kubernetes_version)  # ValueError naming the supported range, before any socket
         self.kubernetes_version = kubernetes_version
         self.port = None
         self.flags = {}
@@ -211,8 +223,9 @@ class LabServer:
             # kube-apiserver: "AnonymousAuth is not allowed with the AlwaysAllow authorizer. Resetting AnonymousAuth to false."
             authenticator.anonymous = False
         try:
-            policy = PolicyFiles(self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR),
-                                 base=policy_objects)
+            policy = PolicyFiles(
+                self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR), base=policy_objects
+            )
         except InputError as exc:
             raise LabError(str(exc)) from None
         self.started_at = datetime.now(timezone.utc).replace(microsecond=0)
@@ -228,9 +241,18 @@ class LabServer:
         listener.setblocking(False)
         self._listener = listener
         self.port = listener.getsockname()[1]
-        self.api = LabAPI(authenticator, Authorizer(policy, modes), pods, f"{self.host}:{self.port}",
-                          self.started_at, log=self.log.request, kubernetes_version=self.kubernetes_version,
-                          state_dir=self.tree.rbac_dir.parent, log_lines=self.log.lines, node_name=self.node_name)
+        self.api = LabAPI(
+            authenticator,
+            Authorizer(policy, modes),
+            pods,
+            f"{self.host}:{self.port}",
+            self.started_at,
+            log=self.log.request,
+            kubernetes_version=self.kubernetes_version,
+            state_dir=self.tree.rbac_dir.parent,
+            log_lines=self.log.lines,
+            node_name=self.node_name,
+        )
         self._transport = Transport(listener, ctx, self.api.handle, self.log, name=str(self.port))
         self._transport.start()
         self._wait_ready()
@@ -238,8 +260,10 @@ class LabServer:
             self.tree.set_server(self.url)
         except (InputError, OSError) as exc:
             self.log.note(f"admin.conf not pointed at {self.url}: {exc}", logging.WARNING)
-        self.log.note(f'"Serving securely" address="{self.host}:{self.port}" anonymous-auth={str(authenticator.anonymous).lower()} '
-                      f'authorization-mode="{",".join(modes)}" rbac-files={len(policy.current().sources)} mirror-pods={len(pods)}')
+        self.log.note(
+            f'"Serving securely" address="{self.host}:{self.port}" anonymous-auth={str(authenticator.anonymous).lower()} '
+            f'authorization-mode="{",".join(modes)}" rbac-files={len(policy.current().sources)} mirror-pods={len(pods)}'
+        )
         return self
 
     def stop(self):
@@ -282,9 +306,12 @@ class LabServer:
         if self.tree.exists():
             return
         if not self.create:
-            raise LabError(f"{self.directory} is not a kubeadm tree (no pki/ca.crt or "
-                           f"manifests/kube-apiserver.yaml) and create=False")
+            raise LabError(
+                f"{self.directory} is not a kubeadm tree (no pki/ca.crt or "
+                f"manifests/kube-apiserver.yaml) and create=False"
+            )
         from ..kube.kubeadm import KubeadmTree
+
         try:
             KubeadmTree.create_lab(self.directory)
         except InputError as exc:
@@ -293,7 +320,7 @@ class LabServer:
     def _path_flag(self, name, required=True):
         if not self.flags and self.tree.exists():
             try:
-                self.flags = self.tree.apiserver_flags()   # e.g. ca_file asked before start()
+                self.flags = self.tree.apiserver_flags()  # e.g. ca_file asked before start()
             except InputError as exc:
                 raise LabError(str(exc)) from None
         value = self.flags.get(name)
@@ -306,6 +333,7 @@ class LabServer:
 
     def _read_certs(self, flag):
         from cryptography import x509
+
         path = self._path_flag(flag)
         try:
             certs = x509.load_pem_x509_certificates(path.read_bytes())
@@ -322,21 +350,26 @@ class LabServer:
             if not self.flags.get("requestheader-username-headers"):
                 pass  # kube-apiserver builds no request header authenticator without username headers
             elif self._path_flag("requestheader-client-ca-file").exists():
+
                 def names(flag, default):
                     value = self.flags.get(flag)
                     return tuple(v for v in value.split(",") if v) if value is not None else default
+
                 requestheader = RequestHeaderConfig(
                     ca=self._read_certs("requestheader-client-ca-file"),
                     allowed_names=names("requestheader-allowed-names", ()),
                     username_headers=names("requestheader-username-headers", ()),
                     group_headers=names("requestheader-group-headers", ()),
-                    extra_prefixes=names("requestheader-extra-headers-prefix", ()))
+                    extra_prefixes=names("requestheader-extra-headers-prefix", ()),
+                )
             else:
                 # kube-apiserver would not start; the lab runs without the front-proxy
                 # authenticator and says so.
-                self.log.note(f'--requestheader-client-ca-file={self.flags["requestheader-client-ca-file"]}: '
-                              f"no such file in the lab; the front-proxy (request header) authenticator is off",
-                              logging.WARNING)
+                self.log.note(
+                    f"--requestheader-client-ca-file={self.flags['requestheader-client-ca-file']}: "
+                    f"no such file in the lab; the front-proxy (request header) authenticator is off",
+                    logging.WARNING,
+                )
         cert_file, key_file = self._path_flag("tls-cert-file"), self._path_flag("tls-private-key-file")
         ctx = SSL.Context(SSL.TLS_SERVER_METHOD)
         ctx.set_min_proto_version(SSL.TLS1_2_VERSION)

@@ -60,11 +60,12 @@ logger = logging.getLogger("k8sauthlib.lab")
 READ_HEADER_TIMEOUT = 32.0
 IDLE_TIMEOUT = 90.0
 HANDSHAKE_TIMEOUT = READ_HEADER_TIMEOUT
-BODY_TIMEOUT = 60.0           # kube-apiserver's default --request-timeout bounds a request's handler
-WRITE_TIMEOUT = 60.0          # a client that does not read its answer loses the connection
-WORKERS = 8                   # threads that serve connections with bytes ready (waiting ones need none)
-TURN = 16                     # requests a worker answers on one connection before serving others
-LINGER = 0.005                # how long a worker waits on its connection before handing it to the loop
+BODY_TIMEOUT = 60.0  # kube-apiserver's default --request-timeout bounds a request's handler
+WRITE_TIMEOUT = 60.0  # a client that does not read its answer loses the connection
+WORKERS = 8  # threads that serve connections with bytes ready (waiting ones need none)
+TURN = 16  # requests a worker answers on one connection before serving others
+LINGER = 0.005  # how long a worker waits on its connection before handing it to the loop
+
 
 class Transport:
     """Serve TLS connections on ``listener`` with ``handler``; see the module docstring.
@@ -109,9 +110,10 @@ class Transport:
         self._selector = selectors.DefaultSelector()
         # epoll and kqueue take registrations from any thread while another waits; then a worker
         # hands a connection back itself, without waking the loop (one hop less per request).
-        self._direct = isinstance(self._selector, tuple(getattr(selectors, name) for name in
-                                                         ("EpollSelector", "KqueueSelector")
-                                                         if hasattr(selectors, name)))
+        self._direct = isinstance(
+            self._selector,
+            tuple(getattr(selectors, name) for name in ("EpollSelector", "KqueueSelector") if hasattr(selectors, name)),
+        )
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -123,8 +125,10 @@ class Transport:
         self._conns = set()
         self._work = queue.SimpleQueue()
         self._loop_thread = threading.Thread(target=self._loop, name=f"lab-loop-{self.name}", daemon=True)
-        self._workers = [threading.Thread(target=self._worker, name=f"lab-worker-{self.name}-{i}", daemon=True)
-                         for i in range(WORKERS)]
+        self._workers = [
+            threading.Thread(target=self._worker, name=f"lab-worker-{self.name}-{i}", daemon=True)
+            for i in range(WORKERS)
+        ]
         for thread in [self._loop_thread] + self._workers:
             thread.start()
 
@@ -189,7 +193,7 @@ class Transport:
                 sock, addr = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:   # EMFILE and the like: say so, and let the backlog wait a moment
+            except OSError as exc:  # EMFILE and the like: say so, and let the backlog wait a moment
                 self.log.note(f"http: Accept error: {exc.strerror or exc}; retrying in 50ms", logging.ERROR)
                 time.sleep(0.05)
                 return
@@ -218,7 +222,7 @@ class Transport:
         conn.park_seq += 1
         conn.parked = True
         heapq.heappush(self._heap, (park.deadline, next(self._seq), conn, conn.park_seq))
-        if len(self._heap) > 4 * len(self._conns) + 64:    # drop entries of connections served since
+        if len(self._heap) > 4 * len(self._conns) + 64:  # drop entries of connections served since
             self._heap = [e for e in self._heap if e[2].parked and e[2].park_seq == e[3]]
             heapq.heapify(self._heap)
         self._selector.register(conn.sock, selectors.EVENT_WRITE if park.write else selectors.EVENT_READ, conn)
@@ -240,9 +244,10 @@ class Transport:
                     local = "{}:{}".format(*conn.sock.getsockname()[:2])
                 except OSError:
                     local = "?"
-                self.log.note(f"http: TLS handshake error from {conn.client}: "
-                              f"read tcp {local}->{conn.client}: i/o timeout")
-            self._close(conn)   # Go closes a connection whose header or idle time ran out, silently
+                self.log.note(
+                    f"http: TLS handshake error from {conn.client}: read tcp {local}->{conn.client}: i/o timeout"
+                )
+            self._close(conn)  # Go closes a connection whose header or idle time ran out, silently
 
     def _hand_back(self, conn, park):
         """(Worker) give ``conn`` back to the loop to wait on its socket."""
@@ -257,12 +262,12 @@ class Transport:
         try:
             self._wake_w.send(b"\0")
         except (BlockingIOError, OSError):
-            pass    # a wake-up byte is already pending, or the lab is stopping
+            pass  # a wake-up byte is already pending, or the lab is stopping
 
     def _close(self, conn):
         if conn.tls is not None and conn.state == "http":
             try:
-                conn.tls.shutdown()     # close_notify, as Go's conn.Close does
+                conn.tls.shutdown()  # close_notify, as Go's conn.Close does
             except (SSL.Error, OSError):
                 pass
         try:
@@ -340,6 +345,7 @@ class Transport:
         conn.state = "http"
         if conn.tls.get_alpn_proto_negotiated() == b"h2":
             from .http2 import H2Session  # h2 and hpack load on the first HTTP/2 client (~45 ms)
+
             conn.h2 = H2Session()
             conn.out = conn.h2.start()
 
@@ -356,7 +362,7 @@ class Transport:
             if self._stopping.is_set():
                 raise Closed()
             if served >= TURN:
-                raise Yield()      # its next requests wait in conn.buf (and the socket)
+                raise Yield()  # its next requests wait in conn.buf (and the socket)
             try:
                 parsed = conn.reader.feed(conn.buf)
             except BadRequest as exc:
@@ -406,6 +412,7 @@ class Transport:
 
     def _serve_h2(self, conn):
         from .http2 import H2Closed
+
         session, served = conn.h2, 0
         while True:
             if conn.out:
@@ -433,11 +440,25 @@ class Transport:
 
     def _handle(self, conn, parsed):
         path, _, query = parsed.target.partition("?")
-        request = Request(method=parsed.method, path=unquote(path), query=query, headers=parsed.headers,
-                          body=parsed.body, peer_chain=conn.peer_chain, client=conn.client)
+        request = Request(
+            method=parsed.method,
+            path=unquote(path),
+            query=query,
+            headers=parsed.headers,
+            body=parsed.body,
+            peer_chain=conn.peer_chain,
+            client=conn.client,
+        )
         return self._handler(request)
 
     def _respond(self, conn, parsed):
         response = self._handle(conn, parsed)
-        return response_bytes(response.status, response.content_type, response.headers, response.body,
-                              parsed.keep_alive, parsed.method == "HEAD", parsed.version == "HTTP/1.0")
+        return response_bytes(
+            response.status,
+            response.content_type,
+            response.headers,
+            response.body,
+            parsed.keep_alive,
+            parsed.method == "HEAD",
+            parsed.version == "HTTP/1.0",
+        )

@@ -9,7 +9,6 @@ defaults from ``pkg/apis/rbac/v1/defaults.go``. Error texts follow
 errors as ``[a, b]``, each one a ``details.causes`` entry).
 """
 
-
 from ..go.text import go_quote
 from .apierrors import (
     RawValue,
@@ -52,7 +51,7 @@ def apply_defaults(kind, obj):
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj["status"] = {"phase": (obj.get("status") or {}).get("phase") or "Active"}
         labels = obj["metadata"].setdefault("labels", {})
-        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]   # NamespaceDefaultLabelName (1.22+)
+        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]  # NamespaceDefaultLabelName (1.22+)
     return obj
 
 
@@ -79,11 +78,19 @@ def _rule_errors(rule, namespaced, path):
     urls = rule.get("nonResourceURLs") or []
     if urls:
         if namespaced:
-            errors.append(invalid(f"{path}.nonResourceURLs", _go_strings(urls),
-                                     "namespaced rules cannot apply to non-resource URLs"))
+            errors.append(
+                invalid(
+                    f"{path}.nonResourceURLs", _go_strings(urls), "namespaced rules cannot apply to non-resource URLs"
+                )
+            )
         if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
-            errors.append(invalid(f"{path}.nonResourceURLs", _go_strings(urls),
-                                     "rules cannot apply to both regular resources and non-resource URLs"))
+            errors.append(
+                invalid(
+                    f"{path}.nonResourceURLs",
+                    _go_strings(urls),
+                    "rules cannot apply to both regular resources and non-resource URLs",
+                )
+            )
         return errors
     if not rule.get("apiGroups"):
         errors.append(required(f"{path}.apiGroups", "resource rules must supply at least one api group"))
@@ -131,8 +138,12 @@ def validate(kind, obj, old=None):
             errors += _rule_errors(rule, kind.namespaced, f"rules[{i}]")
         aggregation = obj.get("aggregationRule")
         if aggregation is not None and not aggregation.get("clusterRoleSelectors"):
-            errors.append(required("aggregationRule.clusterRoleSelectors",
-                                   "at least one clusterRoleSelector required if aggregationRule is non-nil"))
+            errors.append(
+                required(
+                    "aggregationRule.clusterRoleSelectors",
+                    "at least one clusterRoleSelector required if aggregationRule is non-nil",
+                )
+            )
     elif kind in RBAC_KINDS:
         errors += _binding_errors(kind, obj)
         if old is not None and (old.get("roleRef") or {}) != (obj.get("roleRef") or {}):
