@@ -8,6 +8,10 @@
 - ``tls_handshake``: a real TLS handshake on 127.0.0.1 (port 0) between two ``ssl`` contexts;
   ``server_context`` / ``client_context`` build those contexts from our certificates.
 - ``pem_file``: write PEM bytes to a file under ``tmp_path`` (keys with mode 0600).
+- ``rbac_authorizer``: the lab's authorizer over kube-apiserver's bootstrap RBAC policy plus the
+  Roles and bindings of a YAML text; ``kubeadm_admin``: the identity of kubeadm's ``admin.conf``
+  (``kubeadm:cluster-admins``, with its credential-id); ``authenticated_user(name, *groups)``:
+  any other user a client certificate names.
 """
 
 from __future__ import annotations
@@ -56,8 +60,15 @@ def _ext(cert: x509.Certificate, cls):
 
 def _key_usage_set(cert) -> set[str]:
     ku = _ext(cert, x509.KeyUsage).value
-    names = ["digital_signature", "content_commitment", "key_encipherment", "data_encipherment",
-             "key_agreement", "key_cert_sign", "crl_sign"]
+    names = [
+        "digital_signature",
+        "content_commitment",
+        "key_encipherment",
+        "data_encipherment",
+        "key_agreement",
+        "key_cert_sign",
+        "crl_sign",
+    ]
     found = {n for n in names if getattr(ku, n)}
     if ku.key_agreement:
         found |= {n for n in ("encipher_only", "decipher_only") if getattr(ku, n)}
@@ -154,11 +165,13 @@ _counter = itertools.count()
 @pytest.fixture
 def pem_file(tmp_path):
     """``pem_file(data, name=None, mode=0o644) -> Path``: write bytes to a fresh file in ``tmp_path``."""
+
     def write(data: bytes, name: str | None = None, mode: int = 0o644):
         path = tmp_path / (name or f"file{next(_counter)}.pem")
         path.write_bytes(data)
         path.chmod(mode)
         return path
+
     return write
 
 
@@ -170,6 +183,7 @@ def server_context(pem_file):
     With ``client_ca`` the server requires a client certificate issued by it (like nginx's
     ``ssl_verify_client on``).
     """
+
     def make(cert, client_ca=None):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(pem_file(cert.chain_pem), pem_file(cert.key_pem, mode=0o600))
@@ -177,17 +191,20 @@ def server_context(pem_file):
             ctx.verify_mode = ssl.CERT_REQUIRED
             ctx.load_verify_locations(cadata=getattr(client_ca, "cert_pem", client_ca).decode())
         return ctx
+
     return make
 
 
 @pytest.fixture
 def client_context(pem_file):
     """``client_context(trust, cert=None)``: a TLS client trusting ``trust``, optionally presenting ``cert``."""
+
     def make(trust, cert=None):
         ctx = ssl.create_default_context(cadata=getattr(trust, "cert_pem", trust).decode())
         if cert is not None:
             ctx.load_cert_chain(pem_file(cert.chain_pem), pem_file(cert.key_pem, mode=0o600))
         return ctx
+
     return make
 
 
@@ -262,3 +279,40 @@ def now():
     """The current time, aware UTC, whole seconds."""
     return datetime.now(timezone.utc).replace(microsecond=0)
 
+
+# ----------------------------------------------------------------------------- the lab's RBAC
+@pytest.fixture(scope="session")
+def rbac_authorizer():
+    """``rbac_authorizer(yaml_text)``: an :class:`~k8sauthlib.lab.auth.Authorizer` over the bootstrap
+    policy (the default ClusterRoles and bindings) and the objects of ``yaml_text``."""
+    from k8sauthlib.lab import bootstrap
+    from k8sauthlib.lab.auth import Authorizer
+    from k8sauthlib.lab.rbac import parse_objects
+
+    def build(yaml_text):
+        policy = bootstrap.policy()
+        policy.add(*parse_objects(yaml_text))
+        return Authorizer(policy)
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def authenticated_user():
+    """``authenticated_user(name, *groups)``: the identity a client certificate with CN=name,
+    O=groups gives, ``system:authenticated`` added as kube-apiserver adds it."""
+    from k8sauthlib.pki.identity import Identity
+
+    return lambda name, *groups: Identity(name, (*groups, "system:authenticated"))
+
+
+@pytest.fixture(scope="session")
+def kubeadm_admin():
+    """kubeadm's ``admin.conf`` user (1.29+): group ``kubeadm:cluster-admins``, with a credential-id."""
+    from k8sauthlib.pki.identity import Identity
+
+    return Identity(
+        "kubernetes-admin",
+        ("kubeadm:cluster-admins", "system:authenticated"),
+        extra={"authentication.kubernetes.io/credential-id": ["X509SHA256=ab"]},
+    )

@@ -14,12 +14,14 @@ import k8sauthlib as k8s
 from k8sauthlib.lab import LabError
 from k8sauthlib.pki.identity import certificate_identifier
 
-pytestmark = pytest.mark.skipif(subprocess.run(["which", "curl"], capture_output=True).returncode != 0,
-                                reason="needs curl on PATH")
+pytestmark = pytest.mark.skipif(
+    subprocess.run(["which", "curl"], capture_output=True).returncode != 0, reason="needs curl on PATH"
+)
 
-UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",'
-                     b'"reason":"Unauthorized","code":401}\n')
-
+UNAUTHORIZED_BODY = (
+    b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",'
+    b'"reason":"Unauthorized","code":401}\n'
+)
 
 
 def curl(url, ca_file, cert=None, key=None):
@@ -49,8 +51,10 @@ def test_anonymous_auth_false_in_the_manifest(tmp_path):
         admin.write("admin", tmp_path)
         from cryptography import x509
         from cryptography.x509.oid import NameOID
-        empty_cn = ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters")]),
-                            key="ecdsa-p256")
+
+        empty_cn = ca.issue(
+            subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "system:masters")]), key="ecdsa-p256"
+        )
         empty_cn.write("empty-cn", tmp_path)
         assert curl(lab.url + "/version", lab.ca_file)[0] == 200
         assert curl(lab.url + "/api", lab.ca_file)[0] == 403
@@ -73,7 +77,7 @@ def test_anonymous_auth_false_in_the_manifest(tmp_path):
 def test_manifest_pointing_at_a_missing_file_is_a_clear_error(tmp_path):
     directory = tmp_path / "kubernetes"
     with k8s.LabServer(directory):
-        pass   # make sure the tree exists
+        pass  # make sure the tree exists
     set_flag(directory / "manifests/kube-apiserver.yaml", "client-ca-file", "/etc/kubernetes/pki/nope.crt")
     with pytest.raises(LabError, match="--client-ca-file=.*nope.crt"):
         k8s.LabServer(directory).start()
@@ -81,8 +85,13 @@ def test_manifest_pointing_at_a_missing_file_is_a_clear_error(tmp_path):
 
 def _lab_up(directory, *extra):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.Popen([sys.executable, "-m", "k8sauthlib", "lab", "up", "--dir", str(directory), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "k8sauthlib", "lab", "up", "--dir", str(directory), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -138,8 +147,9 @@ def test_front_proxy_ca_changes_what_kube_apiserver_logs_and_does(tmp_path):
     proxy_client.write("front-proxy-client", tmp_path)
     ca = k8s.CA.load(directory / "pki/ca.crt", directory / "pki/ca.key")
     ca.issue_client_cert("kubernetes-admin", ["kubeadm:cluster-admins"], key="ecdsa-p256").write("admin", tmp_path)
-    ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")]),
-             key="ecdsa-p256").write("empty-cn", tmp_path)
+    ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")]), key="ecdsa-p256").write(
+        "empty-cn", tmp_path
+    )
     foreign = k8s.CA.create("some-other-ca", key="ecdsa-p256").issue_client_cert("mallory", key="ecdsa-p256")
     foreign.write("foreign", tmp_path)
 
@@ -154,24 +164,60 @@ def test_front_proxy_ca_changes_what_kube_apiserver_logs_and_does(tmp_path):
         assert curl(lab.url + "/api", lab.ca_file, *pem("admin"))[0] == 200
         assert curl(lab.url + "/version", lab.ca_file, *pem("foreign")) == (401, UNAUTHORIZED_BODY)
         ident = certificate_identifier(foreign.cert)
-        assert last_auth_error(lab) == ('"Unable to authenticate the request" err="[x509: certificate signed by unknown '
-                                        f'authority, verifying certificate {ident} failed: x509: certificate signed by '
-                                        'unknown authority]"')
+        assert last_auth_error(lab) == (
+            '"Unable to authenticate the request" err="[x509: certificate signed by unknown '
+            f"authority, verifying certificate {ident} failed: x509: certificate signed by "
+            'unknown authority]"'
+        )
         assert curl(lab.url + "/version", lab.ca_file, *pem("empty-cn")) == (401, UNAUTHORIZED_BODY)
-        assert last_auth_error(lab) == '"Unable to authenticate the request" err="x509: certificate signed by unknown authority"'
+        assert (
+            last_auth_error(lab)
+            == '"Unable to authenticate the request" err="x509: certificate signed by unknown authority"'
+        )
 
         review = subprocess.run(
-            ["curl", "-sS", "--cacert", str(lab.ca_file), "--cert", str(pem("front-proxy-client")[0]),
-             "--key", str(pem("front-proxy-client")[1]), "-H", "X-Remote-User: bob", "-H", "X-Remote-Group: dev",
-             "-H", "Content-Type: application/json", "--data", "{}",
-             lab.url + "/apis/authentication.k8s.io/v1/selfsubjectreviews"], capture_output=True, timeout=30)
+            [
+                "curl",
+                "-sS",
+                "--cacert",
+                str(lab.ca_file),
+                "--cert",
+                str(pem("front-proxy-client")[0]),
+                "--key",
+                str(pem("front-proxy-client")[1]),
+                "-H",
+                "X-Remote-User: bob",
+                "-H",
+                "X-Remote-Group: dev",
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                "{}",
+                lab.url + "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            ],
+            capture_output=True,
+            timeout=30,
+        )
         info = json.loads(review.stdout)["status"]["userInfo"]
         assert (info["username"], info["groups"]) == ("bob", ["dev", "system:authenticated"])
         # The same certificate without the header is nobody: the cluster CA did not sign it.
         assert curl(lab.url + "/version", lab.ca_file, *pem("front-proxy-client")) == (401, UNAUTHORIZED_BODY)
 
-        token = subprocess.run(["curl", "-sS", "--cacert", str(lab.ca_file), "-H", "Authorization: Bearer abc.def",
-                                "-w", "\n%{http_code}", lab.url + "/version"], capture_output=True, timeout=30)
+        token = subprocess.run(
+            [
+                "curl",
+                "-sS",
+                "--cacert",
+                str(lab.ca_file),
+                "-H",
+                "Authorization: Bearer abc.def",
+                "-w",
+                "\n%{http_code}",
+                lab.url + "/version",
+            ],
+            capture_output=True,
+            timeout=30,
+        )
         assert token.stdout.rpartition(b"\n")[2] == b"401"
         assert last_auth_error(lab) == '"Unable to authenticate the request" err="invalid bearer token"'
 
@@ -188,11 +234,32 @@ def test_without_a_front_proxy_ca_an_empty_cn_is_anonymous(tmp_path):
     for name in ("front-proxy-ca.crt", "front-proxy-ca.key"):
         (directory / "pki" / name).unlink()
     ca = tree.ca()
-    ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")]),
-             key="ecdsa-p256").write("empty-cn", tmp_path)
+    ca.issue(subject=x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")]), key="ecdsa-p256").write(
+        "empty-cn", tmp_path
+    )
     with k8s.LabServer(directory) as lab:
         assert lab.api.authenticator.requestheader is None
         assert any("front-proxy" in line for line in lab.log_lines())
         status, body = curl(lab.url + "/api", lab.ca_file, tmp_path / "empty-cn.pem", tmp_path / "empty-cn-key.pem")
         assert status == 403
         assert json.loads(body)["message"] == 'forbidden: User "system:anonymous" cannot get path "/api"'
+
+
+def test_lab_up_in_process_leaves_no_handler_on_a_closed_stream(tmp_path, capsys):
+    """``lab up`` logs to the stderr it was started with, and only while it runs: a handler left on
+    the lab's logger after main() returned wrote every later lab line of the process into a stream
+    its caller had closed (pytest printed "--- Logging error ---")."""
+    import logging
+
+    from k8sauthlib.cli import main
+
+    log = logging.getLogger("k8sauthlib.lab")
+    before = (list(log.handlers), log.level, log.propagate)
+    (tmp_path / "a-file").write_text("not a kubeadm tree\n")
+    assert main(["lab", "up", "--dir", str(tmp_path / "a-file"), "--port", "0"]) == 1
+    assert "a-file" in capsys.readouterr().err  # it ran, and said what was wrong
+    assert (list(log.handlers), log.level, log.propagate) == before
+    # a lab started afterwards in this process logs without touching the old stream
+    with k8s.LabServer(tmp_path / "lab2") as lab:
+        lab.log.note("after main()")
+    assert "--- Logging error ---" not in capsys.readouterr().err

@@ -17,12 +17,16 @@ from k8sauthlib.lab.store import ObjectStore, update_managed_fields
 
 def test_merge_and_strategic_patches():
     current = {"metadata": {"labels": {"a": "1", "b": "2"}, "finalizers": ["x"]}, "rules": [{"verbs": ["get"]}]}
-    assert merge_patch(current, {"metadata": {"labels": {"a": None, "c": "3"}}})["metadata"]["labels"] == \
-        {"b": "2", "c": "3"}
-    patched = strategic_merge_patch(current, {"metadata": {"finalizers": ["y"], "$setElementOrder/finalizers": ["x"]},
-                                              "rules": [{"verbs": ["list"]}]})
-    assert patched["metadata"]["finalizers"] == ["x", "y"]            # patchStrategy merge
-    assert patched["rules"] == [{"verbs": ["list"]}]                  # atomic list: replaced
+    assert merge_patch(current, {"metadata": {"labels": {"a": None, "c": "3"}}})["metadata"]["labels"] == {
+        "b": "2",
+        "c": "3",
+    }
+    patched = strategic_merge_patch(
+        current,
+        {"metadata": {"finalizers": ["y"], "$setElementOrder/finalizers": ["x"]}, "rules": [{"verbs": ["list"]}]},
+    )
+    assert patched["metadata"]["finalizers"] == ["x", "y"]  # patchStrategy merge
+    assert patched["rules"] == [{"verbs": ["list"]}]  # atomic list: replaced
     assert strategic_merge_patch(current, {"metadata": {"$patch": "replace", "name": "n"}})["metadata"] == {"name": "n"}
     with pytest.raises(PatchError):
         strategic_merge_patch(current, {"metadata": {"$patch": "explode"}})
@@ -30,8 +34,10 @@ def test_merge_and_strategic_patches():
 
 def test_json_patch_rfc6902():
     doc = {"rules": [{"verbs": ["get"]}]}
-    assert json_patch(doc, [{"op": "add", "path": "/rules/0/verbs/-", "value": "list"}])["rules"][0]["verbs"] == \
-        ["get", "list"]
+    assert json_patch(doc, [{"op": "add", "path": "/rules/0/verbs/-", "value": "list"}])["rules"][0]["verbs"] == [
+        "get",
+        "list",
+    ]
     assert json_patch(doc, [{"op": "remove", "path": "/rules/0"}]) == {"rules": []}
     with pytest.raises(PatchError) as err:
         json_patch(doc, [{"op": "replace", "path": "/nope/0", "value": 1}])
@@ -41,11 +47,17 @@ def test_json_patch_rfc6902():
 
 
 def test_managed_fields_follow_the_fields_each_manager_changed():
-    obj = {"kind": "Role", "apiVersion": "rbac.authorization.k8s.io/v1",
-           "metadata": {"name": "r", "labels": {"a": "1"}}, "rules": [{"verbs": ["get"]}]}
+    obj = {
+        "kind": "Role",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": {"name": "r", "labels": {"a": "1"}},
+        "rules": [{"verbs": ["get"]}],
+    }
     update_managed_fields(ROLE, None, obj, "kubectl-create", "Update", "T0")
-    assert obj["metadata"]["managedFields"][0]["fieldsV1"] == {"f:metadata": {"f:labels": {".": {}, "f:a": {}}},
-                                                               "f:rules": {}}
+    assert obj["metadata"]["managedFields"][0]["fieldsV1"] == {
+        "f:metadata": {"f:labels": {".": {}, "f:a": {}}},
+        "f:rules": {},
+    }
     new = yaml.safe_load(yaml.safe_dump(obj))
     new["metadata"]["labels"]["b"] = "2"
     update_managed_fields(ROLE, obj, new, "kubectl-label", "Update", "T1")
@@ -60,7 +72,8 @@ def test_escalation_text_is_kube_apiservers():
     missing = escalation.uncovered(owner, wanted)
     assert sorted(escalation.compact_string(r) for r in escalation.compact_rules(missing)) == [
         '{APIGroups:[""], Resources:["pods"], Verbs:["delete"]}',
-        '{APIGroups:[""], Resources:["secrets"], Verbs:["get" "delete"]}']
+        '{APIGroups:[""], Resources:["secrets"], Verbs:["get" "delete"]}',
+    ]
     assert escalation.uncovered([PolicyRule(("*",), ("*",), ("*",))], wanted) == []
 
 
@@ -77,9 +90,12 @@ def test_bootstrap_view_edit_admin_are_aggregated():
 def test_store_round_trip_and_unreadable_file_skipped(tmp_path):
     errors = []
     store = ObjectStore(tmp_path, (ROLE, ROLE_BINDING), on_error=errors.append)
-    obj = {"kind": "Role", "apiVersion": "rbac.authorization.k8s.io/v1",
-           "metadata": {"name": "r", "namespace": "ns", "resourceVersion": store.next_resource_version()},
-           "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}]}
+    obj = {
+        "kind": "Role",
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "metadata": {"name": "r", "namespace": "ns", "resourceVersion": store.next_resource_version()},
+        "rules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}],
+    }
     store.put(ROLE, obj)
     (tmp_path / "rbac.authorization.k8s.io" / "roles" / "ns" / "broken.yaml").write_text("kind: [unclosed")
     again = ObjectStore(tmp_path, (ROLE, ROLE_BINDING), on_error=errors.append)
@@ -91,10 +107,19 @@ def test_store_round_trip_and_unreadable_file_skipped(tmp_path):
 
 def test_bad_rbac_object_is_skipped_alone_with_one_log_line(tmp_path):
     logged = []
-    good = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "ok"},
-            "subjects": [{"kind": "User", "name": "u"}], "roleRef": {"kind": "ClusterRole", "name": "view"}}
-    bad = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "bad"},
-           "rules": [{"verbs": 5}]}
+    good = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": "ok"},
+        "subjects": [{"kind": "User", "name": "u"}],
+        "roleRef": {"kind": "ClusterRole", "name": "view"},
+    }
+    bad = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "bad"},
+        "rules": [{"verbs": 5}],
+    }
     (tmp_path / "mixed.yaml").write_text(yaml.safe_dump_all([good, bad]))
     (tmp_path / "notyaml.yaml").write_text("a: [")
     files = PolicyFiles(tmp_path, on_error=logged.append, base=bootstrap.policy_objects)
@@ -103,7 +128,7 @@ def test_bad_rbac_object_is_skipped_alone_with_one_log_line(tmp_path):
     assert ("ClusterRole", "", "bad") not in policy.roles
     assert len(logged) == 2 and all(line.startswith("RBAC object skipped: ") for line in logged)
     files.current()
-    assert len(logged) == 2                                   # said once, not on every request
+    assert len(logged) == 2  # said once, not on every request
 
 
 def test_bootstrap_objects_marked_autoupdate_are_reconciled(tmp_path):
@@ -118,4 +143,4 @@ def test_bootstrap_objects_marked_autoupdate_are_reconciled(tmp_path):
     api.store.put(CLUSTER_ROLE, custom)
     again = LabAPI(None, Authorizer(PolicyFiles(None)), [], "127.0.0.1:1", started, state_dir=tmp_path)
     assert len(again.store.get(CLUSTER_ROLE, "", "system:basic-user")["rules"]) == 2
-    assert again.store.get(CLUSTER_ROLE, "", "system:discovery")["rules"] == []   # autoupdate false: left alone
+    assert again.store.get(CLUSTER_ROLE, "", "system:discovery")["rules"] == []  # autoupdate false: left alone

@@ -23,8 +23,10 @@ import k8sauthlib as k8s
 from k8sauthlib.pki.identity import UID_OID
 
 REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
-UNAUTHORIZED_BODY = (b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",'
-                     b'"reason":"Unauthorized","code":401}\n')
+UNAUTHORIZED_BODY = (
+    b'{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized",'
+    b'"reason":"Unauthorized","code":401}\n'
+)
 
 
 @pytest.fixture(scope="module")
@@ -50,30 +52,45 @@ def pki(lab, tmp_path_factory):
     def raw_cert(name, subject, extensions=()):
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(timezone.utc)
-        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
-                   .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(ca_cert.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        )
         for extension in extensions:
             builder = builder.add_extension(extension, critical=False)
         cert = builder.sign(ca_key, hashes.SHA256())
         (out_dir / f"{name}.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        (out_dir / f"{name}-key.pem").write_bytes(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        (out_dir / f"{name}-key.pem").write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
 
     def name(*uids):
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "uid-user"),
-                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")]
-                         + [x509.NameAttribute(UID_OID, u) for u in uids])
+        return x509.Name(
+            [x509.NameAttribute(NameOID.COMMON_NAME, "uid-user"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dev")]
+            + [x509.NameAttribute(UID_OID, u) for u in uids]
+        )
 
     raw_cert("one-uid", name("4f2c"))
     raw_cert("two-uids", name("a", "b"))
     # An authorityInfoAccess whose bytes are cut short: OpenSSL's handshake does not read it,
     # cryptography cannot (and Go's x509.ParseCertificate would refuse it in the handshake).
-    raw_cert("bad-ext", name(), [x509.UnrecognizedExtension(x509.oid.ExtensionOID.AUTHORITY_INFORMATION_ACCESS,
-                                                            b"\x30\x03\x82\x01")])
-    return {n: (str(out_dir / f"{n}.pem"), str(out_dir / f"{n}-key.pem"))
-            for n in ("admin", "proxy", "one-uid", "two-uids", "bad-ext")}
+    raw_cert(
+        "bad-ext",
+        name(),
+        [x509.UnrecognizedExtension(x509.oid.ExtensionOID.AUTHORITY_INFORMATION_ACCESS, b"\x30\x03\x82\x01")],
+    )
+    return {
+        n: (str(out_dir / f"{n}.pem"), str(out_dir / f"{n}-key.pem"))
+        for n in ("admin", "proxy", "one-uid", "two-uids", "bad-ext")
+    }
 
 
 def tls_socket(lab, cert=None, timeout=30):
@@ -99,7 +116,7 @@ def read_response(conn):
     if "content-length" in headers:
         while len(body) < int(headers["content-length"]):
             body += conn.recv(65536)
-    else:   # Go's error answers have no length: they end with the connection
+    else:  # Go's error answers have no length: they end with the connection
         try:
             while chunk := conn.recv(65536):
                 body += chunk
@@ -123,43 +140,73 @@ def go_error(status_line, body):
 # ------------------------------------------------------------------ Transfer-Encoding
 def test_chunked_body_is_read(lab, pki):
     body = b"2\r\n{}\r\n0\r\n\r\n"
-    status, _, _, answer = exchange(lab, b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\n"
-                                    b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
-                                    b"Connection: close\r\n\r\n" + body, pki["admin"])
+    status, _, _, answer = exchange(
+        lab,
+        b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+        b"Connection: close\r\n\r\n" + body,
+        pki["admin"],
+    )
     assert status == 201
     assert json.loads(answer)["status"]["userInfo"]["username"] == "kubernetes-admin"
 
 
-@pytest.mark.parametrize("encoding", [b"Transfer-Encoding: gzip\r\n", b"Transfer-Encoding: gzip, chunked\r\n",
-                                      b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n"])
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        b"Transfer-Encoding: gzip\r\n",
+        b"Transfer-Encoding: gzip, chunked\r\n",
+        b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+    ],
+)
 def test_other_transfer_encodings_are_501_as_go_answers(lab, pki, encoding):
-    status, reason, headers, body = exchange(lab, b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\n"
-                                             + encoding + b"\r\n2\r\n{}\r\n0\r\n\r\n", pki["admin"])
+    status, reason, headers, body = exchange(
+        lab,
+        b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\n" + encoding + b"\r\n2\r\n{}\r\n0\r\n\r\n",
+        pki["admin"],
+    )
     assert (status, reason, body) == (501, "Not Implemented", b"Unsupported transfer encoding")
     assert headers == {"content-type": "text/plain; charset=utf-8", "connection": "close"}
 
 
 def test_transfer_encoding_is_ignored_on_http_1_0(lab, pki):
-    status, _, _, _ = exchange(lab, b"POST " + REVIEW.encode() + b" HTTP/1.0\r\nTransfer-Encoding: gzip\r\n"
-                               b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}", pki["admin"])
+    status, _, _, _ = exchange(
+        lab,
+        b"POST " + REVIEW.encode() + b" HTTP/1.0\r\nTransfer-Encoding: gzip\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+        pki["admin"],
+    )
     assert status == 201
 
 
 # ---------------------------------------------------------------------- Content-Length
 def _post_with(lab, pki, length_headers):
-    return exchange(lab, b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n"
-                    b"Content-Type: application/json\r\n" + length_headers + b"\r\n{}", pki["admin"])
+    return exchange(
+        lab,
+        b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\n" + length_headers + b"\r\n{}",
+        pki["admin"],
+    )
 
 
-@pytest.mark.parametrize("lengths", [b"Content-Length: 2\r\n", b"Content-Length:  2 \r\n",
-                                     b"Content-Length: 2\r\nContent-Length: 2\r\n"])
+@pytest.mark.parametrize(
+    "lengths", [b"Content-Length: 2\r\n", b"Content-Length:  2 \r\n", b"Content-Length: 2\r\nContent-Length: 2\r\n"]
+)
 def test_good_content_lengths(lab, pki, lengths):
     assert _post_with(lab, pki, lengths)[0] == 201
 
 
-@pytest.mark.parametrize("lengths", [b"Content-Length: +2\r\n", b"Content-Length: -2\r\n", b"Content-Length: 0_2\r\n",
-                                     b"Content-Length: 0x2\r\n", b"Content-Length: \r\n",
-                                     b"Content-Length: 2\r\nContent-Length: 3\r\n"])
+@pytest.mark.parametrize(
+    "lengths",
+    [
+        b"Content-Length: +2\r\n",
+        b"Content-Length: -2\r\n",
+        b"Content-Length: 0_2\r\n",
+        b"Content-Length: 0x2\r\n",
+        b"Content-Length: \r\n",
+        b"Content-Length: 2\r\nContent-Length: 3\r\n",
+    ],
+)
 def test_bad_content_lengths_are_400_as_go_answers(lab, pki, lengths):
     status, reason, _, body = _post_with(lab, pki, lengths)
     assert (status, reason, body) == (400, "Bad Request", b"400 Bad Request")
@@ -172,17 +219,23 @@ def test_lf_only_lines_are_accepted_as_go_accepts_them(lab, pki):
 
 
 def test_host_header_rules(lab, pki):
-    assert exchange(lab, b"GET /version HTTP/1.0\r\n\r\n", pki["admin"])[0] == 200   # HTTP/1.0 needs no Host
-    assert exchange(lab, b"GET /version HTTP/1.1\r\nConnection: close\r\n\r\n", pki["admin"])[::3] == \
-        (400, b"400 Bad Request: missing required Host header")
-    assert exchange(lab, b"GET /version HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", pki["admin"])[::3] == \
-        (400, b"400 Bad Request: too many Host headers")
+    assert exchange(lab, b"GET /version HTTP/1.0\r\n\r\n", pki["admin"])[0] == 200  # HTTP/1.0 needs no Host
+    assert exchange(lab, b"GET /version HTTP/1.1\r\nConnection: close\r\n\r\n", pki["admin"])[::3] == (
+        400,
+        b"400 Bad Request: missing required Host header",
+    )
+    assert exchange(lab, b"GET /version HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", pki["admin"])[::3] == (
+        400,
+        b"400 Bad Request: too many Host headers",
+    )
 
 
 def test_expect_header_rules(lab, pki):
-    post = (b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 2\r\nExpect: %s\r\n\r\n")
-    with tls_socket(lab, pki["admin"]) as conn:        # 100-continue: the lab says go on, then answers
+    post = (
+        b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 2\r\nExpect: %s\r\n\r\n"
+    )
+    with tls_socket(lab, pki["admin"]) as conn:  # 100-continue: the lab says go on, then answers
         conn.sendall(post % b"100-continue")
         assert conn.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n\r\n")
         conn.sendall(b"{}")
@@ -192,8 +245,10 @@ def test_expect_header_rules(lab, pki):
 
 
 def test_host_must_be_valid_and_http_1_0_keep_alive_is_answered_as_go_does(lab, pki):
-    assert exchange(lab, b"GET /version HTTP/1.1\r\nHost: la b\r\n\r\n", pki["admin"])[::3] == \
-        (400, b"400 Bad Request: malformed Host header")
+    assert exchange(lab, b"GET /version HTTP/1.1\r\nHost: la b\r\n\r\n", pki["admin"])[::3] == (
+        400,
+        b"400 Bad Request: malformed Host header",
+    )
     with tls_socket(lab, pki["admin"]) as conn:
         for _ in range(2):
             conn.sendall(b"GET /version HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
@@ -201,12 +256,17 @@ def test_host_must_be_valid_and_http_1_0_keep_alive_is_answered_as_go_does(lab, 
             assert (status, headers["connection"]) == (200, "keep-alive")
 
 
-@pytest.mark.parametrize("request_bytes", [b"GET /version HTTP/1.1\r\nHost : lab\r\n\r\n",
-                                           b"GET /version HTTP/1.1\r\nHo\x01st: lab\r\n\r\n",
-                                           b"GET /version HTTP/1.1\r\nHost: l\x00ab\r\n\r\n",
-                                           b"GET /version  HTTP/1.1\r\nHost: lab\r\n\r\n",
-                                           b"GET /version HTTP/x\r\nHost: lab\r\n\r\n",
-                                           b"G(T /version HTTP/1.1\r\nHost: lab\r\n\r\n"])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /version HTTP/1.1\r\nHost : lab\r\n\r\n",
+        b"GET /version HTTP/1.1\r\nHo\x01st: lab\r\n\r\n",
+        b"GET /version HTTP/1.1\r\nHost: l\x00ab\r\n\r\n",
+        b"GET /version  HTTP/1.1\r\nHost: lab\r\n\r\n",
+        b"GET /version HTTP/x\r\nHost: lab\r\n\r\n",
+        b"G(T /version HTTP/1.1\r\nHost: lab\r\n\r\n",
+    ],
+)
 def test_malformed_requests_are_400(lab, pki, request_bytes):
     assert exchange(lab, request_bytes, pki["admin"])[::3] == (400, b"400 Bad Request")
 
@@ -219,10 +279,12 @@ def test_http_2_request_line_is_505(lab, pki):
 def test_duplicate_request_headers_follow_gos_header_map(lab, pki):
     """requestheader.go: the user is the first X-Remote-User value (Header.Get); each X-Remote-Group
     value is one group (no splitting at commas)."""
-    request = (b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n"
-               b"X-Remote-User: alice\r\nX-Remote-User: bob\r\nX-Remote-Group: dev\r\nX-Remote-Group: ops,qa\r\n"
-               b"X-Remote-Extra-Scopes: a\r\nX-Remote-Extra-Scopes: b,c\r\n"
-               b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}")
+    request = (
+        b"POST " + REVIEW.encode() + b" HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n"
+        b"X-Remote-User: alice\r\nX-Remote-User: bob\r\nX-Remote-Group: dev\r\nX-Remote-Group: ops,qa\r\n"
+        b"X-Remote-Extra-Scopes: a\r\nX-Remote-Extra-Scopes: b,c\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+    )
     status, _, _, body = exchange(lab, request, pki["proxy"])
     info = json.loads(body)["status"]["userInfo"]
     assert status == 201
@@ -240,20 +302,24 @@ def _last_auth_error(lab):
 
 
 def test_two_uid_attributes_are_a_401_with_kube_apiservers_log_line(lab, pki):
-    status, _, _, body = exchange(lab, b"GET /version HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n",
-                                  pki["two-uids"])
+    status, _, _, body = exchange(
+        lab, b"GET /version HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", pki["two-uids"]
+    )
     assert (status, body) == (401, UNAUTHORIZED_BODY)
     # the front-proxy authenticator's error first, then x509.go's parseUIDFromCert
-    assert _last_auth_error(lab) == ('"Unable to authenticate the request" err="[x509: certificate signed by '
-                                     'unknown authority, expected 1 UID, but found multiple: [a b]]"')
+    assert _last_auth_error(lab) == (
+        '"Unable to authenticate the request" err="[x509: certificate signed by '
+        'unknown authority, expected 1 UID, but found multiple: [a b]]"'
+    )
     # Negative: a certificate with one UID is served.
     status, _, _, body = _post_with(lab, {"admin": pki["one-uid"]}, b"Content-Length: 2\r\n")
     assert (status, json.loads(body)["status"]["userInfo"]["username"]) == (201, "uid-user")
 
 
 def test_a_certificate_with_a_malformed_extension_is_a_401(lab, pki):
-    status, _, _, body = exchange(lab, b"GET /version HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n",
-                                  pki["bad-ext"])
+    status, _, _, body = exchange(
+        lab, b"GET /version HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", pki["bad-ext"]
+    )
     assert (status, body) == (401, UNAUTHORIZED_BODY)
     line = _last_auth_error(lab)
     assert line.startswith('"Unable to authenticate the request" err="')
@@ -271,7 +337,7 @@ def test_pipelined_requests_are_all_answered_in_order(lab, pki):
         pending = b""
         for _ in paths:
             status, _, headers, body = _read_one(conn, pending)
-            body, pending = body[:int(headers["content-length"])], body[int(headers["content-length"]):]
+            body, pending = body[: int(headers["content-length"])], body[int(headers["content-length"]) :]
             assert status == 200
             kinds.append(json.loads(body).get("kind", "version"))
     assert kinds == ["version", "APIVersions", "APIGroupList"] * 14
@@ -292,12 +358,17 @@ def _read_one(conn, data):
 def test_expiry_takes_effect_to_the_second_on_a_kept_alive_connection(lab, tmp_path):
     ca = k8s.CA.load(lab.directory / "pki/ca.crt", lab.directory / "pki/ca.key")
     not_after = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(seconds=3)
-    ca.issue_client_cert("short-lived", ["kubeadm:cluster-admins"], key="ecdsa-p256",
-                         not_before=not_after - timedelta(hours=1), not_after=not_after).write("short", tmp_path)
+    ca.issue_client_cert(
+        "short-lived",
+        ["kubeadm:cluster-admins"],
+        key="ecdsa-p256",
+        not_before=not_after - timedelta(hours=1),
+        not_after=not_after,
+    ).write("short", tmp_path)
     tls = {"verify": str(lab.ca_file), "cert": (str(tmp_path / "short.pem"), str(tmp_path / "short-key.pem"))}
     with requests.Session() as session:
         assert session.get(lab.url + "/api", timeout=30, **tls).status_code == 200
-        assert session.get(lab.url + "/api", timeout=30, **tls).status_code == 200     # from the cache
+        assert session.get(lab.url + "/api", timeout=30, **tls).status_code == 200  # from the cache
         while datetime.now(timezone.utc) <= not_after:
             time.sleep(0.1)
         time.sleep(0.05)
@@ -310,15 +381,14 @@ def test_expiry_takes_effect_to_the_second_on_a_kept_alive_connection(lab, tmp_p
 def test_600_idle_connections_do_not_keep_an_admin_out(lab, pki):
     held = []
     try:
-        for _ in range(550):                    # TCP connections that never say anything
+        for _ in range(550):  # TCP connections that never say anything
             held.append(socket.create_connection(("127.0.0.1", lab.port), timeout=30))
         idle_tls = []
-        for _ in range(50):                     # TLS without a certificate, then idle keep-alive
+        for _ in range(50):  # TLS without a certificate, then idle keep-alive
             conn = tls_socket(lab)
             idle_tls.append(conn)
             held.append(conn)
-        status, _, _, body = exchange(lab, b"GET /api HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n",
-                                      pki["admin"])
+        status, _, _, body = exchange(lab, b"GET /api HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n", pki["admin"])
         assert status == 200 and json.loads(body)["kind"] == "APIVersions"
         # Nobody was evicted to make room: an idle TLS connection is still served.
         idle_tls[0].sendall(b"GET /version HTTP/1.1\r\nHost: lab\r\n\r\n")
@@ -332,9 +402,9 @@ def test_a_stalled_request_costs_no_cpu_and_is_answered_when_it_completes(lab, p
     stalled = tls_socket(lab, pki["admin"])
     stalled.sendall(b"GET /version HTTP/1.1\r\nHo")
     partial_tls = socket.create_connection(("127.0.0.1", lab.port), timeout=30)
-    partial_tls.sendall(b"\x16\x03")                        # two bytes of a TLS record header
+    partial_tls.sendall(b"\x16\x03")  # two bytes of a TLS record header
     partial_http = socket.create_connection(("127.0.0.1", lab.port), timeout=30)
-    partial_http.sendall(b"GE")                             # two bytes of plain HTTP
+    partial_http.sendall(b"GE")  # two bytes of plain HTTP
     try:
         time.sleep(0.3)
         wakeups, cpu = lab.loop_wakeups, time.process_time()
@@ -373,8 +443,11 @@ def _h2_get(conn, client, path, ack=True):
     import h2.events
 
     stream = client.get_next_available_stream_id()
-    client.send_headers(stream, [(":method", "GET"), (":path", path), (":scheme", "https"),
-                                 (":authority", "127.0.0.1")], end_stream=True)
+    client.send_headers(
+        stream,
+        [(":method", "GET"), (":path", path), (":scheme", "https"), (":authority", "127.0.0.1")],
+        end_stream=True,
+    )
     conn.sendall(client.data_to_send())
     status, body, frames = None, bytearray(), 0
     while True:
@@ -399,7 +472,7 @@ def test_h2_response_waits_for_the_clients_flow_control_window(lab, pki):
     with conn:
         status, body, frames = _h2_get(conn, client, "/api/v1/namespaces/kube-system/pods")
         assert status == 200 and json.loads(body)["kind"] == "PodList"
-        assert len(body) > 1000 and frames >= len(body) // 1000    # sent in window-sized pieces
+        assert len(body) > 1000 and frames >= len(body) // 1000  # sent in window-sized pieces
         # Several requests on one connection, each on its own stream.
         assert _h2_get(conn, client, "/version")[0] == 200
         assert _h2_get(conn, client, "/api")[0] == 200
@@ -416,7 +489,7 @@ def test_h2_protocol_garbage_gets_goaway_and_the_lab_keeps_serving(lab, pki):
 
     conn, client = _h2_client(lab, pki["admin"])
     with conn:
-        conn.sendall(b"\x00\x00\x08\x07\x00\x00\x00\x00\x01garbage!")   # a GOAWAY on stream 1: illegal
+        conn.sendall(b"\x00\x00\x08\x07\x00\x00\x00\x00\x01garbage!")  # a GOAWAY on stream 1: illegal
         events = []
         try:
             while chunk := conn.recv(65536):
@@ -442,7 +515,7 @@ def test_handshake_and_idle_deadlines_close_connections_and_say_so(tmp_path, mon
         idle.sendall(b"GET /version HTTP/1.1\r\nHost: lab\r\n\r\n")
         assert read_response(idle)[0] == 200
         with silent, idle:
-            assert silent.recv(1) == b""                  # closed by the lab, not by the test's timeout
+            assert silent.recv(1) == b""  # closed by the lab, not by the test's timeout
             assert idle.recv(1) == b""
         lines = [m for m in lab.log_messages() if "TLS handshake error" in m]
         assert any(m.endswith(": i/o timeout") and "->127.0.0.1:" in m for m in lines), lines
@@ -454,7 +527,9 @@ def test_authenticator_answers_an_unloadable_certificate_with_an_error(lab):
 
     result = lab.api.authenticator.authenticate([UnreadableCertificate("error parsing asn1 value")])
     assert result.identity is None
-    assert result.error == ("x509: the lab cannot parse the client certificate (error parsing asn1 value); "
-                            "re-issue it with cfssl or openssl")
+    assert result.error == (
+        "x509: the lab cannot parse the client certificate (error parsing asn1 value); "
+        "re-issue it with cfssl or openssl"
+    )
     # Negative: no certificate at all is anonymous, as before.
     assert lab.api.authenticator.authenticate([]).identity.user == "system:anonymous"

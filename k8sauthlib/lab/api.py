@@ -33,14 +33,15 @@ served group version get the JSON ``NotFound`` Status from go-restful.
 
 import logging
 import tempfile
+import time
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import InputError
 from . import bootstrap, impersonation, nodes, openapi, reviews
+from . import patch as patching
 from .apierrors import StatusError, forbidden_message
-from .attributes import request_info
+from .attributes import normalized_verb, request_info
 from .certificates import CSRStrategy
 from .discovery import (
     API_GROUPS,
@@ -63,18 +64,15 @@ from .kinds import (
     STORED_KINDS,
     by_resource,
 )
-from .pods import LAB_POD_REASON
-from .printers import POD_COLUMNS, SERVICE_COLUMNS
-from .rest import WATCH_REFUSED, RestHandler
-from .selectors import SelectorError, fields_match, labels_match, parse_field_selector, parse_label_selector
+from .readonly import ReadOnlyResources, object_not_found, wants_table
+from .rest import RestHandler
+from .selectors import SelectorError
 from .store import ObjectStore, update_managed_fields
 from .wire import (
     METHOD_NOT_ALLOWED_TEXT,
     NOT_FOUND_TEXT,
     UNAUTHORIZED,
     Response,
-    encode_object,
-    human_duration,
     json_response,
     prettify,
     rfc3339,
@@ -106,8 +104,21 @@ class LabAPI:
         node_name: the Node's name (default: the mirror pods' node).
     """
 
-    def __init__(self, authenticator, authorizer, pods, server_address, started, log=None, *,
-                 kubernetes_version=DEFAULT_VERSION, state_dir=None, pki_dir=None, log_lines=None, node_name=None):
+    def __init__(
+        self,
+        authenticator,
+        authorizer,
+        pods,
+        server_address,
+        started,
+        log=None,
+        *,
+        kubernetes_version=DEFAULT_VERSION,
+        state_dir=None,
+        pki_dir=None,
+        log_lines=None,
+        node_name=None,
+    ):
         self.authenticator = authenticator
         self.authorizer = authorizer
         self.pods = {p.name: p for p in pods}
@@ -123,13 +134,16 @@ class LabAPI:
         if state_dir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="k8sauthlib-lab-")
             state_dir = self._tmp.name
-        self.store = ObjectStore(Path(state_dir) / "objects", STORED_KINDS,
-                                 on_error=lambda message: logger.error("%s", message))
+        self.store = ObjectStore(
+            Path(state_dir) / "objects", STORED_KINDS, on_error=lambda message: logger.error("%s", message)
+        )
         attach = getattr(authorizer, "attach_store", None)
         if attach:
             attach(self.store)
-        self.rest = RestHandler(self.store, authorizer,
-                                strategies={CERTIFICATE_SIGNING_REQUEST: CSRStrategy(authorizer, pki_dir)})
+        self.rest = RestHandler(
+            self.store, authorizer, strategies={CERTIFICATE_SIGNING_REQUEST: CSRStrategy(authorizer, pki_dir)}
+        )
+        self.resources = ReadOnlyResources(self.store, self.rest, self.pods, self.node_name, server_address, started)
         self._seed()
 
     def _as_of_version(self, identity):
@@ -139,9 +153,11 @@ class LabAPI:
         from 1.33 (``staging/src/k8s.io/apiserver/pkg/authentication/request/x509/x509.go``).
         """
         import dataclasses
+
         if self.minor < CREDENTIAL_ID_SINCE and CREDENTIAL_ID_KEY in (identity.extra or {}):
-            identity = dataclasses.replace(identity, extra={k: v for k, v in identity.extra.items()
-                                                            if k != CREDENTIAL_ID_KEY})
+            identity = dataclasses.replace(
+                identity, extra={k: v for k, v in identity.extra.items() if k != CREDENTIAL_ID_KEY}
+            )
         if self.minor < UID_SINCE and getattr(identity, "uid", ""):
             identity = dataclasses.replace(identity, uid="")
         return identity
@@ -156,10 +172,19 @@ class LabAPI:
         ``rbac/bootstrap-roles`` post-start hook, :mod:`.bootstrap`). An existing bootstrap object
         marked ``autoupdate`` gets back missing permissions and subjects (:func:`.bootstrap.reconcile`)."""
         stamp = rfc3339(self.started)
-        objects = [(NAMESPACE, {"kind": "Namespace", "apiVersion": "v1",
-                                "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
-                                "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}})
-                   for name in ("default", "kube-node-lease", "kube-public", "kube-system")]
+        objects = [
+            (
+                NAMESPACE,
+                {
+                    "kind": "Namespace",
+                    "apiVersion": "v1",
+                    "metadata": {"name": name, "labels": {"kubernetes.io/metadata.name": name}},
+                    "spec": {"finalizers": ["kubernetes"]},
+                    "status": {"phase": "Active"},
+                },
+            )
+            for name in ("default", "kube-node-lease", "kube-public", "kube-system")
+        ]
         objects += [(CLUSTER_ROLE, o) for o in bootstrap.cluster_roles()]
         objects += [(CLUSTER_ROLE_BINDING, o) for o in bootstrap.cluster_role_bindings()]
         for kind, obj in objects:
@@ -175,29 +200,46 @@ class LabAPI:
             meta["uid"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"k8sauthlib-lab/{kind.resource}/{meta['name']}"))
             meta["resourceVersion"] = self.store.next_resource_version()
             meta["creationTimestamp"] = stamp
-            update_managed_fields(kind, None, obj, "kube-apiserver", "Update", stamp,
-                                  skip=("spec", "status") if kind is NAMESPACE else ())
+            update_managed_fields(
+                kind, None, obj, "kube-apiserver", "Update", stamp, skip=("spec", "status") if kind is NAMESPACE else ()
+            )
             self.store.put(kind, obj)
         self.rest.aggregate_cluster_roles()
 
     # ----------------------------------------------------------------- pipeline
     def handle(self, req):
+        started = time.perf_counter()
         audit_id = str(uuid.uuid4())
-        record = {"audit_id": audit_id, "method": req.method, "uri": req.target, "client": req.client,
-                  "user_agent": req.headers.get("user-agent", "")}
+        record = {
+            "audit_id": audit_id,
+            "method": req.method,
+            "uri": req.target,
+            "client": req.client,
+            "user_agent": req.headers.get("user-agent", ""),
+        }
         attrs = request_info(req.method, req.path, req.query)
         record["verb"] = attrs.verb
+        record["log_verb"] = normalized_verb(
+            req.method, attrs, req.query, apply=req.headers.get("content-type") == patching.APPLY
+        )
         try:
             response = self._serve(req, attrs, record)
         except Exception as exc:  # a lab bug: answer like kube-apiserver's panic handler, keep serving
             logger.exception("lab: error handling %s %s", req.method, req.target)
             record.setdefault("decision", "error")
-            response = json_response(500, status_object(500, "InternalError", f"Internal error occurred: {exc}",
-                                                        {"causes": [{"message": str(exc)}]}))
+            response = json_response(
+                500,
+                status_object(
+                    500, "InternalError", f"Internal error occurred: {exc}", {"causes": [{"message": str(exc)}]}
+                ),
+            )
         response = prettify(req, response)
         warnings = [("Warning", warning_header(w)) for w in req.warnings]
-        response.headers = [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + warnings + response.headers
+        response.headers = (
+            [("Audit-Id", audit_id), ("Cache-Control", "no-cache, private")] + warnings + response.headers
+        )
         record["status"] = response.status
+        record["latency"] = time.perf_counter() - started  # seconds; httplog's latency= (WithLogging)
         self.log(record)
         return response
 
@@ -210,19 +252,23 @@ class LabAPI:
         identity = self._as_of_version(result.identity)
         record.update(user=identity.user, groups=list(identity.groups), via=result.via)
         authenticated = identity
-        impersonated = impersonation.impersonate(req.headers, identity,
-                                                 lambda a: self.authorizer.authorize(authenticated, a),
-                                                 request_uri=req.target)
+        impersonated = impersonation.impersonate(
+            req.headers, identity, lambda a: self.authorizer.authorize(authenticated, a), request_uri=req.target
+        )
         if isinstance(impersonated, StatusError):
             record.update(decision="forbid", reason="impersonation refused", authorizer="impersonation")
             return _status_error_response(impersonated)
         if impersonated is not identity:
-            record.update(impersonated=impersonation.log_text(identity, impersonated),
-                          user=impersonated.user, groups=list(impersonated.groups))
+            record.update(
+                impersonated=impersonation.log_text(identity, impersonated),
+                user=impersonated.user,
+                groups=list(impersonated.groups),
+            )
         identity = impersonated
         decision = self.authorizer.authorize(identity, attrs)
-        record.update(decision="allow" if decision.allowed else "forbid", reason=decision.reason,
-                      authorizer=decision.authorizer)
+        record.update(
+            decision="allow" if decision.allowed else "forbid", reason=decision.reason, authorizer=decision.authorizer
+        )
         if not decision.allowed:
             message, details = forbidden_message(attrs, identity.user, decision.reason)
             return json_response(403, status_object(403, "Forbidden", message, details))
@@ -241,34 +287,38 @@ class LabAPI:
             if handler is None:
                 if path in ("/apis", "/api") or path.startswith(("/api/", "/apis/")) and self._group_path(path):
                     return self._not_found_status()
-                return Response(404, b"404 page not found\n", "text/plain; charset=utf-8",
-                                [("X-Content-Type-Options", "nosniff")])
+                return Response(
+                    404, b"404 page not found\n", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")]
+                )
             if method not in ("GET", "HEAD"):
                 return self._method_not_allowed()
             return handler()
         group_version = attrs.api_version if attrs.api_prefix == "api" else f"{attrs.api_group}/{attrs.api_version}"
         if attrs.api_group in REAL_GROUPS:
-            return json_response(404, status_object(404, "NotFound", not_served_message(
-                f"the API group {attrs.api_group}"), {}))
+            return json_response(
+                404, status_object(404, "NotFound", not_served_message(f"the API group {attrs.api_group}"), {})
+            )
         if group_version == "v1" and attrs.resource in REAL_CORE_RESOURCES:
-            return json_response(404, status_object(404, "NotFound", not_served_message(attrs.resource),
-                                                    {"kind": attrs.resource}))
+            return json_response(
+                404, status_object(404, "NotFound", not_served_message(attrs.resource), {"kind": attrs.resource})
+            )
         if group_version not in GROUP_RESOURCES:
-            return Response(404, b"404 page not found\n", "text/plain; charset=utf-8",
-                            [("X-Content-Type-Options", "nosniff")])
+            return Response(
+                404, b"404 page not found\n", "text/plain; charset=utf-8", [("X-Content-Type-Options", "nosniff")]
+            )
         kind = by_resource(group_version, attrs.resource)
         if kind is not None:
-            if self._wants_table(req) and attrs.verb in ("get", "list") and not attrs.subresource:
-                return self._stored_table(req, attrs, kind)
+            if wants_table(req) and attrs.verb in ("get", "list") and not attrs.subresource:
+                return self.resources.stored_table(req, attrs, kind)
             return self.rest.handle(req, attrs, identity, kind)
         if (group_version, attrs.resource, attrs.subresource) == ("v1", "pods", "log") and attrs.verb == "get":
             if attrs.name not in self.pods or attrs.namespace != "kube-system":
-                return self._object_not_found("pods", attrs.name)
+                return object_not_found("pods", attrs.name)
             return nodes.pod_log(attrs.name, self.pods[attrs.name].node_name, req.query, self.log_lines())
         handler = {
-            ("v1", "nodes"): self._nodes,
-            ("v1", "pods"): self._pods,
-            ("v1", "services"): self._services,
+            ("v1", "nodes"): self.resources.nodes,
+            ("v1", "pods"): self.resources.pods,
+            ("v1", "services"): self.resources.services,
             ("authentication.k8s.io/v1", "selfsubjectreviews"): self._self_subject_review,
             ("authorization.k8s.io/v1", "selfsubjectaccessreviews"): self._self_subject_access_review,
             ("authorization.k8s.io/v1", "selfsubjectrulesreviews"): self._self_subject_rules_review,
@@ -291,11 +341,6 @@ class LabAPI:
     def _method_not_allowed():
         return json_response(405, status_object(405, "MethodNotAllowed", METHOD_NOT_ALLOWED_TEXT, {}))
 
-    @staticmethod
-    def _object_not_found(resource, name):
-        return json_response(404, status_object(404, "NotFound", f'{resource} "{name}" not found',
-                                                {"name": name, "kind": resource}))
-
     # ------------------------------------------------------- non-resource paths
     def _nonresource(self, path, req):
         def text():
@@ -305,26 +350,37 @@ class LabAPI:
             "/": lambda: json_response(200, {"paths": self._root_paths()}, indent=2),
             "/version": lambda: json_response(200, self.version_info, indent=2),
             "/openapi/v3": lambda: json_response(200, openapi.index_document()),
-            "/healthz": text, "/livez": text, "/readyz": text,
-            "/api": lambda: json_response(200, {
-                "kind": "APIVersions", "versions": ["v1"],
-                "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}]}),
-            "/api/v1": lambda: json_response(200, {"kind": "APIResourceList", "groupVersion": "v1",
-                                                   "resources": GROUP_RESOURCES["v1"]}),
-            "/apis": lambda: json_response(200, {"kind": "APIGroupList", "apiVersion": "v1",
-                                                 "groups": [self._api_group(g) for g in API_GROUPS]}),
+            "/healthz": text,
+            "/livez": text,
+            "/readyz": text,
+            "/api": lambda: json_response(
+                200,
+                {
+                    "kind": "APIVersions",
+                    "versions": ["v1"],
+                    "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": self.server_address}],
+                },
+            ),
+            "/api/v1": lambda: json_response(
+                200, {"kind": "APIResourceList", "groupVersion": "v1", "resources": GROUP_RESOURCES["v1"]}
+            ),
+            "/apis": lambda: json_response(
+                200, {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self._api_group(g) for g in API_GROUPS]}
+            ),
         }
         for group in API_GROUPS:
             gv = f"{group}/v1"
-            docs[f"/apis/{group}"] = (lambda g=group: json_response(200, {"kind": "APIGroup", "apiVersion": "v1",
-                                                                          **self._api_group(g)}))
-            docs[f"/apis/{gv}"] = (lambda gv=gv: json_response(200, {"kind": "APIResourceList", "apiVersion": "v1",
-                                                                      "groupVersion": gv,
-                                                                      "resources": GROUP_RESOURCES[gv]}))
+            docs[f"/apis/{group}"] = lambda g=group: json_response(
+                200, {"kind": "APIGroup", "apiVersion": "v1", **self._api_group(g)}
+            )
+            docs[f"/apis/{gv}"] = lambda gv=gv: json_response(
+                200,
+                {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": GROUP_RESOURCES[gv]},
+            )
         if path == "/openapi/v2":
             return lambda: Response(200, openapi.v2_document(), OPENAPI_V2_PROTOBUF)
         if path.startswith("/openapi/v3/"):
-            document = openapi.group_version_document(path[len("/openapi/v3/"):])
+            document = openapi.group_version_document(path[len("/openapi/v3/") :])
             if document is not None:
                 return lambda: json_response(200, document)
         return docs.get(path)
@@ -341,127 +397,6 @@ class LabAPI:
             paths += [f"/apis/{group}", f"/apis/{group}/v1"]
         return paths + ["/healthz", "/livez", "/readyz", "/version"]
 
-    # ---------------------------------------------------------------- resources
-    @staticmethod
-    def _wants_table(req):
-        accept = req.headers.get("accept", "")
-        return "as=Table" in accept and "g=meta.k8s.io" in accept
-
-    def _table(self, req, objects, columns, cells):
-        """A ``meta.k8s.io/v1`` Table of ``objects`` (full objects), sent as ``application/json``.
-
-        kube-apiserver answers the Table Accept with ``Content-Type: application/json`` and the
-        column descriptions of its printers (``pkg/printers/internalversion/printers.go``).
-        """
-        include = "Object" if "includeObject=Object" in (req.query or "") else "PartialObjectMetadata"
-        rows = []
-        for obj in objects:
-            row_object = dict(obj, kind=obj.get("kind"), apiVersion=obj.get("apiVersion")) if include == "Object" else {
-                "kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]}
-            rows.append({"cells": cells(obj), "object": row_object})
-        table = {"kind": "Table", "apiVersion": "meta.k8s.io/v1",
-                 "metadata": {"resourceVersion": self.resource_version},
-                 "columnDefinitions": list(columns), "rows": rows}
-        return encode_object(req, 200, table)
-
-    def _stored_table(self, req, attrs, kind):
-        if attrs.verb == "get":
-            obj = self.store.get(kind, attrs.namespace, attrs.name)
-            if obj is None:
-                return self._object_not_found(kind.qualified, attrs.name)
-            objects = [obj]
-        else:
-            objects = self.rest.select(req, attrs, kind, self.store.list(kind, attrs.namespace))
-        return self._table(req, objects, kind.columns,
-                           lambda o: kind.row(o, self._age(_parse_time(o["metadata"]["creationTimestamp"]))))
-
-    def _list_or_get(self, req, attrs, *, resource, kind_name, objects, fields, columns, cells):
-        """List/get for the read-only resources; ``objects`` are full objects."""
-        if req.method not in ("GET", "HEAD") or attrs.verb not in ("get", "list"):
-            if attrs.verb == "watch":
-                return json_response(405, status_object(405, "MethodNotAllowed", WATCH_REFUSED, {}))
-            return json_response(405, status_object(
-                405, "MethodNotAllowed", f"the k8sauthlib lab serves {resource} read-only (get, list): it runs no "
-                                         f"controllers or kubelet to act on them", {}))
-        if attrs.verb == "get":
-            selected = [o for o in objects if o["metadata"]["name"] == attrs.name
-                        and o["metadata"].get("namespace", "") == attrs.namespace]
-            if not selected:
-                return self._object_not_found(resource, attrs.name)
-        else:
-            labels = parse_label_selector(req.query)
-            terms = parse_field_selector(req.query, kind_name)
-            selected = [o for o in objects
-                        if (not attrs.namespace or o["metadata"].get("namespace") == attrs.namespace)
-                        and labels_match(o["metadata"].get("labels") or {}, labels) and fields_match(fields(o), terms)]
-        if self._wants_table(req):
-            return self._table(req, selected, columns, cells)
-        if attrs.verb == "get":
-            return encode_object(req, 200, selected[0])
-        items = [{k: v for k, v in o.items() if k not in ("kind", "apiVersion")} for o in selected]
-        return encode_object(req, 200, {"kind": kind_name + "List", "apiVersion": "v1",
-                                        "metadata": {"resourceVersion": self.resource_version}, "items": items})
-
-    def _age(self, created):
-        return human_duration((datetime.now(timezone.utc) - created).total_seconds())
-
-    def _pods(self, req, attrs, identity):
-        objects = [p.to_pod(self.resource_version) for p in self.pods.values()]
-        ages = {p.name: self._age(p.created) for p in self.pods.values()}
-
-        def cells(pod):
-            return [pod["metadata"]["name"], f"0/{len(pod['spec'].get('containers') or [])}", LAB_POD_REASON, "0",
-                    ages[pod["metadata"]["name"]], "<none>", pod["spec"]["nodeName"], "<none>", "<none>"]
-
-        def fields(pod):
-            spec, status = pod["spec"], pod["status"]
-            return {"metadata.name": pod["metadata"]["name"], "metadata.namespace": pod["metadata"]["namespace"],
-                    "spec.nodeName": spec.get("nodeName", ""), "spec.restartPolicy": spec.get("restartPolicy", ""),
-                    "spec.schedulerName": spec.get("schedulerName", ""),
-                    "spec.serviceAccountName": spec.get("serviceAccountName", ""),
-                    "spec.hostNetwork": str(bool(spec.get("hostNetwork"))).lower(),
-                    "status.phase": status.get("phase", ""), "status.podIP": status.get("podIP", ""),
-                    "status.podIPs": "", "status.nominatedNodeName": status.get("nominatedNodeName", "")}
-
-        return self._list_or_get(req, attrs, resource="pods", kind_name="Pod", objects=objects, fields=fields,
-                                 columns=POD_COLUMNS, cells=cells)
-
-    def _nodes(self, req, attrs, identity):
-        node = nodes.node_object(self.node_name, self.started, self.resource_version,
-                                 self.server_address.rsplit(":", 1)[0])
-        def fields(o):
-            return {"metadata.name": o["metadata"]["name"], "spec.unschedulable": "false"}
-
-        now = datetime.now(timezone.utc)
-        return self._list_or_get(req, attrs, resource="nodes", kind_name="Node", objects=[node], fields=fields,
-                                 columns=nodes.NODE_COLUMNS, cells=lambda o: nodes.node_cells(o, now))
-
-    def _service_object(self, name):
-        port = int(self.server_address.rsplit(":", 1)[1])
-        return {"kind": "Service", "apiVersion": "v1",
-                "metadata": {"name": name, "namespace": "default",
-                             "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, "k8sauthlib-lab-svc/" + name)),
-                             "resourceVersion": self.resource_version, "creationTimestamp": rfc3339(self.started),
-                             "labels": {"component": "apiserver", "provider": "kubernetes"}},
-                "spec": {"ports": [{"name": "https", "protocol": "TCP", "port": 443, "targetPort": port}],
-                         "clusterIP": "10.96.0.1", "clusterIPs": ["10.96.0.1"], "type": "ClusterIP",
-                         "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
-                         "internalTrafficPolicy": "Cluster"},
-                "status": {"loadBalancer": {}}}
-
-    def _services(self, req, attrs, identity):
-        # The "kubernetes" Service in "default" is kept by kube-apiserver itself; the lab has no
-        # CoreDNS, so kube-system has no kube-dns Service and cluster-info prints only the
-        # control plane line.
-        objects = [self._service_object("kubernetes")]
-        def fields(o):
-            return {"metadata.name": o["metadata"]["name"], "metadata.namespace": o["metadata"]["namespace"]}
-
-        return self._list_or_get(req, attrs, resource="services", kind_name="Service", objects=objects, fields=fields,
-                                 columns=SERVICE_COLUMNS,
-                                 cells=lambda o: [o["metadata"]["name"], "ClusterIP", "10.96.0.1", "<none>", "443/TCP",
-                                                  self._age(self.started), "<none>"])
-
     # ------------------------------------------------------------------ reviews
     def _self_subject_review(self, req, attrs, identity):
         return reviews.self_subject_review(req, attrs, identity)
@@ -473,13 +408,13 @@ class LabAPI:
         return reviews.self_subject_rules_review(req, attrs, identity, self.authorizer)
 
 
-def _parse_time(text):
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
-
-
 def _status_error_response(error):
     """A :class:`~k8sauthlib.lab.apierrors.StatusError` as the response kube-apiserver sends."""
     if error.plain:
-        return Response(error.code, (error.message + "\n").encode("utf-8"), "text/plain; charset=utf-8",
-                        [("X-Content-Type-Options", "nosniff")])
+        return Response(
+            error.code,
+            (error.message + "\n").encode("utf-8"),
+            "text/plain; charset=utf-8",
+            [("X-Content-Type-Options", "nosniff")],
+        )
     return json_response(error.code, error.status)

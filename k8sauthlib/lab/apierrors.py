@@ -219,9 +219,15 @@ def is_dns1123_label(value):
         if re.fullmatch(_DNS1123_SUBDOMAIN_FMT, value):
             errs.append("must not contain dots")
         else:
-            errs.append(_regex_error("a lowercase RFC 1123 label must consist of lower case alphanumeric "
-                                     "characters or '-', and must start and end with an alphanumeric character",
-                                     _DNS1123_LABEL_FMT, "my-name", "123-abc"))
+            errs.append(
+                _regex_error(
+                    "a lowercase RFC 1123 label must consist of lower case alphanumeric "
+                    "characters or '-', and must start and end with an alphanumeric character",
+                    _DNS1123_LABEL_FMT,
+                    "my-name",
+                    "123-abc",
+                )
+            )
     return errs
 
 
@@ -231,9 +237,75 @@ def is_dns1123_subdomain(value):
     if len(value.encode()) > DNS1123_SUBDOMAIN_MAX_LENGTH:
         errs.append(_max_len_error(DNS1123_SUBDOMAIN_MAX_LENGTH))
     if not re.fullmatch(_DNS1123_SUBDOMAIN_FMT, value):
-        errs.append(_regex_error("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
-                                 "characters, '-' or '.', and must start and end with an alphanumeric character",
-                                 _DNS1123_SUBDOMAIN_FMT, "example.com"))
+        errs.append(
+            _regex_error(
+                "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                "characters, '-' or '.', and must start and end with an alphanumeric character",
+                _DNS1123_SUBDOMAIN_FMT,
+                "example.com",
+            )
+        )
+    return errs
+
+
+_QUALIFIED_NAME_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_QUALIFIED_NAME_ERR = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character"
+)
+_LABEL_VALUE_FMT = f"({_QUALIFIED_NAME_FMT})?"
+QUALIFIED_NAME_MAX_LENGTH = 63
+LABEL_VALUE_MAX_LENGTH = 63
+
+
+def is_qualified_name(value):
+    """``IsQualifiedName``: a list of problems, empty when ``value`` is a label key (an optional DNS
+    subdomain prefix and ``/``, then a name part of at most 63 characters); each problem is one
+    ``field.Invalid`` of ``ValidateLabelName`` (``pkg/apis/meta/v1/validation``)."""
+    parts = value.split("/")
+    errs = []
+    if len(parts) == 1:
+        name = parts[0]
+    elif len(parts) == 2:
+        prefix, name = parts
+        if not prefix:
+            errs.append("prefix part must be non-empty")
+        else:
+            errs += ["prefix part " + msg for msg in is_dns1123_subdomain(prefix)]
+    else:
+        return [
+            (
+                "a qualified name "
+                + _regex_error(_QUALIFIED_NAME_ERR, _QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc")
+                + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
+            )
+        ]
+    if not name:
+        errs.append("name part must be non-empty")
+    elif len(name.encode()) > QUALIFIED_NAME_MAX_LENGTH:
+        errs.append("name part " + _max_len_error(QUALIFIED_NAME_MAX_LENGTH))
+    if not re.fullmatch(_QUALIFIED_NAME_FMT, name, re.ASCII):
+        errs.append(
+            "name part " + _regex_error(_QUALIFIED_NAME_ERR, _QUALIFIED_NAME_FMT, "MyName", "my.name", "123-abc")
+        )
+    return errs
+
+
+def is_valid_label_value(value):
+    """``IsValidLabelValue``: a list of problems, empty when ``value`` may be a label's value."""
+    errs = []
+    if len(value.encode()) > LABEL_VALUE_MAX_LENGTH:
+        errs.append(_max_len_error(LABEL_VALUE_MAX_LENGTH))
+    if not re.fullmatch(_LABEL_VALUE_FMT, value, re.ASCII):
+        errs.append(
+            _regex_error(
+                "a valid label must be an empty string or consist of alphanumeric characters, "
+                "'-', '_' or '.', and must start and end with an alphanumeric character",
+                _LABEL_VALUE_FMT,
+                "MyValue",
+                "my_value",
+                "12345",
+            )
+        )
     return errs
 
 
@@ -271,15 +343,21 @@ def forbidden_message(attrs, user, reason=""):
     else:
         resource = attrs.resource + ("/" + attrs.subresource if attrs.subresource else "")
         if attrs.namespace:
-            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
-                    f"{q(attrs.api_group)} in the namespace {q(attrs.namespace)}")
+            text = (
+                f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
+                f"{q(attrs.api_group)} in the namespace {q(attrs.namespace)}"
+            )
         else:
-            text = (f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
-                    f"{q(attrs.api_group)} at the cluster scope")
+            text = (
+                f"User {q(user)} cannot {attrs.verb} resource {q(resource)} in API group "
+                f"{q(attrs.api_group)} at the cluster scope"
+            )
     text = sanitize_html(text)
     if reason:
         text = f"{text}: {reason}"
-    group_resource = attrs.resource + ("." + attrs.api_group if attrs.api_group else "") if attrs.is_resource_request else ""
+    group_resource = (
+        attrs.resource + ("." + attrs.api_group if attrs.api_group else "") if attrs.is_resource_request else ""
+    )
     details = {}
     if attrs.is_resource_request and attrs.name:
         details["name"] = attrs.name

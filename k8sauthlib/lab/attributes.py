@@ -70,8 +70,14 @@ def request_info(method, path, query=""):
             return nonresource  # kube-apiserver: "unable to determine kind and namespace from url"
         verb, parts, via_special = parts[0], parts[1:], True
     else:
-        verb = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update",
-                "PATCH": "patch", "DELETE": "delete"}.get(method, "")
+        verb = {
+            "POST": "create",
+            "GET": "get",
+            "HEAD": "get",
+            "PUT": "update",
+            "PATCH": "patch",
+            "DELETE": "delete",
+        }.get(method, "")
     namespace = ""
     if parts[0] == "namespaces":
         if len(parts) > 1:
@@ -90,9 +96,54 @@ def request_info(method, path, query=""):
                     name = value.lstrip("=")
     if not name and verb == "delete":
         verb = "deletecollection"
-    return RequestAttributes(verb=verb, path=path, is_resource_request=True, api_prefix=prefix,
-                             api_group=group, api_version=version, namespace=namespace,
-                             resource=resource, subresource=subresource, name=name, parts=tuple(parts))
+    return RequestAttributes(
+        verb=verb,
+        path=path,
+        is_resource_request=True,
+        api_prefix=prefix,
+        api_group=group,
+        api_version=version,
+        namespace=namespace,
+        resource=resource,
+        subresource=subresource,
+        name=name,
+        parts=tuple(parts),
+    )
 
 
 __all__ = ["ANONYMOUS_USER", "PRIVILEGED_GROUP", "UNAUTHENTICATED_GROUP", "RequestAttributes", "request_info"]
+
+
+# metrics.go: the subresources whose requests the metrics and the request log call CONNECT
+_CONNECT_SUBRESOURCES = ("log", "exec", "portforward", "attach", "proxy")
+
+
+def normalized_verb(method, attrs, query="", apply=False):
+    """The verb of kube-apiserver's request log line: ``metrics.NormalizedVerb``.
+
+    After ``NormalizedVerb``, ``CanonicalVerb``, ``CleanScope`` and ``CleanVerb`` in
+    ``staging/src/k8s.io/apiserver/pkg/endpoints/metrics/metrics.go`` (kubernetes v1.32), which
+    ``respLogger.Log`` (``pkg/server/httplog/httplog.go``) writes as ``verb=``: the HTTP method in
+    capitals, a GET or HEAD of a collection is ``LIST``, ``?watch`` (any first value but ``0``
+    and ``false``) on a GET is ``WATCH``, a server-side apply PATCH is ``APPLY``, a request for a
+    ``log``, ``exec``, ``attach``, ``portforward`` or ``proxy`` subresource is ``CONNECT``.
+    ``apply``: the request's Content-Type is server-side apply's (:data:`.patch.APPLY`).
+    """
+    verb = method.upper()
+    if attrs.name or attrs.verb == "create":
+        scope = "resource"
+    elif attrs.namespace:
+        scope = "namespace"
+    else:
+        scope = "cluster" if attrs.is_resource_request else ""
+    if verb in ("GET", "HEAD"):
+        verb = "LIST" if scope not in ("resource", "") else "GET"
+    if method.upper() in ("GET", "LIST") and "watch" in (query or ""):
+        values = parse_qs(query, keep_blank_values=True).get("watch")
+        if values and values[0].lower() not in ("0", "false"):
+            verb = "WATCH"
+    if verb == "PATCH" and apply:
+        verb = "APPLY"
+    if attrs.is_resource_request and attrs.subresource in _CONNECT_SUBRESOURCES:
+        verb = "CONNECT"
+    return verb

@@ -35,6 +35,7 @@ from .rbac import Decision
 
 def anonymous_identity():
     from ..pki.identity import Identity
+
     return Identity(user=ANONYMOUS_USER, groups=(UNAUTHENTICATED_GROUP,), anonymous=True, extra={})
 
 
@@ -48,7 +49,7 @@ class AuthResult:
 
     identity: object = None
     error: str = None
-    via: str = ""   # "x509", "anonymous" or ""
+    via: str = ""  # "x509", "anonymous" or ""
 
 
 @dataclass
@@ -181,7 +182,7 @@ class X509Authenticator:
             insp.verify_chain(leaf, roots, intermediates=intermediates, purpose="client")
         except VerificationError as exc:
             if which == "requestheader":
-                return None, exc.go_message     # x509.Verifier returns Go's error as is
+                return None, exc.go_message  # x509.Verifier returns Go's error as is
             return None, f"verifying certificate {insp.certificate_identifier(leaf)} failed: {exc.go_message}"
         except (ValueError, InputError) as exc:
             return None, _unreadable(exc)
@@ -190,7 +191,7 @@ class X509Authenticator:
                 cns = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
             except ValueError as exc:
                 return None, _unreadable(exc)
-            return (str(cns[-1].value) if cns else ""), None    # Go's Subject.CommonName: the last CN
+            return (str(cns[-1].value) if cns else ""), None  # Go's Subject.CommonName: the last CN
         try:
             return insp.kubernetes_identity(leaf), None
         except InputError:
@@ -222,10 +223,11 @@ class X509Authenticator:
         for prefix in config.extra_prefixes:
             for name in headers:
                 if name.startswith(prefix.lower()):
-                    extra.setdefault(unquote(name[len(prefix):]), []).extend(values(name))
+                    extra.setdefault(unquote(name[len(prefix) :]), []).extend(values(name))
         if AUTHENTICATED_GROUP not in groups and UNAUTHENTICATED_GROUP not in groups:
             groups.append(AUTHENTICATED_GROUP)
         from ..pki.identity import Identity
+
         return Identity(user=user, groups=tuple(groups), anonymous=False, extra=extra), None
 
 
@@ -236,7 +238,9 @@ class UnreadableCertificate:
     """Stands in the peer chain for a client certificate the lab could not load at all."""
 
     def __init__(self, reason):
-        self.go_message = f"x509: the lab cannot parse the client certificate ({reason}); re-issue it with cfssl or openssl"
+        self.go_message = (
+            f"x509: the lab cannot parse the client certificate ({reason}); re-issue it with cfssl or openssl"
+        )
 
 
 def _unreadable(exc):
@@ -249,6 +253,7 @@ def _uid_error(leaf):
     kube-apiserver 1.33+): Go's error text for a subject :func:`k8sauthlib.kubernetes_identity`
     refuses."""
     from ..pki.identity import UID_OID
+
     uids = [a.value for a in leaf.subject.get_attributes_for_oid(UID_OID)]
     if any(not isinstance(u, str) for u in uids):
         return "unable to parse UID into a string"

@@ -66,22 +66,77 @@ def _role(name, rules=None, labels=None, aggregate_from=None):
 
 def _aggregate_view():
     return [
-        rule(READ, [""], ["pods", "replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services",
-                          "services/status", "endpoints", "persistentvolumeclaims", "persistentvolumeclaims/status",
-                          "configmaps"]),
-        rule(READ, [""], ["limitranges", "resourcequotas", "bindings", "events", "pods/status", "resourcequotas/status",
-                          "namespaces/status", "replicationcontrollers/status", "pods/log"]),
+        rule(
+            READ,
+            [""],
+            [
+                "pods",
+                "replicationcontrollers",
+                "replicationcontrollers/scale",
+                "serviceaccounts",
+                "services",
+                "services/status",
+                "endpoints",
+                "persistentvolumeclaims",
+                "persistentvolumeclaims/status",
+                "configmaps",
+            ],
+        ),
+        rule(
+            READ,
+            [""],
+            [
+                "limitranges",
+                "resourcequotas",
+                "bindings",
+                "events",
+                "pods/status",
+                "resourcequotas/status",
+                "namespaces/status",
+                "replicationcontrollers/status",
+                "pods/log",
+            ],
+        ),
         rule(READ, [""], ["namespaces"]),
         rule(READ, ["discovery.k8s.io"], ["endpointslices"]),
-        rule(READ, ["apps"], ["controllerrevisions", "statefulsets", "statefulsets/status", "statefulsets/scale",
-                              "daemonsets", "daemonsets/status", "deployments", "deployments/status",
-                              "deployments/scale", "replicasets", "replicasets/status", "replicasets/scale"]),
+        rule(
+            READ,
+            ["apps"],
+            [
+                "controllerrevisions",
+                "statefulsets",
+                "statefulsets/status",
+                "statefulsets/scale",
+                "daemonsets",
+                "daemonsets/status",
+                "deployments",
+                "deployments/status",
+                "deployments/scale",
+                "replicasets",
+                "replicasets/status",
+                "replicasets/scale",
+            ],
+        ),
         rule(READ, ["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"]),
         rule(READ, ["batch"], ["jobs", "cronjobs", "cronjobs/status", "jobs/status"]),
-        rule(READ, ["extensions"], ["daemonsets", "daemonsets/status", "deployments", "deployments/scale",
-                                    "deployments/status", "ingresses", "ingresses/status", "replicasets",
-                                    "replicasets/scale", "replicasets/status", "replicationcontrollers/scale",
-                                    "networkpolicies"]),
+        rule(
+            READ,
+            ["extensions"],
+            [
+                "daemonsets",
+                "daemonsets/status",
+                "deployments",
+                "deployments/scale",
+                "deployments/status",
+                "ingresses",
+                "ingresses/status",
+                "replicasets",
+                "replicasets/scale",
+                "replicasets/status",
+                "replicationcontrollers/scale",
+                "networkpolicies",
+            ],
+        ),
         rule(READ, ["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"]),
         rule(READ, ["networking.k8s.io"], ["networkpolicies", "ingresses", "ingresses/status"]),
     ]
@@ -93,16 +148,53 @@ def _aggregate_edit():
         rule(["impersonate"], [""], ["serviceaccounts"]),
         rule(WRITE, [""], ["pods", "pods/attach", "pods/proxy", "pods/exec", "pods/portforward"]),
         rule(["create"], [""], ["pods/eviction"]),
-        rule(WRITE, [""], ["replicationcontrollers", "replicationcontrollers/scale", "serviceaccounts", "services",
-                           "services/proxy", "persistentvolumeclaims", "configmaps", "secrets", "events"]),
+        rule(
+            WRITE,
+            [""],
+            [
+                "replicationcontrollers",
+                "replicationcontrollers/scale",
+                "serviceaccounts",
+                "services",
+                "services/proxy",
+                "persistentvolumeclaims",
+                "configmaps",
+                "secrets",
+                "events",
+            ],
+        ),
         rule(["create"], [""], ["serviceaccounts/token"]),
-        rule(WRITE, ["apps"], ["statefulsets", "statefulsets/scale", "daemonsets", "deployments", "deployments/scale",
-                               "deployments/rollback", "replicasets", "replicasets/scale"]),
+        rule(
+            WRITE,
+            ["apps"],
+            [
+                "statefulsets",
+                "statefulsets/scale",
+                "daemonsets",
+                "deployments",
+                "deployments/scale",
+                "deployments/rollback",
+                "replicasets",
+                "replicasets/scale",
+            ],
+        ),
         rule(WRITE, ["autoscaling"], ["horizontalpodautoscalers"]),
         rule(WRITE, ["batch"], ["jobs", "cronjobs"]),
-        rule(WRITE, ["extensions"], ["daemonsets", "deployments", "deployments/scale", "deployments/rollback",
-                                     "ingresses", "replicasets", "replicasets/scale", "replicationcontrollers/scale",
-                                     "networkpolicies"]),
+        rule(
+            WRITE,
+            ["extensions"],
+            [
+                "daemonsets",
+                "deployments",
+                "deployments/scale",
+                "deployments/rollback",
+                "ingresses",
+                "replicasets",
+                "replicasets/scale",
+                "replicationcontrollers/scale",
+                "networkpolicies",
+            ],
+        ),
         rule(WRITE, ["policy"], ["poddisruptionbudgets"]),
         rule(WRITE, ["networking.k8s.io"], ["networkpolicies", "ingresses"]),
         rule(READ_WRITE, ["coordination.k8s.io"], ["leases"]),
@@ -114,61 +206,160 @@ def cluster_roles():
     cert = "certificates.k8s.io"
     return [
         _role("cluster-admin", [rule(["*"], ["*"], ["*"]), rule(["*"], urls=["*"])]),
-        _role("system:discovery", [rule(["get"], urls=["/livez", "/readyz", "/healthz", "/version", "/version/",
-                                                       "/openapi", "/openapi/*", "/api", "/api/*", "/apis", "/apis/*"])]),
-        _role("system:monitoring", [rule(["get"], urls=["/metrics", "/metrics/slis", "/livez", "/readyz", "/healthz",
-                                                        "/livez/*", "/readyz/*", "/healthz/*"])]),
-        _role("system:basic-user", [
-            rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
-            rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"])]),
-        _role("system:public-info-viewer", [rule(["get"], urls=["/livez", "/readyz", "/healthz", "/version",
-                                                                "/version/"])]),
+        _role(
+            "system:discovery",
+            [
+                rule(
+                    ["get"],
+                    urls=[
+                        "/livez",
+                        "/readyz",
+                        "/healthz",
+                        "/version",
+                        "/version/",
+                        "/openapi",
+                        "/openapi/*",
+                        "/api",
+                        "/api/*",
+                        "/apis",
+                        "/apis/*",
+                    ],
+                )
+            ],
+        ),
+        _role(
+            "system:monitoring",
+            [
+                rule(
+                    ["get"],
+                    urls=[
+                        "/metrics",
+                        "/metrics/slis",
+                        "/livez",
+                        "/readyz",
+                        "/healthz",
+                        "/livez/*",
+                        "/readyz/*",
+                        "/healthz/*",
+                    ],
+                )
+            ],
+        ),
+        _role(
+            "system:basic-user",
+            [
+                rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+                rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
+            ],
+        ),
+        _role(
+            "system:public-info-viewer",
+            [rule(["get"], urls=["/livez", "/readyz", "/healthz", "/version", "/version/"])],
+        ),
         _role("admin", aggregate_from="admin"),
         _role("edit", labels={AGGREGATE + "admin": "true"}, aggregate_from="edit"),
         _role("view", labels={AGGREGATE + "edit": "true"}, aggregate_from="view"),
-        _role("system:aggregate-to-admin", [
-            rule(["create"], ["authorization.k8s.io"], ["localsubjectaccessreviews"]),
-            rule(READ_WRITE, [RBAC_GROUP], ["roles", "rolebindings"])], labels={AGGREGATE + "admin": "true"}),
+        _role(
+            "system:aggregate-to-admin",
+            [
+                rule(["create"], ["authorization.k8s.io"], ["localsubjectaccessreviews"]),
+                rule(READ_WRITE, [RBAC_GROUP], ["roles", "rolebindings"]),
+            ],
+            labels={AGGREGATE + "admin": "true"},
+        ),
         _role("system:aggregate-to-edit", _aggregate_edit(), labels={AGGREGATE + "edit": "true"}),
         _role("system:aggregate-to-view", _aggregate_view(), labels={AGGREGATE + "view": "true"}),
-        _role("system:heapster", [rule(READ, [""], ["events", "pods", "nodes", "namespaces"]),
-                                  rule(READ, ["extensions"], ["deployments"])]),
-        _role("system:node-problem-detector", [rule(["get"], [""], ["nodes"]), rule(["patch"], [""], ["nodes/status"]),
-                                               _events()]),
-        _role("system:kubelet-api-admin", [
-            rule(["get", "list", "watch"], [""], ["nodes"]), rule(["proxy"], [""], ["nodes"]),
-            rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"])]),
-        _role("system:node-bootstrapper", [rule(["create", "get", "list", "watch"], [cert],
-                                                ["certificatesigningrequests"])]),
-        _role("system:auth-delegator", [rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
-                                        rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"])]),
+        _role(
+            "system:heapster",
+            [rule(READ, [""], ["events", "pods", "nodes", "namespaces"]), rule(READ, ["extensions"], ["deployments"])],
+        ),
+        _role(
+            "system:node-problem-detector",
+            [rule(["get"], [""], ["nodes"]), rule(["patch"], [""], ["nodes/status"]), _events()],
+        ),
+        _role(
+            "system:kubelet-api-admin",
+            [
+                rule(["get", "list", "watch"], [""], ["nodes"]),
+                rule(["proxy"], [""], ["nodes"]),
+                rule(["*"], [""], ["nodes/proxy", "nodes/metrics", "nodes/stats", "nodes/log"]),
+            ],
+        ),
+        _role(
+            "system:node-bootstrapper",
+            [rule(["create", "get", "list", "watch"], [cert], ["certificatesigningrequests"])],
+        ),
+        _role(
+            "system:auth-delegator",
+            [
+                rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
+                rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+            ],
+        ),
         _role("system:kube-aggregator", [rule(READ, [""], ["services", "endpoints"])]),
         _role("system:kube-dns", [rule(["list", "watch"], [""], ["endpoints", "services"])]),
-        _role("system:persistent-volume-provisioner", [
-            rule(["get", "list", "watch", "create", "delete"], [""], ["persistentvolumes"]),
-            rule(["get", "list", "watch", "update"], [""], ["persistentvolumeclaims"]),
-            rule(READ, ["storage.k8s.io"], ["storageclasses"]), rule(["watch"], [""], ["events"]), _events()]),
-        _role("system:certificates.k8s.io:certificatesigningrequests:nodeclient",
-              [rule(["create"], [cert], ["certificatesigningrequests/nodeclient"])]),
-        _role("system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
-              [rule(["create"], [cert], ["certificatesigningrequests/selfnodeclient"])]),
-        _role("system:volume-scheduler", [rule(READ_UPDATE, [""], ["persistentvolumes"]),
-                                          rule(READ, ["storage.k8s.io"], ["storageclasses"]),
-                                          rule(READ_UPDATE, [""], ["persistentvolumeclaims"])]),
-        *[_role(f"system:certificates.k8s.io:{name}-approver",
-                [rule(["approve"], [cert], ["signers"], [f"kubernetes.io/{name}"])])
-          for name in ("legacy-unknown", "kubelet-serving", "kube-apiserver-client", "kube-apiserver-client-kubelet")],
-        _role("system:service-account-issuer-discovery", [rule(["get"], urls=[
-            "/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks",
-            "/openid/v1/jwks/"])]),
+        _role(
+            "system:persistent-volume-provisioner",
+            [
+                rule(["get", "list", "watch", "create", "delete"], [""], ["persistentvolumes"]),
+                rule(["get", "list", "watch", "update"], [""], ["persistentvolumeclaims"]),
+                rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+                rule(["watch"], [""], ["events"]),
+                _events(),
+            ],
+        ),
+        _role(
+            "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+            [rule(["create"], [cert], ["certificatesigningrequests/nodeclient"])],
+        ),
+        _role(
+            "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+            [rule(["create"], [cert], ["certificatesigningrequests/selfnodeclient"])],
+        ),
+        _role(
+            "system:volume-scheduler",
+            [
+                rule(READ_UPDATE, [""], ["persistentvolumes"]),
+                rule(READ, ["storage.k8s.io"], ["storageclasses"]),
+                rule(READ_UPDATE, [""], ["persistentvolumeclaims"]),
+            ],
+        ),
+        *[
+            _role(
+                f"system:certificates.k8s.io:{name}-approver",
+                [rule(["approve"], [cert], ["signers"], [f"kubernetes.io/{name}"])],
+            )
+            for name in ("legacy-unknown", "kubelet-serving", "kube-apiserver-client", "kube-apiserver-client-kubelet")
+        ],
+        _role(
+            "system:service-account-issuer-discovery",
+            [
+                rule(
+                    ["get"],
+                    urls=[
+                        "/.well-known/openid-configuration",
+                        "/.well-known/openid-configuration/",
+                        "/openid/v1/jwks",
+                        "/openid/v1/jwks/",
+                    ],
+                )
+            ],
+        ),
     ]
 
 
 def _binding(name, *subjects, role=None):
-    subs = [{"kind": kind, "apiGroup": RBAC_GROUP, "name": subject} if kind != "ServiceAccount"
-            else {"kind": kind, "name": subject[1], "namespace": subject[0]} for kind, subject in subjects]
-    obj = {"kind": "ClusterRoleBinding", "apiVersion": f"{RBAC_GROUP}/v1",
-           "metadata": {"name": name, "labels": dict(LABELS), "annotations": dict(ANNOTATIONS)}}
+    subs = [
+        {"kind": kind, "apiGroup": RBAC_GROUP, "name": subject}
+        if kind != "ServiceAccount"
+        else {"kind": kind, "name": subject[1], "namespace": subject[0]}
+        for kind, subject in subjects
+    ]
+    obj = {
+        "kind": "ClusterRoleBinding",
+        "apiVersion": f"{RBAC_GROUP}/v1",
+        "metadata": {"name": name, "labels": dict(LABELS), "annotations": dict(ANNOTATIONS)},
+    }
     if subs:
         obj["subjects"] = subs
     obj["roleRef"] = {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role or name}
@@ -181,10 +372,13 @@ def cluster_role_bindings():
     kubeadm's binding (``ClusterAdminsGroupAndClusterRoleBinding`` in
     ``cmd/kubeadm/app/phases/kubeconfig``) carries no bootstrap label or annotation.
     """
-    kubeadm = {"kind": "ClusterRoleBinding", "apiVersion": f"{RBAC_GROUP}/v1",
-               "metadata": {"name": "kubeadm:cluster-admins"},
-               "subjects": [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": "kubeadm:cluster-admins"}],
-               "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "cluster-admin"}}
+    kubeadm = {
+        "kind": "ClusterRoleBinding",
+        "apiVersion": f"{RBAC_GROUP}/v1",
+        "metadata": {"name": "kubeadm:cluster-admins"},
+        "subjects": [{"kind": "Group", "apiGroup": RBAC_GROUP, "name": "kubeadm:cluster-admins"}],
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "cluster-admin"},
+    }
     return [
         _binding("cluster-admin", ("Group", "system:masters")),
         _binding("system:monitoring", ("Group", "system:monitoring")),

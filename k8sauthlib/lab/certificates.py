@@ -49,6 +49,7 @@ class CSRStrategy:
     def ca(self):
         if self._ca is None and self.pki_dir is not None:
             from .. import CA  # the package's public name (the module moves with issue 11)
+
             self._ca = CA.load(self.pki_dir / "ca.crt", self.pki_dir / "ca.key")
         return self._ca
 

@@ -27,7 +27,8 @@ SERVES = (
     "(the lab's own log); field selectors; SelfSubjectReview, SelfSubjectAccessReview, SelfSubjectRulesReview. "
     "Not served, and refused with a message saying so: watch, server-side apply, dry-run, other resources "
     "and writes to pods. Objects written through the API are kept as YAML in DIR/lab/objects/ (they survive "
-    "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request.")
+    "a restart); RBAC YAML files you write into DIR/lab/rbac/ take effect on the next request."
+)
 
 
 def _port(text):
@@ -63,19 +64,31 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser():
     from .discovery import SUPPORTED_MINORS
+
     parser = _Parser(prog="k8sauthlib lab", description="The local lab API server.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    up = sub.add_parser("up", help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
-                        description="Serve the lab API server on 127.0.0.1 in the foreground. " + SERVES)
+    up = sub.add_parser(
+        "up",
+        help="serve the lab API in the foreground until Ctrl-C or SIGTERM",
+        description="Serve the lab API server on 127.0.0.1 in the foreground. " + SERVES,
+    )
     up.add_argument("--dir", required=True, help="the lab's kubeadm tree (created if missing)")
-    up.add_argument("--port", type=_port, default=None,
-                    help="TCP port (default: --secure-port of manifests/kube-apiserver.yaml; 0: a free port)")
+    up.add_argument(
+        "--port",
+        type=_port,
+        default=None,
+        help="TCP port (default: --secure-port of manifests/kube-apiserver.yaml; 0: a free port)",
+    )
     up.add_argument("--host", type=_host, default="127.0.0.1", help="listen address (default 127.0.0.1)")
     up.add_argument("--quiet", action="store_true", help="do not log requests on stderr")
-    up.add_argument("--kubernetes-version", default="1.32", metavar="1.N",
-                    choices=[f"1.{m}" for m in SUPPORTED_MINORS],
-                    help=f"the Kubernetes version the lab presents (1.{SUPPORTED_MINORS[0]} to "
-                         f"1.{SUPPORTED_MINORS[-1]}; default 1.32): /version, credential-id from 1.32")
+    up.add_argument(
+        "--kubernetes-version",
+        default="1.32",
+        metavar="1.N",
+        choices=[f"1.{m}" for m in SUPPORTED_MINORS],
+        help=f"the Kubernetes version the lab presents (1.{SUPPORTED_MINORS[0]} to "
+        f"1.{SUPPORTED_MINORS[-1]}; default 1.32): /version, credential-id from 1.32",
+    )
     return parser
 
 
@@ -90,15 +103,29 @@ def main(argv=None) -> int:
         print(error_line(exc), file=sys.stderr)
         return 2
 
-    from .server import LabServer
-
+    log = logging.getLogger("k8sauthlib.lab")
+    saved = (log.level, log.propagate)
+    handler = None
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(message)s"))   # lines carry klog's header
-        log = logging.getLogger("k8sauthlib.lab")
+        handler.setFormatter(logging.Formatter("%(message)s"))  # lines carry klog's header
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False
+    try:
+        return _serve(args, log)
+    finally:
+        # The handler lives as long as this command: bound to this sys.stderr, it must not outlive
+        # it (a caller that runs main() in-process, as a test does, closes that stream afterwards).
+        if handler is not None:
+            log.removeHandler(handler)
+            log.setLevel(saved[0])
+            log.propagate = saved[1]
+
+
+def _serve(args, log):
+    """``lab up`` after the arguments: serve until Ctrl-C or SIGTERM; the exit status."""
+    from .server import LabServer
 
     stop = threading.Event()
 
@@ -114,10 +141,13 @@ def main(argv=None) -> int:
             port = lab.tree.secure_port
             lab.requested_port = port
         lab.start()
-        logging.getLogger("k8sauthlib.lab").info(
+        log.info(
             "lab: presenting Kubernetes v%s; RBAC files in %s; objects written through the API in %s; "
             "not served: watch, server-side apply, dry-run, pod writes, other resources",
-            args.kubernetes_version, lab.rbac_dir, lab.directory / "lab" / "objects")
+            args.kubernetes_version,
+            lab.rbac_dir,
+            lab.directory / "lab" / "objects",
+        )
         try:
             print(lab.url, flush=True)
             while not stop.wait(0.5):

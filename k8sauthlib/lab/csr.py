@@ -51,11 +51,35 @@ KUBELET_SERVING = "kubernetes.io/kubelet-serving"
 LEGACY_UNKNOWN = "kubernetes.io/legacy-unknown"
 
 #: ``allValidUsages`` of validation.go, sorted as ``sets.String.List()`` returns them.
-VALID_USAGES = tuple(sorted((
-    "signing", "digital signature", "content commitment", "key encipherment", "key agreement",
-    "data encipherment", "cert sign", "crl sign", "encipher only", "decipher only", "any", "server auth",
-    "client auth", "code signing", "email protection", "s/mime", "ipsec end system", "ipsec tunnel",
-    "ipsec user", "timestamping", "ocsp signing", "microsoft sgc", "netscape sgc")))
+VALID_USAGES = tuple(
+    sorted(
+        (
+            "signing",
+            "digital signature",
+            "content commitment",
+            "key encipherment",
+            "key agreement",
+            "data encipherment",
+            "cert sign",
+            "crl sign",
+            "encipher only",
+            "decipher only",
+            "any",
+            "server auth",
+            "client auth",
+            "code signing",
+            "email protection",
+            "s/mime",
+            "ipsec end system",
+            "ipsec tunnel",
+            "ipsec user",
+            "timestamping",
+            "ocsp signing",
+            "microsoft sgc",
+            "netscape sgc",
+        )
+    )
+)
 
 APPROVED, DENIED, FAILED = "Approved", "Denied", "Failed"
 _TRUE_ONLY_TYPES = (APPROVED, DENIED, FAILED)
@@ -103,20 +127,26 @@ def check_decodable(obj):
     """
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
-    checks = (("CertificateSigningRequestSpec.spec.request", spec.get("request"), str, "[]uint8"),
-              ("CertificateSigningRequestSpec.spec.signerName", spec.get("signerName"), str, "string"),
-              ("CertificateSigningRequestSpec.spec.expirationSeconds", spec.get("expirationSeconds"), int, "int32"),
-              ("CertificateSigningRequestSpec.spec.usages", spec.get("usages"), list, "[]v1.KeyUsage"),
-              ("CertificateSigningRequestStatus.status.certificate", status.get("certificate"), str, "[]uint8"),
-              ("CertificateSigningRequestStatus.status.conditions", status.get("conditions"), list,
-               "[]v1.CertificateSigningRequestCondition"))
+    checks = (
+        ("CertificateSigningRequestSpec.spec.request", spec.get("request"), str, "[]uint8"),
+        ("CertificateSigningRequestSpec.spec.signerName", spec.get("signerName"), str, "string"),
+        ("CertificateSigningRequestSpec.spec.expirationSeconds", spec.get("expirationSeconds"), int, "int32"),
+        ("CertificateSigningRequestSpec.spec.usages", spec.get("usages"), list, "[]v1.KeyUsage"),
+        ("CertificateSigningRequestStatus.status.certificate", status.get("certificate"), str, "[]uint8"),
+        (
+            "CertificateSigningRequestStatus.status.conditions",
+            status.get("conditions"),
+            list,
+            "[]v1.CertificateSigningRequestCondition",
+        ),
+    )
     for where, value, kind, go_type in checks:
         if value is None:
             continue
         if not isinstance(value, kind) or isinstance(value, bool):
             got = {str: "string", bool: "bool", list: "array", dict: "object"}.get(type(value), "number")
             raise _decode_error(f"json: cannot unmarshal {got} into Go struct field {where} of type {go_type}")
-        if go_type == "int32" and not -2**31 <= value < 2**31:
+        if go_type == "int32" and not -(2**31) <= value < 2**31:
             raise _decode_error(f"json: cannot unmarshal number {value} into Go struct field {where} of type int32")
     for value in (spec.get("request"), status.get("certificate")):
         if isinstance(value, str):
@@ -177,8 +207,11 @@ def validate_signer_name(path, signer_name):
         return [required(path)]
     segments = signer_name.split("/")
     if len(segments) != 2:
-        return [invalid(path, signer_name, "must be a fully qualified domain and path of the form "
-                                           "'example.com/signer-name'")]
+        return [
+            invalid(
+                path, signer_name, "must be a fully qualified domain and path of the form 'example.com/signer-name'"
+            )
+        ]
     errs = []
     domain, name = segments
     if len(domain.encode()) > 253:
@@ -214,6 +247,7 @@ def certificate_of(obj):
 def validate_certificate(pem):
     """``validateCertificate``: ``status.certificate`` must be CERTIFICATE PEM blocks only; None if fine."""
     from cryptography import x509
+
     if not pem:
         return None
     blocks = re.findall(rb"-----BEGIN ([^\r\n-]*)-----\r?\n(.*?)-----END \1-----", pem, re.S)
@@ -241,8 +275,8 @@ def _options(new, old):
         "legacy_signer": old is not None and (old.get("spec") or {}).get("signerName") == LEGACY_UNKNOWN,
         "duplicate_conditions": len(set(old_types)) != len(old_types),
         "empty_condition_type": "" in old_types,
-        "arbitrary_certificate": old is not None and (certificate_of(new) == certificate_of(old)
-                                                     or validate_certificate(certificate_of(old)) is not None),
+        "arbitrary_certificate": old is not None
+        and (certificate_of(new) == certificate_of(old) or validate_certificate(certificate_of(old)) is not None),
         "duplicate_usages": len(set(old_usages)) != len(old_usages),
         "unknown_usages": any(u not in VALID_USAGES for u in old_usages),
     }
@@ -259,8 +293,9 @@ def _validate(obj, opts):
     if not usages:
         errs.append(required("spec.usages"))
     if not opts["unknown_usages"]:
-        errs.extend(not_supported(f"spec.usages[{i}]", u, VALID_USAGES)
-                    for i, u in enumerate(usages) if u not in VALID_USAGES)
+        errs.extend(
+            not_supported(f"spec.usages[{i}]", u, VALID_USAGES) for i, u in enumerate(usages) if u not in VALID_USAGES
+        )
     if not opts["duplicate_usages"]:
         errs.extend(duplicate(f"spec.usages[{i}]", u) for i, u in enumerate(usages) if u in usages[:i])
     signer = spec.get("signerName") or ""
@@ -270,7 +305,9 @@ def _validate(obj, opts):
         errs.extend(validate_signer_name("spec.signerName", signer))
     seconds = spec.get("expirationSeconds")
     if seconds is not None and seconds < 600:
-        errs.append(invalid("spec.expirationSeconds", seconds, "may not specify a duration less than 600 seconds (10 minutes)"))
+        errs.append(
+            invalid("spec.expirationSeconds", seconds, "may not specify a duration less than 600 seconds (10 minutes)")
+        )
     errs.extend(_validateconditions_of(conditions_of(obj), opts))
     if not opts["arbitrary_certificate"]:
         problem = validate_certificate(certificate_of(obj))
@@ -333,11 +370,15 @@ def validate_update(new, old, subresource=""):
         for ctype in (APPROVED, DENIED):
             before, after = _of_type(old, ctype), _of_type(new, ctype)
             if len(after) > len(before):
-                errs.append(forbidden("status.conditions", f"updates may not add a condition of type {go_quote(ctype)}"))
+                errs.append(
+                    forbidden("status.conditions", f"updates may not add a condition of type {go_quote(ctype)}")
+                )
             elif len(after) == len(before) and after != before:
                 # Unreachable through the strategies (they restore these conditions); Go appends a
                 # go-cmp diff to this text, which the lab does not reproduce.
-                errs.append(forbidden("status.conditions", f"updates may not modify a condition of type {go_quote(ctype)}"))
+                errs.append(
+                    forbidden("status.conditions", f"updates may not modify a condition of type {go_quote(ctype)}")
+                )
     if certificate_of(new) != certificate_of(old):
         if subresource != "status":
             errs.append(forbidden("status.certificate", "updates may not set certificate content"))
@@ -417,9 +458,15 @@ def prepare_for_update(new, old, subresource="", now=None):
             c["lastUpdateTime"] = stamp
         if not c.get("lastTransitionTime"):
             c["lastTransitionTime"] = next(
-                (o["lastTransitionTime"] for o in conditions_of(old)
-                 if o.get("type") == c.get("type") and o.get("status") == c.get("status")
-                 and o.get("lastTransitionTime")), stamp)
+                (
+                    o["lastTransitionTime"]
+                    for o in conditions_of(old)
+                    if o.get("type") == c.get("type")
+                    and o.get("status") == c.get("status")
+                    and o.get("lastTransitionTime")
+                ),
+                stamp,
+            )
     if subresource == "approval":
         status = copy.deepcopy(old.get("status") or {})
     status["conditions"] = [_condition(c) for c in conditions]
@@ -434,5 +481,7 @@ def _condition(c):
 
 def selectable_fields(obj):
     """``SelectableFields``: the field-selector labels of a CSR (``metadata.name``, ``spec.signerName``)."""
-    return {"metadata.name": (obj.get("metadata") or {}).get("name", ""),
-            "spec.signerName": (obj.get("spec") or {}).get("signerName", "")}
+    return {
+        "metadata.name": (obj.get("metadata") or {}).get("name", ""),
+        "spec.signerName": (obj.get("spec") or {}).get("signerName", ""),
+    }

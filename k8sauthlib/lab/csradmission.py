@@ -33,8 +33,9 @@ from .csr import (
 # ------------------------------------------------------------------------------ admission
 def signer_attributes(verb, name):
     """The attributes ``IsAuthorizedForSignerName`` asks about: ``verb`` on ``signers`` named ``name``."""
-    return RequestAttributes(verb=verb, is_resource_request=True, api_group=GROUP, api_version="*",
-                             resource="signers", name=name)
+    return RequestAttributes(
+        verb=verb, is_resource_request=True, api_group=GROUP, api_version="*", resource="signers", name=name
+    )
 
 
 def _allowed(result):
@@ -63,10 +64,11 @@ def admit_create(obj):
     if csr is None and problem.startswith("PEM"):
         raise new_forbidden(GROUP, RESOURCE, name, f"failed to parse CSR: {problem}")
     if csr is None:
-        return   # parses but does not verify: Go's ParseCSR does not check the signature here
+        return  # parses but does not verify: Go's ParseCSR does not check the signature here
     if any(a.value == "system:masters" for a in csr.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)):
-        raise new_forbidden(GROUP, RESOURCE, name, f"use of {KUBE_APISERVER_CLIENT} signer with system:masters "
-                                                   f"group is not allowed")
+        raise new_forbidden(
+            GROUP, RESOURCE, name, f"use of {KUBE_APISERVER_CLIENT} signer with system:masters group is not allowed"
+        )
 
 
 def _admission_name(obj):
@@ -95,7 +97,9 @@ def admit_update(new, old, subresource, authorize):
     else:
         return
     if not authorized_for_signer(authorize, verb, signer):
-        raise new_forbidden(GROUP, RESOURCE, name, f"user not permitted to {verb} requests with signerName {go_quote(signer)}")
+        raise new_forbidden(
+            GROUP, RESOURCE, name, f"user not permitted to {verb} requests with signerName {go_quote(signer)}"
+        )
 
 
 # ---------------------------------------------------------------------------- whole writes

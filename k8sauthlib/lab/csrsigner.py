@@ -52,16 +52,44 @@ MIN_DURATION = timedelta(minutes=10)
 CLIENT_USAGES = ("digital signature", "key encipherment", "client auth")
 
 # Go's x509.ExtKeyUsage constants, in their numeric order (the EKU order in the certificate).
-_EKU_ORDER = ("any", "server auth", "client auth", "code signing", "email protection", "ipsec end system",
-              "ipsec tunnel", "ipsec user", "timestamping", "ocsp signing", "microsoft sgc", "netscape sgc")
+_EKU_ORDER = (
+    "any",
+    "server auth",
+    "client auth",
+    "code signing",
+    "email protection",
+    "ipsec end system",
+    "ipsec tunnel",
+    "ipsec user",
+    "timestamping",
+    "ocsp signing",
+    "microsoft sgc",
+    "netscape sgc",
+)
 _EKU_ALIASES = {"s/mime": "email protection"}
-_KEY_USAGES = ("signing", "digital signature", "content commitment", "key encipherment", "key agreement",
-               "data encipherment", "cert sign", "crl sign", "encipher only", "decipher only")
+_KEY_USAGES = (
+    "signing",
+    "digital signature",
+    "content commitment",
+    "key encipherment",
+    "key agreement",
+    "data encipherment",
+    "cert sign",
+    "crl sign",
+    "encipher only",
+    "decipher only",
+)
 
 # pkix.Name.ToRDNSequence order; CN and serialNumber hold one value (the last one parsed wins).
-_MULTI = (NameOID.COUNTRY_NAME, NameOID.STATE_OR_PROVINCE_NAME, NameOID.LOCALITY_NAME,
-          NameOID.STREET_ADDRESS, NameOID.POSTAL_CODE, NameOID.ORGANIZATION_NAME,
-          NameOID.ORGANIZATIONAL_UNIT_NAME)
+_MULTI = (
+    NameOID.COUNTRY_NAME,
+    NameOID.STATE_OR_PROVINCE_NAME,
+    NameOID.LOCALITY_NAME,
+    NameOID.STREET_ADDRESS,
+    NameOID.POSTAL_CODE,
+    NameOID.ORGANIZATION_NAME,
+    NameOID.ORGANIZATIONAL_UNIT_NAME,
+)
 _SINGLE = (NameOID.COMMON_NAME, NameOID.SERIAL_NUMBER)
 _PRINTABLE = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?")
 
@@ -114,6 +142,7 @@ def go_usages(usages):
 
 def _attribute(oid, value):
     from cryptography.x509.name import _ASN1Type  # PrintableString as Go's encoding/asn1 chooses it
+
     if oid == NameOID.COUNTRY_NAME or not all(ch in _PRINTABLE for ch in value):
         return x509.NameAttribute(oid, value)
     return x509.NameAttribute(oid, value, _type=_ASN1Type.PrintableString)
@@ -127,8 +156,11 @@ def go_subject(name):
             values[attribute.oid].append(attribute.value)
     # A repeated value (O=dev twice) is kept once: cryptography refuses duplicates in one RDN,
     # where Go would write both; the groups Kubernetes reads are the same set.
-    rdns = [x509.RelativeDistinguishedName([_attribute(oid, v) for v in dict.fromkeys(values[oid])])
-            for oid in _MULTI if values[oid]]
+    rdns = [
+        x509.RelativeDistinguishedName([_attribute(oid, v) for v in dict.fromkeys(values[oid])])
+        for oid in _MULTI
+        if values[oid]
+    ]
     for oid in _SINGLE:
         if values[oid] and values[oid][-1]:
             rdns.append(x509.RelativeDistinguishedName([_attribute(oid, values[oid][-1])]))
@@ -173,8 +205,15 @@ def issue(request, ca, usages, expiration_seconds=None, *, duration=DEFAULT_DURA
         raise InputError(f"the signer has expired: NotAfter={_go_time(ca_end)}")
     if not now < ca_end:
         raise InputError(f"refusing to sign a certificate that expired in the past: NotAfter={_go_time(ca_end)}")
-    return ca.issue(subject=go_subject(request.subject), hosts=_sans(request), usages=go_usages(usages),
-                    not_before=not_before, not_after=not_after, public_key=request.public_key(), csr=request)
+    return ca.issue(
+        subject=go_subject(request.subject),
+        hosts=_sans(request),
+        usages=go_usages(usages),
+        not_before=not_before,
+        not_after=not_after,
+        public_key=request.public_key(),
+        csr=request,
+    )
 
 
 def sign(obj, ca, *, duration=DEFAULT_DURATION, now=None):
@@ -209,8 +248,15 @@ def sign(obj, ca, *, duration=DEFAULT_DURATION, now=None):
     problem = client_usages_error(usages)
     if problem:
         conditions = body["status"].setdefault("conditions", [])
-        conditions.append({"type": csrapi.FAILED, "status": "True", "reason": "SignerValidationFailure",
-                           "message": problem, "lastUpdateTime": csrapi.condition_time(now)})
+        conditions.append(
+            {
+                "type": csrapi.FAILED,
+                "status": "True",
+                "reason": "SignerValidationFailure",
+                "message": problem,
+                "lastUpdateTime": csrapi.condition_time(now),
+            }
+        )
     else:
         try:
             cert = issue(request, ca, usages, spec.get("expirationSeconds"), duration=duration, now=now)

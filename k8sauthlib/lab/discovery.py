@@ -39,8 +39,10 @@ def parse_version(text):
     except (IndexError, ValueError):
         raise ValueError(f"kubernetes version {text!r}: expected MAJOR.MINOR such as 1.32") from None
     if major != 1 or minor not in SUPPORTED_MINORS:
-        raise ValueError(f"kubernetes version {text!r}: the lab can present itself as 1.{SUPPORTED_MINORS[0]} "
-                         f"to 1.{SUPPORTED_MINORS[-1]}")
+        raise ValueError(
+            f"kubernetes version {text!r}: the lab can present itself as 1.{SUPPORTED_MINORS[0]} "
+            f"to 1.{SUPPORTED_MINORS[-1]}"
+        )
     return minor
 
 
@@ -63,8 +65,13 @@ def version_info(minor):
 
 def _resource(name, kind, namespaced, verbs, short=(), categories=()):
     """An ``APIResource``; ``categories`` as kube-apiserver gives them (pods and services are in ``all``)."""
-    entry = {"name": name, "singularName": kind.lower() if "/" not in name else "", "namespaced": namespaced,
-             "kind": kind, "verbs": list(verbs)}
+    entry = {
+        "name": name,
+        "singularName": kind.lower() if "/" not in name else "",
+        "namespaced": namespaced,
+        "kind": kind,
+        "verbs": list(verbs),
+    }
     if short:
         entry["shortNames"] = list(short)
     if categories:
@@ -89,11 +96,13 @@ def group_resources():
     }
     for kind in STORED_KINDS:
         out.setdefault(kind.group_version, []).append(
-            _resource(kind.resource, kind.kind, kind.namespaced, kind.verbs, kind.short_names))
-        if kind.kind == "CertificateSigningRequest":   # the two subresources certificates/v1 serves
+            _resource(kind.resource, kind.kind, kind.namespaced, kind.verbs, kind.short_names)
+        )
+        if kind.kind == "CertificateSigningRequest":  # the two subresources certificates/v1 serves
             for sub in ("approval", "status"):
-                out[kind.group_version].append(_resource(f"{kind.resource}/{sub}", kind.kind, False,
-                                                         ["get", "patch", "update"]))
+                out[kind.group_version].append(
+                    _resource(f"{kind.resource}/{sub}", kind.kind, False, ["get", "patch", "update"])
+                )
     for resources in out.values():
         resources.sort(key=lambda r: r["name"])
     return out
@@ -105,16 +114,43 @@ API_GROUPS = tuple(sorted({gv.split("/")[0] for gv in GROUP_RESOURCES if "/" in 
 #: Resources and groups a kube-apiserver 1.32 serves that the lab does not (``kubectl api-resources``
 #: on a kubeadm cluster). A request for one gets a 404 that says so instead of go-restful's generic
 #: "the server could not find the requested resource", which would send a learner looking for a typo.
-REAL_CORE_RESOURCES = ("bindings", "componentstatuses", "configmaps", "endpoints", "events", "limitranges",
-                       "persistentvolumeclaims", "persistentvolumes", "podtemplates", "replicationcontrollers",
-                       "resourcequotas", "secrets", "serviceaccounts")
-REAL_GROUPS = ("admissionregistration.k8s.io", "apiextensions.k8s.io", "apiregistration.k8s.io", "apps",
-               "autoscaling", "batch", "coordination.k8s.io", "discovery.k8s.io", "events.k8s.io",
-               "flowcontrol.apiserver.k8s.io", "networking.k8s.io", "node.k8s.io", "policy", "scheduling.k8s.io",
-               "storage.k8s.io")
+REAL_CORE_RESOURCES = (
+    "bindings",
+    "componentstatuses",
+    "configmaps",
+    "endpoints",
+    "events",
+    "limitranges",
+    "persistentvolumeclaims",
+    "persistentvolumes",
+    "podtemplates",
+    "replicationcontrollers",
+    "resourcequotas",
+    "secrets",
+    "serviceaccounts",
+)
+REAL_GROUPS = (
+    "admissionregistration.k8s.io",
+    "apiextensions.k8s.io",
+    "apiregistration.k8s.io",
+    "apps",
+    "autoscaling",
+    "batch",
+    "coordination.k8s.io",
+    "discovery.k8s.io",
+    "events.k8s.io",
+    "flowcontrol.apiserver.k8s.io",
+    "networking.k8s.io",
+    "node.k8s.io",
+    "policy",
+    "scheduling.k8s.io",
+    "storage.k8s.io",
+)
 
 
 def not_served_message(what):
-    return (f"the k8sauthlib lab does not serve {what}; it serves namespaces, nodes, pods, services, RBAC objects, "
-            "certificatesigningrequests and the self-subject reviews (kubectl api-resources lists them). "
-            "Use a kubeadm cluster for the rest")
+    return (
+        f"the k8sauthlib lab does not serve {what}; it serves namespaces, nodes, pods, services, RBAC objects, "
+        "certificatesigningrequests and the self-subject reviews (kubectl api-resources lists them). "
+        "Use a kubeadm cluster for the rest"
+    )

@@ -62,23 +62,31 @@ def rule_covers(owner, sub):
         names = not owner.resource_names or _has_all(owner.resource_names, sub.resource_names)
     else:
         names = not owner.resource_names
-    return (("*" in owner.verbs or _has_all(owner.verbs, sub.verbs))
-            and ("*" in owner.api_groups or _has_all(owner.api_groups, sub.api_groups))
-            and _resources_cover(owner.resources, sub.resources)
-            and _urls_cover(owner.non_resource_urls, sub.non_resource_urls) and names)
+    return (
+        ("*" in owner.verbs or _has_all(owner.verbs, sub.verbs))
+        and ("*" in owner.api_groups or _has_all(owner.api_groups, sub.api_groups))
+        and _resources_cover(owner.resources, sub.resources)
+        and _urls_cover(owner.non_resource_urls, sub.non_resource_urls)
+        and names
+    )
 
 
 def uncovered(owner_rules, rules):
-    return [sub for rule in rules for sub in breakdown(rule)
-            if not any(rule_covers(owner, sub) for owner in owner_rules)]
+    return [
+        sub for rule in rules for sub in breakdown(rule) if not any(rule_covers(owner, sub) for owner in owner_rules)
+    ]
 
 
 def compact_rules(rules):
     """``CompactRules``: simple one-group one-resource rules merged by (group, resource)."""
     out, simple = [], {}
     for rule in rules:
-        if len(rule.api_groups) == 1 and len(rule.resources) == 1 and not rule.resource_names \
-                and not rule.non_resource_urls:
+        if (
+            len(rule.api_groups) == 1
+            and len(rule.resources) == 1
+            and not rule.resource_names
+            and not rule.non_resource_urls
+        ):
             key = (rule.api_groups[0], rule.resources[0])
             if key in simple:
                 index = simple[key]
@@ -111,8 +119,10 @@ def escalation_error(authorizer, identity, namespace, rules):
     if not missing:
         return None
     lines = sorted({compact_string(r) for r in compact_rules(missing)})
-    text = (f'user "{identity.user}" (groups={go_strings(identity.groups)}) is attempting to grant RBAC '
-            "permissions not currently held:\n" + "\n".join(lines))
+    text = (
+        f'user "{identity.user}" (groups={go_strings(identity.groups)}) is attempting to grant RBAC '
+        "permissions not currently held:\n" + "\n".join(lines)
+    )
     if errors:
         text += "; resolution errors: [" + ", ".join(errors) + "]"
     return text
@@ -122,8 +132,15 @@ def may_escalate(authorizer, identity, resource, namespace, name):
     """``EscalationAllowed`` or ``RoleEscalationAuthorized`` (verb ``escalate`` on the role)."""
     if PRIVILEGED_GROUP in identity.groups:
         return True
-    attrs = RequestAttributes(verb="escalate", is_resource_request=True, api_group="rbac.authorization.k8s.io",
-                              api_version="*", resource=resource, namespace=namespace, name=name)
+    attrs = RequestAttributes(
+        verb="escalate",
+        is_resource_request=True,
+        api_group="rbac.authorization.k8s.io",
+        api_version="*",
+        resource=resource,
+        namespace=namespace,
+        name=name,
+    )
     return authorizer.authorize(identity, attrs).allowed
 
 
@@ -134,6 +151,28 @@ def may_bind(authorizer, identity, role_ref, namespace):
     resource = {"ClusterRole": "clusterroles", "Role": "roles"}.get(role_ref.get("kind"))
     if resource is None:
         return False
-    attrs = RequestAttributes(verb="bind", is_resource_request=True, api_group=role_ref.get("apiGroup", ""),
-                              api_version="*", resource=resource, namespace=namespace, name=role_ref.get("name", ""))
+    attrs = RequestAttributes(
+        verb="bind",
+        is_resource_request=True,
+        api_group=role_ref.get("apiGroup", ""),
+        api_version="*",
+        resource=resource,
+        namespace=namespace,
+        name=role_ref.get("name", ""),
+    )
     return authorizer.authorize(identity, attrs).allowed
+
+
+def only_gc_fields(old, new):
+    """``IsOnlyMutatingGCFields`` (``pkg/registry/rbac/helpers.go``): nothing but ownerReferences and
+    finalizers differ (system fields aside)."""
+
+    def strip(obj):
+        meta = {
+            k: v
+            for k, v in (obj.get("metadata") or {}).items()
+            if k not in ("ownerReferences", "finalizers", "managedFields", "resourceVersion")
+        }
+        return {**{k: v for k, v in obj.items() if k != "metadata"}, "metadata": meta}
+
+    return strip(old) == strip(new)

@@ -37,17 +37,36 @@ import email.utils
 import re
 import time
 
-MAX_HEADER_BYTES = 1 << 20    # kube-apiserver's http.Server MaxHeaderBytes (secure_serving.go)
-MAX_BODY_BYTES = 3 << 20      # the lab's reviews and objects are small; kube-apiserver allows more
+MAX_HEADER_BYTES = 1 << 20  # kube-apiserver's http.Server MaxHeaderBytes (secure_serving.go)
+MAX_BODY_BYTES = 3 << 20  # the lab's reviews and objects are small; kube-apiserver allows more
 
 #: Go's ``http.StatusText`` for the codes the lab answers with.
-STATUS_TEXT = {100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
-               401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-               406: "Not Acceptable", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
-               413: "Request Entity Too Large", 415: "Unsupported Media Type", 417: "Expectation Failed",
-               422: "Unprocessable Entity", 429: "Too Many Requests", 431: "Request Header Fields Too Large",
-               500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
-               504: "Gateway Timeout", 505: "HTTP Version Not Supported"}
+STATUS_TEXT = {
+    100: "Continue",
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    406: "Not Acceptable",
+    408: "Request Timeout",
+    409: "Conflict",
+    410: "Gone",
+    413: "Request Entity Too Large",
+    415: "Unsupported Media Type",
+    417: "Expectation Failed",
+    422: "Unprocessable Entity",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+    505: "HTTP Version Not Supported",
+}
 
 _ERROR_HEADERS = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 _HEAD_END = re.compile(rb"\n\r?\n")
@@ -70,8 +89,9 @@ class BadRequest(Exception):
         text = STATUS_TEXT.get(self.status, "")
         if self.status == 417:
             # server.go sendExpectationFailed: an ordinary empty response, then close.
-            return (f"HTTP/1.1 417 {text}\r\nConnection: close\r\nContent-Length: 0\r\n"
-                    f"Date: {http_date()}\r\n\r\n").encode()
+            return (
+                f"HTTP/1.1 417 {text}\r\nConnection: close\r\nContent-Length: 0\r\nDate: {http_date()}\r\n\r\n"
+            ).encode()
         if self.status == 501:
             # server.go: the transfer coding is not echoed back.
             return f"HTTP/1.1 501 {text}{_ERROR_HEADERS}Unsupported transfer encoding".encode()
@@ -121,25 +141,25 @@ def parse_head(head):
     method, sp1, rest = line.partition(" ")
     target, sp2, proto = rest.partition(" ")
     if not sp1 or not sp2:
-        raise BadRequest()                                       # "malformed HTTP request"
+        raise BadRequest()  # "malformed HTTP request"
     if proto in ("HTTP/1.1", "HTTP/1.0"):
         major, minor = 1, int(proto[-1])
     else:
         match = _VERSION.match(proto)
         if not match:
-            raise BadRequest()                                   # "malformed HTTP version"
+            raise BadRequest()  # "malformed HTTP version"
         major, minor = int(match.group(1)), int(match.group(2))
     if not _TOKEN.match(method):
-        raise BadRequest()                                       # "invalid method"
+        raise BadRequest()  # "invalid method"
     if not target.startswith("/") and target != "*":
-        raise BadRequest()                                       # url.ParseRequestURI
+        raise BadRequest()  # url.ParseRequestURI
     headers = HeaderDict()
     for raw in lines[1:]:
         if raw.endswith("\r"):
             raw = raw[:-1]
         name, sep, value = raw.partition(":")
         if not sep or not _TOKEN.match(name):
-            raise BadRequest()                                   # "malformed MIME header line"
+            raise BadRequest()  # "malformed MIME header line"
         value = value.strip(" \t")
         if _BAD_VALUE.search(value):
             raise BadRequest()
@@ -154,7 +174,7 @@ def parse_head(head):
     if len(hosts) > 1:
         raise BadRequest(400, "too many Host headers")
     if hosts and not _HOST.match(hosts[0]):
-        raise BadRequest(400, "malformed Host header")        # httpguts.ValidHostHeader
+        raise BadRequest(400, "malformed Host header")  # httpguts.ValidHostHeader
     connection = ",".join(headers.get_all("connection")).lower()
     tokens = {t.strip() for t in connection.split(",")}
     keep_alive = ("close" not in tokens) if at_least_11 else ("keep-alive" in tokens)
@@ -164,17 +184,17 @@ def parse_head(head):
 def body_framing(headers, at_least_11):
     """``("chunked", None)`` or ``("length", n)`` as ``transfer.go`` decides it."""
     encodings = headers.get_all("transfer-encoding")
-    if encodings and at_least_11:                                # HTTP/1.0: ignored (Go issue 12785)
+    if encodings and at_least_11:  # HTTP/1.0: ignored (Go issue 12785)
         if len(encodings) != 1 or encodings[0].lower() != "chunked":
-            raise BadRequest(501)                                # unsupportedTEError
+            raise BadRequest(501)  # unsupportedTEError
         return "chunked", None
     lengths = [v.strip(" \t") for v in headers.get_all("content-length")]
     if not lengths:
         return "length", 0
     if any(v != lengths[0] for v in lengths[1:]):
-        raise BadRequest()      # "http: message cannot contain multiple Content-Length headers"
+        raise BadRequest()  # "http: message cannot contain multiple Content-Length headers"
     if not _DIGITS.match(lengths[0]) or int(lengths[0]) >= 1 << 63:
-        raise BadRequest()      # "bad Content-Length" / "invalid empty Content-Length"
+        raise BadRequest()  # "bad Content-Length" / "invalid empty Content-Length"
     length = int(lengths[0])
     if length > MAX_BODY_BYTES:
         raise BadRequest(413)
@@ -223,12 +243,12 @@ class RequestReader:
                 return None
             if match.start() > MAX_HEADER_BYTES:
                 raise BadRequest(431)
-            head = bytes(buf[:match.start()])
-            del buf[:match.end()]
+            head = bytes(buf[: match.start()])
+            del buf[: match.end()]
             request, at_least_11 = parse_head(head)
             expect = request.headers.get("expect", "")
             if expect and "100-continue" not in {t.strip().lower() for t in expect.split(",")}:
-                raise BadRequest(417)                            # server.go: sendExpectationFailed
+                raise BadRequest(417)  # server.go: sendExpectationFailed
             self._framing, self._remaining = body_framing(request.headers, at_least_11)
             self._request = request
             has_body = self._framing == "chunked" or self._remaining > 0
@@ -238,8 +258,8 @@ class RequestReader:
         if self._framing == "length":
             if len(buf) < self._remaining:
                 return None
-            self._request.body = bytes(buf[:self._remaining])
-            del buf[:self._remaining]
+            self._request.body = bytes(buf[: self._remaining])
+            del buf[: self._remaining]
         elif not self._read_chunks(buf):
             return None
         request = self._request
@@ -258,7 +278,7 @@ class RequestReader:
                 if not line or len(line) > 16 or not all(c in b"0123456789abcdefABCDEF" for c in line):
                     raise BadRequest()
                 size = int(line, 16)
-                del buf[:end + 1]
+                del buf[: end + 1]
                 if size == 0:
                     self._chunk_state = "trailer"
                     continue
@@ -270,15 +290,15 @@ class RequestReader:
                 if len(buf) < self._remaining + 2:
                     return False
                 data_end = self._remaining
-                if buf[data_end:data_end + 2] != b"\r\n":
-                    raise BadRequest()                           # chunked.go: "malformed chunked encoding"
+                if buf[data_end : data_end + 2] != b"\r\n":
+                    raise BadRequest()  # chunked.go: "malformed chunked encoding"
                 tail = 2
                 self._chunks += buf[:data_end]
-                del buf[:data_end + tail]
+                del buf[: data_end + tail]
                 self._chunk_state = "size"
             else:  # trailer section: header lines until an empty line
                 if buf[:2] == b"\r\n" or buf[:1] == b"\n":
-                    del buf[:2 if buf[:1] == b"\r" else 1]
+                    del buf[: 2 if buf[:1] == b"\r" else 1]
                     self._request.body = bytes(self._chunks)
                     return True
                 match = _HEAD_END.search(buf)
@@ -286,7 +306,7 @@ class RequestReader:
                     if len(buf) > MAX_HEADER_BYTES:
                         raise BadRequest(431)
                     return False
-                del buf[:match.end()]                            # trailers are not used
+                del buf[: match.end()]  # trailers are not used
                 self._request.body = bytes(self._chunks)
                 return True
 

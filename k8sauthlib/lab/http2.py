@@ -36,8 +36,8 @@ class H2Session:
 
     def __init__(self):
         self._h2 = H2Connection(H2Configuration(client_side=False, header_encoding=None))
-        self._streams = {}          # stream id -> [ParsedRequest, bytearray body]
-        self._pending = {}          # stream id -> bytes of response body not yet sent
+        self._streams = {}  # stream id -> [ParsedRequest, bytearray body]
+        self._pending = {}  # stream id -> bytes of response body not yet sent
         self.closed = False
 
     def start(self):
@@ -91,14 +91,16 @@ class H2Session:
         """Queue ``response`` (an :class:`~k8sauthlib.lab.api.Response`) on ``stream_id``."""
         headers = [(b":status", str(response.status).encode())]
         headers += [(k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers]
-        headers += [(b"content-type", response.content_type.encode("latin-1")),
-                    (b"date", http_date().encode()),
-                    (b"content-length", str(len(response.body)).encode())]
+        headers += [
+            (b"content-type", response.content_type.encode("latin-1")),
+            (b"date", http_date().encode()),
+            (b"content-length", str(len(response.body)).encode()),
+        ]
         body = b"" if head_only else response.body
         try:
             self._h2.send_headers(stream_id, headers, end_stream=not body)
         except StreamClosedError:
-            return      # the client reset the stream meanwhile
+            return  # the client reset the stream meanwhile
         if body:
             self._pending[stream_id] = body
             self._send_pending()
@@ -122,7 +124,7 @@ class H2Session:
             else:
                 headers.add(name, value)
         if ":authority" in pseudo and "host" not in headers:
-            headers.add("host", pseudo[":authority"])        # Go: req.Host from :authority
+            headers.add("host", pseudo[":authority"])  # Go: req.Host from :authority
         return ParsedRequest(pseudo.get(":method", ""), pseudo.get(":path", "/"), "HTTP/2.0", headers, True)
 
     def _finish(self, stream_id):

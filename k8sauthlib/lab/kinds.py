@@ -29,23 +29,49 @@ def mapof(value):
     return ("map", value)
 
 
-OWNER_REFERENCE = struct(("apiVersion", STR), ("kind", STR), ("name", STR), ("uid", STR),
-                         ("controller", BOOL), ("blockOwnerDeletion", BOOL))
-MANAGED_FIELDS_ENTRY = struct(("manager", STR), ("operation", STR), ("apiVersion", STR), ("time", STR),
-                              ("fieldsType", STR), ("fieldsV1", ANY), ("subresource", STR))
+OWNER_REFERENCE = struct(
+    ("apiVersion", STR), ("kind", STR), ("name", STR), ("uid", STR), ("controller", BOOL), ("blockOwnerDeletion", BOOL)
+)
+MANAGED_FIELDS_ENTRY = struct(
+    ("manager", STR),
+    ("operation", STR),
+    ("apiVersion", STR),
+    ("time", STR),
+    ("fieldsType", STR),
+    ("fieldsV1", ANY),
+    ("subresource", STR),
+)
 #: ``metav1.ObjectMeta`` (``staging/src/k8s.io/apimachinery/pkg/apis/meta/v1/types.go``).
 OBJECT_META = struct(
-    ("name", STR), ("generateName", STR), ("namespace", STR), ("selfLink", STR), ("uid", STR),
-    ("resourceVersion", STR), ("generation", INT), ("creationTimestamp", STR), ("deletionTimestamp", STR),
-    ("deletionGracePeriodSeconds", INT), ("labels", mapof(STR)), ("annotations", mapof(STR)),
-    ("ownerReferences", listof(OWNER_REFERENCE)), ("finalizers", listof(STR)),
-    ("managedFields", listof(MANAGED_FIELDS_ENTRY)))
-POLICY_RULE = struct(("verbs", listof(STR)), ("apiGroups", listof(STR)), ("resources", listof(STR)),
-                     ("resourceNames", listof(STR)), ("nonResourceURLs", listof(STR)))
+    ("name", STR),
+    ("generateName", STR),
+    ("namespace", STR),
+    ("selfLink", STR),
+    ("uid", STR),
+    ("resourceVersion", STR),
+    ("generation", INT),
+    ("creationTimestamp", STR),
+    ("deletionTimestamp", STR),
+    ("deletionGracePeriodSeconds", INT),
+    ("labels", mapof(STR)),
+    ("annotations", mapof(STR)),
+    ("ownerReferences", listof(OWNER_REFERENCE)),
+    ("finalizers", listof(STR)),
+    ("managedFields", listof(MANAGED_FIELDS_ENTRY)),
+)
+POLICY_RULE = struct(
+    ("verbs", listof(STR)),
+    ("apiGroups", listof(STR)),
+    ("resources", listof(STR)),
+    ("resourceNames", listof(STR)),
+    ("nonResourceURLs", listof(STR)),
+)
 SUBJECT = struct(("kind", STR), ("apiGroup", STR), ("name", STR), ("namespace", STR))
 ROLE_REF = struct(("apiGroup", STR), ("kind", STR), ("name", STR))
-LABEL_SELECTOR = struct(("matchLabels", mapof(STR)),
-                        ("matchExpressions", listof(struct(("key", STR), ("operator", STR), ("values", listof(STR))))))
+LABEL_SELECTOR = struct(
+    ("matchLabels", mapof(STR)),
+    ("matchExpressions", listof(struct(("key", STR), ("operator", STR), ("values", listof(STR))))),
+)
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 
@@ -54,19 +80,26 @@ NAME_DESCRIPTION = (
     "Name must be unique within a namespace. Is required when creating resources, although some resources "
     "may allow a client to request the generation of an appropriate name automatically. Name is primarily "
     "intended for creation idempotence and configuration definition. Cannot be updated. More info: "
-    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"
+)
 CREATED_DESCRIPTION = (
     "CreationTimestamp is a timestamp representing the server time when this object was created. It is not "
     "guaranteed to be set in happens-before order across separate operations. Clients may not set this value. "
     "It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. "
-    "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata")
+    "More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"
+)
 
 NAME_COLUMN = {"name": "Name", "type": "string", "format": "name", "description": NAME_DESCRIPTION, "priority": 0}
 AGE_COLUMN = {"name": "Age", "type": "string", "format": "", "description": CREATED_DESCRIPTION, "priority": 0}
 #: ``rest.NewDefaultTableConvertor`` (``staging/src/k8s.io/apiserver/pkg/registry/rest/table.go``):
 #: types without a printer (Roles, ClusterRoles) get Name and "Created At".
-CREATED_AT_COLUMN = {"name": "Created At", "type": "date", "format": "", "description": CREATED_DESCRIPTION,
-                     "priority": 0}
+CREATED_AT_COLUMN = {
+    "name": "Created At",
+    "type": "date",
+    "format": "",
+    "description": CREATED_DESCRIPTION,
+    "priority": 0,
+}
 
 
 def column(name, description, priority=0):
@@ -93,7 +126,7 @@ class Kind:
     short_names: tuple = ()
     columns: tuple = (NAME_COLUMN, CREATED_AT_COLUMN)
     cells: object = None
-    field_labels: dict = field(default_factory=dict)   # label -> function(obj) -> str
+    field_labels: dict = field(default_factory=dict)  # label -> function(obj) -> str
     has_generation: bool = False
 
     @property
@@ -143,34 +176,74 @@ def _binding_cells(obj, age):
 
 
 def _binding_columns(what):
-    role = ("RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. "
-            "If the RoleRef cannot be resolved, the Authorizer must return an error.") if what == "roleBinding" else (
-        "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, "
-        "the Authorizer must return an error.")
-    return (NAME_COLUMN, column("Role", role), AGE_COLUMN, column("Users", f"Users in the {what}", 1),
-            column("Groups", f"Groups in the {what}", 1), column("ServiceAccounts", f"ServiceAccounts in the {what}", 1))
+    role = (
+        (
+            "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. "
+            "If the RoleRef cannot be resolved, the Authorizer must return an error."
+        )
+        if what == "roleBinding"
+        else (
+            "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, "
+            "the Authorizer must return an error."
+        )
+    )
+    return (
+        NAME_COLUMN,
+        column("Role", role),
+        AGE_COLUMN,
+        column("Users", f"Users in the {what}", 1),
+        column("Groups", f"Groups in the {what}", 1),
+        column("ServiceAccounts", f"ServiceAccounts in the {what}", 1),
+    )
 
 
 ROLE = Kind(RBAC_GROUP, "v1", "roles", "Role", True, struct(("rules", listof(POLICY_RULE))))
-CLUSTER_ROLE = Kind(RBAC_GROUP, "v1", "clusterroles", "ClusterRole", False,
-                    struct(("rules", listof(POLICY_RULE)),
-                           ("aggregationRule", struct(("clusterRoleSelectors", listof(LABEL_SELECTOR))))))
-ROLE_BINDING = Kind(RBAC_GROUP, "v1", "rolebindings", "RoleBinding", True,
-                    struct(("subjects", listof(SUBJECT)), ("roleRef", ROLE_REF)),
-                    columns=_binding_columns("roleBinding"), cells=_binding_cells)
-CLUSTER_ROLE_BINDING = Kind(RBAC_GROUP, "v1", "clusterrolebindings", "ClusterRoleBinding", False,
-                            struct(("subjects", listof(SUBJECT)), ("roleRef", ROLE_REF)),
-                            columns=_binding_columns("clusterRoleBinding"), cells=_binding_cells)
+CLUSTER_ROLE = Kind(
+    RBAC_GROUP,
+    "v1",
+    "clusterroles",
+    "ClusterRole",
+    False,
+    struct(
+        ("rules", listof(POLICY_RULE)), ("aggregationRule", struct(("clusterRoleSelectors", listof(LABEL_SELECTOR))))
+    ),
+)
+ROLE_BINDING = Kind(
+    RBAC_GROUP,
+    "v1",
+    "rolebindings",
+    "RoleBinding",
+    True,
+    struct(("subjects", listof(SUBJECT)), ("roleRef", ROLE_REF)),
+    columns=_binding_columns("roleBinding"),
+    cells=_binding_cells,
+)
+CLUSTER_ROLE_BINDING = Kind(
+    RBAC_GROUP,
+    "v1",
+    "clusterrolebindings",
+    "ClusterRoleBinding",
+    False,
+    struct(("subjects", listof(SUBJECT)), ("roleRef", ROLE_REF)),
+    columns=_binding_columns("clusterRoleBinding"),
+    cells=_binding_cells,
+)
 NAMESPACE = Kind(
-    "", "v1", "namespaces", "Namespace", False,
-    struct(("spec", struct(("finalizers", listof(STR)))),
-           ("status", struct(("phase", STR), ("conditions", listof(ANY))))),
-    verbs=("create", "delete", "get", "list", "patch", "update", "watch"), short_names=("ns",),
+    "",
+    "v1",
+    "namespaces",
+    "Namespace",
+    False,
+    struct(
+        ("spec", struct(("finalizers", listof(STR)))), ("status", struct(("phase", STR), ("conditions", listof(ANY))))
+    ),
+    verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
+    short_names=("ns",),
     columns=(NAME_COLUMN, column("Status", "The status of the namespace"), AGE_COLUMN),
     cells=lambda obj, age: [obj["metadata"]["name"], (obj.get("status") or {}).get("phase", ""), age],
     # pkg/registry/core/namespace/strategy.go NamespaceToSelectableFields: status.phase, name
-    field_labels={"status.phase": lambda obj: (obj.get("status") or {}).get("phase", "")})
-
+    field_labels={"status.phase": lambda obj: (obj.get("status") or {}).get("phase", "")},
+)
 
 
 def _csr_condition(obj):
@@ -186,52 +259,93 @@ def _csr_condition(obj):
 
 def _csr_fields(obj):
     from .csr import selectable_fields  # the CSR registry's SelectableFields
+
     return selectable_fields(obj)
 
 
 def _csr_cells(obj, age):
     """``printCertificateSigningRequest``; RequestedDuration is ``duration.HumanDuration``."""
     from .wire import human_duration
+
     spec = obj.get("spec") or {}
     seconds = spec.get("expirationSeconds")
-    return [obj["metadata"]["name"], age, spec.get("signerName") or "<none>", spec.get("username", ""),
-            human_duration(seconds) if seconds is not None else "<none>", _csr_condition(obj)]
+    return [
+        obj["metadata"]["name"],
+        age,
+        spec.get("signerName") or "<none>",
+        spec.get("username", ""),
+        human_duration(seconds) if seconds is not None else "<none>",
+        _csr_condition(obj),
+    ]
 
 
-_CSR_CONDITION = struct(("type", STR), ("status", STR), ("reason", STR), ("message", STR),
-                        ("lastUpdateTime", STR), ("lastTransitionTime", STR))
+_CSR_CONDITION = struct(
+    ("type", STR),
+    ("status", STR),
+    ("reason", STR),
+    ("message", STR),
+    ("lastUpdateTime", STR),
+    ("lastTransitionTime", STR),
+)
 CERTIFICATE_SIGNING_REQUEST = Kind(
-    "certificates.k8s.io", "v1", "certificatesigningrequests", "CertificateSigningRequest", False,
-    struct(("spec", struct(("request", STR), ("signerName", STR), ("expirationSeconds", INT), ("usages", listof(STR)),
-                           ("username", STR), ("uid", STR), ("groups", listof(STR)), ("extra", mapof(listof(STR))))),
-           ("status", struct(("conditions", listof(_CSR_CONDITION)), ("certificate", STR)))),
+    "certificates.k8s.io",
+    "v1",
+    "certificatesigningrequests",
+    "CertificateSigningRequest",
+    False,
+    struct(
+        (
+            "spec",
+            struct(
+                ("request", STR),
+                ("signerName", STR),
+                ("expirationSeconds", INT),
+                ("usages", listof(STR)),
+                ("username", STR),
+                ("uid", STR),
+                ("groups", listof(STR)),
+                ("extra", mapof(listof(STR))),
+            ),
+        ),
+        ("status", struct(("conditions", listof(_CSR_CONDITION)), ("certificate", STR))),
+    ),
     short_names=("csr",),
-    columns=(NAME_COLUMN, AGE_COLUMN,
-             column("SignerName", "Requested signer for the request. It is a qualified name in the form: "
-                                  "`scope-hostname.io/name`. If empty, it will be defaulted:\n 1. If it's a kubelet "
-                                  "client certificate, it is assigned\n    \"kubernetes.io/kube-apiserver-client-kubelet\"."
-                                  "\n 2. If it's a kubelet serving certificate, it is assigned\n    "
-                                  "\"kubernetes.io/kubelet-serving\".\n 3. Otherwise, it is assigned "
-                                  "\"kubernetes.io/legacy-unknown\".\nDistribution of trust for signers happens out of "
-                                  "band. You can select on this field using `spec.signerName`."),
-             column("Requestor", "Base64-encoded PKCS#10 CSR data"),
-             column("RequestedDuration", "expirationSeconds is the requested duration of validity of the issued "
-                                         "certificate. The certificate signer may issue a certificate with a different "
-                                         "validity duration so a client must check the delta between the notBefore "
-                                         "and and notAfter fields in the issued certificate to determine the actual "
-                                         "duration.\n\nThe v1.22+ in-tree implementations of the well-known Kubernetes "
-                                         "signers will honor this field as long as the requested duration is not "
-                                         "greater than the maximum duration they will honor per the "
-                                         "--cluster-signing-duration CLI flag to the Kubernetes controller manager."
-                                         "\n\nCertificate signers may not honor this field for various reasons:\n\n"
-                                         "  1. Old signer that is unaware of the field (such as the in-tree\n     "
-                                         "implementations prior to v1.22)\n  2. Signer whose configured maximum is "
-                                         "shorter than the requested duration\n  3. Signer whose configured minimum "
-                                         "is longer than the requested duration\n\nThe minimum valid value for "
-                                         "expirationSeconds is 600, i.e. 10 minutes."),
-             column("Condition", "Conditions applied to the request, such as approval or denial.")),
+    columns=(
+        NAME_COLUMN,
+        AGE_COLUMN,
+        column(
+            "SignerName",
+            "Requested signer for the request. It is a qualified name in the form: "
+            "`scope-hostname.io/name`. If empty, it will be defaulted:\n 1. If it's a kubelet "
+            'client certificate, it is assigned\n    "kubernetes.io/kube-apiserver-client-kubelet".'
+            "\n 2. If it's a kubelet serving certificate, it is assigned\n    "
+            '"kubernetes.io/kubelet-serving".\n 3. Otherwise, it is assigned '
+            '"kubernetes.io/legacy-unknown".\nDistribution of trust for signers happens out of '
+            "band. You can select on this field using `spec.signerName`.",
+        ),
+        column("Requestor", "Base64-encoded PKCS#10 CSR data"),
+        column(
+            "RequestedDuration",
+            "expirationSeconds is the requested duration of validity of the issued "
+            "certificate. The certificate signer may issue a certificate with a different "
+            "validity duration so a client must check the delta between the notBefore "
+            "and and notAfter fields in the issued certificate to determine the actual "
+            "duration.\n\nThe v1.22+ in-tree implementations of the well-known Kubernetes "
+            "signers will honor this field as long as the requested duration is not "
+            "greater than the maximum duration they will honor per the "
+            "--cluster-signing-duration CLI flag to the Kubernetes controller manager."
+            "\n\nCertificate signers may not honor this field for various reasons:\n\n"
+            "  1. Old signer that is unaware of the field (such as the in-tree\n     "
+            "implementations prior to v1.22)\n  2. Signer whose configured maximum is "
+            "shorter than the requested duration\n  3. Signer whose configured minimum "
+            "is longer than the requested duration\n\nThe minimum valid value for "
+            "expirationSeconds is 600, i.e. 10 minutes.",
+        ),
+        column("Condition", "Conditions applied to the request, such as approval or denial."),
+    ),
     cells=_csr_cells,
-    field_labels={"spec.signerName": lambda obj: _csr_fields(obj)["spec.signerName"]})
+    field_labels={"spec.signerName": lambda obj: _csr_fields(obj)["spec.signerName"]},
+)
 
 STORED_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING, NAMESPACE, CERTIFICATE_SIGNING_REQUEST)
 RBAC_KINDS = (ROLE, CLUSTER_ROLE, ROLE_BINDING, CLUSTER_ROLE_BINDING)
@@ -305,8 +419,12 @@ def type_errors(schema, value, path=""):
             if not isinstance(value, dict):
                 return [(path, "object")]
             known = dict(schema[1])
-            return [e for name, sub in value.items() if name in known
-                    for e in type_errors(known[name], sub, f"{path}.{name}" if path else name)]
+            return [
+                e
+                for name, sub in value.items()
+                if name in known
+                for e in type_errors(known[name], sub, f"{path}.{name}" if path else name)
+            ]
         if shape == "list":
             if not isinstance(value, list):
                 return [(path, "array")]

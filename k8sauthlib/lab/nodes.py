@@ -23,37 +23,78 @@ from urllib.parse import parse_qs
 from .pods import LAB_NOTE_ANNOTATION, node_uid
 from .wire import Response, human_duration, json_response, rfc3339, status_object
 
-NODE_NOTE = ("k8sauthlib lab: no kubelet runs on this node, so it never reports Ready; "
-             "the lab process itself serves the API.")
+NODE_NOTE = (
+    "k8sauthlib lab: no kubelet runs on this node, so it never reports Ready; the lab process itself serves the API."
+)
 
 #: ``nodeColumnDefinitions`` of ``pkg/printers/internalversion/printers.go`` (descriptions from core/v1 swagger).
 NODE_COLUMNS = (
-    {"name": "Name", "type": "string", "format": "name", "priority": 0,
-     "description": "Name must be unique within a namespace. Is required when creating resources, although some "
-                    "resources may allow a client to request the generation of an appropriate name automatically. "
-                    "Name is primarily intended for creation idempotence and configuration definition. Cannot be "
-                    "updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names"},
+    {
+        "name": "Name",
+        "type": "string",
+        "format": "name",
+        "priority": 0,
+        "description": "Name must be unique within a namespace. Is required when creating resources, although some "
+        "resources may allow a client to request the generation of an appropriate name automatically. "
+        "Name is primarily intended for creation idempotence and configuration definition. Cannot be "
+        "updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+    },
     {"name": "Status", "type": "string", "format": "", "description": "The status of the node", "priority": 0},
     {"name": "Roles", "type": "string", "format": "", "description": "The roles of the node", "priority": 0},
-    {"name": "Age", "type": "string", "format": "", "priority": 0,
-     "description": "CreationTimestamp is a timestamp representing the server time when this object was created. It "
-                    "is not guaranteed to be set in happens-before order across separate operations. Clients may not "
-                    "set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. "
-                    "Read-only. Null for lists. More info: "
-                    "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata"},
-    {"name": "Version", "type": "string", "format": "", "description": "Kubelet Version reported by the node.",
-     "priority": 0},
-    {"name": "Internal-IP", "type": "string", "format": "", "description": "List of addresses reachable to the node.",
-     "priority": 1},
-    {"name": "External-IP", "type": "string", "format": "", "description": "List of addresses reachable to the node.",
-     "priority": 1},
-    {"name": "OS-Image", "type": "string", "format": "", "priority": 1,
-     "description": "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."},
-    {"name": "Kernel-Version", "type": "string", "format": "", "priority": 1,
-     "description": "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."},
-    {"name": "Container-Runtime", "type": "string", "format": "", "priority": 1,
-     "description": "ContainerRuntime Version reported by the node through runtime remote API (e.g. "
-                    "containerd://1.4.2)."},
+    {
+        "name": "Age",
+        "type": "string",
+        "format": "",
+        "priority": 0,
+        "description": "CreationTimestamp is a timestamp representing the server time when this object was created. It "
+        "is not guaranteed to be set in happens-before order across separate operations. Clients may not "
+        "set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. "
+        "Read-only. Null for lists. More info: "
+        "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+    },
+    {
+        "name": "Version",
+        "type": "string",
+        "format": "",
+        "description": "Kubelet Version reported by the node.",
+        "priority": 0,
+    },
+    {
+        "name": "Internal-IP",
+        "type": "string",
+        "format": "",
+        "description": "List of addresses reachable to the node.",
+        "priority": 1,
+    },
+    {
+        "name": "External-IP",
+        "type": "string",
+        "format": "",
+        "description": "List of addresses reachable to the node.",
+        "priority": 1,
+    },
+    {
+        "name": "OS-Image",
+        "type": "string",
+        "format": "",
+        "priority": 1,
+        "description": "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).",
+    },
+    {
+        "name": "Kernel-Version",
+        "type": "string",
+        "format": "",
+        "priority": 1,
+        "description": "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+    },
+    {
+        "name": "Container-Runtime",
+        "type": "string",
+        "format": "",
+        "priority": 1,
+        "description": "ContainerRuntime Version reported by the node through runtime remote API (e.g. "
+        "containerd://1.4.2).",
+    },
 )
 
 
@@ -61,25 +102,53 @@ def node_object(node_name, created, resource_version, address):
     arch = {"x86_64": "amd64", "AMD64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
     system = platform.system().lower()
     stamp = rfc3339(created)
-    labels = {"beta.kubernetes.io/arch": arch, "beta.kubernetes.io/os": system, "kubernetes.io/arch": arch,
-              "kubernetes.io/hostname": node_name, "kubernetes.io/os": system,
-              "node-role.kubernetes.io/control-plane": "",
-              "node.kubernetes.io/exclude-from-external-load-balancers": ""}
+    labels = {
+        "beta.kubernetes.io/arch": arch,
+        "beta.kubernetes.io/os": system,
+        "kubernetes.io/arch": arch,
+        "kubernetes.io/hostname": node_name,
+        "kubernetes.io/os": system,
+        "node-role.kubernetes.io/control-plane": "",
+        "node.kubernetes.io/exclude-from-external-load-balancers": "",
+    }
     return {
-        "kind": "Node", "apiVersion": "v1",
-        "metadata": {"name": node_name, "uid": node_uid(node_name), "resourceVersion": resource_version,
-                     "creationTimestamp": stamp, "labels": labels,
-                     "annotations": {LAB_NOTE_ANNOTATION: NODE_NOTE}},
+        "kind": "Node",
+        "apiVersion": "v1",
+        "metadata": {
+            "name": node_name,
+            "uid": node_uid(node_name),
+            "resourceVersion": resource_version,
+            "creationTimestamp": stamp,
+            "labels": labels,
+            "annotations": {LAB_NOTE_ANNOTATION: NODE_NOTE},
+        },
         "spec": {"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]},
         "status": {
-            "conditions": [{"type": "Ready", "status": "Unknown", "lastHeartbeatTime": stamp,
-                            "lastTransitionTime": stamp, "reason": "NodeStatusNeverUpdated",
-                            "message": "Kubelet never posted node status."}],
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "Unknown",
+                    "lastHeartbeatTime": stamp,
+                    "lastTransitionTime": stamp,
+                    "reason": "NodeStatusNeverUpdated",
+                    "message": "Kubelet never posted node status.",
+                }
+            ],
             "addresses": [{"type": "InternalIP", "address": address}, {"type": "Hostname", "address": node_name}],
             "daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
-            "nodeInfo": {"machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "", "osImage": "",
-                         "containerRuntimeVersion": "", "kubeletVersion": "", "kubeProxyVersion": "",
-                         "operatingSystem": system, "architecture": arch}},
+            "nodeInfo": {
+                "machineID": "",
+                "systemUUID": "",
+                "bootID": "",
+                "kernelVersion": "",
+                "osImage": "",
+                "containerRuntimeVersion": "",
+                "kubeletVersion": "",
+                "kubeProxyVersion": "",
+                "operatingSystem": system,
+                "architecture": arch,
+            },
+        },
     }
 
 
@@ -87,18 +156,32 @@ def node_cells(node, now):
     """``printNode``, wide: Ready Unknown prints ``NotReady``; roles from ``node-role.kubernetes.io/*``."""
     ready = next((c for c in node["status"]["conditions"] if c["type"] == "Ready"), None)
     status = "Unknown" if ready is None else "Ready" if ready["status"] == "True" else "NotReady"
-    roles = ",".join(sorted(k.split("/", 1)[1] for k in node["metadata"]["labels"]
-                            if k.startswith("node-role.kubernetes.io/"))) or "<none>"
+    roles = (
+        ",".join(
+            sorted(k.split("/", 1)[1] for k in node["metadata"]["labels"] if k.startswith("node-role.kubernetes.io/"))
+        )
+        or "<none>"
+    )
     info = node["status"]["nodeInfo"]
     internal = next((a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP"), "<none>")
     age = human_duration((now - _parse(node["metadata"]["creationTimestamp"])).total_seconds())
-    return [node["metadata"]["name"], status, roles, age, info["kubeletVersion"], internal, "<none>",
-            info["osImage"] or "<unknown>", info["kernelVersion"] or "<unknown>",
-            info["containerRuntimeVersion"] or "<unknown>"]
+    return [
+        node["metadata"]["name"],
+        status,
+        roles,
+        age,
+        info["kubeletVersion"],
+        internal,
+        "<none>",
+        info["osImage"] or "<unknown>",
+        info["kernelVersion"] or "<unknown>",
+        info["containerRuntimeVersion"] or "<unknown>",
+    ]
 
 
 def _parse(text):
     from datetime import datetime, timezone
+
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
 
 
@@ -109,9 +192,16 @@ def pod_log(pod_name, node_name, query, lines):
     """
     if pod_name != f"kube-apiserver-{node_name}":
         container = pod_name[: -len(node_name) - 1] if pod_name.endswith("-" + node_name) else pod_name
-        return json_response(400, status_object(
-            400, "BadRequest", f'container "{container}" in pod "{pod_name}" is waiting to start: the k8sauthlib '
-                               f"lab runs no containers; only kube-apiserver-{node_name} has a log (the lab's own)", {}))
+        return json_response(
+            400,
+            status_object(
+                400,
+                "BadRequest",
+                f'container "{container}" in pod "{pod_name}" is waiting to start: the k8sauthlib '
+                f"lab runs no containers; only kube-apiserver-{node_name} has a log (the lab's own)",
+                {},
+            ),
+        )
     params = parse_qs(query or "")
     try:
         tail = int(params["tailLines"][0]) if "tailLines" in params else None

@@ -28,8 +28,12 @@ from .kinds import STORED_KINDS
 from .protobuf import length_delimited as _field
 from .wire import go_json
 
-_PRIMITIVE = {"string": {"type": "string"}, "integer": {"type": "integer", "format": "int64"},
-              "boolean": {"type": "boolean"}, "object": {"type": "object"}}
+_PRIMITIVE = {
+    "string": {"type": "string"},
+    "integer": {"type": "integer", "format": "int64"},
+    "boolean": {"type": "boolean"},
+    "object": {"type": "object"},
+}
 
 
 def _schema(shape):
@@ -52,10 +56,14 @@ def _doc_key(kind):
 
 def _operation(kind, action, op_id, params=()):
     gvk = {"group": kind.group, "version": kind.version, "kind": kind.kind}
-    op = {"tags": [kind.group_version], "operationId": op_id,
-          "parameters": [{"name": p, "in": "query", "schema": {"type": "string", "uniqueItems": True}} for p in params],
-          "responses": {"200": {"description": "OK"}},
-          "x-kubernetes-action": action, "x-kubernetes-group-version-kind": gvk}
+    op = {
+        "tags": [kind.group_version],
+        "operationId": op_id,
+        "parameters": [{"name": p, "in": "query", "schema": {"type": "string", "uniqueItems": True}} for p in params],
+        "responses": {"200": {"description": "OK"}},
+        "x-kubernetes-action": action,
+        "x-kubernetes-group-version-kind": gvk,
+    }
     return op
 
 
@@ -69,17 +77,25 @@ def group_version_document(key):
     for kind in kinds:
         base = _path_prefix(kind) + ("/namespaces/{namespace}" if kind.namespaced else "") + "/" + kind.resource
         name = f"{kind.kind}"
-        paths[base] = {"get": _operation(kind, "list", f"list{name}", ("labelSelector", "fieldSelector")),
-                       "post": _operation(kind, "post", f"create{name}", write)}
-        paths[base + "/{name}"] = {"get": _operation(kind, "get", f"read{name}"),
-                                   "put": _operation(kind, "put", f"replace{name}", write),
-                                   "patch": _operation(kind, "patch", f"patch{name}", write + ("force",)),
-                                   "delete": _operation(kind, "delete", f"delete{name}")}
+        paths[base] = {
+            "get": _operation(kind, "list", f"list{name}", ("labelSelector", "fieldSelector")),
+            "post": _operation(kind, "post", f"create{name}", write),
+        }
+        paths[base + "/{name}"] = {
+            "get": _operation(kind, "get", f"read{name}"),
+            "put": _operation(kind, "put", f"replace{name}", write),
+            "patch": _operation(kind, "patch", f"patch{name}", write + ("force",)),
+            "delete": _operation(kind, "delete", f"delete{name}"),
+        }
         schema = _schema(kind.full_schema())
         schema["x-kubernetes-group-version-kind"] = [{"group": kind.group, "version": kind.version, "kind": kind.kind}]
         schemas[f"io.k8s.lab.{kind.group_version.replace('/', '.')}.{kind.kind}"] = schema
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes (k8sauthlib lab)", "version": "unversioned"},
-            "paths": paths, "components": {"schemas": schemas}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes (k8sauthlib lab)", "version": "unversioned"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
 
 
 def index_document():
@@ -95,9 +111,10 @@ def v2_document():
     """``/openapi/v2`` as protobuf: a gnostic ``openapi_v2.Document`` (field numbers of
     ``github.com/google/gnostic-models/openapiv2/OpenAPIv2.proto``) with one PATCH operation per
     stored kind, carrying the GVK extension and the ``fieldValidation`` query parameter."""
+
     def query_parameter(name):
-        sub = _field(2, "query") + _field(4, name) + _field(6, "string")           # in, name, type
-        return _field(8, _field(1, _field(2, _field(3, sub))))   # Operation.parameters: ParametersItem.parameter
+        sub = _field(2, "query") + _field(4, name) + _field(6, "string")  # in, name, type
+        return _field(8, _field(1, _field(2, _field(3, sub))))  # Operation.parameters: ParametersItem.parameter
 
     paths = b""
     for kind in STORED_KINDS:
@@ -105,8 +122,12 @@ def v2_document():
         gvk = f"group: {kind.group!r}\nkind: {kind.kind}\nversion: {kind.version}\n"
         extension = _field(13, _field(1, "x-kubernetes-group-version-kind") + _field(2, _field(2, gvk)))
         responses = _field(9, _field(1, _field(1, "200") + _field(2, _field(1, _field(1, "OK")))))
-        operation = (_field(5, f"patch{kind.kind}") + b"".join(query_parameter(p) for p in
-                     ("dryRun", "fieldManager", "fieldValidation", "force")) + responses + extension)
+        operation = (
+            _field(5, f"patch{kind.kind}")
+            + b"".join(query_parameter(p) for p in ("dryRun", "fieldManager", "fieldValidation", "force"))
+            + responses
+            + extension
+        )
         paths += _field(2, _field(1, base + "/{name}") + _field(2, _field(8, operation)))
     info = _field(1, "Kubernetes (k8sauthlib lab)") + _field(2, "unversioned")
     return _field(1, "2.0") + _field(2, info) + _field(8, paths)

@@ -144,7 +144,7 @@ def json_patch(doc, operations):
             else:
                 raise PatchError(f"add operation does not apply: doc is missing path: {path!r}", 422)
         elif kind in ("remove", "replace"):
-            _walk(doc, parts, path)   # must exist
+            _walk(doc, parts, path)  # must exist
             if kind == "remove":
                 parent.pop(int(last) if isinstance(parent, list) else last)
             elif isinstance(parent, list):
@@ -167,8 +167,9 @@ def apply_patch(content_type, current, body):
         if media == JSON_PATCH:
             return json_patch(current, patch)
         if not isinstance(patch, dict):
-            raise PatchError("error decoding patch: json: cannot unmarshal non-object into Go value of type "
-                             "map[string]interface {}")
+            raise PatchError(
+                "error decoding patch: json: cannot unmarshal non-object into Go value of type map[string]interface {}"
+            )
         if media == MERGE:
             return merge_patch(current, patch)
         return strategic_merge_patch(current, patch)

@@ -17,8 +17,10 @@ from .wire import rfc3339
 
 #: Annotation that every mirror pod of the lab carries, so that ``-o yaml`` says what it is.
 LAB_NOTE_ANNOTATION = "lab.k8sauth-book/note"
-LAB_NOTE = ("k8sauthlib lab: mirror pod of a static Pod manifest; no container runs. "
-            "The lab process itself serves the API, with the flags of manifests/kube-apiserver.yaml.")
+LAB_NOTE = (
+    "k8sauthlib lab: mirror pod of a static Pod manifest; no container runs. "
+    "The lab process itself serves the API, with the flags of manifests/kube-apiserver.yaml."
+)
 #: Reason shown in the STATUS column of ``kubectl get pods``, instead of a "Running" that would lie.
 LAB_POD_REASON = "LabNoContainer"
 
@@ -82,7 +84,7 @@ class MirrorPod:
             except OSError:
                 data = b""
             digest = hashlib.md5(data).hexdigest()
-            self._cache.clear()        # one file state at a time: older pods and digests are stale
+            self._cache.clear()  # one file state at a time: older pods and digests are stale
             self._cache[key] = digest
         return digest
 
@@ -91,21 +93,36 @@ class MirrorPod:
         if digest is None:
             digest = self._digest(self._stamp())
         annotations = dict(meta.get("annotations") or {})
-        annotations.update({
-            "kubernetes.io/config.hash": digest,
-            "kubernetes.io/config.mirror": digest,
-            "kubernetes.io/config.seen": self.created.astimezone(timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z"),
-            "kubernetes.io/config.source": "file",
-            LAB_NOTE_ANNOTATION: LAB_NOTE,
-        })
-        out = {"name": self.name, "namespace": "kube-system", "uid": self.uid,
-               "resourceVersion": resource_version, "creationTimestamp": rfc3339(self.created)}
+        annotations.update(
+            {
+                "kubernetes.io/config.hash": digest,
+                "kubernetes.io/config.mirror": digest,
+                "kubernetes.io/config.seen": self.created.astimezone(timezone.utc)
+                .isoformat(timespec="microseconds")
+                .replace("+00:00", "Z"),
+                "kubernetes.io/config.source": "file",
+                LAB_NOTE_ANNOTATION: LAB_NOTE,
+            }
+        )
+        out = {
+            "name": self.name,
+            "namespace": "kube-system",
+            "uid": self.uid,
+            "resourceVersion": resource_version,
+            "creationTimestamp": rfc3339(self.created),
+        }
         if meta.get("labels"):
             out["labels"] = dict(meta["labels"])
         out["annotations"] = annotations
-        out["ownerReferences"] = [{"apiVersion": "v1", "kind": "Node", "name": self.node_name,
-                                   "uid": node_uid(self.node_name),
-                                   "controller": True}]
+        out["ownerReferences"] = [
+            {
+                "apiVersion": "v1",
+                "kind": "Node",
+                "name": self.node_name,
+                "uid": node_uid(self.node_name),
+                "controller": True,
+            }
+        ]
         return out
 
     def to_pod(self, resource_version):
@@ -119,8 +136,13 @@ class MirrorPod:
         if pod is None:
             spec = dict(self.manifest.get("spec") or {})
             spec["nodeName"] = self.node_name
-            pod = {"apiVersion": "v1", "kind": "Pod", "metadata": self.metadata(resource_version, digest), "spec": spec,
-                   "status": {"phase": "Unknown", "reason": LAB_POD_REASON, "message": LAB_NOTE}}
+            pod = {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": self.metadata(resource_version, digest),
+                "spec": spec,
+                "status": {"phase": "Unknown", "reason": LAB_POD_REASON, "message": LAB_NOTE},
+            }
             for old in [k for k in self._cache if k[0] == "pod"]:
                 del self._cache[old]
             self._cache[key] = pod

@@ -26,8 +26,13 @@ MAGIC = b"k8s\x00"
 
 # SubjectAccessReviewSpec field numbers (authorization/v1 generated.proto)
 _RESOURCE_ATTRIBUTES = {
-    1: "namespace", 2: "verb", 3: "group", 4: "version",
-    5: "resource", 6: "subresource", 7: "name",
+    1: "namespace",
+    2: "verb",
+    3: "group",
+    4: "version",
+    5: "resource",
+    6: "subresource",
+    7: "name",
 }
 _NON_RESOURCE_ATTRIBUTES = {1: "path", 2: "verb"}
 
@@ -64,14 +69,14 @@ def fields(buf):
         if wire_type == 0:
             value, i = _varint(buf, i)
         elif wire_type == 1:
-            value, i = buf[i:i + 8], i + 8
+            value, i = buf[i : i + 8], i + 8
         elif wire_type == 2:
             length, i = _varint(buf, i)
             if i + length > len(buf):
                 raise InputError("truncated protobuf length-delimited field")
-            value, i = buf[i:i + length], i + length
+            value, i = buf[i : i + length], i + length
         elif wire_type == 5:
-            value, i = buf[i:i + 4], i + 4
+            value, i = buf[i : i + 4], i + 4
         else:
             raise InputError(f"unsupported protobuf wire type {wire_type}")
         out.setdefault(number, []).append(value)
@@ -97,7 +102,7 @@ def unwrap(body):
     """Return ``(apiVersion, kind, raw object bytes)`` of a ``k8s\\x00`` protobuf envelope."""
     if not body.startswith(MAGIC):
         raise InputError("protobuf body does not start with the Kubernetes magic k8s\\x00")
-    unknown = fields(body[len(MAGIC):])
+    unknown = fields(body[len(MAGIC) :])
     type_meta = fields(_last(unknown, 1))
     api_version = _last(type_meta, 1).decode("utf-8")
     kind = _last(type_meta, 2).decode("utf-8")
@@ -151,6 +156,7 @@ def decode_review(body, content_type=""):
 
 def encode_review(api_version, kind, spec):
     """Encode a review the way kubectl does (used by tests and for teaching; inverse of decode_review)."""
+
     def field(number, payload):
         return _key(number, 2) + _len(payload) + payload
 
@@ -206,39 +212,95 @@ def _uvarint(n):
 # "i" (varint), "?" (bool), "t" (metav1.Time), "x" (ExtraValue: a string array), a nested layout dict, ("r", type) for
 # repeated, ("m", type) for map<string, type>.
 _TIME = "t"
-_LABEL_SELECTOR = {1: ("matchLabels", ("m", "s")),
-                   2: ("matchExpressions", ("r", {1: ("key", "s"), 2: ("operator", "s"), 3: ("values", ("r", "s"))}))}
+_LABEL_SELECTOR = {
+    1: ("matchLabels", ("m", "s")),
+    2: ("matchExpressions", ("r", {1: ("key", "s"), 2: ("operator", "s"), 3: ("values", ("r", "s"))})),
+}
 _OBJECT_META = {
-    1: ("name", "s"), 2: ("generateName", "s"), 3: ("namespace", "s"), 4: ("selfLink", "s"), 5: ("uid", "s"),
-    6: ("resourceVersion", "s"), 7: ("generation", "i"), 8: ("creationTimestamp", _TIME),
-    11: ("labels", ("m", "s")), 12: ("annotations", ("m", "s")),
-    13: ("ownerReferences", ("r", {5: ("apiVersion", "s"), 1: ("kind", "s"), 3: ("name", "s"), 4: ("uid", "s"),
-                                   6: ("controller", "?"), 7: ("blockOwnerDeletion", "?")})),
+    1: ("name", "s"),
+    2: ("generateName", "s"),
+    3: ("namespace", "s"),
+    4: ("selfLink", "s"),
+    5: ("uid", "s"),
+    6: ("resourceVersion", "s"),
+    7: ("generation", "i"),
+    8: ("creationTimestamp", _TIME),
+    11: ("labels", ("m", "s")),
+    12: ("annotations", ("m", "s")),
+    13: (
+        "ownerReferences",
+        (
+            "r",
+            {
+                5: ("apiVersion", "s"),
+                1: ("kind", "s"),
+                3: ("name", "s"),
+                4: ("uid", "s"),
+                6: ("controller", "?"),
+                7: ("blockOwnerDeletion", "?"),
+            },
+        ),
+    ),
     14: ("finalizers", ("r", "s")),
 }
-_POLICY_RULE = {1: ("verbs", ("r", "s")), 2: ("apiGroups", ("r", "s")), 3: ("resources", ("r", "s")),
-                4: ("resourceNames", ("r", "s")), 5: ("nonResourceURLs", ("r", "s"))}
-_BINDING = {1: ("metadata", _OBJECT_META),
-            2: ("subjects", ("r", {1: ("kind", "s"), 2: ("apiGroup", "s"), 3: ("name", "s"), 4: ("namespace", "s")})),
-            3: ("roleRef", {1: ("apiGroup", "s"), 2: ("kind", "s"), 3: ("name", "s")})}
-_CSR_CONDITION = {1: ("type", "s"), 6: ("status", "s"), 2: ("reason", "s"), 3: ("message", "s"),
-                  4: ("lastUpdateTime", _TIME), 5: ("lastTransitionTime", _TIME)}
+_POLICY_RULE = {
+    1: ("verbs", ("r", "s")),
+    2: ("apiGroups", ("r", "s")),
+    3: ("resources", ("r", "s")),
+    4: ("resourceNames", ("r", "s")),
+    5: ("nonResourceURLs", ("r", "s")),
+}
+_BINDING = {
+    1: ("metadata", _OBJECT_META),
+    2: ("subjects", ("r", {1: ("kind", "s"), 2: ("apiGroup", "s"), 3: ("name", "s"), 4: ("namespace", "s")})),
+    3: ("roleRef", {1: ("apiGroup", "s"), 2: ("kind", "s"), 3: ("name", "s")}),
+}
+_CSR_CONDITION = {
+    1: ("type", "s"),
+    6: ("status", "s"),
+    2: ("reason", "s"),
+    3: ("message", "s"),
+    4: ("lastUpdateTime", _TIME),
+    5: ("lastTransitionTime", _TIME),
+}
 LAYOUTS = {
     "Role": {1: ("metadata", _OBJECT_META), 2: ("rules", ("r", _POLICY_RULE))},
-    "ClusterRole": {1: ("metadata", _OBJECT_META), 2: ("rules", ("r", _POLICY_RULE)),
-                    3: ("aggregationRule", {1: ("clusterRoleSelectors", ("r", _LABEL_SELECTOR))})},
+    "ClusterRole": {
+        1: ("metadata", _OBJECT_META),
+        2: ("rules", ("r", _POLICY_RULE)),
+        3: ("aggregationRule", {1: ("clusterRoleSelectors", ("r", _LABEL_SELECTOR))}),
+    },
     "RoleBinding": _BINDING,
     "ClusterRoleBinding": _BINDING,
-    "Namespace": {1: ("metadata", _OBJECT_META), 2: ("spec", {1: ("finalizers", ("r", "s"))}),
-                  3: ("status", {1: ("phase", "s")})},
+    "Namespace": {
+        1: ("metadata", _OBJECT_META),
+        2: ("spec", {1: ("finalizers", ("r", "s"))}),
+        3: ("status", {1: ("phase", "s")}),
+    },
     "CertificateSigningRequest": {
         1: ("metadata", _OBJECT_META),
-        2: ("spec", {1: ("request", "b"), 7: ("signerName", "s"), 8: ("expirationSeconds", "i"),
-                     5: ("usages", ("r", "s")), 2: ("username", "s"), 3: ("uid", "s"), 4: ("groups", ("r", "s")),
-                     6: ("extra", ("m", "x"))}),
-        3: ("status", {1: ("conditions", ("r", _CSR_CONDITION)), 2: ("certificate", "b")})},
-    "DeleteOptions": {1: ("gracePeriodSeconds", "i"), 2: ("preconditions", {1: ("uid", "s"), 2: ("resourceVersion", "s")}),
-                      3: ("orphanDependents", "?"), 4: ("propagationPolicy", "s"), 5: ("dryRun", ("r", "s"))},
+        2: (
+            "spec",
+            {
+                1: ("request", "b"),
+                7: ("signerName", "s"),
+                8: ("expirationSeconds", "i"),
+                5: ("usages", ("r", "s")),
+                2: ("username", "s"),
+                3: ("uid", "s"),
+                4: ("groups", ("r", "s")),
+                6: ("extra", ("m", "x")),
+            },
+        ),
+        3: ("status", {1: ("conditions", ("r", _CSR_CONDITION)), 2: ("certificate", "b")}),
+    },
+    "DeleteOptions": {
+        1: ("gracePeriodSeconds", "i"),
+        2: ("preconditions", {1: ("uid", "s"), 2: ("resourceVersion", "s")}),
+        3: ("orphanDependents", "?"),
+        4: ("propagationPolicy", "s"),
+        5: ("dryRun", ("r", "s")),
+    },
 }
 #: Fields Go writes even when empty (no ``omitempty`` in the JSON tag).
 _ALWAYS = {"verbs", "roleRef", "apiGroup", "kind", "name"}
@@ -247,6 +309,7 @@ _ALWAYS = {"verbs", "roleRef", "apiGroup", "kind", "name"}
 def _scalar(kind, raw):
     import base64
     from datetime import datetime, timezone
+
     if kind == "s":
         return raw.decode("utf-8")
     if kind == "b":
@@ -255,11 +318,11 @@ def _scalar(kind, raw):
         return raw - (1 << 64) if raw >= 1 << 63 else raw
     if kind == "?":
         return bool(raw)
-    if kind == "x":   # ExtraValue {repeated string items = 1}, a plain array in JSON
+    if kind == "x":  # ExtraValue {repeated string items = 1}, a plain array in JSON
         return [v.decode("utf-8") for v in fields(raw).get(1, [])]
     if kind == _TIME:
         if not raw:
-            return ""   # an empty metav1.Time is Go's zero time, written as null: omitted
+            return ""  # an empty metav1.Time is Go's zero time, written as null: omitted
         seconds = _last(fields(raw), 1, 0)
         return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return _message(kind, raw)

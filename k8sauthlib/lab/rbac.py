@@ -51,8 +51,13 @@ class PolicyRule:
                 raise InputError(f"RBAC rule field {key!r} must be a list of strings, got {value!r}")
             return tuple(value)
 
-        return cls(strings("verbs"), strings("apiGroups"), strings("resources"),
-                   strings("resourceNames"), strings("nonResourceURLs"))
+        return cls(
+            strings("verbs"),
+            strings("apiGroups"),
+            strings("resources"),
+            strings("resourceNames"),
+            strings("nonResourceURLs"),
+        )
 
     def to_dict(self):
         out = {"verbs": list(self.verbs)}
@@ -72,11 +77,15 @@ class PolicyRule:
             return False
         if attrs.is_resource_request:
             combined = attrs.resource + ("/" + attrs.subresource if attrs.subresource else "")
-            return (_has(self.api_groups, attrs.api_group)
-                    and self._resource_matches(combined, attrs.subresource)
-                    and (not self.resource_names or attrs.name in self.resource_names))
-        return any(url == "*" or url == attrs.path or (url.endswith("*") and attrs.path.startswith(url[:-1]))
-                   for url in self.non_resource_urls)
+            return (
+                _has(self.api_groups, attrs.api_group)
+                and self._resource_matches(combined, attrs.subresource)
+                and (not self.resource_names or attrs.name in self.resource_names)
+            )
+        return any(
+            url == "*" or url == attrs.path or (url.endswith("*") and attrs.path.startswith(url[:-1]))
+            for url in self.non_resource_urls
+        )
 
     def _resource_matches(self, combined, subresource):
         for resource in self.resources:
@@ -141,8 +150,10 @@ class Binding:
         """The source text of an allow reason (``clusterRoleBindingDescriber``/``roleBindingDescriber``)."""
         if self.kind == "ClusterRoleBinding":
             return f'ClusterRoleBinding "{self.name}" of {self.role_kind} "{self.role_name}" to {subject.describe()}'
-        return (f'RoleBinding "{self.name}/{self.namespace}" of {self.role_kind} "{self.role_name}" '
-                f"to {subject.describe(self.namespace)}")
+        return (
+            f'RoleBinding "{self.name}/{self.namespace}" of {self.role_kind} "{self.role_name}" '
+            f"to {subject.describe(self.namespace)}"
+        )
 
 
 @dataclass
@@ -194,8 +205,12 @@ def parse_object(doc, source="<yaml>"):
             raise InputError(f"{where}: {exc}") from None
         return Role(kind, name, namespace if namespaced else "", parsed)
     ref = doc.get("roleRef") or {}
-    if not isinstance(ref, dict) or ref.get("kind") not in ("Role", "ClusterRole") or not ref.get("name") \
-            or not isinstance(ref.get("name"), str):
+    if (
+        not isinstance(ref, dict)
+        or ref.get("kind") not in ("Role", "ClusterRole")
+        or not ref.get("name")
+        or not isinstance(ref.get("name"), str)
+    ):
         raise InputError(f"{where}: roleRef needs kind Role or ClusterRole and a name")
     if kind == "ClusterRoleBinding" and ref["kind"] == "Role":
         raise InputError(f"{where}: a ClusterRoleBinding can only reference a ClusterRole")
@@ -204,9 +219,13 @@ def parse_object(doc, source="<yaml>"):
     if not isinstance(raw_subjects, list):
         raise InputError(f"{where}: subjects must be a list")
     for s in raw_subjects:
-        if not isinstance(s, dict) or s.get("kind") not in ("User", "Group", "ServiceAccount") \
-                or not s.get("name") or not isinstance(s.get("name"), str) \
-                or not isinstance(s.get("namespace", ""), str):
+        if (
+            not isinstance(s, dict)
+            or s.get("kind") not in ("User", "Group", "ServiceAccount")
+            or not s.get("name")
+            or not isinstance(s.get("name"), str)
+            or not isinstance(s.get("namespace", ""), str)
+        ):
             raise InputError(f"{where}: subject {s!r} needs kind User, Group or ServiceAccount and a name")
         subjects.append(Subject(s["kind"], s["name"], s.get("namespace", "")))
     return Binding(kind, name, namespace if namespaced else "", ref["kind"], ref["name"], tuple(subjects))
@@ -255,8 +274,8 @@ class RBACPolicy:
     way ``kubectl apply`` of a second file would.
     """
 
-    roles: dict = field(default_factory=dict)        # (kind, namespace, name) -> Role
-    bindings: dict = field(default_factory=dict)     # (kind, namespace, name) -> Binding
+    roles: dict = field(default_factory=dict)  # (kind, namespace, name) -> Role
+    bindings: dict = field(default_factory=dict)  # (kind, namespace, name) -> Binding
     sources: list = field(default_factory=list)
 
     @classmethod
@@ -372,6 +391,7 @@ class PolicyFiles:
         self._store = store
         self._stamp = None
         self._policy = None
+        self._seen = (None, None)
         self.errors = []
         self._lock = threading.Lock()
         self.current()
@@ -389,6 +409,7 @@ class PolicyFiles:
         with self._lock:
             self._store = store
             self._stamp = None
+            self._seen = (None, None)
 
     @property
     def error(self):
@@ -409,7 +430,14 @@ class PolicyFiles:
         return tuple(stamp)
 
     def current(self):
-        """The policy as of now (rebuilt if the directory or the store changed since the last call)."""
+        """The policy as of now (rebuilt if the directory or the store changed since the last call).
+
+        The directory is looked at on every call (a file written a moment ago takes effect on the
+        next request), but outside the lock: requests in parallel stat the files side by side and
+        take the lock only to rebuild."""
+        seen_stamp, policy = self._seen  # one tuple: a stamp always with its own policy
+        if policy is not None and self._snapshot() == seen_stamp:
+            return policy
         with self._lock:
             stamp = self._snapshot()
             if stamp != self._stamp:
@@ -420,16 +448,19 @@ class PolicyFiles:
                 try:
                     base = self.base() if self.store is None else ((), ())
                     policy = RBACPolicy.load(self.directory, base=base, errors=errors, extra=extra)
-                except Exception as exc:   # never drop the request that triggered the reload
+                except Exception as exc:  # never drop the request that triggered the reload
                     self.on_error(f"RBAC files not reloaded, previous policy still in force: {exc}")
                     if self._policy is None:
                         self._policy = RBACPolicy.load(None, base=self.base())
                     return self._policy
-                file_changed = [s for s in stamp if s[0] != "store"] != [s for s in (self._stamp or ()) if s[0] != "store"]
+                file_changed = [s for s in stamp if s[0] != "store"] != [
+                    s for s in (self._stamp or ()) if s[0] != "store"
+                ]
                 if file_changed or errors != self.errors:
                     for message in errors:
                         self.on_error(f"RBAC object skipped: {message}")
                 self.errors = errors
                 self._stamp = stamp
                 self._policy = policy
+                self._seen = (stamp, policy)
             return self._policy

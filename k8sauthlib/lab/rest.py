@@ -27,14 +27,15 @@ from .rbac import PolicyRule
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .store import update_managed_fields
 from .validation import apply_defaults, invalid_status, validate
-from .wire import encode_object, json_response, rfc3339, status_object
+from .wire import encode_object, json_response, list_response, rfc3339, status_object
 
 #: Namespaces the NamespaceLifecycle admission plugin never lets go
 #: (``plugin/pkg/admission/namespace/lifecycle/admission.go``, ``immortalNamespaces``).
 IMMORTAL_NAMESPACES = ("default", "kube-system", "kube-public")
 
-WATCH_REFUSED = ("the k8sauthlib lab does not serve watch requests; run the command without --watch/-w "
-                 "and repeat it to see changes")
+WATCH_REFUSED = (
+    "the k8sauthlib lab does not serve watch requests; run the command without --watch/-w and repeat it to see changes"
+)
 
 
 def now():
@@ -54,9 +55,14 @@ def _error(code, reason, message, details=None):
 
 
 def not_found(kind, name):
-    return _error(404, "NotFound", f'{kind.qualified} "{name}" not found',
-                  {"name": name, "group": kind.group, "kind": kind.resource} if kind.group
-                  else {"name": name, "kind": kind.resource})
+    return _error(
+        404,
+        "NotFound",
+        f'{kind.qualified} "{name}" not found',
+        {"name": name, "group": kind.group, "kind": kind.resource}
+        if kind.group
+        else {"name": name, "kind": kind.resource},
+    )
 
 
 def _details(kind, name, **extra):
@@ -74,7 +80,7 @@ class RestHandler:
     def __init__(self, store, authorizer, strategies=None):
         self.store = store
         self.authorizer = authorizer
-        self.strategies = dict(strategies or {})   # Kind -> e.g. certificates.CSRStrategy
+        self.strategies = dict(strategies or {})  # Kind -> e.g. certificates.CSRStrategy
 
     def handle(self, req, attrs, identity, kind):
         response = self._handle(req, attrs, identity, kind)
@@ -85,12 +91,16 @@ class RestHandler:
     def _handle(self, req, attrs, identity, kind):
         params = parse_qs(req.query or "")
         strategy = self.strategies.get(kind)
-        if attrs.subresource and not (strategy and attrs.subresource in ("status", "approval")
-                                      and attrs.verb in ("get", "update", "patch")):
+        if attrs.subresource and not (
+            strategy and attrs.subresource in ("status", "approval") and attrs.verb in ("get", "update", "patch")
+        ):
             return _error(404, "NotFound", "the server could not find the requested resource")
         if params.get("dryRun"):
-            return _error(400, "BadRequest", "the k8sauthlib lab does not support dryRun; "
-                                             "run the command without --dry-run=server")
+            return _error(
+                400,
+                "BadRequest",
+                "the k8sauthlib lab does not support dryRun; run the command without --dry-run=server",
+            )
         verb = attrs.verb
         if verb == "watch" or params.get("watch", [""])[0] in ("true", "1"):
             return _error(405, "MethodNotAllowed", WATCH_REFUSED)
@@ -101,7 +111,9 @@ class RestHandler:
             return self.list(req, attrs, kind)
         if verb == "create" and not attrs.name:
             if kind.namespaced and not attrs.namespace:
-                return _error(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+                return _error(
+                    405, "MethodNotAllowed", "the server does not allow this method on the requested resource"
+                )
             return self.create(req, attrs, identity, kind)
         if verb == "update":
             return self.update(req, attrs, identity, kind)
@@ -142,11 +154,15 @@ class RestHandler:
         if not obj.get("kind") and not obj.get("apiVersion"):
             obj = {"kind": kind.kind, "apiVersion": kind.group_version, **obj}
         if by_kind(obj.get("apiVersion", ""), obj.get("kind", "")) is not kind:
-            return None, _error(400, "BadRequest",
-                                f"the API version in the data ({obj.get('apiVersion', '')}) does not match the "
-                                f"expected API version ({kind.group_version})" if obj.get("kind") == kind.kind else
-                                f"the body of the request was in an unknown format or is not a {kind.kind} "
-                                f"(got kind {obj.get('kind')!r})")
+            return None, _error(
+                400,
+                "BadRequest",
+                f"the API version in the data ({obj.get('apiVersion', '')}) does not match the "
+                f"expected API version ({kind.group_version})"
+                if obj.get("kind") == kind.kind
+                else f"the body of the request was in an unknown format or is not a {kind.kind} "
+                f"(got kind {obj.get('kind')!r})",
+            )
         return obj, self._check_fields(req, kind, obj)
 
     @staticmethod
@@ -154,9 +170,13 @@ class RestHandler:
         wrong = type_errors(kind.full_schema(), obj)
         if wrong:
             path, expected = wrong[0]
-            return _error(400, "BadRequest", f"{kind.kind} in version \"{kind.version}\" cannot be handled as a "
-                                             f"{kind.kind}: json: cannot unmarshal into Go struct field {path} "
-                                             f"of type {expected}")
+            return _error(
+                400,
+                "BadRequest",
+                f'{kind.kind} in version "{kind.version}" cannot be handled as a '
+                f"{kind.kind}: json: cannot unmarshal into Go struct field {path} "
+                f"of type {expected}",
+            )
         # fieldValidation (handlers/rest.go): Strict refuses unknown fields, Warn and Ignore drop them
         # (Warn with a Warning header per field); a request without the parameter is Warn since 1.27.
         directive = parse_qs(req.query or "").get("fieldValidation", ["Warn"])[0]
@@ -176,13 +196,17 @@ class RestHandler:
         """Admission and the RBAC storage's escalation check; an error Response or None."""
         meta = obj["metadata"]
         if kind.namespaced and not self.store.get(NAMESPACE_KIND, "", meta["namespace"]):
-            return _error(404, "NotFound", f'namespaces "{meta["namespace"]}" not found',
-                          {"name": meta["namespace"], "kind": "namespaces"})
+            return _error(
+                404,
+                "NotFound",
+                f'namespaces "{meta["namespace"]}" not found',
+                {"name": meta["namespace"], "kind": "namespaces"},
+            )
         if kind not in RBAC_KINDS:
             return None
         namespace = meta.get("namespace", "")
-        if old is not None and _only_gc_fields(old, obj):
-            return None   # rbacregistry.IsOnlyMutatingGCFields: finalizers/ownerReferences only
+        if old is not None and escalation.only_gc_fields(old, obj):
+            return None  # rbacregistry.IsOnlyMutatingGCFields: finalizers/ownerReferences only
         if kind.kind in ("Role", "ClusterRole"):
             if escalation.may_escalate(self.authorizer, identity, kind.resource, attrs.namespace, meta["name"]):
                 return None
@@ -194,12 +218,20 @@ class RestHandler:
             policy = self.authorizer.policy
             rules, missing = policy.role_rules(ref.get("kind", ""), ref.get("name", ""), namespace)
             if missing:
-                return _error(404, "NotFound", missing, {"name": ref.get("name", ""), "group": kind.group,
-                                                         "kind": ref.get("kind", "").lower()})
+                return _error(
+                    404,
+                    "NotFound",
+                    missing,
+                    {"name": ref.get("name", ""), "group": kind.group, "kind": ref.get("kind", "").lower()},
+                )
         text = escalation.escalation_error(self.authorizer, identity, namespace, rules)
         if text:
-            return _error(403, "Forbidden", f'{kind.qualified} "{meta["name"]}" is forbidden: {text}',
-                          _details(kind, meta["name"]))
+            return _error(
+                403,
+                "Forbidden",
+                f'{kind.qualified} "{meta["name"]}" is forbidden: {text}',
+                _details(kind, meta["name"]),
+            )
         return None
 
     def _prepare(self, attrs, kind, obj):
@@ -210,8 +242,11 @@ class RestHandler:
             obj["metadata"] = meta = {}
         if kind.namespaced:
             if meta.get("namespace") and meta["namespace"] != attrs.namespace:
-                return _error(400, "BadRequest", "the namespace of the provided object does not match the namespace "
-                                                 "sent on the request")
+                return _error(
+                    400,
+                    "BadRequest",
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                )
             meta["namespace"] = attrs.namespace
         else:
             meta.pop("namespace", None)
@@ -242,17 +277,29 @@ class RestHandler:
             if error:
                 return error
             if self.store.get(kind, meta.get("namespace", ""), meta["name"]):
-                return _error(409, "AlreadyExists", f'{kind.qualified} "{meta["name"]}" already exists',
-                              _details(kind, meta["name"]))
+                return _error(
+                    409,
+                    "AlreadyExists",
+                    f'{kind.qualified} "{meta["name"]}" already exists',
+                    _details(kind, meta["name"]),
+                )
             created = now()
-            for key in ("uid", "resourceVersion", "generation", "creationTimestamp", "deletionTimestamp",
-                        "managedFields", "selfLink"):
+            for key in (
+                "uid",
+                "resourceVersion",
+                "generation",
+                "creationTimestamp",
+                "deletionTimestamp",
+                "managedFields",
+                "selfLink",
+            ):
                 meta.pop(key, None)
             meta["uid"] = str(uuid.uuid4())
             meta["resourceVersion"] = self.store.next_resource_version()
             meta["creationTimestamp"] = rfc3339(created)
-            update_managed_fields(kind, None, obj, field_manager(req), "Update", rfc3339(created),
-                                  skip=self._reset_fields(kind))
+            update_managed_fields(
+                kind, None, obj, field_manager(req), "Update", rfc3339(created), skip=self._reset_fields(kind)
+            )
             stored = self.store.put(kind, obj)
         return encode_object(req, 201, stored)
 
@@ -260,13 +307,15 @@ class RestHandler:
         """kube-controller-manager's ClusterRole aggregation controller, run after each ClusterRole write."""
         from .bootstrap import aggregate
         from .kinds import CLUSTER_ROLE
+
         with self.store.lock:
             for name, rules in aggregate(self.store.list(CLUSTER_ROLE)).items():
                 old = self.store.get(CLUSTER_ROLE, "", name)
                 new = copy.deepcopy(old)
                 new["rules"] = rules
-                update_managed_fields(CLUSTER_ROLE, old, new, "clusterrole-aggregation-controller", "Apply",
-                                      rfc3339(now()))
+                update_managed_fields(
+                    CLUSTER_ROLE, old, new, "clusterrole-aggregation-controller", "Apply", rfc3339(now())
+                )
                 new["metadata"]["resourceVersion"] = self.store.next_resource_version()
                 self.store.put(CLUSTER_ROLE, new)
 
@@ -289,12 +338,20 @@ class RestHandler:
         meta, old_meta = new.setdefault("metadata", {}), old["metadata"]
         rv = meta.get("resourceVersion")
         if rv and rv != old_meta["resourceVersion"]:
-            return _error(409, "Conflict", f'Operation cannot be fulfilled on {kind.qualified} "{old_meta["name"]}": '
-                                           "the object has been modified; please apply your changes to the latest "
-                                           "version and try again", _details(kind, old_meta["name"]))
+            return _error(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.qualified} "{old_meta["name"]}": '
+                "the object has been modified; please apply your changes to the latest "
+                "version and try again",
+                _details(kind, old_meta["name"]),
+            )
         if meta.get("name") != old_meta["name"]:
-            return _error(400, "BadRequest", f'the name of the object ({meta.get("name")}) does not match the name '
-                                             f'on the URL ({old_meta["name"]})')
+            return _error(
+                400,
+                "BadRequest",
+                f"the name of the object ({meta.get('name')}) does not match the name on the URL ({old_meta['name']})",
+            )
         error = self._prepare(attrs, kind, new)
         if error:
             return error
@@ -316,15 +373,18 @@ class RestHandler:
         error = self._admit(attrs, identity, kind, new, old)
         if error:
             return error
+
         def comparable(o):
             return {k: v for k, v in o.items() if k != "metadata"} | {
-                "metadata": {k: v for k, v in o["metadata"].items() if k not in ("resourceVersion", "managedFields")}}
+                "metadata": {k: v for k, v in o["metadata"].items() if k not in ("resourceVersion", "managedFields")}
+            }
 
         meta["managedFields"] = copy.deepcopy(old_meta.get("managedFields"))
         if comparable(new) == comparable(old):
-            return encode_object(req, 200, old)   # a no-op write keeps the resourceVersion
-        update_managed_fields(kind, old, new, field_manager(req), "Update", rfc3339(now()),
-                              skip=self._reset_fields(kind))
+            return encode_object(req, 200, old)  # a no-op write keeps the resourceVersion
+        update_managed_fields(
+            kind, old, new, field_manager(req), "Update", rfc3339(now()), skip=self._reset_fields(kind)
+        )
         meta["resourceVersion"] = self.store.next_resource_version()
         stored = self.store.put(kind, new)
         return encode_object(req, 200, self._controllers(kind, stored) if attrs.subresource else stored)
@@ -342,12 +402,19 @@ class RestHandler:
     def patch(self, req, attrs, identity, kind):
         media = req.headers.get("content-type", "").split(";")[0].strip().lower()
         if media == patching.APPLY:
-            return _error(415, "UnsupportedMediaType", "the k8sauthlib lab does not implement server-side apply; "
-                                                       "use kubectl apply without --server-side")
+            return _error(
+                415,
+                "UnsupportedMediaType",
+                "the k8sauthlib lab does not implement server-side apply; use kubectl apply without --server-side",
+            )
         if media not in (patching.MERGE, patching.JSON_PATCH, patching.STRATEGIC):
-            return _error(415, "UnsupportedMediaType", f"the body of the request was in an unknown format - accepted "
-                                                       f"media types include: {patching.JSON_PATCH}, {patching.MERGE}, "
-                                                       f"{patching.APPLY}, {patching.STRATEGIC}")
+            return _error(
+                415,
+                "UnsupportedMediaType",
+                f"the body of the request was in an unknown format - accepted "
+                f"media types include: {patching.JSON_PATCH}, {patching.MERGE}, "
+                f"{patching.APPLY}, {patching.STRATEGIC}",
+            )
         with self.store.lock:
             old = self.store.get(kind, attrs.namespace, attrs.name)
             if old is None:
@@ -372,8 +439,17 @@ class RestHandler:
             if kind.kind == "Namespace":
                 return self._delete_namespace(req, old)
             self.store.delete(kind, attrs.namespace, attrs.name)
-        return encode_object(req, 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
-                                        "details": _details(kind, attrs.name, uid=old["metadata"]["uid"])})
+        return encode_object(
+            req,
+            200,
+            {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": _details(kind, attrs.name, uid=old["metadata"]["uid"]),
+            },
+        )
 
     def delete_collection(self, req, attrs, identity, kind):
         with self.store.lock:
@@ -391,8 +467,12 @@ class RestHandler:
         """
         name = old["metadata"]["name"]
         if name in IMMORTAL_NAMESPACES:
-            return _error(403, "Forbidden", f'namespaces "{name}" is forbidden: this namespace may not be deleted',
-                          {"name": name, "kind": "namespaces"})
+            return _error(
+                403,
+                "Forbidden",
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted',
+                {"name": name, "kind": "namespaces"},
+            )
         for kind in self.store.kinds:
             if kind.namespaced:
                 for obj in self.store.list(kind, name):
@@ -403,21 +483,3 @@ class RestHandler:
         answer["metadata"]["resourceVersion"] = self.store.resource_version
         answer["status"] = {"phase": "Terminating"}
         return encode_object(req, 200, answer)
-
-
-def _only_gc_fields(old, new):
-    """``IsOnlyMutatingGCFields`` (``pkg/registry/rbac/helpers.go``): nothing but ownerReferences and
-    finalizers differ (system fields aside)."""
-    def strip(obj):
-        meta = {k: v for k, v in (obj.get("metadata") or {}).items()
-                if k not in ("ownerReferences", "finalizers", "managedFields", "resourceVersion")}
-        return {**{k: v for k, v in obj.items() if k != "metadata"}, "metadata": meta}
-    return strip(old) == strip(new)
-
-
-def list_response(req, kind, items, resource_version):
-    """A ``<Kind>List``; its items carry no ``apiVersion``/``kind``, as kube-apiserver's typed lists."""
-    bare = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
-    return encode_object(req, 200, {"kind": kind.kind + "List", "apiVersion": kind.group_version,
-                                    "metadata": {"resourceVersion": resource_version}, "items": bare})
-

@@ -83,9 +83,19 @@ def labels_match(labels, terms):
 
 #: Types with their own field-label conversion function: the fields they accept.
 OWN_FIELD_LABELS = {
-    "Pod": ("metadata.name", "metadata.namespace", "spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
-            "spec.serviceAccountName", "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
-            "status.nominatedNodeName"),
+    "Pod": (
+        "metadata.name",
+        "metadata.namespace",
+        "spec.nodeName",
+        "spec.restartPolicy",
+        "spec.schedulerName",
+        "spec.serviceAccountName",
+        "spec.hostNetwork",
+        "status.phase",
+        "status.podIP",
+        "status.podIPs",
+        "status.nominatedNodeName",
+    ),
     "Node": ("metadata.name", "spec.unschedulable"),
     "Namespace": ("status.phase", "metadata.name"),
     "CertificateSigningRequest": ("metadata.name", "spec.signerName"),
@@ -112,7 +122,9 @@ def parse_field_selector(query, kind_name):
             if own is not None and key not in own:
                 raise SelectorError(f"field label not supported: {key}")
             if own is None and key not in ("metadata.name", "metadata.namespace"):
-                raise SelectorError(f'"{key}" is not a known field selector: only "metadata.name", "metadata.namespace"')
+                raise SelectorError(
+                    f'"{key}" is not a known field selector: only "metadata.name", "metadata.namespace"'
+                )
             terms.append((key, op, value))
     return terms
 

@@ -36,12 +36,9 @@ the authorization decision and its reason. A refused certificate first gets kube
 own line, ``"Unable to authenticate the request" err="..."``. No key material is ever logged.
 """
 
-import collections
 import logging
-import os
 import socket
 import struct
-import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -49,12 +46,12 @@ from pathlib import Path
 from OpenSSL import SSL
 
 from ..errors import InputError, LabError
-from ..go.text import go_quote
 from .api import LabAPI
 from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
 from .bootstrap import policy_objects
 from .pods import load_mirror_pods
 from .rbac import PolicyFiles
+from .requestlog import RequestLog
 from .transport import Transport
 
 logger = logging.getLogger("k8sauthlib.lab")
@@ -62,6 +59,7 @@ logger = logging.getLogger("k8sauthlib.lab")
 # would print every refused certificate to a notebook's stderr. `k8sauthlib lab up` and
 # notebooks that want the lines add a handler (or read LabServer.log_lines()).
 logger.addHandler(logging.NullHandler())
+
 
 def read_manifest_flags(manifest_path):
     """The ``--flag=value`` arguments of a static Pod manifest's first container, as a dict.
@@ -103,79 +101,6 @@ def _parse_bool(value, flag):
     raise LabError(f"--{flag}={value}: invalid boolean (Go's strconv.ParseBool accepts 1, t, true, 0, f, false)")
 
 
-# --------------------------------------------------------------------------------- logging
-class RequestLog:
-    """The lab's request log: lines for the ``k8sauthlib.lab`` logger and an in-memory ring.
-
-    Lines have klog's header, as in ``kubectl logs`` of a kube-apiserver pod
-    (``E1129 10:15:35.123456   12345 lab] "Unable to authenticate the request" err="..."``),
-    with ``lab`` where kube-apiserver names its source file, so that a reader can tell the two
-    apart.
-    """
-
-    _LETTERS = {logging.DEBUG: "I", logging.INFO: "I", logging.WARNING: "W", logging.ERROR: "E", logging.CRITICAL: "F"}
-
-    def __init__(self, size=2000):
-        self._lines = collections.deque(maxlen=size)
-        self._records = collections.deque(maxlen=size)
-        self._lock = threading.Lock()
-
-    def _emit(self, level, message, record=None):
-        now = datetime.now()
-        header = f"{self._LETTERS.get(level, 'I')}{now:%m%d %H:%M:%S.%f} {os.getpid():>7} lab] "
-        with self._lock:
-            self._lines.append((header, message))
-            if record is not None:
-                self._records.append(record)
-        logger.log(level, "%s%s", header, message)
-
-    def request(self, record):
-        """Log one request record from :class:`~k8sauthlib.lab.api.LabAPI` (never key material).
-
-        String values are quoted as klog's text format does (``strconv.Quote``, ``writeStringValue``
-        in k8s.io/klog/v2 ``internal/serialize/keyvalues.go``; klog writes a value with a newline
-        over several lines, the lab keeps one line per entry and writes ``\\n``). An impersonated
-        request ends in ``addedInfo="<user[groups]> is impersonating <user[groups]>"``: the
-        impersonation filter's ``httplog.LogOf(req, w).Addf`` (``staging/src/k8s.io/apiserver/pkg/endpoints/filters/impersonation.go``,
-        v1.32), which ``respLogger.Log`` (``pkg/server/httplog/httplog.go``) prints last, after ``resp``.
-        """
-        q = go_quote
-        if record.get("auth_error"):
-            # kube-apiserver: klog.ErrorS(err, "Unable to authenticate the request")
-            self._emit(logging.ERROR, f'"Unable to authenticate the request" err={q(record["auth_error"])}')
-        groups = ",".join(q(g) for g in record.get("groups") or [])
-        user = "<none>" if record.get("user") is None else q(record["user"])
-        line = (f'"HTTP" verb="{record["verb"]}" URI={q(record["uri"])} user={user} groups=[{groups}] '
-                f'decision="{record["decision"]}" authorizer="{record.get("authorizer") or ""}" '
-                f'reason={q(record.get("reason") or "")} '
-                f'resp={record["status"]} audit-ID="{record["audit_id"]}" srcIP="{record["client"]}" '
-                f'userAgent={q(record.get("user_agent") or "")}')
-        if record.get("impersonated"):
-            line += f" addedInfo={q(record['impersonated'])}"
-        record = dict(record, time=datetime.now(timezone.utc))
-        self._emit(logging.INFO, line, record)
-
-    def note(self, line, level=logging.INFO):
-        self._emit(level, line)
-
-    def lines(self):
-        with self._lock:
-            return [header + message for header, message in self._lines]
-
-    def messages(self):
-        with self._lock:
-            return [message for _header, message in self._lines]
-
-    def records(self):
-        with self._lock:
-            return list(self._records)
-
-    def clear(self):
-        with self._lock:
-            self._lines.clear()
-            self._records.clear()
-
-
 # ----------------------------------------------------------------------------- the server
 class LabServer:
     """A local API server that answers like kube-apiserver where the book looks.
@@ -214,9 +139,19 @@ class LabServer:
         LabError: a file named by the manifest is missing, or the port is taken.
     """
 
-    def __init__(self, directory, port=None, *, host="127.0.0.1", node_name=None, rbac_dir=None, create=True,
-                 kubernetes_version="1.32"):
+    def __init__(
+        self,
+        directory,
+        port=None,
+        *,
+        host="127.0.0.1",
+        node_name=None,
+        rbac_dir=None,
+        create=True,
+        kubernetes_version="1.32",
+    ):
         from ..kube.kubeadm import KubeadmTree
+
         self.directory = Path(directory)
         self.tree = KubeadmTree(self.directory)
         self.host = host
@@ -225,7 +160,8 @@ class LabServer:
         self.rbac_dir = Path(rbac_dir) if rbac_dir is not None else self.tree.rbac_dir
         self.create = create
         from .discovery import parse_version
-        parse_version(kubernetes_version)          # ValueError naming the supported range, before any socket
+
+        parse_version(kubernetes_version)  # ValueError naming the supported range, before any socket
         self.kubernetes_version = kubernetes_version
         self.port = None
         self.flags = {}
@@ -287,8 +223,9 @@ class LabServer:
             # kube-apiserver: "AnonymousAuth is not allowed with the AlwaysAllow authorizer. Resetting AnonymousAuth to false."
             authenticator.anonymous = False
         try:
-            policy = PolicyFiles(self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR),
-                                 base=policy_objects)
+            policy = PolicyFiles(
+                self.rbac_dir, on_error=lambda message: self.log.note(message, logging.ERROR), base=policy_objects
+            )
         except InputError as exc:
             raise LabError(str(exc)) from None
         self.started_at = datetime.now(timezone.utc).replace(microsecond=0)
@@ -304,9 +241,18 @@ class LabServer:
         listener.setblocking(False)
         self._listener = listener
         self.port = listener.getsockname()[1]
-        self.api = LabAPI(authenticator, Authorizer(policy, modes), pods, f"{self.host}:{self.port}",
-                          self.started_at, log=self.log.request, kubernetes_version=self.kubernetes_version,
-                          state_dir=self.tree.rbac_dir.parent, log_lines=self.log.lines, node_name=self.node_name)
+        self.api = LabAPI(
+            authenticator,
+            Authorizer(policy, modes),
+            pods,
+            f"{self.host}:{self.port}",
+            self.started_at,
+            log=self.log.request,
+            kubernetes_version=self.kubernetes_version,
+            state_dir=self.tree.rbac_dir.parent,
+            log_lines=self.log.lines,
+            node_name=self.node_name,
+        )
         self._transport = Transport(listener, ctx, self.api.handle, self.log, name=str(self.port))
         self._transport.start()
         self._wait_ready()
@@ -314,8 +260,10 @@ class LabServer:
             self.tree.set_server(self.url)
         except (InputError, OSError) as exc:
             self.log.note(f"admin.conf not pointed at {self.url}: {exc}", logging.WARNING)
-        self.log.note(f'"Serving securely" address="{self.host}:{self.port}" anonymous-auth={str(authenticator.anonymous).lower()} '
-                      f'authorization-mode="{",".join(modes)}" rbac-files={len(policy.current().sources)} mirror-pods={len(pods)}')
+        self.log.note(
+            f'"Serving securely" address="{self.host}:{self.port}" anonymous-auth={str(authenticator.anonymous).lower()} '
+            f'authorization-mode="{",".join(modes)}" rbac-files={len(policy.current().sources)} mirror-pods={len(pods)}'
+        )
         return self
 
     def stop(self):
@@ -358,9 +306,12 @@ class LabServer:
         if self.tree.exists():
             return
         if not self.create:
-            raise LabError(f"{self.directory} is not a kubeadm tree (no pki/ca.crt or "
-                           f"manifests/kube-apiserver.yaml) and create=False")
+            raise LabError(
+                f"{self.directory} is not a kubeadm tree (no pki/ca.crt or "
+                f"manifests/kube-apiserver.yaml) and create=False"
+            )
         from ..kube.kubeadm import KubeadmTree
+
         try:
             KubeadmTree.create_lab(self.directory)
         except InputError as exc:
@@ -369,7 +320,7 @@ class LabServer:
     def _path_flag(self, name, required=True):
         if not self.flags and self.tree.exists():
             try:
-                self.flags = self.tree.apiserver_flags()   # e.g. ca_file asked before start()
+                self.flags = self.tree.apiserver_flags()  # e.g. ca_file asked before start()
             except InputError as exc:
                 raise LabError(str(exc)) from None
         value = self.flags.get(name)
@@ -382,6 +333,7 @@ class LabServer:
 
     def _read_certs(self, flag):
         from cryptography import x509
+
         path = self._path_flag(flag)
         try:
             certs = x509.load_pem_x509_certificates(path.read_bytes())
@@ -398,21 +350,26 @@ class LabServer:
             if not self.flags.get("requestheader-username-headers"):
                 pass  # kube-apiserver builds no request header authenticator without username headers
             elif self._path_flag("requestheader-client-ca-file").exists():
+
                 def names(flag, default):
                     value = self.flags.get(flag)
                     return tuple(v for v in value.split(",") if v) if value is not None else default
+
                 requestheader = RequestHeaderConfig(
                     ca=self._read_certs("requestheader-client-ca-file"),
                     allowed_names=names("requestheader-allowed-names", ()),
                     username_headers=names("requestheader-username-headers", ()),
                     group_headers=names("requestheader-group-headers", ()),
-                    extra_prefixes=names("requestheader-extra-headers-prefix", ()))
+                    extra_prefixes=names("requestheader-extra-headers-prefix", ()),
+                )
             else:
                 # kube-apiserver would not start; the lab runs without the front-proxy
                 # authenticator and says so.
-                self.log.note(f'--requestheader-client-ca-file={self.flags["requestheader-client-ca-file"]}: '
-                              f"no such file in the lab; the front-proxy (request header) authenticator is off",
-                              logging.WARNING)
+                self.log.note(
+                    f"--requestheader-client-ca-file={self.flags['requestheader-client-ca-file']}: "
+                    f"no such file in the lab; the front-proxy (request header) authenticator is off",
+                    logging.WARNING,
+                )
         cert_file, key_file = self._path_flag("tls-cert-file"), self._path_flag("tls-private-key-file")
         ctx = SSL.Context(SSL.TLS_SERVER_METHOD)
         ctx.set_min_proto_version(SSL.TLS1_2_VERSION)

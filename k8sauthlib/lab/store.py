@@ -28,8 +28,19 @@ from .kinds import ordered
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@+=-]*$")
 
 #: metadata fields the field manager never records (fieldmanager/internal/stripmeta.go).
-_UNTRACKED_META = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp",
-                   "selfLink", "managedFields", "deletionTimestamp", "deletionGracePeriodSeconds", "generateName")
+_UNTRACKED_META = (
+    "name",
+    "namespace",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "selfLink",
+    "managedFields",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "generateName",
+)
 
 
 class ObjectStore:
@@ -40,7 +51,7 @@ class ObjectStore:
         self.kinds = kinds
         self.on_error = on_error or (lambda message: None)
         self.lock = threading.RLock()
-        self.generation = 0          # bumped on every change; the RBAC authorizer rebuilds on it
+        self.generation = 0  # bumped on every change; the RBAC authorizer rebuilds on it
         self._objects = {}
         self._rv = 0
         self._load()
@@ -116,8 +127,11 @@ class ObjectStore:
     def list(self, kind, namespace=""):
         # No lock: list(dict.items()) is one step under the GIL, and the RBAC authorizer calls this
         # while a writer may hold self.lock and wait for the authorizer (a lock here could deadlock).
-        items = [o for (resource, ns, _name), o in list(self._objects.items())
-                 if resource == kind.resource and (not namespace or ns == namespace)]
+        items = [
+            o
+            for (resource, ns, _name), o in list(self._objects.items())
+            if resource == kind.resource and (not namespace or ns == namespace)
+        ]
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
     def put(self, kind, obj):
@@ -152,8 +166,12 @@ def _leaves(schema, value, path=()):
                 continue
             if path == ("metadata",) and name in _UNTRACKED_META:
                 continue
-            if name in known and isinstance(known[name], tuple) and known[name][0] in ("struct", "map") \
-                    and name not in ("roleRef",):
+            if (
+                name in known
+                and isinstance(known[name], tuple)
+                and known[name][0] in ("struct", "map")
+                and name not in ("roleRef",)
+            ):
                 child = _leaves(known[name], sub, path + (name,))
                 if known[name][0] == "map":
                     child[path + (name, ".")] = None
@@ -207,8 +225,16 @@ def update_managed_fields(kind, old, new, manager, operation, when, skip=()):
             entries.append(dict(entry, fieldsV1=_to_fields_v1(owned)))
     owned = (mine or set()) | changed
     if owned:
-        entries.append({"manager": manager, "operation": operation, "apiVersion": kind.group_version,
-                        "time": when, "fieldsType": "FieldsV1", "fieldsV1": _to_fields_v1(owned)})
+        entries.append(
+            {
+                "manager": manager,
+                "operation": operation,
+                "apiVersion": kind.group_version,
+                "time": when,
+                "fieldsType": "FieldsV1",
+                "fieldsV1": _to_fields_v1(owned),
+            }
+        )
     if entries:
         new["metadata"]["managedFields"] = entries
     else:

@@ -10,8 +10,11 @@ and serves TLS connections the way Go's ``net/http`` server treats them in kube-
   waits for bytes: an idle keep-alive connection, a half-sent request, a handshake in
   progress. A worker thread takes a connection when its bytes arrive and serves it until it
   must wait again, then gives it back (re-registering it itself where the selector allows).
-  A waiting connection costs a socket and a few buffers, no thread, and no wake-up until its
-  socket is ready or its deadline passes: nothing polls;
+  Before giving it back, a worker with no other connection to serve waits up to
+  :data:`LINGER` (5 ms) for the client's next bytes itself, which saves the trip through the
+  loop for a client that answers at once (its next handshake flight, its request, its next
+  request). A waiting connection costs a socket and a few buffers, no thread, and no wake-up
+  until its socket is ready or its deadline passes: nothing spins;
 * before TLS, the first bytes are looked at as Go does (``tlsRecordHeaderLooksLikeHTTP`` in
   ``net/http/server.go``): plain HTTP gets Go's ``400 ... Client sent an HTTP request to an
   HTTPS server.``, other non-TLS bytes ``tls: first record does not look like a TLS handshake``;
@@ -26,6 +29,7 @@ import heapq
 import itertools
 import logging
 import queue
+import select
 import selectors
 import socket
 import threading
@@ -34,8 +38,17 @@ from urllib.parse import unquote
 
 from OpenSSL import SSL
 
-from .auth import UnreadableCertificate
-from .http1 import BadRequest, RequestReader, response_bytes
+from .connection import (
+    Closed,
+    Conn,
+    Park,
+    Yield,
+    drain,
+    peer_chain,
+    sniff,
+    ssl_text,
+)
+from .http1 import BadRequest, response_bytes
 from .wire import Request
 
 logger = logging.getLogger("k8sauthlib.lab")
@@ -47,56 +60,11 @@ logger = logging.getLogger("k8sauthlib.lab")
 READ_HEADER_TIMEOUT = 32.0
 IDLE_TIMEOUT = 90.0
 HANDSHAKE_TIMEOUT = READ_HEADER_TIMEOUT
-BODY_TIMEOUT = 60.0           # kube-apiserver's default --request-timeout bounds a request's handler
-WRITE_TIMEOUT = 60.0          # a client that does not read its answer loses the connection
-WORKERS = 8                   # threads that serve connections with bytes ready (waiting ones need none)
-TURN = 16                     # requests a worker answers on one connection before serving others
-
-#: Go's net/http answer to plain HTTP on a TLS port (``tlsRecordHeaderLooksLikeHTTP``).
-_PLAIN_HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
-_HTTP_PREFIXES = (b"GET /", b"HEAD ", b"POST ", b"PUT /", b"OPTIO")
-
-
-class _Closed(Exception):
-    """The peer closed the connection (or the lab is stopping)."""
-
-
-# ------------------------------------------------------------------------- connections
-class _Conn:
-    """One client connection and where it stands: sniffing, TLS handshake, or HTTP."""
-
-    __slots__ = ("sock", "tls", "client", "state", "buf", "reader", "peer_chain", "out", "close_after",
-                 "deadline", "request_deadline", "prefix", "park_seq", "parked", "h2")
-
-    def __init__(self, sock, client, deadline):
-        self.sock = sock
-        self.tls = None
-        self.client = client
-        self.state = "sniff"        # sniff -> handshake -> http; "drain" after Go's plain-HTTP answer
-        self.buf = bytearray()
-        self.reader = RequestReader()
-        self.peer_chain = []
-        self.out = b""
-        self.close_after = False
-        self.deadline = deadline    # handshake deadline, later the current request's
-        self.request_deadline = None
-        self.prefix = b""
-        self.park_seq = 0
-        self.parked = False
-        self.h2 = None              # an H2Session when ALPN chose h2
-
-
-class _Yield(Exception):
-    """The connection has had its turn (a client pipelining without pause); serve others first."""
-
-
-class _Park(Exception):
-    """The connection waits for the socket (``write`` true: writable) until ``deadline``."""
-
-    def __init__(self, deadline, write=False):
-        super().__init__()
-        self.deadline = deadline
-        self.write = write
+BODY_TIMEOUT = 60.0  # kube-apiserver's default --request-timeout bounds a request's handler
+WRITE_TIMEOUT = 60.0  # a client that does not read its answer loses the connection
+WORKERS = 8  # threads that serve connections with bytes ready (waiting ones need none)
+TURN = 16  # requests a worker answers on one connection before serving others
+LINGER = 0.005  # how long a worker waits on its connection before handing it to the loop
 
 
 class Transport:
@@ -106,7 +74,7 @@ class Transport:
         listener: a bound, listening, non-blocking socket.
         ctx: the pyOpenSSL server context (certificate, client-certificate request, ALPN).
         handler: ``handler(Request) -> Response``.
-        log: the lab's :class:`~k8sauthlib.lab.server.RequestLog` (handshake errors go to its
+        log: the lab's :class:`~k8sauthlib.lab.requestlog.RequestLog` (handshake errors go to its
             ``note``).
         name: a suffix for thread names.
     """
@@ -142,9 +110,10 @@ class Transport:
         self._selector = selectors.DefaultSelector()
         # epoll and kqueue take registrations from any thread while another waits; then a worker
         # hands a connection back itself, without waking the loop (one hop less per request).
-        self._direct = isinstance(self._selector, tuple(getattr(selectors, name) for name in
-                                                         ("EpollSelector", "KqueueSelector")
-                                                         if hasattr(selectors, name)))
+        self._direct = isinstance(
+            self._selector,
+            tuple(getattr(selectors, name) for name in ("EpollSelector", "KqueueSelector") if hasattr(selectors, name)),
+        )
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -156,8 +125,10 @@ class Transport:
         self._conns = set()
         self._work = queue.SimpleQueue()
         self._loop_thread = threading.Thread(target=self._loop, name=f"lab-loop-{self.name}", daemon=True)
-        self._workers = [threading.Thread(target=self._worker, name=f"lab-worker-{self.name}-{i}", daemon=True)
-                         for i in range(WORKERS)]
+        self._workers = [
+            threading.Thread(target=self._worker, name=f"lab-worker-{self.name}-{i}", daemon=True)
+            for i in range(WORKERS)
+        ]
         for thread in [self._loop_thread] + self._workers:
             thread.start()
 
@@ -222,15 +193,15 @@ class Transport:
                 sock, addr = self._listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError as exc:   # EMFILE and the like: say so, and let the backlog wait a moment
+            except OSError as exc:  # EMFILE and the like: say so, and let the backlog wait a moment
                 self.log.note(f"http: Accept error: {exc.strerror or exc}; retrying in 50ms", logging.ERROR)
                 time.sleep(0.05)
                 return
             sock.setblocking(False)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Conn(sock, f"{addr[0]}:{addr[1]}", time.monotonic() + HANDSHAKE_TIMEOUT)
+            conn = Conn(sock, f"{addr[0]}:{addr[1]}", time.monotonic() + HANDSHAKE_TIMEOUT)
             self._conns.add(conn)
-            self._park_now(conn, _Park(conn.deadline))
+            self._park_now(conn, Park(conn.deadline))
 
     def _park_now(self, conn, park):
         """Wait for ``conn``'s socket; expire it at ``park.deadline``. Returns True when the loop
@@ -251,7 +222,7 @@ class Transport:
         conn.park_seq += 1
         conn.parked = True
         heapq.heappush(self._heap, (park.deadline, next(self._seq), conn, conn.park_seq))
-        if len(self._heap) > 4 * len(self._conns) + 64:    # drop entries of connections served since
+        if len(self._heap) > 4 * len(self._conns) + 64:  # drop entries of connections served since
             self._heap = [e for e in self._heap if e[2].parked and e[2].park_seq == e[3]]
             heapq.heapify(self._heap)
         self._selector.register(conn.sock, selectors.EVENT_WRITE if park.write else selectors.EVENT_READ, conn)
@@ -273,9 +244,10 @@ class Transport:
                     local = "{}:{}".format(*conn.sock.getsockname()[:2])
                 except OSError:
                     local = "?"
-                self.log.note(f"http: TLS handshake error from {conn.client}: "
-                              f"read tcp {local}->{conn.client}: i/o timeout")
-            self._close(conn)   # Go closes a connection whose header or idle time ran out, silently
+                self.log.note(
+                    f"http: TLS handshake error from {conn.client}: read tcp {local}->{conn.client}: i/o timeout"
+                )
+            self._close(conn)  # Go closes a connection whose header or idle time ran out, silently
 
     def _hand_back(self, conn, park):
         """(Worker) give ``conn`` back to the loop to wait on its socket."""
@@ -290,12 +262,12 @@ class Transport:
         try:
             self._wake_w.send(b"\0")
         except (BlockingIOError, OSError):
-            pass    # a wake-up byte is already pending, or the lab is stopping
+            pass  # a wake-up byte is already pending, or the lab is stopping
 
     def _close(self, conn):
         if conn.tls is not None and conn.state == "http":
             try:
-                conn.tls.shutdown()     # close_notify, as Go's conn.Close does
+                conn.tls.shutdown()  # close_notify, as Go's conn.Close does
             except (SSL.Error, OSError):
                 pass
         try:
@@ -309,90 +281,76 @@ class Transport:
             conn = self._work.get()
             if conn is None:
                 return
+            self._run(conn)
+
+    def _run(self, conn):
+        """Serve ``conn`` until it must wait longer than :data:`LINGER`, then hand it back."""
+        while True:
             try:
                 if self._stopping.is_set():
-                    raise _Closed()
+                    raise Closed()
                 if conn.state == "sniff":
-                    self._sniff(conn)
+                    sniff(conn, self._ctx, self.log)
                 if conn.state == "handshake":
                     self._handshake(conn)
                 if conn.state == "drain":
-                    self._drain(conn)
+                    drain(conn)
                 self._serve(conn)
-            except _Park as park:
+            except Park as park:
+                if self._linger(conn, park):
+                    continue
                 self._hand_back(conn, park)
-            except _Yield:
+            except Yield:
                 self._work.put(conn)
-            except (_Closed, SSL.Error, OSError):
+            except (Closed, SSL.Error, OSError):
                 self._close(conn)
             except Exception:  # a bug must not take the lab down; it is logged with its traceback
                 logger.exception("lab: unexpected error on connection from %s", conn.client)
                 self._close(conn)
-
-    def _sniff(self, conn):
-        """Go's ``tlsRecordHeaderLooksLikeHTTP``: plain HTTP on the TLS port gets Go's 400 answer."""
-        if not conn.prefix:
-            try:
-                head = conn.sock.recv(1, socket.MSG_PEEK)
-            except BlockingIOError:
-                raise _Park(conn.deadline) from None
-            if not head:    # connected and closed without a byte (a TCP probe): Go logs EOF
-                self.log.note(f"http: TLS handshake error from {conn.client}: EOF")
-                raise _Closed()
-            if head in (b"\x16", b"\x15"):          # a TLS handshake or alert record: OpenSSL reads it
-                conn.tls = SSL.Connection(self._ctx, conn.sock)
-                conn.tls.set_accept_state()
-                conn.state = "handshake"
-                return
-        try:
-            data = conn.sock.recv(5 - len(conn.prefix))
-        except BlockingIOError:
-            raise _Park(conn.deadline) from None
-        conn.prefix += data
-        if data and len(conn.prefix) < 5:
-            raise _Park(conn.deadline)
-        if conn.prefix in _HTTP_PREFIXES:
-            self.log.note(f"http: TLS handshake error from {conn.client}: client sent an HTTP request to an HTTPS server")
-            conn.sock.send(_PLAIN_HTTP_ANSWER)
-            # Read what the client sent before closing, so that the kernel closes with a FIN
-            # rather than a reset and the client gets to read the answer.
-            conn.sock.shutdown(socket.SHUT_WR)
-            conn.state, conn.deadline = "drain", time.monotonic() + 2
             return
-        self.log.note(f"http: TLS handshake error from {conn.client}: "
-                      + ("tls: first record does not look like a TLS handshake" if data else "EOF"))
-        raise _Closed()
 
-    def _drain(self, conn):
-        while True:
-            try:
-                if not conn.sock.recv(65536):
-                    raise _Closed()
-            except BlockingIOError:
-                raise _Park(conn.deadline) from None
+    def _linger(self, conn, park):
+        """Wait up to :data:`LINGER` on ``conn``'s socket in this worker; True when it is ready.
+
+        A client's next flight (its certificate after the server's, its request after the
+        handshake, its next request on a kept-alive connection) mostly comes within a
+        millisecond or two; waiting for it here saves the trip through the event loop (two
+        thread wake-ups and a selector registration). Only when no other connection waits for
+        a worker: a queue of ready connections is served first.
+        """
+        wait = min(LINGER, park.deadline - time.monotonic())
+        if wait <= 0 or not self._work.empty() or self._stopping.is_set():
+            return False
+        poller = select.poll()
+        poller.register(conn.sock, select.POLLOUT if park.write else select.POLLIN)
+        try:
+            return bool(poller.poll(wait * 1000))
+        except (OSError, ValueError):
+            return False
 
     def _handshake(self, conn):
         try:
             conn.tls.do_handshake()
         except SSL.WantReadError:
-            raise _Park(conn.deadline) from None
+            raise Park(conn.deadline) from None
         except SSL.WantWriteError:
-            raise _Park(conn.deadline, write=True) from None
+            raise Park(conn.deadline, write=True) from None
         except (SSL.ZeroReturnError, SSL.SysCallError):
             self.log.note(f"http: TLS handshake error from {conn.client}: EOF")
-            raise _Closed() from None
+            raise Closed() from None
         except SSL.Error as exc:
-            self.log.note(f"http: TLS handshake error from {conn.client}: {_ssl_text(exc)}")
-            raise _Closed() from None
-        conn.peer_chain = _peer_chain(conn.tls)
+            self.log.note(f"http: TLS handshake error from {conn.client}: {ssl_text(exc)}")
+            raise Closed() from None
+        conn.peer_chain = peer_chain(conn.tls)
         conn.state = "http"
         if conn.tls.get_alpn_proto_negotiated() == b"h2":
             from .http2 import H2Session  # h2 and hpack load on the first HTTP/2 client (~45 ms)
+
             conn.h2 = H2Session()
             conn.out = conn.h2.start()
 
     def _serve(self, conn):
-        """Answer every complete request; raise _Park when more bytes (or room to write) are needed."""
+        """Answer every complete request; raise Park when more bytes (or room to write) are needed."""
         if conn.h2 is not None:
             return self._serve_h2(conn)
         served = 0
@@ -400,11 +358,11 @@ class Transport:
             if conn.out:
                 self._flush(conn)
                 if conn.close_after:
-                    raise _Closed()
+                    raise Closed()
             if self._stopping.is_set():
-                raise _Closed()
+                raise Closed()
             if served >= TURN:
-                raise _Yield()      # its next requests wait in conn.buf (and the socket)
+                raise Yield()  # its next requests wait in conn.buf (and the socket)
             try:
                 parsed = conn.reader.feed(conn.buf)
             except BadRequest as exc:
@@ -427,14 +385,14 @@ class Transport:
             data = conn.tls.recv(65536)
         except SSL.WantReadError:
             if conn.request_deadline is None:
-                raise _Park(time.monotonic() + IDLE_TIMEOUT) from None
-            raise _Park(conn.request_deadline) from None
+                raise Park(time.monotonic() + IDLE_TIMEOUT) from None
+            raise Park(conn.request_deadline) from None
         except SSL.WantWriteError:
-            raise _Park(conn.request_deadline or time.monotonic() + IDLE_TIMEOUT, write=True) from None
+            raise Park(conn.request_deadline or time.monotonic() + IDLE_TIMEOUT, write=True) from None
         except (SSL.ZeroReturnError, SSL.SysCallError):
-            raise _Closed() from None
+            raise Closed() from None
         if not data:
-            raise _Closed()
+            raise Closed()
         if conn.request_deadline is None:
             # Go's ReadHeaderTimeout runs from the first byte of a request.
             conn.request_deadline = time.monotonic() + READ_HEADER_TIMEOUT
@@ -445,21 +403,22 @@ class Transport:
             try:
                 sent = conn.tls.send(conn.out)
             except SSL.WantWriteError:
-                raise _Park(time.monotonic() + WRITE_TIMEOUT, write=True) from None
+                raise Park(time.monotonic() + WRITE_TIMEOUT, write=True) from None
             except SSL.WantReadError:
-                raise _Park(time.monotonic() + WRITE_TIMEOUT) from None
+                raise Park(time.monotonic() + WRITE_TIMEOUT) from None
             except (SSL.ZeroReturnError, SSL.SysCallError):
-                raise _Closed() from None
+                raise Closed() from None
             conn.out = conn.out[sent:]
 
     def _serve_h2(self, conn):
         from .http2 import H2Closed
+
         session, served = conn.h2, 0
         while True:
             if conn.out:
                 self._flush(conn)
             if conn.close_after or self._stopping.is_set():
-                raise _Closed()
+                raise Closed()
             if conn.buf:
                 data, conn.buf = bytes(conn.buf), bytearray()
                 try:
@@ -475,46 +434,31 @@ class Transport:
                 served += len(done)
                 if served >= TURN:
                     self._flush(conn)
-                    raise _Yield()
+                    raise Yield()
                 continue
             self._receive(conn)
 
     def _handle(self, conn, parsed):
         path, _, query = parsed.target.partition("?")
-        request = Request(method=parsed.method, path=unquote(path), query=query, headers=parsed.headers,
-                          body=parsed.body, peer_chain=conn.peer_chain, client=conn.client)
+        request = Request(
+            method=parsed.method,
+            path=unquote(path),
+            query=query,
+            headers=parsed.headers,
+            body=parsed.body,
+            peer_chain=conn.peer_chain,
+            client=conn.client,
+        )
         return self._handler(request)
 
     def _respond(self, conn, parsed):
         response = self._handle(conn, parsed)
-        return response_bytes(response.status, response.content_type, response.headers, response.body,
-                              parsed.keep_alive, parsed.method == "HEAD", parsed.version == "HTTP/1.0")
-
-
-def _peer_chain(tls):
-    """The certificates the client sent, leaf first, as ``cryptography`` objects.
-
-    A certificate that ``cryptography`` cannot read becomes an
-    :class:`~k8sauthlib.lab.auth.UnreadableCertificate`, which the authenticator turns into a 401.
-    """
-    try:
-        leaf = tls.get_peer_certificate(as_cryptography=True)
-    except Exception as exc:  # noqa: BLE001 - any parse failure of the client's bytes is bad input
-        return [UnreadableCertificate(str(exc) or exc.__class__.__name__)]
-    if leaf is None:
-        return []
-    try:
-        sent = tls.get_peer_cert_chain(as_cryptography=True) or []
-    except Exception:  # noqa: BLE001 - an unreadable intermediate only cannot help to verify
-        sent = []
-    # On the server side OpenSSL's chain usually omits the leaf; be robust either way.
-    return [leaf] + [c for c in sent if c != leaf]
-def _ssl_text(exc):
-    """A short text for a handshake failure (the OpenSSL reason strings)."""
-    try:
-        reasons = [entry[2] for entry in exc.args[0] if len(entry) >= 3]
-        if reasons:
-            return "; ".join(reasons)
-    except (IndexError, TypeError):
-        pass
-    return str(exc) or exc.__class__.__name__
+        return response_bytes(
+            response.status,
+            response.content_type,
+            response.headers,
+            response.body,
+            parsed.keep_alive,
+            parsed.method == "HEAD",
+            parsed.version == "HTTP/1.0",
+        )

@@ -9,10 +9,17 @@ defaults from ``pkg/apis/rbac/v1/defaults.go``. Error texts follow
 errors as ``[a, b]``, each one a ``details.causes`` entry).
 """
 
-import re
-
 from ..go.text import go_quote
-from .apierrors import RawValue, invalid, is_dns1123_label, is_dns1123_subdomain, new_invalid, not_supported, required
+from .apierrors import (
+    RawValue,
+    invalid,
+    is_dns1123_label,
+    is_qualified_name,
+    is_valid_label_value,
+    new_invalid,
+    not_supported,
+    required,
+)
 from .kinds import RBAC_GROUP, RBAC_KINDS
 
 
@@ -44,7 +51,7 @@ def apply_defaults(kind, obj):
         obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
         obj["status"] = {"phase": (obj.get("status") or {}).get("phase") or "Active"}
         labels = obj["metadata"].setdefault("labels", {})
-        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]   # NamespaceDefaultLabelName (1.22+)
+        labels["kubernetes.io/metadata.name"] = obj["metadata"]["name"]  # NamespaceDefaultLabelName (1.22+)
     return obj
 
 
@@ -71,11 +78,19 @@ def _rule_errors(rule, namespaced, path):
     urls = rule.get("nonResourceURLs") or []
     if urls:
         if namespaced:
-            errors.append(invalid(f"{path}.nonResourceURLs", _go_strings(urls),
-                                     "namespaced rules cannot apply to non-resource URLs"))
+            errors.append(
+                invalid(
+                    f"{path}.nonResourceURLs", _go_strings(urls), "namespaced rules cannot apply to non-resource URLs"
+                )
+            )
         if rule.get("apiGroups") or rule.get("resources") or rule.get("resourceNames"):
-            errors.append(invalid(f"{path}.nonResourceURLs", _go_strings(urls),
-                                     "rules cannot apply to both regular resources and non-resource URLs"))
+            errors.append(
+                invalid(
+                    f"{path}.nonResourceURLs",
+                    _go_strings(urls),
+                    "rules cannot apply to both regular resources and non-resource URLs",
+                )
+            )
         return errors
     if not rule.get("apiGroups"):
         errors.append(required(f"{path}.apiGroups", "resource rules must supply at least one api group"))
@@ -123,30 +138,21 @@ def validate(kind, obj, old=None):
             errors += _rule_errors(rule, kind.namespaced, f"rules[{i}]")
         aggregation = obj.get("aggregationRule")
         if aggregation is not None and not aggregation.get("clusterRoleSelectors"):
-            errors.append(required("aggregationRule.clusterRoleSelectors",
-                                   "at least one clusterRoleSelector required if aggregationRule is non-nil"))
+            errors.append(
+                required(
+                    "aggregationRule.clusterRoleSelectors",
+                    "at least one clusterRoleSelector required if aggregationRule is non-nil",
+                )
+            )
     elif kind in RBAC_KINDS:
         errors += _binding_errors(kind, obj)
         if old is not None and (old.get("roleRef") or {}) != (obj.get("roleRef") or {}):
             errors.append(invalid("roleRef", _go_struct(obj.get("roleRef") or {}), "cannot change roleRef"))
-    for key in (meta.get("labels") or {}):
-        if not _label_key_ok(key):
-            errors.append(invalid("metadata.labels", key,
-                                     "name part must consist of alphanumeric characters, '-', '_' or '.', and must "
-                                     "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
-                                     "'123-abc', regex used for validation is "
-                                     "'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"))
+    # ValidateLabels (k8s.io/apimachinery pkg/apis/meta/v1/validation, v0.32): each key's
+    # IsQualifiedName problems, then its value's IsValidLabelValue problems, one error each
+    for key, value in (meta.get("labels") or {}).items():
+        errors += [invalid("metadata.labels", key, msg) for msg in is_qualified_name(str(key))]
+        errors += [invalid("metadata.labels", value, msg) for msg in is_valid_label_value(str(value))]
     if old is not None and kind.kind == "Namespace" and old["metadata"]["name"] != meta.get("name"):
         errors.append(invalid("metadata.name", meta.get("name"), "field is immutable"))
     return errors
-
-
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
-
-
-def _label_key_ok(key):
-    """``validation.IsQualifiedName``: optional DNS subdomain prefix, a name part of at most 63 characters."""
-    prefix, _, name = key.rpartition("/")
-    if prefix and is_dns1123_subdomain(prefix):
-        return False
-    return 0 < len(name) <= 63 and bool(_LABEL_NAME.match(name))

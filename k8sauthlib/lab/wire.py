@@ -31,8 +31,14 @@ def go_json(obj, *, indent=None):
 
 def status_object(code, reason, message, details=None):
     """A ``metav1.Status`` failure, fields in Go's struct order."""
-    obj = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-           "message": message, "reason": reason}
+    obj = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+    }
     if details is not None:
         obj["details"] = details
     obj["code"] = code
@@ -49,11 +55,11 @@ class Request:
     method: str
     path: str
     query: str
-    headers: dict            # transport's HeaderDict: lower-case name -> first value, get_all() for every value
+    headers: dict  # transport's HeaderDict: lower-case name -> first value, get_all() for every value
     body: bytes = b""
-    peer_chain: list = field(default_factory=list)   # cryptography certificates, leaf first
+    peer_chain: list = field(default_factory=list)  # cryptography certificates, leaf first
     client: str = ""
-    warnings: list = field(default_factory=list)      # texts for Warning headers, added by handlers
+    warnings: list = field(default_factory=list)  # texts for Warning headers, added by handlers
 
     @property
     def target(self):
@@ -113,6 +119,7 @@ def wants_pretty(req):
     or ``Mozilla/5.0`` gets indented JSON.
     """
     from urllib.parse import parse_qs
+
     if "pretty" in (req.query or ""):
         values = parse_qs(req.query, keep_blank_values=True).get("pretty")
         if values and values[0]:
@@ -147,3 +154,18 @@ def warning_header(text):
     """A ``Warning`` header value as kube-apiserver writes it: ``299 - "<text>"``, quotes escaped
     (``staging/src/k8s.io/apiserver/pkg/warning``, RFC 7234 section 5.5)."""
     return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def list_response(req, kind, items, resource_version):
+    """A ``<Kind>List``; its items carry no ``apiVersion``/``kind``, as kube-apiserver's typed lists."""
+    bare = [{k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items]
+    return encode_object(
+        req,
+        200,
+        {
+            "kind": kind.kind + "List",
+            "apiVersion": kind.group_version,
+            "metadata": {"resourceVersion": resource_version},
+            "items": bare,
+        },
+    )
