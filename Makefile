@@ -1,6 +1,6 @@
 # Two commands for readers and CI:
 #   make book   build the book into _build/html, executing every notebook (fails on any warning)
-#   make test   lint (ruff check), then every test: unit tests, interop tests and the notebooks (nbval, strict)
+#   make test   lint (ruff check, ruff format --check), then every test: unit tests, interop tests and the notebooks (nbval, strict)
 # Each one first runs .ci/setup.sh, which installs what is missing (system packages as root,
 # the .venv with the pinned Python packages) and is a no-op when everything is in place.
 
@@ -20,6 +20,7 @@ test: lint
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # helpers
 setup:

@@ -36,6 +36,8 @@ from sphinx.search.en import SearchEnglish
 
 # Particles (조사) and endings (어미, 서술격 조사) that follow a noun in the book's prose,
 # longest first so that "에서" wins over "서" style accidents.
+# (the formatter would put each particle on a line of its own; one line per group reads better)
+# fmt: off
 SUFFIXES = tuple(sorted({
     # case particles
     "이", "가", "은", "는", "을", "를", "의", "에", "에서", "에게", "에게서", "한테", "께",
@@ -54,6 +56,7 @@ SUFFIXES = tuple(sorted({
     "시킵니다", "시키는", "시킨",
     "입니다만", "이지만", "지만",
 }, key=len, reverse=True))
+# fmt: on
 
 HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
 _HANGUL_RUN = re.compile(f"[{HANGUL}]+")
@@ -104,7 +107,9 @@ class SearchKorean(SearchEnglish):
     language_name = "Korean"
 
     # English's Porter stemmer, wrapped so that a query word containing Hangul is not stemmed.
-    js_stemmer_code = SearchEnglish.js_stemmer_code + """
+    js_stemmer_code = (
+        SearchEnglish.js_stemmer_code
+        + """
 var PorterStemmer = Stemmer;
 Stemmer = function() {
   var porter = new PorterStemmer();
@@ -114,6 +119,7 @@ Stemmer = function() {
   };
 };
 """
+    )
 
     def split(self, input: str) -> list[str]:
         """Split text into index terms (see the module docstring)."""

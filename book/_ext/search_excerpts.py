@@ -40,8 +40,7 @@ DATA_JS = "search_excerpts_data.js"
 # Elements whose text is no part of an excerpt (Sphinx's htmlToText drops these too).
 SKIPPED_TAGS = {"script", "style"}
 SKIPPED_CLASSES = {"headerlink"}
-VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-             "source", "track", "wbr"}
+VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
 class _MainText(HTMLParser):
@@ -116,8 +115,7 @@ def write_excerpt_data(app, exception) -> None:
                 texts[docname] = text
     data = json.dumps(texts, ensure_ascii=False, separators=(",", ":"))
     # "</" cannot end the script early: the data is loaded with <script src>, not inlined
-    (outdir / "_static" / DATA_JS).write_text(
-        f"window.SEARCH_EXCERPTS = {data};\n", encoding="utf-8")
+    (outdir / "_static" / DATA_JS).write_text(f"window.SEARCH_EXCERPTS = {data};\n", encoding="utf-8")
 
 
 def add_shim_to_search_page(app, pagename, templatename, context, doctree) -> None:
