@@ -105,9 +105,11 @@ def clean_env(work) -> None:
       whose login shell leaves them out: Debian's nginx is ``/usr/sbin/nginx``;
     - ``KUBECACHEDIR`` is ``<work>/.kube-cache``: kubectl's discovery and HTTP caches are the
       chapter's own (a warm cache changes which requests, and so which errors, kubectl shows).
-    - ``SHELL`` is ``/bin/sh``: IPython runs each ``!`` line with ``$SHELL -c`` (resolved at the
-      kernel's first ``!``, which comes after this call), so the book's commands, written for POSIX
-      sh, run the same under a reader's bash, zsh or fish, and where ``SHELL`` is unset.
+    - ``SHELL`` is ``/bin/sh``: each ``!`` line runs with ``$SHELL -c``, so the book's commands,
+      written for POSIX sh, run the same under a reader's bash, zsh or fish, and where ``SHELL`` is
+      unset;
+    - in IPython, ``!`` lines run with :func:`k8sauthlib.book.shell.system`, which does not lose
+      what a command prints just before it exits (IPython's own runner does, on a busy machine).
 
     Args:
         work: the chapter's work directory (from :func:`workdir`).
@@ -124,6 +126,9 @@ def clean_env(work) -> None:
     os.environ["KUBECONFIG"] = os.devnull
     os.environ["KUBECACHEDIR"] = str(Path(work).absolute() / ".kube-cache")
     os.environ["SHELL"] = "/bin/sh"
+    from .shell import install
+
+    install()
 
 
 #: How long the certificates the chapters mint with the cluster CA stay valid. On a real cluster
