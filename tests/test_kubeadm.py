@@ -99,6 +99,28 @@ def test_apiserver_cert_has_kubeadms_sans_and_serves_them(tree):
     k8s.Cert.load(tree.apiserver_crt, tree.apiserver_key)  # key matches
 
 
+def test_node_name_comes_from_kubelet_conf_where_kubeadm_init_wrote_it(tree, tmp_path):
+    """kubeadm sorts the API server certificate's DNS SANs, so a certSANs name may sort before the
+    node's; kubelet.conf's user (system:node:<name>) says which node this is. A kubelet-written
+    kubelet.conf (user default-auth, a joined node) falls back to the certificate."""
+    node = KubeadmTree(tmp_path / "node")
+    shutil.copytree(tree.root, node.root)
+
+    def kubelet_conf(user):
+        conf = {"apiVersion": "v1", "kind": "Config", "current-context": f"{user}@kubernetes",
+                "clusters": [{"name": "kubernetes", "cluster": {"server": "https://10.0.0.5:6443"}}],
+                "users": [{"name": user, "user": {"client-certificate": "/var/lib/kubelet/pki/kubelet-client-current.pem"}}],
+                "contexts": [{"name": f"{user}@kubernetes", "context": {"cluster": "kubernetes", "user": user}}]}
+        (node.root / "kubelet.conf").write_text(yaml.safe_dump(conf))
+
+    kubelet_conf("system:node:cp-1")
+    assert node.node_name == "cp-1"
+    kubelet_conf("default-auth")
+    assert node.node_name == "lab-control-plane"
+    (node.root / "kubelet.conf").write_text("not: [a kubeconfig")
+    assert node.node_name == "lab-control-plane"
+
+
 @pytest.mark.parametrize("super_admin, user, group", [
     (False, "kubernetes-admin", "kubeadm:cluster-admins"),
     (True, "kubernetes-super-admin", "system:masters"),

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InputError
+from ..errors import InputError, K8sAuthError
 from ..files import KEY_MODE, atomic_write
 from ..go.yaml import go_yaml_dump
 from ..pki.certs import CA, CA_VALIDITY, CERT_VALIDITY, Cert
@@ -233,8 +233,25 @@ class KubeadmTree:
 
     @property
     def node_name(self) -> str:
-        """The control-plane node's name: the first DNS SAN of ``apiserver.crt`` (kubeadm puts it first)."""
+        """The control-plane node's name (the mirror pods are ``kube-apiserver-<name>``...).
+
+        ``kubelet.conf``'s user, ``system:node:<name>``, where ``kubeadm init`` wrote it
+        (kubernetes v1.28 ``cmd/kubeadm/app/phases/kubeconfig/kubeconfig.go``, and
+        ``cmd/kubeadm/app/cmd/phases/init/kubeletfinalize.go`` keeps it). Otherwise (the lab's
+        tree, or a joined node whose kubelet wrote ``default-auth``), the first DNS SAN of
+        ``apiserver.crt`` that is not one of the ``kubernetes.default...`` names: kubeadm sorts the
+        DNS SANs (``pkiutil.RemoveDuplicateAltNames``), so a ``certSANs`` or
+        ``controlPlaneEndpoint`` name sorting first would be taken for the node's.
+        """
         from cryptography import x509
+        kubelet_conf = self.root / "kubelet.conf"
+        if kubelet_conf.exists():
+            try:
+                user = Kubeconfig.from_yaml(self.read_bytes(kubelet_conf), path=kubelet_conf).current_user()
+            except (K8sAuthError, ValueError):
+                user = ""
+            if user.startswith("system:node:") and len(user) > len("system:node:"):
+                return user[len("system:node:"):]
         try:
             san = self.apiserver_cert().cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         except x509.ExtensionNotFound:
