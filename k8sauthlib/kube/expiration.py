@@ -128,7 +128,7 @@ def check_expiration(tree) -> tuple[list[ExpirationInfo], list[ExpirationInfo]]:
     external = {name: (tree.pki_dir / f"{rel}.crt").exists() and not (tree.pki_dir / f"{rel}.key").exists()
                 for name, rel in CAS}
     external["etcd-ca"] = False                  # kubeadm: IsExternallyManaged is always false for etcd
-    local_etcd = tree.manifest("etcd").exists()
+    local_etcd = tree.path_exists(tree.manifest("etcd"))   # manifests/ is root-only (0700) on a node
     certs = []
     for name, rel, ca_name in PKI_CERTS:
         if name in ETCD_ONLY and not local_etcd:

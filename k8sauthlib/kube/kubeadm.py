@@ -45,6 +45,7 @@ from .node import (
     SUPER_ADMIN_GROUP,
     SUPER_ADMIN_USER,
     Reader,
+    exists_with_sudo,
     read_with_sudo,
 )
 
@@ -142,9 +143,13 @@ class KubeadmTree:
 
     def exists(self) -> bool:
         """True when the tree has a CA certificate and an API server manifest."""
-        return self.ca_crt.exists() and self.apiserver_manifest.exists()
+        return self.ca_crt.exists() and self.path_exists(self.apiserver_manifest)
 
     # ---------------------------------------------------------------------------- reading
+    def path_exists(self, path) -> bool:
+        """Whether a file of the tree exists; in a root-only directory (``manifests/``) asked through ``sudo -n``."""
+        return exists_with_sudo(path)
+
     def read_bytes(self, path) -> bytes:
         """Read a file of the tree (absolute, or relative to the root), through sudo if needed.
 

@@ -64,6 +64,38 @@ def sudo_cat(path: Path, sudo=("sudo", "-n")) -> bytes:
     raise PrivilegedReadError(f"cannot read {path} through sudo (sudo said: {err or 'exit ' + str(proc.returncode)})")
 
 
+def exists_with_sudo(path, sudo=("sudo", "-n")) -> bool:
+    """Whether ``path`` exists, asking ``sudo -n test -e`` where a root-only directory hides it.
+
+    On a kubeadm node ``/etc/kubernetes/manifests`` is ``0700`` root: for another user
+    ``Path.exists()`` of a file in it raises ``PermissionError`` instead of answering.
+
+    Raises:
+        PrivilegedReadError: permission denied and sudo could not answer (not installed, or it
+            needs a password); the message says what to do.
+    """
+    path = Path(path)
+    try:
+        return path.exists()
+    except PermissionError:
+        pass
+    exe = shutil.which(sudo[0])
+    advice = "run this as root, or configure passwordless sudo ('sudo -v' in a terminal first also works for a while)"
+    if exe is None:
+        raise PrivilegedReadError(f"cannot tell whether {path} exists: permission denied (a root-only directory), "
+                                  f"and sudo is not installed here; {advice}")
+    try:
+        proc = subprocess.run([exe, *sudo[1:], "test", "-e", str(path)], capture_output=True, timeout=30,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise PrivilegedReadError(f"cannot tell whether {path} exists: 'sudo -n test' did not finish within 30 s") from None
+    err = proc.stderr.decode(errors="replace").strip()
+    if proc.returncode in (0, 1) and not err:          # test(1): 0 exists, 1 does not
+        return proc.returncode == 0
+    raise PrivilegedReadError(f"cannot tell whether {path} exists: permission denied, and sudo said: "
+                              f"{err or 'exit ' + str(proc.returncode)}; {advice}")
+
+
 def read_with_sudo(path, *, reader: Reader | None = None, privileged_reader: Reader | None = None) -> bytes:
     """Read a file; when permission is denied, read it through ``sudo -n cat``.
 
@@ -92,4 +124,4 @@ def read_with_sudo(path, *, reader: Reader | None = None, privileged_reader: Rea
 
 
 __all__ = ["ADMIN_GROUP", "ADMIN_USER", "SUPER_ADMIN_GROUP", "SUPER_ADMIN_USER", "CLUSTER_NAME", "DNS_DOMAIN", "ETCD_IMAGE_TAG", "KUBEADM_ROOT", "KUBERNETES_VERSION", "LAB_ADDRESS",
-           "LAB_NODE_NAME", "LAB_PORT", "SERVICE_IP", "SERVICE_SUBNET", "Reader", "read_with_sudo", "sudo_cat"]
+           "LAB_NODE_NAME", "LAB_PORT", "SERVICE_IP", "SERVICE_SUBNET", "Reader", "exists_with_sudo", "read_with_sudo", "sudo_cat"]
