@@ -17,7 +17,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from ..kube.node import KUBEADM_ROOT
+from ..kube.node import KUBEADM_ROOT, exists_with_sudo
 
 MODES = ("lab", "kubeadm")
 
@@ -348,7 +348,7 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
 
     if mode() == "kubeadm":
         tree = KubeadmTree(KUBEADM_ROOT)
-        if not tree.path_exists(tree.apiserver_manifest):   # manifests/ is 0700 root: sudo -n test -e
+        if not exists_with_sudo(tree.apiserver_manifest):   # manifests/ is 0700 root: sudo -n test -e
             from ..errors import InputError
             raise InputError(f"K8SAUTH_MODE=kubeadm, but {tree.apiserver_manifest} does not exist: run the book on "
                              f"a kubeadm control-plane node, or unset K8SAUTH_MODE to use the local lab")

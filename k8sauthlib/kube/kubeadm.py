@@ -143,13 +143,9 @@ class KubeadmTree:
 
     def exists(self) -> bool:
         """True when the tree has a CA certificate and an API server manifest."""
-        return self.ca_crt.exists() and self.path_exists(self.apiserver_manifest)
+        return self.ca_crt.exists() and exists_with_sudo(self.apiserver_manifest)
 
     # ---------------------------------------------------------------------------- reading
-    def path_exists(self, path) -> bool:
-        """Whether a file of the tree exists; in a root-only directory (``manifests/``) asked through ``sudo -n``."""
-        return exists_with_sudo(path)
-
     def read_bytes(self, path) -> bytes:
         """Read a file of the tree (absolute, or relative to the root), through sudo if needed.
 
@@ -238,25 +234,14 @@ class KubeadmTree:
 
     @property
     def node_name(self) -> str:
-        """The control-plane node's name (the mirror pods are ``kube-apiserver-<name>``...).
-
-        ``kubelet.conf``'s user, ``system:node:<name>``, where ``kubeadm init`` wrote it
-        (kubernetes v1.28 ``cmd/kubeadm/app/phases/kubeconfig/kubeconfig.go``, and
-        ``cmd/kubeadm/app/cmd/phases/init/kubeletfinalize.go`` keeps it). Otherwise (the lab's
-        tree, or a joined node whose kubelet wrote ``default-auth``), the first DNS SAN of
-        ``apiserver.crt`` that is not one of the ``kubernetes.default...`` names: kubeadm sorts the
-        DNS SANs (``pkiutil.RemoveDuplicateAltNames``), so a ``certSANs`` or
-        ``controlPlaneEndpoint`` name sorting first would be taken for the node's.
-        """
+        """The node's name: ``kubelet.conf``'s user ``system:node:<name>`` (``kubeadm init``, v1.28 phases/kubeconfig),
+        else the first non-``kubernetes`` DNS SAN of ``apiserver.crt`` (kubeadm sorts them: RemoveDuplicateAltNames)."""
         from cryptography import x509
-        kubelet_conf = self.root / "kubelet.conf"
-        if kubelet_conf.exists():
-            try:
-                user = Kubeconfig.from_yaml(self.read_bytes(kubelet_conf), path=kubelet_conf).current_user()
-            except (K8sAuthError, ValueError):
-                user = ""
-            if user.startswith("system:node:") and len(user) > len("system:node:"):
-                return user[len("system:node:"):]
+        conf = self.root / "kubelet.conf"   # a joined node's kubelet writes user default-auth; the lab has none
+        with contextlib.suppress(K8sAuthError, ValueError):
+            user = Kubeconfig.from_yaml(self.read_bytes(conf), path=conf).current_user() if conf.exists() else ""
+            if user.startswith("system:node:") and user != "system:node:":
+                return user.removeprefix("system:node:")
         try:
             san = self.apiserver_cert().cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         except x509.ExtensionNotFound:
