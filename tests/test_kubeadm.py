@@ -4,6 +4,7 @@ node, flags from the static Pod manifest, and the tree served by the lab to the 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import stat
 import subprocess
@@ -106,6 +107,34 @@ def test_apiserver_cert_has_kubeadms_sans_and_serves_them(tree):
             k8s.verify_chain(cert, [ca], purpose="server", hostname=host)
     assert tree.node_name == "lab-control-plane"
     k8s.Cert.load(tree.apiserver_crt, tree.apiserver_key)  # key matches
+
+
+def test_node_name_comes_from_kubelet_conf_where_kubeadm_init_wrote_it(tree, tmp_path):
+    """kubeadm sorts the API server certificate's DNS SANs, so a certSANs name may sort before the
+    node's; kubelet.conf's user (system:node:<name>) says which node this is. A kubelet-written
+    kubelet.conf (user default-auth, a joined node) falls back to the certificate."""
+    node = KubeadmTree(tmp_path / "node")
+    shutil.copytree(tree.root, node.root)
+
+    def kubelet_conf(user):
+        conf = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": f"{user}@kubernetes",
+            "clusters": [{"name": "kubernetes", "cluster": {"server": "https://10.0.0.5:6443"}}],
+            "users": [
+                {"name": user, "user": {"client-certificate": "/var/lib/kubelet/pki/kubelet-client-current.pem"}}
+            ],
+            "contexts": [{"name": f"{user}@kubernetes", "context": {"cluster": "kubernetes", "user": user}}],
+        }
+        (node.root / "kubelet.conf").write_text(yaml.safe_dump(conf))
+
+    kubelet_conf("system:node:cp-1")
+    assert node.node_name == "cp-1"
+    kubelet_conf("default-auth")
+    assert node.node_name == "lab-control-plane"
+    (node.root / "kubelet.conf").write_text("not: [a kubeconfig")
+    assert node.node_name == "lab-control-plane"
 
 
 @pytest.mark.parametrize(
@@ -549,3 +578,36 @@ def test_full_pki_has_every_file_the_manifests_name(tmp_path):
     with k8s.LabServer(tree.root) as lab:
         admin = tree.admin_kubeconfig(server=lab.url).write(tmp_path / "admin.kubeconfig")
         assert kubectl(tmp_path, f"--kubeconfig={admin}", "auth", "whoami").stdout.split()[3] == "kubernetes-admin"
+
+
+def test_exists_in_a_root_only_directory_is_asked_through_sudo(tmp_path, monkeypatch):
+    """A node's manifests/ is 0700 root: Path.exists() raises PermissionError for other users;
+    exists_with_sudo asks 'sudo -n test -e' (here a stand-in 'sudo' on PATH that runs the command)."""
+    from k8sauthlib.kube import node as node_module
+
+    hidden = tmp_path / "manifests" / "kube-apiserver.yaml"
+    hidden.parent.mkdir()
+    hidden.write_text("kind: Pod\n")
+    real_exists = Path.exists
+
+    def denied(self, *args, **kwargs):
+        if self.parent == hidden.parent:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", denied)
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake_sudo = bindir / "sudo"
+    fake_sudo.write_text('#!/bin/sh\n[ "$1" = -n ] && shift\nexec "$@"\n')
+    fake_sudo.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    assert node_module.exists_with_sudo(hidden) is True
+    assert node_module.exists_with_sudo(hidden.parent / "etcd.yaml") is False
+    # sudo that needs a password: a one-line error that says so, not a traceback or a wrong False
+    fake_sudo.write_text('#!/bin/sh\necho "sudo: a password is required" >&2\nexit 1\n')
+    with pytest.raises(PrivilegedReadError, match="a password is required"):
+        node_module.exists_with_sudo(hidden)
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    with pytest.raises(PrivilegedReadError, match="sudo is not installed"):
+        node_module.exists_with_sudo(hidden)

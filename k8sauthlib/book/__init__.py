@@ -17,7 +17,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from ..kube.node import KUBEADM_ROOT
+from ..kube.node import KUBEADM_ROOT, exists_with_sudo
 
 MODES = ("lab", "kubeadm")
 
@@ -372,7 +372,7 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
 
     if mode() == "kubeadm":
         tree = KubeadmTree(KUBEADM_ROOT)
-        if not tree.apiserver_manifest.exists():
+        if not exists_with_sudo(tree.apiserver_manifest):  # manifests/ is 0700 root: sudo -n test -e
             from ..errors import InputError
 
             raise InputError(

@@ -38,7 +38,7 @@ from ..go.duration import short_human_duration
 from ..pki.fields import load_cert
 from .kubeadm import KubeadmTree
 from .kubeconfig import Kubeconfig
-from .node import KUBEADM_ROOT
+from .node import KUBEADM_ROOT, exists_with_sudo
 
 #: ``certsphase.GetDefaultCertList``: (name, file under pki/ without extension, CA name).
 PKI_CERTS = (
@@ -129,7 +129,7 @@ def check_expiration(tree) -> tuple[list[ExpirationInfo], list[ExpirationInfo]]:
         name: (tree.pki_dir / f"{rel}.crt").exists() and not (tree.pki_dir / f"{rel}.key").exists() for name, rel in CAS
     }
     external["etcd-ca"] = False  # kubeadm: IsExternallyManaged is always false for etcd
-    local_etcd = tree.manifest("etcd").exists()
+    local_etcd = exists_with_sudo(tree.manifest("etcd"))  # manifests/ is root-only (0700) on a node
     certs = []
     for name, rel, ca_name in PKI_CERTS:
         if name in ETCD_ONLY and not local_etcd:

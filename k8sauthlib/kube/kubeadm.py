@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import InputError
+from ..errors import InputError, K8sAuthError
 from ..pki.certs import CA
 from ..pki.results import Cert
 from .kubeconfig import Kubeconfig
@@ -36,6 +36,7 @@ from .node import (
     LAB_NODE_NAME,
     LAB_PORT,
     Reader,
+    exists_with_sudo,
     read_with_sudo,
 )
 
@@ -130,7 +131,7 @@ class KubeadmTree:
 
     def exists(self) -> bool:
         """True when the tree has a CA certificate and an API server manifest."""
-        return self.ca_crt.exists() and self.apiserver_manifest.exists()
+        return self.ca_crt.exists() and exists_with_sudo(self.apiserver_manifest)
 
     # ---------------------------------------------------------------------------- reading
     def read_bytes(self, path) -> bytes:
@@ -223,9 +224,15 @@ class KubeadmTree:
 
     @property
     def node_name(self) -> str:
-        """The control-plane node's name: the first DNS SAN of ``apiserver.crt`` (kubeadm puts it first)."""
+        """The node's name: ``kubelet.conf``'s user ``system:node:<name>`` (``kubeadm init``, v1.28 phases/kubeconfig),
+        else the first non-``kubernetes`` DNS SAN of ``apiserver.crt`` (kubeadm sorts them: RemoveDuplicateAltNames)."""
         from cryptography import x509
 
+        conf = self.root / "kubelet.conf"  # a joined node's kubelet writes user default-auth; the lab has none
+        with contextlib.suppress(K8sAuthError, ValueError):
+            user = Kubeconfig.from_yaml(self.read_bytes(conf), path=conf).current_user() if conf.exists() else ""
+            if user.startswith("system:node:") and user != "system:node:":
+                return user.removeprefix("system:node:")
         try:
             san = self.apiserver_cert().cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         except x509.ExtensionNotFound:

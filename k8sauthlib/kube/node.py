@@ -35,24 +35,33 @@ LAB_PORT = 6443
 Reader = Callable[[Path], bytes]
 
 
+def _sudo(sudo, args: list[str], attempt: str) -> subprocess.CompletedProcess | None:
+    """Run ``sudo -n ARGS`` (stdin closed, 30 s); ``None`` when sudo is not installed.
+
+    Raises:
+        PrivilegedReadError: it did not finish in time (``attempt`` says what was being done).
+    """
+    exe = shutil.which(sudo[0])
+    if exe is None:
+        return None
+    try:
+        return subprocess.run([exe, *sudo[1:], *args], capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        raise PrivilegedReadError(f"{attempt}: 'sudo -n {args[0]}' did not finish within 30 s") from None
+
+
 def sudo_cat(path: Path, sudo=("sudo", "-n")) -> bytes:
     """Read ``path`` with ``sudo -n cat``; raise PrivilegedReadError with advice when that fails."""
-    exe = shutil.which(sudo[0])
     advice = (
         f"run this as root, or copy the file where you can read it (as root: cp {path} ~/ && chown $USER ~/{path.name})"
     )
-    if exe is None:
+    proc = _sudo(sudo, ["cat", "--", str(path)], f"cannot read {path}")
+    if proc is None:
         raise PrivilegedReadError(
             f"cannot read {path}: permission denied (on a kubeadm node it is root-only, mode 0600), and "
             f"sudo is not installed here. Install and configure sudo (apt-get install sudo; add yourself "
             f"to the sudo group), or {advice}"
         )
-    try:
-        proc = subprocess.run(
-            [exe, *sudo[1:], "cat", "--", str(path)], capture_output=True, timeout=30, stdin=subprocess.DEVNULL
-        )
-    except subprocess.TimeoutExpired:
-        raise PrivilegedReadError(f"cannot read {path}: 'sudo -n cat' did not finish within 30 s") from None
     if proc.returncode == 0:
         return proc.stdout
     err = proc.stderr.decode(errors="replace").strip()
@@ -67,6 +76,37 @@ def sudo_cat(path: Path, sudo=("sudo", "-n")) -> bytes:
             f"cannot read {path}: permission denied, and this user may not use sudo (sudo said: {err}); {advice}"
         )
     raise PrivilegedReadError(f"cannot read {path} through sudo (sudo said: {err or 'exit ' + str(proc.returncode)})")
+
+
+def exists_with_sudo(path, sudo=("sudo", "-n")) -> bool:
+    """Whether ``path`` exists, asking ``sudo -n test -e`` where a root-only directory hides it.
+
+    On a kubeadm node ``/etc/kubernetes/manifests`` is ``0700`` root: for another user
+    ``Path.exists()`` of a file in it raises ``PermissionError`` instead of answering.
+
+    Raises:
+        PrivilegedReadError: permission denied and sudo could not answer (not installed, or it
+            needs a password); the message says what to do.
+    """
+    path = Path(path)
+    try:
+        return path.exists()
+    except PermissionError:
+        pass
+    advice = "run this as root, or configure passwordless sudo ('sudo -v' in a terminal first also works for a while)"
+    proc = _sudo(sudo, ["test", "-e", str(path)], f"cannot tell whether {path} exists")
+    if proc is None:
+        raise PrivilegedReadError(
+            f"cannot tell whether {path} exists: permission denied (a root-only directory), "
+            f"and sudo is not installed here; {advice}"
+        )
+    err = proc.stderr.decode(errors="replace").strip()
+    if proc.returncode in (0, 1) and not err:  # test(1): 0 exists, 1 does not
+        return proc.returncode == 0
+    raise PrivilegedReadError(
+        f"cannot tell whether {path} exists: permission denied, and sudo said: "
+        f"{err or 'exit ' + str(proc.returncode)}; {advice}"
+    )
 
 
 def read_with_sudo(path, *, reader: Reader | None = None, privileged_reader: Reader | None = None) -> bytes:
@@ -111,6 +151,7 @@ __all__ = [
     "SERVICE_IP",
     "SERVICE_SUBNET",
     "Reader",
+    "exists_with_sudo",
     "read_with_sudo",
     "sudo_cat",
 ]
