@@ -89,12 +89,13 @@ def test_apiserver_cert_has_kubeadms_sans_and_serves_them(tree):
     cert = server.cert
     assert server.common_name == "kube-apiserver"
     san = _ext(cert, x509.SubjectAlternativeName).value
+    # sorted, as kubeadm writes them (v1.28 pkiutil.RemoveDuplicateAltNames); IPs in kubeadm's order
     assert san.get_values_for_type(x509.DNSName) == [
-        "lab-control-plane",
         "kubernetes",
         "kubernetes.default",
         "kubernetes.default.svc",
         "kubernetes.default.svc.cluster.local",
+        "lab-control-plane",
     ]
     assert [str(ip) for ip in san.get_values_for_type(x509.IPAddress)] == ["10.96.0.1", "127.0.0.1"]
     assert list(_ext(cert, x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.SERVER_AUTH]

@@ -81,13 +81,17 @@ def fill_lab_tree(tree, *, key, node_name, server, full_pki=False):
     if tree.apiserver_crt.exists() and tree.apiserver_key.exists():
         check_signed(tree.apiserver_crt, Cert.load(tree.apiserver_crt, tree.apiserver_key).cert)
     else:
-        dns = [
-            node_name,
-            "kubernetes",
-            "kubernetes.default",
-            "kubernetes.default.svc",
-            f"kubernetes.default.svc.{DNS_DOMAIN}",
-        ]
+        # kubeadm sorts the DNS names (v1.28 pkiutil.RemoveDuplicateAltNames: sets.List), so the
+        # node's name comes after the kubernetes.* names, as Go's "certificate is valid for" lists them.
+        dns = sorted(
+            {
+                node_name,
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                f"kubernetes.default.svc.{DNS_DOMAIN}",
+            }
+        )
         # No "localhost": kubeadm never puts it in, and the book shows https://localhost failing
         # against this certificate as it does on a real node. 127.0.0.1 stands in for the
         # advertise address, which kubeadm does put in.
