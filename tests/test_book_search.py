@@ -79,7 +79,9 @@ def _toc_with_fixture(toc):
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory):
-    """Build the book (no execution) plus the fixture page; return the html directory."""
+    """Build the book (no execution) plus the fixture page; return the html directory. Warnings
+    fail the build, as in `make book` (-W): a docstring the API appendix cannot render fails here,
+    minutes before `make book` would."""
     src = tmp_path_factory.mktemp("book-src")
     shutil.copytree(
         ROOT / "book", src / "book", ignore=shutil.ignore_patterns("work", ".ipynb_checkpoints", "__pycache__")
@@ -94,7 +96,7 @@ def site(tmp_path_factory):
 
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     result = subprocess.run(
-        [str(jupyter_book), "build", "--all", "--quiet", "--path-output", str(src), str(src)],
+        [str(jupyter_book), "build", "--all", "-W", "--keep-going", "--quiet", "--path-output", str(src), str(src)],
         capture_output=True,
         text=True,
         timeout=600,

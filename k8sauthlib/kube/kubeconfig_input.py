@@ -24,9 +24,10 @@ def parse_kubeconfig(text, where: str) -> dict | None:
     """Parse kubeconfig YAML (text or bytes); ``where`` names it in messages.
 
     Returns:
-        None for an empty document, else ``{"entries": {"cluster"|"user"|"context": {name: entry}},
-        "current_context": str, "preferences": dict, "extensions": list | None}``; entries are
-        dicts keyed by the kubeconfig's field names, ``*-data`` fields decoded to bytes.
+        None for an empty document, else a dict with the keys ``entries`` (for each kind,
+        ``cluster``, ``user`` and ``context``, a dict of name to entry), ``current_context`` (str),
+        ``preferences`` (dict) and ``extensions`` (list or None). Entries are dicts keyed by the
+        kubeconfig's field names, with the ``*-data`` fields decoded to bytes.
 
     Raises:
         InputError: not UTF-8, not YAML, or fields of the wrong kind.

@@ -96,6 +96,8 @@ class ResolvingAdapter(HTTPAdapter):
         return self.poolmanager.connection_from_host(addr, port, scheme=parts.scheme, pool_kwargs=pool_kwargs)
 
     def send(self, request, **kw):
+        """Send ``request`` as requests' adapter does, with the Host header of the URL's name
+        when the connection goes to a ``--resolve`` address."""
         parts, host, port, addr = self._target(request.url)
         if addr is not None and "Host" not in request.headers:
             default = 443 if parts.scheme == "https" else 80
