@@ -533,3 +533,26 @@ def test_authenticator_answers_an_unloadable_certificate_with_an_error(lab):
     )
     # Negative: no certificate at all is anonymous, as before.
     assert lab.api.authenticator.authenticate([]).identity.user == "system:anonymous"
+
+
+def test_the_lab_raises_its_open_file_limit_as_go_programs_do(tmp_path):
+    """Debian gives a normal user 1024 open files; kube-apiserver, like every Go program, raises
+    its soft limit to the hard one at start-up, and so does the lab (else the test above fails
+    with "Too many open files" for a normal user)."""
+    import resource
+
+    from k8sauthlib.lab import LabServer
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard <= 256:
+        pytest.skip(f"the hard limit on open files is only {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        lab = LabServer(tmp_path / "tree", port=0)
+        lab.start()
+        try:
+            assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+        finally:
+            lab.stop()
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

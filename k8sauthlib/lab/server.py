@@ -102,6 +102,27 @@ def _parse_bool(value, flag):
 
 
 # ----------------------------------------------------------------------------- the server
+
+
+def raise_open_file_limit() -> None:
+    """Raise this process's soft limit on open files to its hard limit, as every Go program does
+    at start-up, kube-apiserver included (Go 1.19+: ``os/rlimit.go``, later ``syscall/rlimit.go``,
+    go.dev/issue/46279). Debian gives a normal user a soft limit of 1024: without this, a few
+    hundred idle connections (and the client's own sockets, where the client shares the process)
+    leave the lab unable to accept ("Too many open files"). The lab waits with epoll and poll,
+    never select(), so descriptors above 1024 are safe. A limit that cannot be raised is kept."""
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
 class LabServer:
     """A local API server that answers like kube-apiserver where the book looks.
 
@@ -204,6 +225,7 @@ class LabServer:
         """Read the manifest, load certificates and RBAC, listen, and wait until TLS answers."""
         if self._transport is not None:
             raise LabError("the lab is already running")
+        raise_open_file_limit()
         self.ensure_tree()
         try:
             self.flags = self.tree.apiserver_flags()
