@@ -50,36 +50,39 @@ KUBE_APISERVER_CLIENT_KUBELET = "kubernetes.io/kube-apiserver-client-kubelet"
 KUBELET_SERVING = "kubernetes.io/kubelet-serving"
 LEGACY_UNKNOWN = "kubernetes.io/legacy-unknown"
 
-#: ``allValidUsages`` of validation.go, sorted as ``sets.String.List()`` returns them.
-VALID_USAGES = tuple(
-    sorted(
-        (
-            "signing",
-            "digital signature",
-            "content commitment",
-            "key encipherment",
-            "key agreement",
-            "data encipherment",
-            "cert sign",
-            "crl sign",
-            "encipher only",
-            "decipher only",
-            "any",
-            "server auth",
-            "client auth",
-            "code signing",
-            "email protection",
-            "s/mime",
-            "ipsec end system",
-            "ipsec tunnel",
-            "ipsec user",
-            "timestamping",
-            "ocsp signing",
-            "microsoft sgc",
-            "netscape sgc",
-        )
-    )
+#: The key usages a CSR may name (the signer's ``keyUsageDict``), in x509.KeyUsage bit order.
+KEY_USAGES = (
+    "signing",
+    "digital signature",
+    "content commitment",
+    "key encipherment",
+    "key agreement",
+    "data encipherment",
+    "cert sign",
+    "crl sign",
+    "encipher only",
+    "decipher only",
 )
+#: The extended key usages (the signer's ``extKeyUsageDict``), in Go's x509.ExtKeyUsage constant
+#: order, which is also their order in a certificate the signer issues.
+EXT_KEY_USAGES = (
+    "any",
+    "server auth",
+    "client auth",
+    "code signing",
+    "email protection",
+    "ipsec end system",
+    "ipsec tunnel",
+    "ipsec user",
+    "timestamping",
+    "ocsp signing",
+    "microsoft sgc",
+    "netscape sgc",
+)
+#: Usage names that mean another extended key usage.
+EKU_ALIASES = {"s/mime": "email protection"}
+#: ``allValidUsages`` of validation.go, sorted as ``sets.String.List()`` returns them.
+VALID_USAGES = tuple(sorted((*KEY_USAGES, *EXT_KEY_USAGES, *EKU_ALIASES)))
 
 APPROVED, DENIED, FAILED = "Approved", "Denied", "Failed"
 _TRUE_ONLY_TYPES = (APPROVED, DENIED, FAILED)

@@ -51,35 +51,6 @@ MIN_DURATION = timedelta(minutes=10)
 #: The usages ``validAPIServerClientUsages`` accepts.
 CLIENT_USAGES = ("digital signature", "key encipherment", "client auth")
 
-# Go's x509.ExtKeyUsage constants, in their numeric order (the EKU order in the certificate).
-_EKU_ORDER = (
-    "any",
-    "server auth",
-    "client auth",
-    "code signing",
-    "email protection",
-    "ipsec end system",
-    "ipsec tunnel",
-    "ipsec user",
-    "timestamping",
-    "ocsp signing",
-    "microsoft sgc",
-    "netscape sgc",
-)
-_EKU_ALIASES = {"s/mime": "email protection"}
-_KEY_USAGES = (
-    "signing",
-    "digital signature",
-    "content commitment",
-    "key encipherment",
-    "key agreement",
-    "data encipherment",
-    "cert sign",
-    "crl sign",
-    "encipher only",
-    "decipher only",
-)
-
 # pkix.Name.ToRDNSequence order; CN and serialNumber hold one value (the last one parsed wins).
 _MULTI = (
     NameOID.COUNTRY_NAME,
@@ -132,12 +103,12 @@ def go_usages(usages):
     Raises:
         InputError: ``unrecognized usage values: [...]`` (Go's text) for a name it does not know.
     """
-    unknown = [u for u in usages if u not in _KEY_USAGES and u not in _EKU_ORDER and u not in _EKU_ALIASES]
+    unknown = [u for u in usages if u not in csrapi.VALID_USAGES]
     if unknown:
         raise InputError("unrecognized usage values: [" + " ".join(go_quote(u) for u in unknown) + "]")
-    keys = [u for u in usages if u in _KEY_USAGES]
-    ekus = {_EKU_ALIASES.get(u, u) for u in usages if u not in _KEY_USAGES}
-    return keys + [e for e in _EKU_ORDER if e in ekus]
+    keys = [u for u in usages if u in csrapi.KEY_USAGES]
+    ekus = {csrapi.EKU_ALIASES.get(u, u) for u in usages if u not in csrapi.KEY_USAGES}
+    return keys + [e for e in csrapi.EXT_KEY_USAGES if e in ekus]
 
 
 def _attribute(oid, value):
