@@ -17,6 +17,11 @@ def test_output_exit_status_and_signals(capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_capture_returns_what_system_prints(capsys):
+    assert shell.capture("echo out; echo err >&2; printf '\\355\\225\\234'; exit 2") == "out\nerr\n한"
+    assert capsys.readouterr().out == ""  # nothing printed
+
+
 def test_a_command_sees_a_terminal(capsys):
     shell.system("test -t 1 && echo tty")
     assert capsys.readouterr().out == "tty\r\n"
@@ -60,13 +65,16 @@ def test_install_makes_ipythons_bang_use_it():
         "assert shell.install()\n"
         "from IPython.core import interactiveshell\n"
         "assert interactiveshell.system is shell.system\n"
+        "assert interactiveshell.getoutput is shell.capture\n"
         "word = 'expanded'\n"
         "ip.system('echo {word}; exit 4')\n"
         "print('exit', ip.user_ns['_exit_code'])\n"
+        "out = ip.getoutput('echo {word}; echo err >&2; exit 3')\n"  # out = !command
+        "print(list(out), ip.user_ns['_exit_code'])\n"
     )
     r = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == b"expanded\r\nexit 4\n"
+    assert r.stdout == b"expanded\r\nexit 4\n['expanded', 'err'] 3\n"
 
 
 def test_install_outside_ipython_changes_nothing():

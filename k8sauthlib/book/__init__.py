@@ -18,6 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from ..kube.node import KUBEADM_ROOT, exists_with_sudo
+from .readings import gloss  # noqa: F401  (k8s.book.gloss in the notebooks)
 
 MODES = ("lab", "kubeadm")
 

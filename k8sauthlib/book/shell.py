@@ -15,6 +15,8 @@ after the end of file recovered every lost line.
 pseudo-terminal (commands see a terminal, as under IPython's runner), the same exit code in
 ``_exit_code``, then one more non-blocking read after the end of file. It also decodes UTF-8 across
 read boundaries, so a Korean character split between two reads is not printed as two U+FFFD.
+``out = !command`` has the same race (IPython's ``getoutput`` reads with ``pexpect.run``), so
+:func:`install` gives it :func:`capture`, the same runner returning the text instead of printing it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,35 @@ def system(cmd: str) -> int:
         The exit status; minus the signal number if a signal ended the command (IPython's
         convention for ``_exit_code``).
     """
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    return _run(cmd, write)
+
+
+def capture(cmd: str) -> str:
+    """Run ``cmd`` as :func:`system` does and return its output instead of printing it (stdout
+    and stderr together, ``\\r\\n`` turned back into ``\\n``), for ``out = !command``; the
+    exit status goes to IPython's ``_exit_code`` when IPython is running."""
+    parts: list[str] = []
+    status = _run(cmd, parts.append)
+    _set_exit_code(status)
+    return "".join(parts).replace("\r\n", "\n")
+
+
+def _set_exit_code(status: int) -> None:
+    ip = None
+    if "IPython" in sys.modules:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+    if ip is not None:
+        ip.user_ns["_exit_code"] = status
+
+
+def _run(cmd: str, write) -> int:
     import pexpect
 
     shell = os.environ.get("SHELL") or "/bin/sh"
@@ -46,8 +77,7 @@ def system(cmd: str) -> int:
     def show(data: bytes, final: bool = False) -> None:
         text = decoder.decode(data, final)
         if text:
-            sys.stdout.write(text)
-            sys.stdout.flush()
+            write(text)
 
     printed = 0
     try:
@@ -92,15 +122,17 @@ def _drain(fd: int) -> bytes:
 
 
 def install() -> bool:
-    """Make the running IPython run ``!`` lines with :func:`system`. IPython's ``system_piped``
-    (what ``!`` calls) keeps expanding ``{variables}`` and setting ``_exit_code``; only the runner
-    it calls changes. Returns False (and changes nothing) outside IPython or on another platform."""
+    """Make the running IPython run ``!`` lines with :func:`system` and ``out = !command`` with
+    :func:`capture`. IPython's ``system_piped`` and ``getoutput`` (what they call) keep expanding
+    ``{variables}``; only the runner they call changes. Returns False (and changes nothing)
+    outside IPython or on another platform."""
     if os.name != "posix" or "IPython" not in sys.modules:
         return False
     from IPython import get_ipython
     from IPython.core import interactiveshell
 
-    if get_ipython() is None or not hasattr(interactiveshell, "system"):
+    if get_ipython() is None or not all(hasattr(interactiveshell, n) for n in ("system", "getoutput")):
         return False
     interactiveshell.system = system
+    interactiveshell.getoutput = capture
     return True
