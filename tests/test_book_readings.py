@@ -111,8 +111,19 @@ def test_nginx_verify_error():
         'host: "localhost:34361"'
     )
     assert read(line) == [
-        'nginx 연결 *22(클라이언트 127.0.0.1, 요청 "GET / HTTP/1.1"): 클라이언트 인증서 검증 오류 10(OpenSSL). '
+        'nginx 연결 *22(클라이언트 127.0.0.1, 요청 "GET / HTTP/1.1"), 클라이언트 인증서 검증 오류 10(OpenSSL). '
         "원인: 클라이언트 인증서가 만료되어 서버가 거부했습니다"
+    ]
+
+
+def test_nginx_no_client_certificate():
+    line = (
+        "2026/12/06 23:19:06 [info] 21970#21970: *2 client sent no required SSL certificate while reading client "
+        'request headers, client: 127.0.0.1, server: localhost, request: "GET / HTTP/1.1", host: "localhost:8443"'
+    )
+    assert read(line) == [
+        'nginx 연결 *2(클라이언트 127.0.0.1, 요청 "GET / HTTP/1.1"). '
+        "원인: 서버는 클라이언트 인증서를 요구하는데 클라이언트가 보내지 않았습니다"
     ]
 
 

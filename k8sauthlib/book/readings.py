@@ -205,10 +205,10 @@ def _read_nginx(line: str) -> list[str] | None:
             f"no Korean reading for this nginx log line: {line!r}; teach k8sauthlib.book.readings its format"
         )
     code = _NGINX_MESSAGES.fullmatch(m["message"])["code"]
-    what = f"클라이언트 인증서 검증 오류 {code}(OpenSSL). " if code else ""
+    what = f", 클라이언트 인증서 검증 오류 {code}(OpenSSL)" if code else ""
     request = f', 요청 "{m["request"]}"' if m["request"] else ""
     return [
-        f"nginx 연결 *{m['conn']}(클라이언트 {m['client']}{request}): {what}"
+        f"nginx 연결 *{m['conn']}(클라이언트 {m['client']}{request}){what}. "
         f"원인: {_cause_title(m['message'], 'nginx-log')}"
     ]
 
