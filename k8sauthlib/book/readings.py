@@ -11,8 +11,10 @@ silently describe a message the book no longer prints.
 Formats read (Kubernetes v1.32, Go 1.23, nginx 1.22):
 
 * kubectl's API errors, ``Error from server (Forbidden): <message>`` (kubectl
-  ``pkg/cmd/util/helpers.go``, ``StandardErrorMessage``), with apply's ``error when creating
-  "<file>": `` (``AddSourceToErr``) and ``kubectl create``'s ``error: failed to create <kind>: ``;
+  ``pkg/cmd/util/helpers.go``, ``StandardErrorMessage``), with apply's prefix
+  ``error when creating "<file>":`` (``AddSourceToErr``) and the prefix of
+  ``kubectl create rolebinding``, ``error: failed to create rolebinding:``
+  (``pkg/cmd/create/create_rolebinding.go``, ``Run``);
   the message is apimachinery's ``NewForbidden`` (``<resource>.<group> "<name>" is forbidden:
   <reason>``) with the reasons of RBAC (``forbiddenMessage`` in apiserver
   ``endpoints/handlers/responsewriters/errors.go``), of RBAC's escalation check
