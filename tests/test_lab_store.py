@@ -1,6 +1,8 @@
 """Units of the lab's storage side: patches, managedFields, escalation texts, bootstrap policy,
 the YAML store and per-object skipping of bad RBAC files (no server, no kubectl)."""
 
+import os
+import time
 from datetime import datetime, timezone
 
 import pytest
@@ -11,7 +13,7 @@ from k8sauthlib.lab.api import LabAPI
 from k8sauthlib.lab.auth import Authorizer
 from k8sauthlib.lab.kinds import CLUSTER_ROLE, ROLE, ROLE_BINDING
 from k8sauthlib.lab.patch import PatchError, apply_patch, json_patch, merge_patch, strategic_merge_patch
-from k8sauthlib.lab.rbac import PolicyFiles, PolicyRule
+from k8sauthlib.lab.rbac import RACY_NS, PolicyFiles, PolicyRule
 from k8sauthlib.lab.store import ObjectStore, update_managed_fields
 
 
@@ -144,3 +146,50 @@ def test_bootstrap_objects_marked_autoupdate_are_reconciled(tmp_path):
     again = LabAPI(None, Authorizer(PolicyFiles(None)), [], "127.0.0.1:1", started, state_dir=tmp_path)
     assert len(again.store.get(CLUSTER_ROLE, "", "system:basic-user")["rules"]) == 2
     assert again.store.get(CLUSTER_ROLE, "", "system:discovery")["rules"] == []  # autoupdate false: left alone
+
+
+def _binding(name):
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRoleBinding",
+        "metadata": {"name": name},
+        "subjects": [{"kind": "User", "name": name}],
+        "roleRef": {"kind": "ClusterRole", "name": "view"},
+    }
+
+
+def test_a_file_added_in_the_same_clock_tick_as_the_last_listing_is_seen(tmp_path):
+    # A fresh directory time: the listing is used once, not kept, so a file added in the same
+    # tick (simulated by putting the directory's time back exactly) is still found.
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(_binding("a")))
+    files = PolicyFiles(tmp_path, base=bootstrap.policy_objects)
+    assert ("ClusterRoleBinding", "", "a") in files.current().bindings
+    st = (tmp_path).stat()
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(_binding("b")))
+    os.utime(tmp_path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert ("ClusterRoleBinding", "", "b") in files.current().bindings
+
+
+def test_a_settled_directory_is_not_listed_again_until_it_changes(tmp_path, monkeypatch):
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(_binding("a")))
+    old = time.time_ns() - 2 * RACY_NS
+    os.utime(tmp_path, ns=(old, old))
+    files = PolicyFiles(tmp_path, base=bootstrap.policy_objects)
+    listed = []
+    real_listdir = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda path: listed.append(path) or real_listdir(path))
+    for _ in range(3):
+        assert ("ClusterRoleBinding", "", "a") in files.current().bindings
+    assert listed == []  # the listing taken at construction is kept
+    (tmp_path / "b.yaml").write_text(yaml.safe_dump(_binding("b")))  # changes the directory's time
+    assert ("ClusterRoleBinding", "", "b") in files.current().bindings
+    assert listed  # its time changed: listed again
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(_binding("a2")))  # content: each file is stat'ed
+    policy = files.current()
+    assert ("ClusterRoleBinding", "", "a2") in policy.bindings and (
+        "ClusterRoleBinding",
+        "",
+        "a",
+    ) not in policy.bindings
+    (tmp_path / "b.yaml").unlink()
+    assert ("ClusterRoleBinding", "", "b") not in files.current().bindings

@@ -22,7 +22,10 @@ kube-apiserver return bindings in no defined order. The lab sorts them by name s
 answers are repeatable. A binding to a role that does not exist is reported as "not found".
 """
 
+import os
+import stat
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +34,14 @@ import yaml
 from ..errors import InputError
 from .apierrors import go_aggregate
 from .kinds import RBAC_GROUP, RBAC_KINDS
+
+#: The files of ``lab/rbac/`` that hold policy objects.
+POLICY_SUFFIXES = (".yaml", ".yml", ".json")
+
+#: How old a directory's modification time must be for a listing of it to be kept. Times come
+#: from a coarse clock (a jiffy on Linux, 1-2 s on some file systems): a file added in the same
+#: tick as the last change leaves the time as it was ("racy" timestamps, in git's words).
+RACY_NS = 3_000_000_000
 
 
 @dataclass(frozen=True)
@@ -292,7 +303,7 @@ class RBACPolicy:
         if directory is not None:
             directory = Path(directory)
             if directory.is_dir():
-                for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml", ".json")):
+                for path in sorted(p for p in directory.iterdir() if p.suffix in POLICY_SUFFIXES):
                     try:
                         text = path.read_text(encoding="utf-8")
                         policy.add(*parse_objects(text, source=str(path), errors=errors))
@@ -392,6 +403,7 @@ class PolicyFiles:
         self._stamp = None
         self._policy = None
         self._seen = (None, None)
+        self._listing = None  # (the directory's (dev, inode, mtime), its policy file names)
         self.errors = []
         self._lock = threading.Lock()
         self.current()
@@ -416,17 +428,37 @@ class PolicyFiles:
         """The skip messages of the last reload joined by newlines, or ``None``."""
         return "\n".join(self.errors) or None
 
+    def _names(self):
+        """The policy files' names in ``directory``, sorted, or ``None`` when it is not a directory.
+        It is listed again only when its inode or modification time changed (a file added, removed
+        or renamed), or when the last listing came within :data:`RACY_NS` of its last change."""
+        now = time.time_ns()  # before the stat: a change after it must then fall in a later tick
+        try:
+            st = os.stat(self.directory)
+        except OSError:
+            return None
+        if not stat.S_ISDIR(st.st_mode):
+            return None
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns)
+        listing = self._listing
+        if listing is not None and listing[0] == key:
+            return listing[1]
+        try:
+            names = tuple(sorted(n for n in os.listdir(self.directory) if os.path.splitext(n)[1] in POLICY_SUFFIXES))
+        except OSError:
+            return None
+        self._listing = (key, names) if now - st.st_mtime_ns > RACY_NS else None
+        return names
+
     def _snapshot(self):
         stamp = [("store", self.store.generation if self.store is not None else 0)]
-        if self.directory is None or not self.directory.is_dir():
-            return tuple(stamp)
-        for path in sorted(self.directory.iterdir()):
-            if path.suffix in (".yaml", ".yml", ".json"):
-                try:
-                    st = path.stat()
-                except OSError:
-                    continue
-                stamp.append((path.name, st.st_mtime_ns, st.st_size))
+        names = self._names() if self.directory is not None else None
+        for name in names or ():
+            try:
+                st = os.stat(os.path.join(self.directory, name))
+            except OSError:
+                continue
+            stamp.append((name, st.st_mtime_ns, st.st_size))
         return tuple(stamp)
 
     def current(self):
