@@ -77,6 +77,35 @@ def test_install_makes_ipythons_bang_use_it():
     assert r.stdout == b"expanded\r\nexit 4\n['expanded', 'err'] 3\n"
 
 
+def test_install_reaches_a_jupyter_kernels_bang():
+    """In a real kernel (ipykernel's shell calls the ``system`` its own module imported), both
+    ``!command`` and ``out = !command`` go through the lossless runner once installed."""
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        code = (
+            "import k8sauthlib.book.shell as s\n"
+            "ran = []\n"
+            "real_run = s._run\n"
+            "s._run = lambda cmd, write: ran.append(cmd) or real_run(cmd, write)\n"
+            "assert s.install()\n"
+            "word = 'expanded'\n"
+            "!echo {word}\n"
+            "out = !echo captured\n"
+            "print(ran, list(out), _exit_code)\n"
+        )
+        texts = []
+        reply = kc.execute_interactive(
+            code, timeout=60, output_hook=lambda m: texts.append(m["content"].get("text", ""))
+        )
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert "".join(texts) == "expanded\r\n['echo expanded', 'echo captured'] ['captured'] 0\n"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 def test_install_outside_ipython_changes_nothing():
     r = subprocess.run(
         [sys.executable, "-c", "from k8sauthlib.book import shell; print(shell.install())"],

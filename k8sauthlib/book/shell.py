@@ -11,7 +11,7 @@ measured on 2 busy cores, a command that prints one line and exits lost it in 6 
 IPython's runner (IPython 9.19, ``IPython/utils/_process_posix.py``), and one non-blocking read
 after the end of file recovered every lost line.
 
-:func:`install` makes the running IPython use :func:`system` for ``!`` lines: the same
+:func:`install` makes the running IPython (a Jupyter kernel's shell included) use :func:`system` for ``!`` lines: the same
 pseudo-terminal (commands see a terminal, as under IPython's runner), the same exit code in
 ``_exit_code``, then one more non-blocking read after the end of file. It also decodes UTF-8 across
 read boundaries, so a Korean character split between two reads is not printed as two U+FFFD.
@@ -125,14 +125,24 @@ def install() -> bool:
     """Make the running IPython run ``!`` lines with :func:`system` and ``out = !command`` with
     :func:`capture`. IPython's ``system_piped`` and ``getoutput`` (what they call) keep expanding
     ``{variables}``; only the runner they call changes. Returns False (and changes nothing)
-    outside IPython or on another platform."""
+    outside IPython or on another platform.
+
+    The runner is replaced where the running shell's own methods look it up: a Jupyter kernel's
+    shell (ipykernel 7, ``zmqshell.ZMQInteractiveShell.system_piped``) calls the ``system`` that
+    ``ipykernel/zmqshell.py`` imported, not the one in ``IPython/core/interactiveshell.py``."""
     if os.name != "posix" or "IPython" not in sys.modules:
         return False
     from IPython import get_ipython
-    from IPython.core import interactiveshell
 
-    if get_ipython() is None or not all(hasattr(interactiveshell, n) for n in ("system", "getoutput")):
+    ip = get_ipython()
+    if ip is None:
         return False
-    interactiveshell.system = system
-    interactiveshell.getoutput = capture
+    targets = []
+    for method, name, runner in (("system_piped", "system", system), ("getoutput", "getoutput", capture)):
+        namespace = getattr(getattr(type(ip), method, None), "__globals__", {})
+        if not callable(namespace.get(name)):
+            return False
+        targets.append((namespace, name, runner))
+    for namespace, name, runner in targets:
+        namespace[name] = runner
     return True
