@@ -80,6 +80,8 @@ def read_manifest_flags(manifest_path):
         raise LabError(f"{path}: no such file; the lab reads the API server's flags from it") from None
     except yaml.YAMLError as exc:
         raise LabError(f"{path}: not valid YAML: {exc}") from None
+    except RecursionError:
+        raise LabError(f"{path}: YAML nested too deeply to be a Pod manifest") from None
     containers = ((doc or {}).get("spec") or {}).get("containers") if isinstance(doc, dict) else None
     if not containers or not isinstance(containers[0], dict):
         raise LabError(f"{path}: not a Pod manifest with a container")
