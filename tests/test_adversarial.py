@@ -1106,3 +1106,28 @@ def test_plain_http_to_the_lab_is_diagnosed(tmp_path):
         assert f"Use {lab.url.rstrip('/')}" in message and "\n" not in message
         r = k8s.MTLSClient(url, raise_for_tls=False).get("/version")
         assert r.status_code == 400 and r.diagnosis.key == "plain-http-to-https-port"
+
+
+# ------------------------------------------------------------- the lab's RBAC files reloaded
+def test_an_rbac_reload_that_fails_unexpectedly_is_answered_and_logged(tmp_path, monkeypatch):
+    # per-object skipping covers malformed objects; an unexpected failure of the reload itself
+    # must still answer (the previous policy) and say so in the log, on every request while it lasts
+    from k8sauthlib.lab import bootstrap
+    from k8sauthlib.lab.rbac import PolicyFiles, RBACPolicy
+
+    messages = []
+    files_ = PolicyFiles(tmp_path, on_error=messages.append, base=bootstrap.policy_objects)
+    before = files_.current()
+    (tmp_path / "new.yaml").write_text(
+        "kind: ClusterRole\napiVersion: rbac.authorization.k8s.io/v1\nmetadata: {name: x}\n"
+    )
+
+    def broken(*a, **kw):
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(RBACPolicy, "load", broken)
+    assert files_.current() is before and files_.current() is before  # answered, twice
+    assert messages == ["RBAC files not reloaded, previous policy still in force: injected"] * 2
+    monkeypatch.undo()
+    assert files_.current() is not before  # the next reload that works takes effect
+    assert messages[2:] == []
