@@ -1131,3 +1131,38 @@ def test_an_rbac_reload_that_fails_unexpectedly_is_answered_and_logged(tmp_path,
     monkeypatch.undo()
     assert files_.current() is not before  # the next reload that works takes effect
     assert messages[2:] == []
+
+
+# ------------------------------------------------------- client-files: users it cannot extract
+def test_client_files_of_users_without_a_matching_pair(work, monkeypatch, capsys):
+    import base64
+
+    ca = k8s.CA.create("c", key="ecdsa-p256")
+    u, v = (ca.issue_client_cert(n, key="ecdsa-p256") for n in ("u", "v"))
+
+    def b64(data):
+        return base64.b64encode(data).decode()
+
+    users = {
+        "a certificate without its key": f"{{client-certificate-data: {b64(u.cert_pem)}}}",
+        "another certificate's key": f"{{client-certificate-data: {b64(u.cert_pem)}, client-key-data: {b64(v.key_pem)}}}",
+        "a token only": "{token: abc}",
+    }
+    for name, user in users.items():
+        (work / "kc").write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+            "clusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:6443'}\nusers:\n- name: u\n"
+            f"  user: {user}\n"
+        )
+        before = _snapshot(work)
+        rc, out, err = _run_cli(["kubeconfig", "client-files", "kc", "--name", "out"], work, monkeypatch, capsys)
+        _assert_refused(rc, err, before, _snapshot(work))
+        assert v.key_pem.decode().splitlines()[1] not in err, name
+    # Negative: the matching pair is extracted, the key 0600
+    (work / "kc").write_text(
+        (work / "kc")
+        .read_text()
+        .replace("{token: abc}", users["another certificate's key"].replace(b64(v.key_pem), b64(u.key_pem)))
+    )
+    rc, out, err = _run_cli(["kubeconfig", "client-files", "kc", "--name", "out"], work, monkeypatch, capsys)
+    assert rc == 0 and stat.S_IMODE((work / "out-key.pem").stat().st_mode) == 0o600, err
