@@ -1166,3 +1166,35 @@ def test_client_files_of_users_without_a_matching_pair(work, monkeypatch, capsys
     )
     rc, out, err = _run_cli(["kubeconfig", "client-files", "kc", "--name", "out"], work, monkeypatch, capsys)
     assert rc == 0 and stat.S_IMODE((work / "out-key.pem").stat().st_mode) == 0o600, err
+
+
+@pytest.mark.parametrize(
+    "bad, logged",
+    [
+        ("[" * 100_000, "YAML nested too deeply to be RBAC objects"),
+        ("kind: [unclosed\n  : : :\n", "not valid YAML at line 2, column 3: expected ',' or ']', but got ':'"),
+        ("kind: Role\n".encode("utf-16"), "bad.yaml: "),
+        (bytes(range(256)), "bad.yaml: "),
+    ],
+    ids=["100000 nested lists", "a YAML syntax error", "UTF-16", "binary"],
+)
+def test_a_bad_rbac_file_is_skipped_alone_in_one_log_line(bad, logged, tmp_path):
+    # beside it, another file's revocation still takes effect (the directory's reload goes on)
+    from k8sauthlib.lab import bootstrap
+    from k8sauthlib.lab.attributes import RequestAttributes
+    from k8sauthlib.lab.rbac import PolicyFiles
+
+    grant = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: g}\n"
+        "subjects: [{kind: User, name: alice}]\nroleRef: {kind: ClusterRole, name: view, apiGroup: rbac.authorization.k8s.io}\n"
+    )
+    (tmp_path / "grant.yaml").write_text(grant)
+    messages = []
+    policy_files = PolicyFiles(tmp_path, on_error=messages.append, base=bootstrap.policy_objects)
+    attrs = RequestAttributes(verb="list", resource="pods", namespace="default", is_resource_request=True)
+    assert policy_files.current().authorize("alice", ["system:authenticated"], attrs).allowed
+    (tmp_path / "bad.yaml").write_bytes(bad if isinstance(bad, bytes) else bad.encode())
+    (tmp_path / "grant.yaml").write_text(grant.replace("[{kind: User, name: alice}]", "[]"))  # the revocation
+    assert not policy_files.current().authorize("alice", ["system:authenticated"], attrs).allowed
+    assert len(messages) == 1 and "\n" not in messages[0], messages
+    assert messages[0].startswith(f"RBAC object skipped: {tmp_path / 'bad.yaml'}") and logged in messages[0], messages

@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError, K8sAuthError, KeyMismatchError
+from ..go.yaml import yaml_error_text
 from ..pki.certs import CA
 from ..pki.fields import load_cert_bundle
 from ..pki.keys import load_private_key
@@ -180,7 +181,7 @@ class KubeadmTree:
         try:
             doc = yaml.safe_load(self.read_bytes(path))
         except yaml.YAMLError as exc:
-            raise InputError(f"{path}: not valid YAML: {exc}") from None
+            raise InputError(f"{path}: not valid YAML{yaml_error_text(exc)}") from None
         except RecursionError:
             raise InputError(f"{path}: YAML nested too deeply to be a Pod manifest") from None
         if not isinstance(doc, dict) or doc.get("kind") != "Pod":

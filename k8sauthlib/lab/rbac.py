@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
+from ..go.yaml import yaml_error_text
 from .apierrors import go_aggregate
 from .kinds import RBAC_GROUP, RBAC_KINDS
 
@@ -254,7 +255,9 @@ def parse_objects(text, source="<yaml>", *, errors=None):
     try:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML: {exc}") from None
+        raise InputError(f"{source}: not valid YAML{yaml_error_text(exc)}") from None
+    except RecursionError:  # skipped alone like any bad file, not the whole directory's reload
+        raise InputError(f"{source}: YAML nested too deeply to be RBAC objects") from None
     queue = [d for d in documents if d]
     while queue:
         doc = queue.pop(0)
