@@ -1171,7 +1171,7 @@ def test_client_files_of_users_without_a_matching_pair(work, monkeypatch, capsys
 @pytest.mark.parametrize(
     "bad, logged",
     [
-        ("[" * 100_000, "YAML nested too deeply to be RBAC objects"),
+        ("[" * 100_000, "not valid YAML: nested too deeply to be read"),
         ("kind: [unclosed\n  : : :\n", "not valid YAML at line 2, column 3: expected ',' or ']', but got ':'"),
         ("kind: Role\n".encode("utf-16"), "bad.yaml: "),
         (bytes(range(256)), "bad.yaml: "),

@@ -254,10 +254,8 @@ def parse_objects(text, source="<yaml>", *, errors=None):
     roles, bindings = [], []
     try:
         documents = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:  # skipped alone, not the whole directory's reload
         raise InputError(f"{source}: not valid YAML{yaml_error_text(exc)}") from None
-    except RecursionError:  # skipped alone like any bad file, not the whole directory's reload
-        raise InputError(f"{source}: YAML nested too deeply to be RBAC objects") from None
     queue = [d for d in documents if d]
     while queue:
         doc = queue.pop(0)
