@@ -317,6 +317,27 @@ FLAG_CASES = {
     "lab up --port -1": ["lab", "up", "--dir", "lab", "--port", "-1"],
     "lab up --port abc": ["lab", "up", "--dir", "lab", "--port", "abc"],
     "lab up --port 10**30": ["lab", "up", "--dir", "lab", "--port", str(BIG)],
+    "lab up --kubernetes-version 1.99": ["lab", "up", "--dir", "lab", "--kubernetes-version", "1.99"],
+    "lab without a subcommand": ["lab"],
+    "version with an argument": ["version", "extra"],
+    "version with an unknown flag": ["version", "-bogus"],
+    "check-expiration with an argument": ["check-expiration", "extra"],
+    "check-expiration --dir missing": ["check-expiration", "--dir", "nowhere"],
+    "check-expiration --dir a file": ["check-expiration", "--dir", "req.json"],
+    "json -f a missing file": ["json", "-bare", "x", "-f", "nope.json"],
+    "json -f a directory": ["json", "-bare", "x", "-f", "."],
+    "json into a missing directory": ["json", "-bare", "no/such/x", "-f", "req.json"],
+    "sign -config missing": ["sign", "-ca=existing.pem", "-ca-key=existing-key.pem", "-config=nope.json", "req.json"],
+    "sign -hostname of 300 characters": [
+        "sign",
+        "-ca=existing.pem",
+        "-ca-key=existing-key.pem",
+        "-hostname=" + "a" * 300,
+        "x.csr",
+    ],
+    "certinfo -cert of a missing file": ["certinfo", "-cert", "nope.pem"],
+    "view --minify without current-context": ["kubeconfig", "view", "--minify", "nocurrent.kc"],
+    "client-files --dir missing": ["kubeconfig", "client-files", "good.kc", "--dir", "no/such"],
 }
 
 
@@ -332,9 +353,25 @@ def test_bad_command_line(name, work, monkeypatch, capsys):
         kc.set_context("x", cluster="c", user="u")
         kc.use_context("x")
         kc.write(work / "good.kc")
+    if "nocurrent.kc" in FLAG_CASES[name]:
+        (work / "nocurrent.kc").write_text("apiVersion: v1\nkind: Config\nclusters: []\n")
+    if "x.csr" in FLAG_CASES[name]:
+        (work / "x.csr").write_bytes(_a_csr())
     before = _snapshot(work)
     rc, out, err = _run_cli(FLAG_CASES[name], work, monkeypatch, capsys)
     _assert_refused(rc, err, before, _snapshot(work))
+
+
+def _a_csr(cn="alice"):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(subject).sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM)
 
 
 # ------------------------------------------------------- PEM inputs: sign, certinfo, -ca, -ca-key
@@ -498,7 +535,27 @@ def test_kubeconfig_user_bad_inputs(pki, work, monkeypatch, capsys):
         "validity in days": ["--client-name", "x", "--validity", "30d"],
         "unknown key type": ["--client-name", "x", "--key", "dsa-1024"],
         "missing cert dir": ["--client-name", "x", "--cert-dir", "nowhere"],
+        "--server not a URL": ["--client-name", "x", "--server", "not a url"],
+        "--server plain http": ["--client-name", "x", "--server", "http://127.0.0.1:6443"],
+        "--server empty": ["--client-name", "x", "--server", ""],
+        "--server without a host": ["--client-name", "x", "--server", "https://"],
+        "--server port 99999": ["--client-name", "x", "--server", "https://127.0.0.1:99999"],
+        "--server with a newline": ["--client-name", "x", "--server", "https://a\nb:6443"],
+        "--validity 100000000h": ["--client-name", "x", "--validity", "100000000h"],
+        "ca.key of another CA": ["--client-name", "x", "--cert-dir", "mismatch"],
+        "ca.crt not a certificate": ["--client-name", "x", "--cert-dir", "garbage"],
+        "ca.key in UTF-16": ["--client-name", "x", "--cert-dir", "utf16"],
     }
+    other = k8s.CA.create("other", key="ecdsa-p256")
+    for name, crt, key in (
+        ("mismatch", None, other.key_pem),
+        ("garbage", b"hello", None),
+        ("utf16", None, (pki / "kpki" / "ca.key").read_text().encode("utf-16")),
+    ):
+        (work / name).mkdir()
+        (work / name / "ca.crt").write_bytes(crt or (pki / "kpki" / "ca.crt").read_bytes())
+        (work / name / "ca.key").write_bytes(key or (pki / "kpki" / "ca.key").read_bytes())
+        (work / name / "ca.key").chmod(0o600)
     (work / "subdir").mkdir()
     for name, extra in cases.items():
         before = _snapshot(work)
@@ -508,10 +565,118 @@ def test_kubeconfig_user_bad_inputs(pki, work, monkeypatch, capsys):
         except AssertionError as exc:
             raise AssertionError(f"{name}: {exc}") from None
         assert not [p for p in work.rglob(".*") if p.is_file()], name  # no hidden temp kubeconfig
+        for key_pem in (other.key_pem, (pki / "kpki" / "ca.key").read_bytes()):  # a key is never echoed
+            assert key_pem.decode().splitlines()[1] not in err and "b'-----BEGIN" not in err, name
+        if name.startswith("ca."):
+            assert f"{name.split()[0].replace('ca.', f'{extra[-1]}/ca.')}" in err, (name, err)  # names the file
+        if name.startswith("--server"):
+            assert "--server" in err, err
     assert len(cases) == KUBECONFIG_USER_CASES
+    # Negative: a good --server and CA are accepted (an IPv6 literal too)
+    for server in ("https://127.0.0.1:6443", "https://[::1]:6443", "https://kube.example"):
+        rc, out, err = _run_cli(
+            [*base, "--client-name", "x", "--server", server, "--key", "ecdsa-p256"], work, monkeypatch, capsys
+        )
+        assert rc == 0 and f"server: {server}" in out, (server, err)
 
 
-KUBECONFIG_USER_CASES = 9
+KUBECONFIG_USER_CASES = 19
+
+
+# ------------------------------------------------- kubeadm trees: check-expiration, lab up
+TREE_CERT_CASES = {
+    "ca.crt not PEM": b"hello",
+    "ca.crt with a damaged body": b"-----BEGIN CERTIFICATE-----\n!!\n-----END CERTIFICATE-----\n",
+    "ca.crt binary": bytes(range(256)),
+    "ca.crt UTF-16": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n".encode("utf-16"),
+    "ca.crt empty": b"",
+}
+
+
+@pytest.fixture(scope="module")
+def lab_tree(tmp_path_factory):
+    """A complete lab tree (kubeadm layout) to copy and damage."""
+    return k8s.KubeadmTree.create_lab(tmp_path_factory.mktemp("adv-tree") / "t", key="ecdsa-p256").root
+
+
+@pytest.mark.parametrize("case", list(TREE_CERT_CASES))
+def test_check_expiration_of_an_unreadable_ca_fails(case, lab_tree, work, monkeypatch, capsys):
+    import shutil
+
+    shutil.copytree(lab_tree, work / "t")
+    (work / "t" / "pki" / "ca.crt").write_bytes(TREE_CERT_CASES[case])
+    before = _snapshot(work)
+    rc, out, err = _run_cli(["check-expiration", "--dir", "t"], work, monkeypatch, capsys)
+    _assert_refused(rc, err, before, _snapshot(work))
+    assert "!UNREADABLE! ca " in out and "cannot read ca in " in err  # the tables, then the failure
+    # Negative: the intact tree is read, exit 0
+    rc, out, err = _run_cli(["check-expiration", "--dir", str(lab_tree)], work, monkeypatch, capsys)
+    assert rc == 0 and err == "" and "!UNREADABLE!" not in out
+
+
+@pytest.fixture
+def never_serve(monkeypatch):
+    """``lab up`` must refuse; should it serve instead, it stops at once and the test fails (not hangs)."""
+    from k8sauthlib.lab.server import LabServer
+
+    real_start = LabServer.start
+
+    def start(self):
+        real_start(self)
+        self.stop()
+        raise AssertionError(f"lab up served on {self.url} instead of refusing")
+
+    monkeypatch.setattr(LabServer, "start", start)
+
+
+def _manifest_with(text, port_value):
+    return text.replace("--secure-port=6443", f"--secure-port={port_value}").encode()
+
+
+MANIFEST_CASES = {
+    "secure-port 99999": lambda t: _manifest_with(t, 99999),
+    "secure-port 0": lambda t: _manifest_with(t, 0),
+    "secure-port -1": lambda t: _manifest_with(t, -1),
+    "secure-port abc": lambda t: _manifest_with(t, "abc"),
+    "secure-port of 5000 digits": lambda t: _manifest_with(t, "9" * 5000),
+    "secure-port in Unicode digits": lambda t: _manifest_with(t, "６４４３"),
+    "100000 nested lists": lambda t: b"[" * 100_000,
+    "binary": lambda t: bytes(range(256)),
+    "billion laughs": lambda t: _laughs(),
+    "a list": lambda t: b"- a\n",
+    "no containers": lambda t: b"apiVersion: v1\nkind: Pod\nspec: {containers: []}\n",
+}
+
+
+@pytest.mark.parametrize("case", list(MANIFEST_CASES))
+def test_lab_up_with_a_bad_manifest(case, lab_tree, work, monkeypatch, capsys, never_serve):
+    import shutil
+
+    shutil.copytree(lab_tree, work / "t")
+    manifest = work / "t" / "manifests" / "kube-apiserver.yaml"
+    manifest.write_bytes(MANIFEST_CASES[case](manifest.read_text()))
+    before = _snapshot(work)
+    rc, out, err = _run_cli(["lab", "up", "--dir", "t", "--quiet"], work, monkeypatch, capsys)
+    _assert_refused(rc, err, before, _snapshot(work))
+    assert "kube-apiserver.yaml" in err, err
+    if case.startswith("secure-port"):
+        assert "--secure-port" in err, err
+
+
+@pytest.mark.parametrize("case", list(TREE_CERT_CASES))
+def test_lab_up_with_an_unreadable_ca_makes_nothing(case, work, monkeypatch, capsys, never_serve):
+    # only pki/ca.crt and ca.key: lab up would complete the tree, but refuses before making anything
+    (work / "t" / "pki").mkdir(parents=True)
+    ca = k8s.CA.create("kubernetes", key="ecdsa-p256")
+    (work / "t" / "pki" / "ca.crt").write_bytes(TREE_CERT_CASES[case])
+    (work / "t" / "pki" / "ca.key").write_bytes(ca.key_pem)
+    (work / "t" / "pki" / "ca.key").chmod(0o600)
+    before = _snapshot(work)
+    dirs = sorted(p for p in work.rglob("*") if p.is_dir())
+    rc, out, err = _run_cli(["lab", "up", "--dir", "t", "--port", "0", "--quiet"], work, monkeypatch, capsys)
+    _assert_refused(rc, err, before, _snapshot(work))
+    assert sorted(p for p in work.rglob("*") if p.is_dir()) == dirs
+    assert "t/pki/ca.crt" in err, err
 
 
 # ---------------------------------------------------------------------- file readers
@@ -941,3 +1106,95 @@ def test_plain_http_to_the_lab_is_diagnosed(tmp_path):
         assert f"Use {lab.url.rstrip('/')}" in message and "\n" not in message
         r = k8s.MTLSClient(url, raise_for_tls=False).get("/version")
         assert r.status_code == 400 and r.diagnosis.key == "plain-http-to-https-port"
+
+
+# ------------------------------------------------------------- the lab's RBAC files reloaded
+def test_an_rbac_reload_that_fails_unexpectedly_is_answered_and_logged(tmp_path, monkeypatch):
+    # per-object skipping covers malformed objects; an unexpected failure of the reload itself
+    # must still answer (the previous policy) and say so in the log, on every request while it lasts
+    from k8sauthlib.lab import bootstrap
+    from k8sauthlib.lab.rbac import PolicyFiles, RBACPolicy
+
+    messages = []
+    files_ = PolicyFiles(tmp_path, on_error=messages.append, base=bootstrap.policy_objects)
+    before = files_.current()
+    (tmp_path / "new.yaml").write_text(
+        "kind: ClusterRole\napiVersion: rbac.authorization.k8s.io/v1\nmetadata: {name: x}\n"
+    )
+
+    def broken(*a, **kw):
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(RBACPolicy, "load", broken)
+    assert files_.current() is before and files_.current() is before  # answered, twice
+    assert messages == ["RBAC files not reloaded, previous policy still in force: injected"] * 2
+    monkeypatch.undo()
+    assert files_.current() is not before  # the next reload that works takes effect
+    assert messages[2:] == []
+
+
+# ------------------------------------------------------- client-files: users it cannot extract
+def test_client_files_of_users_without_a_matching_pair(work, monkeypatch, capsys):
+    import base64
+
+    ca = k8s.CA.create("c", key="ecdsa-p256")
+    u, v = (ca.issue_client_cert(n, key="ecdsa-p256") for n in ("u", "v"))
+
+    def b64(data):
+        return base64.b64encode(data).decode()
+
+    users = {
+        "a certificate without its key": f"{{client-certificate-data: {b64(u.cert_pem)}}}",
+        "another certificate's key": f"{{client-certificate-data: {b64(u.cert_pem)}, client-key-data: {b64(v.key_pem)}}}",
+        "a token only": "{token: abc}",
+    }
+    for name, user in users.items():
+        (work / "kc").write_text(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\ncontexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+            "clusters:\n- name: k\n  cluster: {server: 'https://127.0.0.1:6443'}\nusers:\n- name: u\n"
+            f"  user: {user}\n"
+        )
+        before = _snapshot(work)
+        rc, out, err = _run_cli(["kubeconfig", "client-files", "kc", "--name", "out"], work, monkeypatch, capsys)
+        _assert_refused(rc, err, before, _snapshot(work))
+        assert v.key_pem.decode().splitlines()[1] not in err, name
+    # Negative: the matching pair is extracted, the key 0600
+    (work / "kc").write_text(
+        (work / "kc")
+        .read_text()
+        .replace("{token: abc}", users["another certificate's key"].replace(b64(v.key_pem), b64(u.key_pem)))
+    )
+    rc, out, err = _run_cli(["kubeconfig", "client-files", "kc", "--name", "out"], work, monkeypatch, capsys)
+    assert rc == 0 and stat.S_IMODE((work / "out-key.pem").stat().st_mode) == 0o600, err
+
+
+@pytest.mark.parametrize(
+    "bad, logged",
+    [
+        ("[" * 100_000, "not valid YAML: nested too deeply to be read"),
+        ("kind: [unclosed\n  : : :\n", "not valid YAML at line 2, column 3: expected ',' or ']', but got ':'"),
+        ("kind: Role\n".encode("utf-16"), "bad.yaml: "),
+        (bytes(range(256)), "bad.yaml: "),
+    ],
+    ids=["100000 nested lists", "a YAML syntax error", "UTF-16", "binary"],
+)
+def test_a_bad_rbac_file_is_skipped_alone_in_one_log_line(bad, logged, tmp_path):
+    # beside it, another file's revocation still takes effect (the directory's reload goes on)
+    from k8sauthlib.lab import bootstrap
+    from k8sauthlib.lab.attributes import RequestAttributes
+    from k8sauthlib.lab.rbac import PolicyFiles
+
+    grant = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: g}\n"
+        "subjects: [{kind: User, name: alice}]\nroleRef: {kind: ClusterRole, name: view, apiGroup: rbac.authorization.k8s.io}\n"
+    )
+    (tmp_path / "grant.yaml").write_text(grant)
+    messages = []
+    policy_files = PolicyFiles(tmp_path, on_error=messages.append, base=bootstrap.policy_objects)
+    attrs = RequestAttributes(verb="list", resource="pods", namespace="default", is_resource_request=True)
+    assert policy_files.current().authorize("alice", ["system:authenticated"], attrs).allowed
+    (tmp_path / "bad.yaml").write_bytes(bad if isinstance(bad, bytes) else bad.encode())
+    (tmp_path / "grant.yaml").write_text(grant.replace("[{kind: User, name: alice}]", "[]"))  # the revocation
+    assert not policy_files.current().authorize("alice", ["system:authenticated"], attrs).allowed
+    assert len(messages) == 1 and "\n" not in messages[0], messages
+    assert messages[0].startswith(f"RBAC object skipped: {tmp_path / 'bad.yaml'}") and logged in messages[0], messages

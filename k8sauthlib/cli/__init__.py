@@ -121,6 +121,12 @@ def main(argv: list[str] | None = None) -> int:
     if command in ("version", "-version", "--version"):
         from .. import __version__
 
+        if rest and rest[0] in ("-h", "--help", "-help"):
+            sys.stdout.write(f"usage: {PROG} version\n")
+            return 0
+        if rest:  # cfssl refuses an unknown flag here (and ignores other words): we refuse both
+            _error(f"version: unexpected argument {rest[0]!r}; usage: {PROG} version")
+            return 2
         sys.stdout.write(f"{PROG} {__version__}\n")
         return 0
     handler = COMMANDS.get(command)

@@ -293,4 +293,16 @@ def go_yaml_load(text: str):
     return _go_value(node)
 
 
-__all__ = ["MAX_EXPANDED_NODES", "go_key_cmp", "go_yaml_dump", "go_yaml_load"]
+def yaml_error_text(exc: yaml.YAMLError | RecursionError) -> str:
+    """A PyYAML error in one line: ``" at line L, column C: PROBLEM"`` (PyYAML's own text spans
+    several lines, with the offending line quoted; a log line or a one-line error cannot hold it).
+    A ``RecursionError`` of the parser is ``": nested too deeply to be read"``."""
+    if isinstance(exc, RecursionError):
+        return ": nested too deeply to be read"
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None) or " ".join(str(exc).split())
+    return f"{where}: {problem}"
+
+
+__all__ = ["MAX_EXPANDED_NODES", "go_key_cmp", "go_yaml_dump", "go_yaml_load", "yaml_error_text"]

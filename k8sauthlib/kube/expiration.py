@@ -23,7 +23,7 @@ kubeadm cannot renew what it cannot sign). A file that is not there is printed a
 Differences kept on purpose: kubeadm decides "external etcd" from its ClusterConfiguration; here
 it is "no ``manifests/etcd.yaml``" (kubeadm writes that manifest only for local etcd). kubeadm
 stops at the first unreadable file; here the row says ``!UNREADABLE!`` and the error, so one bad
-file does not hide the others' dates.
+file does not hide the others' dates, and the command then fails (exit 1, one error line naming them).
 """
 
 from __future__ import annotations
@@ -222,5 +222,12 @@ def main(argv: list[str]) -> int:
             f"{tree.pki_dir} is not a directory: give the kubeadm directory with --dir "
             f"(the one holding pki/ and admin.conf)"
         )
-    sys.stdout.write(format_expiration(*check_expiration(tree)))
+    certs, cas = check_expiration(tree)
+    sys.stdout.write(format_expiration(certs, cas))
+    unreadable = [info.name for info in (*certs, *cas) if info.not_after is None and info.problem != "missing"]
+    if unreadable:  # kubeadm fails at the first one; the tables above still show the rest
+        raise InputError(
+            f"cannot read {', '.join(unreadable)} in {tree.root} (the !UNREADABLE! rows say why); "
+            f"replace or renew those files"
+        )
     return 0

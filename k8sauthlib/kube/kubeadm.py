@@ -20,12 +20,16 @@ root. That keeps the manifest a faithful copy of a real one, which is what the b
 from __future__ import annotations
 
 import contextlib
+import re
 from pathlib import Path
 
 import yaml
 
-from ..errors import InputError, K8sAuthError
+from ..errors import InputError, K8sAuthError, KeyMismatchError
+from ..go.yaml import yaml_error_text
 from ..pki.certs import CA
+from ..pki.fields import load_cert_bundle
+from ..pki.keys import load_private_key
 from ..pki.results import Cert
 from .kubeconfig import Kubeconfig
 from .labtree import creation_lock, fill_lab_tree
@@ -42,6 +46,30 @@ from .node import (
 
 
 # ================================================================================== the tree
+def load_cluster_ca(ca_crt, ca_key, read) -> CA:
+    """The cluster CA from ``ca_crt`` and ``ca_key``, each read with ``read(path) -> bytes`` (through
+    sudo where needed); an error names the file at fault and never echoes the key.
+
+    Raises:
+        InputError: a file is missing, unreadable, or not a certificate / private key.
+        KeyMismatchError: the key does not belong to the certificate.
+    """
+    cert_pem, key_pem = read(ca_crt), read(ca_key)
+    for path, data, check in ((ca_crt, cert_pem, load_cert_bundle), (ca_key, key_pem, load_private_key)):
+        try:
+            check(data)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+    try:
+        return CA.from_pem(cert_pem, key_pem)
+    except KeyMismatchError:
+        raise KeyMismatchError(
+            f"{ca_key} does not belong to {ca_crt}; pair the CA certificate with its own key"
+        ) from None
+    except InputError as exc:
+        raise InputError(f"{ca_crt}: {exc}") from None
+
+
 class KubeadmTree:
     """A kubeadm directory tree: ``/etc/kubernetes`` on a node, any directory in the lab.
 
@@ -153,7 +181,9 @@ class KubeadmTree:
         try:
             doc = yaml.safe_load(self.read_bytes(path))
         except yaml.YAMLError as exc:
-            raise InputError(f"{path}: not valid YAML: {exc}") from None
+            raise InputError(f"{path}: not valid YAML{yaml_error_text(exc)}") from None
+        except RecursionError:
+            raise InputError(f"{path}: YAML nested too deeply to be a Pod manifest") from None
         if not isinstance(doc, dict) or doc.get("kind") != "Pod":
             raise InputError(
                 f"{path}: not a Pod manifest (kind: {doc.get('kind') if isinstance(doc, dict) else doc!r})"
@@ -202,8 +232,32 @@ class KubeadmTree:
 
     @property
     def secure_port(self) -> int:
-        """kube-apiserver's ``--secure-port`` (6443 unless changed)."""
-        return int(self.apiserver_flags().get("secure-port", LAB_PORT))
+        """kube-apiserver's ``--secure-port`` (6443 unless changed).
+
+        Raises:
+            InputError: the value is not a port of 1-65535; the text is kube-apiserver's own
+                (pflag's ParseInt error, or ``SecureServingOptions.Validate`` in
+                k8s.io/apiserver/pkg/server/options/serving.go, v0.28).
+        """
+        text = str(self.apiserver_flags().get("secure-port", LAB_PORT))
+        where = self.apiserver_manifest
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        problem = None
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
+            problem = "invalid syntax"
+        elif len(text.lstrip("+-")) > 19 or not -(2**63) <= int(text) < 2**63:
+            problem = "value out of range"
+        if problem:
+            raise InputError(
+                f'{where}: invalid argument "{shown}" for "--secure-port" flag: strconv.ParseInt: '
+                f'parsing "{shown}": {problem}'
+            )
+        port = int(text)
+        if not 1 <= port <= 65535:
+            raise InputError(
+                f"{where}: --secure-port {port} must be between 1 and 65535, inclusive. It cannot be turned off with 0"
+            )
+        return port
 
     def ca(self):
         """The cluster CA (``pki/ca.crt`` + ``pki/ca.key``) as a :class:`k8sauthlib.CA` that can sign.
@@ -212,7 +266,7 @@ class KubeadmTree:
             KeyMismatchError: ``ca.key`` does not belong to ``ca.crt``.
             PrivilegedReadError: ``ca.key`` is root-only and sudo is not possible.
         """
-        return CA.from_pem(self.read_bytes(self.ca_crt), self.read_bytes(self.ca_key))
+        return load_cluster_ca(self.ca_crt, self.ca_key, self.read_bytes)
 
     def ca_cert(self):
         """The cluster CA certificate only (``pki/ca.crt`` is world-readable on a node)."""
@@ -372,6 +426,8 @@ class KubeadmTree:
                 exists without ``ca.key`` (delete the stale files or use a new directory).
         """
         tree = cls(root)
+        if tree.ca_crt.is_file() and tree.ca_key.is_file():
+            CA.load(tree.ca_crt, tree.ca_key)  # an unreadable CA is refused before anything is made
         tree.rbac_dir.mkdir(parents=True, exist_ok=True)
         # The lock lives in the lab's own lab/ directory, so that the kubeadm part of the tree
         # lists exactly what a node's /etc/kubernetes does.

@@ -16,7 +16,7 @@ import binascii
 import yaml
 
 from ..errors import InputError
-from ..go.yaml import go_yaml_load
+from ..go.yaml import go_yaml_load, yaml_error_text
 from .kubeconfig_output import KINDS, type_name
 
 
@@ -44,10 +44,7 @@ def parse_kubeconfig(text, where: str) -> dict | None:
     except (ValueError, TypeError) as exc:
         raise InputError(f"{where}: not valid YAML: {str(exc).split(';')[0]}") from None
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise InputError(f"{where}: not valid YAML{line}: {problem}") from None
+        raise InputError(f"{where}: not valid YAML{yaml_error_text(exc)}") from None
     if doc is None:
         return None
     if not isinstance(doc, dict):

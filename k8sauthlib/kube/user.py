@@ -17,10 +17,42 @@ from pathlib import Path
 
 from ..errors import InputError, K8sAuthError, error_line
 from ..go.duration import format_duration, parse_duration
-from ..pki.certs import CA
 from ..pki.keys import DEFAULT_KEY
+from .kubeadm import load_cluster_ca
 from .kubeconfig import Kubeconfig
 from .node import read_with_sudo
+
+
+def check_server_url(server) -> None:
+    """Refuse a ``--server`` that kubectl could not use with a client certificate.
+
+    kubeadm writes ``https://<controlPlaneEndpoint>`` and client-go refuses an empty server
+    ("no server found for cluster", clientcmd/validation.go, v0.28); a certificate is only ever
+    sent in a TLS handshake, so ``http://`` would send the request without it.
+
+    Raises:
+        InputError: not an ``https://HOST[:PORT]`` URL.
+    """
+    from urllib.parse import urlsplit
+
+    text = str(server)
+    shown = repr(text if len(text) <= 80 else text[:80] + "...")
+    try:
+        url = urlsplit(text)
+        url.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError as exc:
+        raise InputError(
+            f"--server {shown} is not a URL ({exc}); give https://HOST:PORT, e.g. https://127.0.0.1:6443"
+        ) from None
+    if url.scheme == "http":
+        raise InputError(
+            f"--server {shown} is plain HTTP: a client certificate is only sent over TLS, and kube-apiserver "
+            f"serves HTTPS only; use https://{url.netloc}{url.path}"
+        )
+    if url.scheme != "https" or not url.hostname or any(c.isspace() or ord(c) < 32 for c in text):
+        raise InputError(
+            f"--server {shown} is not an https:// URL; give https://HOST:PORT, e.g. https://127.0.0.1:6443"
+        )
 
 
 def kubeconfig_for_user(
@@ -70,6 +102,7 @@ def kubeconfig_for_user(
             f"the client name is {len(client_name)} characters long; a certificate's CN (the user "
             f"name) holds at most 64 (RFC 5280 ub-common-name): choose a shorter --client-name"
         )
+    check_server_url(server)
     if isinstance(orgs, str):
         orgs = [orgs]
     lifetime = parse_duration(validity)
@@ -77,7 +110,7 @@ def kubeconfig_for_user(
         raise InputError(f"the validity must be positive, not {format_duration(lifetime)}")
     cert_dir = Path(cert_dir)
     ca_crt, ca_key = cert_dir / "ca.crt", cert_dir / "ca.key"
-    ca = CA.from_pem(read_with_sudo(ca_crt, reader=reader), read_with_sudo(ca_key, reader=reader))
+    ca = load_cluster_ca(ca_crt, ca_key, lambda path: read_with_sudo(path, reader=reader))
     user = ca.issue_client_cert(client_name, list(orgs), key=key, validity=lifetime)
     kc = Kubeconfig()
     kc.set_cluster(cluster_name, server, certificate_authority_data=ca.cert_pem)
@@ -170,4 +203,4 @@ def main(argv=None) -> int:
     return 0
 
 
-__all__ = ["kubeconfig_for_user", "main"]
+__all__ = ["check_server_url", "kubeconfig_for_user", "main"]

@@ -32,6 +32,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import InputError
+from ..go.yaml import yaml_error_text
 from .apierrors import go_aggregate
 from .kinds import RBAC_GROUP, RBAC_KINDS
 
@@ -253,8 +254,8 @@ def parse_objects(text, source="<yaml>", *, errors=None):
     roles, bindings = [], []
     try:
         documents = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        raise InputError(f"{source}: not valid YAML: {exc}") from None
+    except (yaml.YAMLError, RecursionError) as exc:  # skipped alone, not the whole directory's reload
+        raise InputError(f"{source}: not valid YAML{yaml_error_text(exc)}") from None
     queue = [d for d in documents if d]
     while queue:
         doc = queue.pop(0)

@@ -46,6 +46,7 @@ from pathlib import Path
 from OpenSSL import SSL
 
 from ..errors import InputError, LabError
+from ..go.yaml import yaml_error_text
 from .api import LabAPI
 from .auth import Authorizer, RequestHeaderConfig, X509Authenticator
 from .bootstrap import policy_objects
@@ -79,7 +80,9 @@ def read_manifest_flags(manifest_path):
     except FileNotFoundError:
         raise LabError(f"{path}: no such file; the lab reads the API server's flags from it") from None
     except yaml.YAMLError as exc:
-        raise LabError(f"{path}: not valid YAML: {exc}") from None
+        raise LabError(f"{path}: not valid YAML{yaml_error_text(exc)}") from None
+    except RecursionError:
+        raise LabError(f"{path}: YAML nested too deeply to be a Pod manifest") from None
     containers = ((doc or {}).get("spec") or {}).get("containers") if isinstance(doc, dict) else None
     if not containers or not isinstance(containers[0], dict):
         raise LabError(f"{path}: not a Pod manifest with a container")

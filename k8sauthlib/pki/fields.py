@@ -52,6 +52,22 @@ def load_cert(source) -> x509.Certificate:
     return certs[0]
 
 
+def source_path(source) -> str | None:
+    """The file name of a PEM input that is a path (as :func:`read_pem` reads it), else ``None``:
+    error messages name the file, and never echo PEM given as bytes or text (it may be a key)."""
+    if isinstance(source, str) and not source.lstrip().startswith("-----BEGIN"):
+        return source
+    if isinstance(source, Path) or hasattr(source, "__fspath__"):
+        return str(source)
+    return None
+
+
+def source_prefix(source) -> str:
+    """``"PATH: "`` for a path input, else nothing (the prefix of a parse error)."""
+    path = source_path(source)
+    return f"{path}: " if path is not None else ""
+
+
 def read_pem(source, what: str = "certificate") -> bytes:
     """The bytes of a PEM (or DER) input: bytes, a PEM string, or a path (``what`` names it in errors)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -112,17 +128,19 @@ def load_cert_bundle(source) -> list[x509.Certificate]:
     if b"-----BEGIN" in data:
         if b"-----BEGIN CERTIFICATE-----" not in data:
             raise InputError(
-                "the PEM data holds no certificate (expected '-----BEGIN CERTIFICATE-----'; "
+                f"{source_prefix(source)}the PEM data holds no certificate (expected '-----BEGIN CERTIFICATE-----'; "
                 "a key or CSR was given instead?)"
             )
         try:
             return x509.load_pem_x509_certificates(data)
         except ValueError as exc:
-            raise InputError(f"cannot parse the PEM certificate: {exc}") from None
+            raise InputError(f"{source_prefix(source)}cannot parse the PEM certificate: {exc}") from None
     try:
         return [x509.load_der_x509_certificate(data)]
     except ValueError:
-        raise InputError("not a certificate: neither PEM ('-----BEGIN CERTIFICATE-----') nor DER") from None
+        raise InputError(
+            f"{source_prefix(source)}not a certificate: neither PEM ('-----BEGIN CERTIFICATE-----') nor DER"
+        ) from None
 
 
 def extension(cert: x509.Certificate, cls):

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from ..errors import InputError
-from .fields import read_pem
+from .fields import read_pem, source_prefix
 
 #: Key sizes we generate and accept: cfssl's ``csr.KeyRequest`` limits (RSA 2048-8192 in steps, ECDSA
 #: P-256/P-384/P-521) narrowed to what kubeadm and the book use.
@@ -89,19 +89,20 @@ def load_private_key(source):
         InputError: the file is missing, unreadable, encrypted, or not a supported private key.
     """
     data = read_pem(source, "private key")
+    where = source_prefix(source)
     if b"PRIVATE KEY-----" not in data:
         raise InputError(
-            "no PEM private key found (expected '-----BEGIN RSA PRIVATE KEY-----', "
+            f"{where}no PEM private key found (expected '-----BEGIN RSA PRIVATE KEY-----', "
             "'-----BEGIN EC PRIVATE KEY-----' or '-----BEGIN PRIVATE KEY-----')"
         )
     if b"ENCRYPTED" in data:
-        raise InputError("the private key is encrypted; decrypt it first (openssl pkey -in KEY -out PLAIN-KEY)")
+        raise InputError(f"{where}the private key is encrypted; decrypt it first (openssl pkey -in KEY -out PLAIN-KEY)")
     try:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"cannot parse the private key: {exc}") from None
+        raise InputError(f"{where}cannot parse the private key: {exc}") from None
     if not isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
-        raise InputError(f"unsupported private key type {type(key).__name__}; use RSA or ECDSA")
+        raise InputError(f"{where}unsupported private key type {type(key).__name__}; use RSA or ECDSA")
     return key
 
 

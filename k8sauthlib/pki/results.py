@@ -22,7 +22,7 @@ from cryptography.x509.oid import NameOID
 from ..errors import InputError, KeyMismatchError
 from ..files import KEY_MODE, BareFiles, atomic_write, bare_paths, write_bare
 from .describe import describe
-from .fields import load_cert_bundle
+from .fields import load_cert_bundle, source_path
 from .identity import kubernetes_identity
 from .keys import DEFAULT_KEY, KeySpec, hash_for, key_matches, key_pem, load_private_key
 from .names import parse_hosts, subject_name
@@ -61,9 +61,11 @@ class Cert:
             raise InputError(f"no PEM certificate found in {cert_path}")
         key = load_private_key(key_path) if key_path is not None else None
         if key is not None and not key_matches(certs[0], key):
+            key_name, cert_name = source_path(key_path), source_path(cert_path)  # never the PEM itself
             raise KeyMismatchError(
-                f"the private key {key_path} does not belong to the certificate {cert_path} "
-                f"({short_subject(certs[0])}); pair each certificate with the key it was issued for"
+                f"the private key{f' {key_name}' if key_name else ''} does not belong to the certificate"
+                f"{f' {cert_name}' if cert_name else ''} ({short_subject(certs[0])}); pair each certificate "
+                f"with the key it was issued for"
             )
         return cls(certs[0], key, chain=certs[1:])
 
