@@ -199,3 +199,74 @@ def test_chapter_05_goes_on_without_super_admin_conf(tmp_path):
     execute_without_venv(BOOK / "05_kubeadm_certs.ipynb", tmp_path, PYTHONPATH=str(site))
     assert not (tmp_path / "work" / "05_kubeadm_certs" / "etc-kubernetes" / "super-admin.conf").exists()
     assert not (tmp_path / "work" / "05_kubeadm_certs" / "k8s-client-key.pem").exists()  # removed by the last cell
+
+
+#: What nginx >= 1.23.4 enables when ``ssl_protocols`` is not set (ngx_http_ssl_module: "The TLSv1.3
+#: parameter is used by default since 1.23.4"): written into the http block of nginx 1.22's
+#: configuration, it makes Debian 12's nginx negotiate as Ubuntu 24.04's and Debian 13's do.
+NEWER_NGINX_PROTOCOLS = "    ssl_protocols TLSv1.2 TLSv1.3;   # nginx >= 1.23.4's default (test)\n"
+
+
+def _newer_nginx_site(tmp_path: Path) -> Path:
+    """A sitecustomize directory that gives every k8s.Nginx of the process the newer default."""
+    site = tmp_path / "newer-nginx-site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import k8sauthlib.tls.nginx as _nginx\n"
+        f"_nginx.MAIN_CONF = _nginx.MAIN_CONF.replace('http {{\\n', 'http {{\\n' + {NEWER_NGINX_PROTOCOLS!r}, 1)\n"
+        f"assert {NEWER_NGINX_PROTOCOLS!r} in _nginx.MAIN_CONF\n"
+    )
+    return site
+
+
+def test_newer_nginx_default_negotiates_tls13_unless_the_client_pins_12(tmp_path, monkeypatch):
+    """The simulation below means something: with nginx >= 1.23.4's default an unpinned handshake
+    is TLS 1.3 (nginx 1.22's own default gives 1.2), and curl --tls-max 1.2, as chapter 04 uses
+    it, gives TLS 1.2 with either."""
+    import k8sauthlib as k8s
+    import k8sauthlib.tls.nginx as nginx_module
+
+    ca = k8s.CA.create("rootCA", key="ecdsa-p256")
+    ca.issue_server_cert("localhost", "127.0.0.1", key="ecdsa-p256").write("server", tmp_path)
+    ca.write("rootCA", tmp_path)
+    seen = {}
+    for label, main_conf in (
+        ("1.22 default", nginx_module.MAIN_CONF),
+        ("newer default", nginx_module.MAIN_CONF.replace("http {\n", "http {\n" + NEWER_NGINX_PROTOCOLS, 1)),
+    ):
+        monkeypatch.setattr(nginx_module, "MAIN_CONF", main_conf)
+        with k8s.Nginx(
+            tmp_path / label.replace(" ", "-"),
+            server_cert=tmp_path / "server.pem",
+            server_key=tmp_path / "server-key.pem",
+        ) as web:
+            pinned = subprocess.run(
+                ["curl", "-sS", "-v", "--tls-max", "1.2", "--cacert", str(tmp_path / "rootCA.pem"), web.url],
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            seen[label] = (web.handshake(), "SSL connection using TLSv1.2" in pinned.stderr)
+    out = subprocess.run([nginx_module.find_nginx(), "-v"], capture_output=True, text=True).stderr
+    version = tuple(int(x) for x in out.split("nginx/")[1].split()[0].split("."))
+    assert seen["newer default"] == ("TLSv1.3", True), seen
+    assert seen["1.22 default"] == ("TLSv1.3" if version >= (1, 23, 4) else "TLSv1.2", True), seen
+
+
+def test_chapter_04_is_the_same_book_with_a_newer_nginx(tmp_path):
+    """Chapter 04 pins TLS 1.2 on the client side (curl --tls-max 1.2, openssl s_client -tls1_2), so
+    its stored outputs hold (strict nbval, compared) when nginx negotiates TLS 1.3 by default, as
+    nginx >= 1.23.4 (Ubuntu 24.04, Debian 13) does."""
+    env = dict(os.environ, PYTHONPATH=str(_newer_nginx_site(tmp_path)), K8SAUTH_WORKDIR=str(tmp_path / "work"))
+    env.pop("K8SAUTH_MODE", None)
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", str(BOOK / "04_mtls.ipynb"), "-p", "no:cacheprovider", "-q"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
+    configs = list((tmp_path / "work" / "04_mtls").rglob("nginx.conf"))
+    assert configs and all(NEWER_NGINX_PROTOCOLS in c.read_text() for c in configs), configs
