@@ -10,6 +10,8 @@ that the environment would change the book's commands without clean_env, run cha
 """
 
 import os
+import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -253,20 +255,41 @@ def test_newer_nginx_default_negotiates_tls13_unless_the_client_pins_12(tmp_path
     assert seen["1.22 default"] == ("TLSv1.3" if version >= (1, 23, 4) else "TLSv1.2", True), seen
 
 
-def test_chapter_04_is_the_same_book_with_a_newer_nginx(tmp_path):
-    """Chapter 04 pins TLS 1.2 on the client side (curl --tls-max 1.2, openssl s_client -tls1_2), so
-    its stored outputs hold (strict nbval, compared) when nginx negotiates TLS 1.3 by default, as
-    nginx >= 1.23.4 (Ubuntu 24.04, Debian 13) does."""
-    env = dict(os.environ, PYTHONPATH=str(_newer_nginx_site(tmp_path)), K8SAUTH_WORKDIR=str(tmp_path / "work"))
+def run_nbval(notebook: Path, workdir: Path, **extra_env) -> None:
+    """Strict nbval of ``notebook`` (stored outputs compared) in a new pytest process, with its
+    work directories under ``workdir`` (K8SAUTH_WORKDIR) and the kernel in the reader's
+    environment (conftest.py), plus ``extra_env``."""
+    env = dict(os.environ, K8SAUTH_WORKDIR=str(workdir), **extra_env)
     env.pop("K8SAUTH_MODE", None)
     r = subprocess.run(
-        [sys.executable, "-m", "pytest", str(BOOK / "04_mtls.ipynb"), "-p", "no:cacheprovider", "-q"],
+        [sys.executable, "-m", "pytest", str(notebook), "-p", "no:cacheprovider", "-q"],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
         timeout=1800,
     )
-    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-2000:]
+    assert r.returncode == 0, f"{notebook.name}: " + r.stdout[-6000:] + r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("chapter", ["03_https_nginx.ipynb", "04_mtls.ipynb"])
+def test_nginx_chapters_are_the_same_book_from_a_private_folder(tmp_path, chapter):
+    """A clone under /root or a ``mktemp -d`` (a 0700 folder on the way): as root, nginx's workers
+    (nobody) cannot enter it. The chapters that run nginx show the same outputs (strict nbval; 03
+    prints nginx.conf), and no configuration they wrote has a ``user`` directive."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    run_nbval(BOOK / chapter, private / "work")
+    assert stat.S_IMODE(private.stat().st_mode) == 0o700
+    configs = list((private / "work").rglob("nginx.conf"))
+    assert configs and not any(re.search(r"^\s*user\s", c.read_text(), re.M) for c in configs), configs
+
+
+def test_chapter_04_is_the_same_book_with_a_newer_nginx(tmp_path):
+    """Chapter 04 pins TLS 1.2 on the client side (curl --tls-max 1.2, openssl s_client -tls1_2), so
+    its stored outputs hold (strict nbval, compared) when nginx negotiates TLS 1.3 by default, as
+    nginx >= 1.23.4 (Ubuntu 24.04, Debian 13) does."""
+    run_nbval(BOOK / "04_mtls.ipynb", tmp_path / "work", PYTHONPATH=str(_newer_nginx_site(tmp_path)))
     configs = list((tmp_path / "work" / "04_mtls").rglob("nginx.conf"))
     assert configs and all(NEWER_NGINX_PROTOCOLS in c.read_text() for c in configs), configs
