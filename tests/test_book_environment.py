@@ -293,3 +293,21 @@ def test_chapter_04_is_the_same_book_with_a_newer_nginx(tmp_path):
     run_nbval(BOOK / "04_mtls.ipynb", tmp_path / "work", PYTHONPATH=str(_newer_nginx_site(tmp_path)))
     configs = list((tmp_path / "work" / "04_mtls").rglob("nginx.conf"))
     assert configs and all(NEWER_NGINX_PROTOCOLS in c.read_text() for c in configs), configs
+
+
+@pytest.mark.parametrize("notebook", sorted(BOOK.glob("*.ipynb")), ids=lambda p: p.name)
+def test_every_notebook_cleans_the_environment_in_its_first_code_cell(notebook):
+    """What makes every cell work whether or not the project's environment is activated, and give
+    the same results whatever the reader's environment holds (the runs above execute 05-07 so;
+    strict nbval runs every notebook in the reader's environment): the first code cell, before any
+    `!` command, makes the chapter's work directory and calls k8s.book.clean_env on it."""
+    import json
+
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    first = next("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    lines = [line.split("#", 1)[0].strip() for line in first.splitlines()]
+    assert "import k8sauthlib as k8s" in lines, first
+    workdir = next((i for i, line in enumerate(lines) if line.startswith("work = k8s.book.workdir(")), None)
+    clean = next((i for i, line in enumerate(lines) if line == "k8s.book.clean_env(work)"), None)
+    shell = next((i for i, line in enumerate(lines) if line.startswith("!")), len(lines))
+    assert workdir is not None and clean is not None and workdir < clean < shell, first
