@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from k8sauthlib import book
+from k8sauthlib.pki.certs import BACKDATE
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
@@ -120,8 +121,53 @@ def test_a_chapter_runs_without_the_venv_on_path(tmp_path):
 @pytest.mark.parametrize("chapter", ["05_kubeadm_certs.ipynb", "06_new_user.ipynb", "07_wrapup.ipynb"])
 def test_kubernetes_chapters_run_against_other_lab_versions(tmp_path, version, chapter):
     """kubectl's dispatcher runs kubectl 1.<minor> for the lab's minor: the chapters' cells and hidden
-    checks must hold for that kubectl and that server (executed, not output-compared)."""
+    checks must hold for that kubectl and that server (executed, not output-compared). What they
+    leave behind is what they would leave on a real node: no private key, and no certificate from
+    the cluster's CA valid for longer than book.SHORT_LIVED (from BACKDATE before it was issued)."""
     execute_without_venv(BOOK / chapter, tmp_path, K8SAUTH_LAB_VERSION=version)
+    work = tmp_path / "work" / chapter.removesuffix(".ipynb")
+    minted = certificates_minted_by_the_cluster_ca(work)
+    # 05 only reads the tree (its warning says it creates nothing); 06 and 07 issue from its CA
+    assert bool(minted) == (chapter != "05_kubeadm_certs.ipynb"), (chapter, minted)
+    too_long = {name: life for name, life in minted.items() if life > book.SHORT_LIVED + BACKDATE}
+    assert not too_long, too_long
+    assert not [p.name for p in work.iterdir() if p.is_file() and b"PRIVATE KEY" in p.read_bytes()]
+
+
+def certificates_minted_by_the_cluster_ca(work: Path) -> dict:
+    """{file name: validity} of the certificates in ``work`` (not below) that the chapter issued
+    from the cluster's CA: signed by etc-kubernetes/pki/ca.crt and not copies of the tree's own
+    certificates (apiserver.crt, admin.conf's, super-admin.conf's, which kubeadm makes for a year)."""
+    import base64
+
+    import yaml
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+
+    tree = work / "etc-kubernetes"
+    ca = x509.load_pem_x509_certificate((tree / "pki" / "ca.crt").read_bytes())
+    own = set()
+    for path in tree.rglob("*"):
+        if path.suffix == ".crt":
+            own.add(x509.load_pem_x509_certificate(path.read_bytes()).serial_number)
+        elif path.suffix == ".conf":
+            for user in yaml.safe_load(path.read_text()).get("users") or []:
+                data = user["user"].get("client-certificate-data")
+                if data:
+                    own.add(x509.load_pem_x509_certificate(base64.b64decode(data)).serial_number)
+    minted = {}
+    for path in sorted(work.glob("*.pem")):
+        try:
+            cert = x509.load_pem_x509_certificate(path.read_bytes())
+        except ValueError:
+            continue  # a CSR or a key's PEM
+        if cert.issuer == ca.subject and cert.serial_number not in own and cert.serial_number != ca.serial_number:
+            try:
+                cert.verify_directly_issued_by(ca)
+            except InvalidSignature:  # another CA of the same name (06's rootCA.pem made by cfssl)
+                continue
+            minted[path.name] = cert.not_valid_after_utc - cert.not_valid_before_utc
+    return minted
 
 
 def _kubectl_dispatches_by_server_version() -> bool:
