@@ -127,6 +127,34 @@ def test_nginx_no_client_certificate():
     ]
 
 
+def test_nginx_readings_compare_equal_under_nbval_whatever_the_connection_number():
+    """nginx numbers every connection since start, and that count is not the same on every run
+    (04 read *22 and *23 for the same line on a busy machine): book/sanitize.cfg masks it in the
+    log line and in its Korean reading, and nothing else of either."""
+    import re
+    from pathlib import Path
+
+    from nbval.plugin import get_sanitize_patterns
+
+    cfg = Path(__file__).resolve().parent.parent / "book" / "sanitize.cfg"
+    patterns = get_sanitize_patterns(cfg.read_text(encoding="utf-8"))
+
+    def as_nbval_sees(number, reason="(10:certificate has expired)"):
+        line = (
+            f"2026/12/06 23:19:11 [info] 21970#21970: *{number} client SSL certificate verify error: {reason} "
+            'while reading client request headers, client: 127.0.0.1, server: localhost, request: "GET / HTTP/1.1", '
+            'host: "localhost:8443"'
+        )
+        text = gloss([line])
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    assert as_nbval_sees(22) == as_nbval_sees(23)
+    assert "*22" not in as_nbval_sees(22) and "nginx 연결 *N(" in as_nbval_sees(22)
+    assert as_nbval_sees(22) != as_nbval_sees(22, "(21:unable to verify the first certificate)")
+
+
 def test_short_unknown_lines_pass_unchanged():
     assert gloss("rolebinding.rbac.authorization.k8s.io/devs-admin created\n") == (
         "rolebinding.rbac.authorization.k8s.io/devs-admin created"

@@ -397,18 +397,7 @@ def cluster(work=None, *, port: int | None = None) -> Cluster:
     if port is None:
         port = LAB_PREFERRED_PORT if port_is_free(LAB_PREFERRED_PORT) else 0
     version = lab_version()
-    if version:
-        import inspect
-
-        if "kubernetes_version" not in inspect.signature(LabServer).parameters:
-            from .errors import InputError
-
-            raise InputError(
-                f"K8SAUTH_LAB_VERSION={version}, but this lab presents only its own version; unset K8SAUTH_LAB_VERSION"
-            )
-        lab = LabServer(root, port=port, kubernetes_version=version).start()
-    else:
-        lab = LabServer(root, port=port).start()
+    lab = LabServer(root, port=port, **({"kubernetes_version": version} if version else {})).start()
     return Cluster(tree, lab.url, lab=lab)
 
 
