@@ -55,11 +55,6 @@ def load_cluster_ca(ca_crt, ca_key, read) -> CA:
         KeyMismatchError: the key does not belong to the certificate.
     """
     cert_pem, key_pem = read(ca_crt), read(ca_key)
-    for path, data, check in ((ca_crt, cert_pem, load_cert_bundle), (ca_key, key_pem, load_private_key)):
-        try:
-            check(data)
-        except InputError as exc:
-            raise InputError(f"{path}: {exc}") from None
     try:
         return CA.from_pem(cert_pem, key_pem)
     except KeyMismatchError:
@@ -67,6 +62,13 @@ def load_cluster_ca(ca_crt, ca_key, read) -> CA:
             f"{ca_key} does not belong to {ca_crt}; pair the CA certificate with its own key"
         ) from None
     except InputError as exc:
+        # Which file is at fault: each is parsed on its own here, on the error path only (an RSA
+        # key's load checks its primes, ~50 ms, so the good path parses each file once).
+        for path, data, check in ((ca_crt, cert_pem, load_cert_bundle), (ca_key, key_pem, load_private_key)):
+            try:
+                check(data)
+            except InputError as own:
+                raise InputError(f"{path}: {own}") from None
         raise InputError(f"{ca_crt}: {exc}") from None
 
 
@@ -426,8 +428,9 @@ class KubeadmTree:
                 exists without ``ca.key`` (delete the stale files or use a new directory).
         """
         tree = cls(root)
+        ca = None
         if tree.ca_crt.is_file() and tree.ca_key.is_file():
-            CA.load(tree.ca_crt, tree.ca_key)  # an unreadable CA is refused before anything is made
+            ca = CA.load(tree.ca_crt, tree.ca_key)  # an unreadable CA is refused before anything is made
         tree.rbac_dir.mkdir(parents=True, exist_ok=True)
         # The lock lives in the lab's own lab/ directory, so that the kubeadm part of the tree
         # lists exactly what a node's /etc/kubernetes does.
@@ -438,6 +441,7 @@ class KubeadmTree:
                 node_name=node_name,
                 server=server or f"https://{LAB_ADDRESS}:{LAB_PORT}",
                 full_pki=full_pki,
+                ca=ca,
             )
         return tree
 

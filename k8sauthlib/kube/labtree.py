@@ -38,11 +38,13 @@ from .node import (
 FRONT_PROXY_FILES = frozenset({"front-proxy-ca", "front-proxy-client"})
 
 
-def fill_lab_tree(tree, *, key, node_name, server, full_pki=False):
+def fill_lab_tree(tree, *, key, node_name, server, full_pki=False, ca=None):
     """Make what is missing in ``tree`` (a :class:`~k8sauthlib.KubeadmTree`) with kubeadm's defaults.
 
     The work of :meth:`KubeadmTree.create_lab <k8sauthlib.KubeadmTree.create_lab>`, which
     documents the files and holds the lock; files that exist are kept and checked against the CA.
+    ``ca`` is the tree's CA when the caller has already loaded it (both files exist, and an
+    existing CA is never replaced); otherwise it is loaded or created here.
     """
     spec = KeySpec.parse(key)
     for directory, mode in ((tree.pki_dir, 0o755), (tree.manifests_dir, 0o700), (tree.rbac_dir, 0o755)):
@@ -50,8 +52,8 @@ def fill_lab_tree(tree, *, key, node_name, server, full_pki=False):
             directory.mkdir(parents=True)
             directory.chmod(mode)
 
-    # The CA: reuse, or create both halves.
-    if tree.ca_crt.exists() or tree.ca_key.exists():
+    # The CA: the caller's, reuse, or create both halves.
+    if ca is None and (tree.ca_crt.exists() or tree.ca_key.exists()):
         if not (tree.ca_crt.exists() and tree.ca_key.exists()):
             present = tree.ca_crt if tree.ca_crt.exists() else tree.ca_key
             raise InputError(
@@ -59,7 +61,7 @@ def fill_lab_tree(tree, *, key, node_name, server, full_pki=False):
                 f"the lab cannot sign without both. Remove {present} or use a new directory"
             )
         ca = CA.load(tree.ca_crt, tree.ca_key)
-    else:
+    elif ca is None:
         ca = CA.create(
             "kubernetes",
             key=spec,
