@@ -193,3 +193,14 @@ def test_a_settled_directory_is_not_listed_again_until_it_changes(tmp_path, monk
     ) not in policy.bindings
     (tmp_path / "b.yaml").unlink()
     assert ("ClusterRoleBinding", "", "b") not in files.current().bindings
+
+
+def test_the_files_watched_are_the_files_loaded(tmp_path):
+    # "..yaml" has the suffix .yaml for pathlib but none for os.path.splitext: one test decides both.
+    old = time.time_ns() - 2 * RACY_NS
+    (tmp_path / "..yaml").write_text(yaml.safe_dump(_binding("a")))
+    os.utime(tmp_path, ns=(old, old))
+    files = PolicyFiles(tmp_path, base=bootstrap.policy_objects)
+    assert ("ClusterRoleBinding", "", "a") in files.current().bindings
+    (tmp_path / "..yaml").write_text(yaml.safe_dump(_binding("edited")))  # in place: the directory is unchanged
+    assert ("ClusterRoleBinding", "", "edited") in files.current().bindings

@@ -27,7 +27,7 @@ import stat
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import yaml
 
@@ -36,13 +36,15 @@ from ..go.yaml import yaml_error_text
 from .apierrors import go_aggregate
 from .kinds import RBAC_GROUP, RBAC_KINDS
 
-#: The files of ``lab/rbac/`` that hold policy objects.
-POLICY_SUFFIXES = (".yaml", ".yml", ".json")
-
 #: How old a directory's modification time must be for a listing of it to be kept. Times come
 #: from a coarse clock (a jiffy on Linux, 1-2 s on some file systems): a file added in the same
 #: tick as the last change leaves the time as it was ("racy" timestamps, in git's words).
 RACY_NS = 3_000_000_000
+
+
+def is_policy_file(name: str) -> bool:
+    """Whether a file of ``lab/rbac/`` holds policy: the one test for loading and for watching."""
+    return PurePath(name).suffix in (".yaml", ".yml", ".json")
 
 
 @dataclass(frozen=True)
@@ -304,7 +306,7 @@ class RBACPolicy:
         if directory is not None:
             directory = Path(directory)
             if directory.is_dir():
-                for path in sorted(p for p in directory.iterdir() if p.suffix in POLICY_SUFFIXES):
+                for path in sorted(p for p in directory.iterdir() if is_policy_file(p.name)):
                     try:
                         text = path.read_text(encoding="utf-8")
                         policy.add(*parse_objects(text, source=str(path), errors=errors))
@@ -445,7 +447,7 @@ class PolicyFiles:
         if listing is not None and listing[0] == key:
             return listing[1]
         try:
-            names = tuple(sorted(n for n in os.listdir(self.directory) if os.path.splitext(n)[1] in POLICY_SUFFIXES))
+            names = tuple(sorted(n for n in os.listdir(self.directory) if is_policy_file(n)))
         except OSError:
             return None
         self._listing = (key, names) if now - st.st_mtime_ns > RACY_NS else None
@@ -453,8 +455,7 @@ class PolicyFiles:
 
     def _snapshot(self):
         stamp = [("store", self.store.generation if self.store is not None else 0)]
-        names = self._names() if self.directory is not None else None
-        for name in names or ():
+        for name in (self._names() if self.directory is not None else None) or ():
             try:
                 st = os.stat(os.path.join(self.directory, name))
             except OSError:
